@@ -1,0 +1,70 @@
+package dev.watershed.io.files;
+
+import dev.watershed.transforms.deadletter.DeadLetter;
+import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+
+/**
+ * Reads whole files into raw rows, sending records it cannot parse to a dead-letter output with
+ * stage {@value #STAGE}. Subclasses parse one format.
+ */
+abstract class FileSourceFn extends DoFn<FileIO.ReadableFile, Row> {
+  /** The stage name written into dead letters. */
+  static final String STAGE = "extract";
+
+  final String sourceName;
+  final Schema schema;
+  final TupleTag<Row> rows;
+  final TupleTag<Row> dead;
+  private final Counter read;
+
+  FileSourceFn(String sourceName, Schema schema, TupleTag<Row> rows, TupleTag<Row> dead) {
+    this.sourceName = sourceName;
+    this.schema = schema;
+    this.rows = rows;
+    this.dead = dead;
+    this.read = Metrics.counter("watershed", "source." + sourceName + ".read");
+  }
+
+  @ProcessElement
+  public void process(@Element FileIO.ReadableFile file, MultiOutputReceiver out) throws Exception {
+    String name = fileName(file);
+    readFile(file, name, new Emitter(out, name));
+  }
+
+  abstract void readFile(FileIO.ReadableFile file, String name, Emitter emit) throws Exception;
+
+  static String fileName(FileIO.ReadableFile file) {
+    return file.getMetadata().resourceId().getFilename();
+  }
+
+  /** Emits good rows and dead letters for one file, counting every record read. */
+  final class Emitter {
+    private final MultiOutputReceiver out;
+    private final String file;
+
+    Emitter(MultiOutputReceiver out, String file) {
+      this.out = out;
+      this.file = file;
+    }
+
+    void row(Row row) {
+      read.inc();
+      out.get(rows).output(row);
+    }
+
+    void deadLetter(String reason, String detail, String position, String payload) {
+      read.inc();
+      out.get(dead).output(DeadLetter.of(STAGE, reason, detail, sourceName, position, payload));
+    }
+
+    String file() {
+      return file;
+    }
+  }
+}

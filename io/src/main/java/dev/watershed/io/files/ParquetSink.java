@@ -1,0 +1,254 @@
+package dev.watershed.io.files;
+
+import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.model.ModelTypes;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.avro.LogicalTypes;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.MatchResult;
+import org.apache.beam.sdk.io.fs.MoveOptions;
+import org.apache.beam.sdk.io.fs.ResourceId;
+import org.apache.beam.sdk.io.parquet.ParquetIO;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.transforms.Contextful;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+
+/**
+ * Writes rows into a Parquet lake: {@code <root>/<table>/[<column>=<value>/]part-....parquet},
+ * optionally partitioned Hive-style by one column.
+ *
+ * <p>Types keep their meaning in Parquet: decimals as DECIMAL(p,s), dates as DATE, timestamps as
+ * TIMESTAMP (microseconds, UTC). Every run writes files named for the run; {@link
+ * WriteMode#OVERWRITE} then deletes the files of earlier runs, {@link WriteMode#APPEND} keeps them.
+ * Files appear whole (Beam writes to temporary files and renames them); during an overwrite a
+ * reader may briefly see both runs' files. Output: the number of files written.
+ *
+ * <pre>{@code
+ * customers.apply(
+ *     ParquetSink.write("target/lake", "customer", columns).withPartitionColumn("country"));
+ * }</pre>
+ */
+public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<Long>> {
+  /** The partition folder for rows whose partition value is null. */
+  public static final String NULL_PARTITION = "__null__";
+
+  private final String root;
+  private final String table;
+  private final List<org.apache.beam.sdk.schemas.Schema.Field> columns;
+  private final String partitionColumn;
+  private final WriteMode mode;
+  private final String sinkName;
+
+  private ParquetSink(
+      String root,
+      String table,
+      List<org.apache.beam.sdk.schemas.Schema.Field> columns,
+      String partitionColumn,
+      WriteMode mode,
+      String sinkName) {
+    if (mode == WriteMode.MERGE) {
+      throw new IllegalArgumentException("Parquet sinks support append and overwrite, not merge");
+    }
+    this.root = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
+    this.table = table;
+    this.columns = List.copyOf(columns);
+    this.partitionColumn = partitionColumn;
+    this.mode = mode;
+    this.sinkName = sinkName;
+  }
+
+  /** Writes the given model fields of each row into {@code <root>/<table>/}. */
+  public static ParquetSink write(
+      String root, String table, List<org.apache.beam.sdk.schemas.Schema.Field> columns) {
+    return new ParquetSink(root, table, columns, null, WriteMode.OVERWRITE, "lake");
+  }
+
+  /** Partitions files into {@code <column>=<value>} folders. */
+  public ParquetSink withPartitionColumn(String column) {
+    return new ParquetSink(root, table, columns, column, mode, sinkName);
+  }
+
+  public ParquetSink withMode(WriteMode writeMode) {
+    return new ParquetSink(root, table, columns, partitionColumn, writeMode, sinkName);
+  }
+
+  public ParquetSink withSinkName(String name) {
+    return new ParquetSink(root, table, columns, partitionColumn, mode, name);
+  }
+
+  /** The Avro schema Parquet files are written with. */
+  public static Schema avroSchema(String name, List<org.apache.beam.sdk.schemas.Schema.Field> fields) {
+    SchemaBuilder.FieldAssembler<Schema> record = SchemaBuilder.record(name).namespace("watershed").fields();
+    for (org.apache.beam.sdk.schemas.Schema.Field field : fields) {
+      Schema type;
+      switch (ModelTypes.kind(field)) {
+        case INT:
+          type = Schema.create(Schema.Type.INT);
+          break;
+        case LONG:
+          type = Schema.create(Schema.Type.LONG);
+          break;
+        case DECIMAL:
+          type =
+              LogicalTypes.decimal(ModelTypes.precision(field), ModelTypes.scale(field))
+                  .addToSchema(Schema.create(Schema.Type.BYTES));
+          break;
+        case BOOLEAN:
+          type = Schema.create(Schema.Type.BOOLEAN);
+          break;
+        case DATE:
+          type = LogicalTypes.date().addToSchema(Schema.create(Schema.Type.INT));
+          break;
+        case TIMESTAMP:
+          type = LogicalTypes.timestampMicros().addToSchema(Schema.create(Schema.Type.LONG));
+          break;
+        default:
+          type = Schema.create(Schema.Type.STRING);
+      }
+      record = record.name(field.getName()).type(Schema.createUnion(Schema.create(Schema.Type.NULL), type)).withDefault(null);
+    }
+    return record.endRecord();
+  }
+
+  @Override
+  public PCollection<Long> expand(PCollection<Row> rows) {
+    String folder = root + "/" + table;
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    Schema avro = avroSchema(table, columns);
+    String partition = partitionColumn;
+    FileIO.Write<String, Row> write =
+        FileIO.<String, Row>writeDynamic()
+            .by(row -> partitionFolder(row, partition))
+            .withDestinationCoder(StringUtf8Coder.of())
+            .via(Contextful.fn(new ToRecord(avro.toString(), columns, sinkName, table)), ParquetIO.sink(avro))
+            .to(folder)
+            .withNaming(dest -> FileIO.Write.defaultNaming(dest + RUN_PREFIX + run, ".parquet"));
+    // Files of earlier runs are removed only once this run's files are all in place.
+    return rows.apply("WriteParquet", write)
+        .getPerDestinationOutputFilenames()
+        .apply("CountFiles", Count.globally())
+        .apply("RemoveEarlierRuns", ParDo.of(new RemoveEarlierRunsFn(folder, RUN_PREFIX + run, mode == WriteMode.OVERWRITE)));
+  }
+
+  /** File names start with this and the run's id, so a run can tell its files from earlier ones. */
+  static final String RUN_PREFIX = "part-";
+
+  static String partitionFolder(Row row, String column) {
+    if (column == null) {
+      return "";
+    }
+    Object value = row.getValue(column);
+    String text = value == null ? NULL_PARTITION : value.toString().replaceAll("[/\\\\=:]", "_");
+    return column + "=" + text + "/";
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("root", root));
+    builder.add(DisplayData.item("table", table));
+    builder.addIfNotNull(DisplayData.item("partitionBy", partitionColumn));
+    builder.add(DisplayData.item("mode", mode.specName()));
+  }
+
+  /** When overwriting, deletes every Parquet file under the folder not written by this run. */
+  private static final class RemoveEarlierRunsFn extends DoFn<Long, Long> {
+    private final String folder;
+    private final String runPrefix;
+    private final boolean overwrite;
+
+    RemoveEarlierRunsFn(String folder, String runPrefix, boolean overwrite) {
+      this.folder = folder;
+      this.runPrefix = runPrefix;
+      this.overwrite = overwrite;
+    }
+
+    @ProcessElement
+    public void process(@Element Long files, OutputReceiver<Long> out) throws IOException {
+      if (overwrite) {
+        MatchResult match = FileSystems.match(folder + "/**.parquet");
+        List<ResourceId> earlier = new ArrayList<>();
+        if (match.status() == MatchResult.Status.OK) {
+          for (MatchResult.Metadata file : match.metadata()) {
+            if (!file.resourceId().getFilename().startsWith(runPrefix)) {
+              earlier.add(file.resourceId());
+            }
+          }
+        }
+        FileSystems.delete(earlier, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+      }
+      out.output(files);
+    }
+  }
+
+  /** Converts a row to an Avro record of the lake schema. */
+  private static final class ToRecord implements SerializableFunction<Row, GenericRecord> {
+    private final String avroJson;
+    private final List<org.apache.beam.sdk.schemas.Schema.Field> columns;
+    private final Counter written;
+    private transient Schema schema;
+    private transient ModelTypes.Kind[] kinds;
+
+    ToRecord(String avroJson, List<org.apache.beam.sdk.schemas.Schema.Field> columns, String sinkName, String table) {
+      this.avroJson = avroJson;
+      this.columns = columns;
+      this.written = Metrics.counter("watershed", "load." + sinkName + "." + table);
+    }
+
+    @Override
+    public GenericRecord apply(Row row) {
+      if (schema == null) {
+        schema = new Schema.Parser().parse(avroJson);
+        kinds = new ModelTypes.Kind[columns.size()];
+        for (int i = 0; i < kinds.length; i++) {
+          kinds[i] = ModelTypes.kind(columns.get(i));
+        }
+      }
+      GenericData.Record record = new GenericData.Record(schema);
+      for (int i = 0; i < kinds.length; i++) {
+        Object value = row.getValue(columns.get(i).getName());
+        if (value == null) {
+          continue;
+        }
+        switch (kinds[i]) {
+          case DECIMAL:
+            value = ByteBuffer.wrap(((BigDecimal) value).unscaledValue().toByteArray());
+            break;
+          case DATE:
+            value = (int) ((LocalDate) value).toEpochDay();
+            break;
+          case TIMESTAMP:
+            Instant instant = (Instant) value;
+            value = instant.getEpochSecond() * 1_000_000L + instant.getNano() / 1_000;
+            break;
+          default:
+            break;
+        }
+        record.put(i, value);
+      }
+      written.inc();
+      return record;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+package dev.watershed.io.files;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.math.BigDecimal;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.values.Row;
+
+/**
+ * Turns a row into one line of JSON: decimals as JSON numbers in plain notation, dates and
+ * timestamps as ISO-8601 strings, nulls as JSON null. Field order follows the schema.
+ */
+public final class RowJson implements SerializableFunction<Row, String> {
+  private static final ObjectMapper MAPPER =
+      new ObjectMapper().enable(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
+
+  @Override
+  public String apply(Row row) {
+    ObjectNode node = MAPPER.createObjectNode();
+    Schema schema = row.getSchema();
+    for (int i = 0; i < schema.getFieldCount(); i++) {
+      String name = schema.getField(i).getName();
+      Object value = row.getValue(i);
+      if (value == null) {
+        node.putNull(name);
+      } else if (value instanceof String) {
+        node.put(name, (String) value);
+      } else if (value instanceof Integer) {
+        node.put(name, (Integer) value);
+      } else if (value instanceof Long) {
+        node.put(name, (Long) value);
+      } else if (value instanceof BigDecimal) {
+        node.put(name, (BigDecimal) value);
+      } else if (value instanceof Boolean) {
+        node.put(name, (Boolean) value);
+      } else {
+        node.put(name, value.toString());
+      }
+    }
+    try {
+      return MAPPER.writeValueAsString(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write row as JSON", e);
+    }
+  }
+}

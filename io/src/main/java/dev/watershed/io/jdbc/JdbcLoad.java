@@ -1,0 +1,297 @@
+package dev.watershed.io.jdbc;
+
+import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.model.CanonicalModel;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+import org.joda.time.Instant;
+
+/**
+ * Loads model rows into a PostgreSQL, MariaDB or DuckDB table, all or nothing.
+ *
+ * <p>How: every worker bulk-writes into a staging table of its own, private to this run
+ * (PostgreSQL COPY, the DuckDB appender, MariaDB batched inserts); when every bundle is written,
+ * the target table is created from the model if missing (with the model key as primary key for
+ * {@link WriteMode#MERGE}), one transaction moves the staged rows into it, and the staging tables
+ * are dropped. Merge input must hold one row per key across all workers.
+ *
+ * <p>Guarantees: readers see the target either before or after the whole load. {@link
+ * WriteMode#APPEND} adds rows, {@link WriteMode#OVERWRITE} replaces the table's contents, {@link
+ * WriteMode#MERGE} upserts by key, so a re-run or a retried bundle never duplicates a row. With
+ * {@link #withVersionColumn}, a merge never replaces a stored row with an older version. Merge
+ * input must hold one row per key (apply {@code Dedupe} first).
+ *
+ * <p>Output: one element, the number of rows loaded. Counter: {@code load.<sink>.<table>}.
+ *
+ * <pre>{@code
+ * customers.apply(
+ *     JdbcLoad.into(JdbcEndpoint.of("jdbc:duckdb:target/warehouse.duckdb"), "customer", customerModel)
+ *         .withMode(WriteMode.MERGE)
+ *         .withVersionColumn("updated_at"));
+ * }</pre>
+ */
+public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Long>> {
+  private final JdbcEndpoint endpoint;
+  private final String table;
+  private final CanonicalModel model;
+  private final WriteMode mode;
+  private final String versionColumn;
+  private final String sinkName;
+
+  private JdbcLoad(
+      JdbcEndpoint endpoint,
+      String table,
+      CanonicalModel model,
+      WriteMode mode,
+      String versionColumn,
+      String sinkName) {
+    this.endpoint = endpoint;
+    this.table = table;
+    this.model = model;
+    this.mode = mode;
+    this.versionColumn = versionColumn;
+    this.sinkName = sinkName;
+  }
+
+  /** Loads rows of {@code model} into {@code table}; appends unless told otherwise. */
+  public static JdbcLoad into(JdbcEndpoint endpoint, String table, CanonicalModel model) {
+    return new JdbcLoad(endpoint, table, model, WriteMode.APPEND, null, "jdbc");
+  }
+
+  public JdbcLoad withMode(WriteMode writeMode) {
+    return new JdbcLoad(endpoint, table, model, writeMode, versionColumn, sinkName);
+  }
+
+  /** A merge leaves a stored row alone when its value in this column is newer. */
+  public JdbcLoad withVersionColumn(String column) {
+    if (column != null && !model.schema().hasField(column)) {
+      throw new IllegalArgumentException(
+          "version column '" + column + "' is not a field of model " + model.name());
+    }
+    return new JdbcLoad(endpoint, table, model, mode, column, sinkName);
+  }
+
+  /** The sink's name, used in counters. */
+  public JdbcLoad withSinkName(String name) {
+    return new JdbcLoad(endpoint, table, model, mode, versionColumn, name);
+  }
+
+  static List<Schema.Field> columns(CanonicalModel model) {
+    return model.loadFields();
+  }
+
+  @Override
+  public PCollection<Long> expand(PCollection<Row> rows) {
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    String stagingPrefix =
+        (table.contains(".") ? table.substring(0, table.lastIndexOf('.') + 1) : "")
+            + "_ws_stage_"
+            + table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT)
+            + "_"
+            + run;
+    return rows.apply("WriteStaging", ParDo.of(new StageFn(endpoint, stagingPrefix, model)))
+        .apply("CollectStaged", Combine.globally(new Staged()))
+        .apply(
+            "Commit",
+            ParDo.of(new CommitFn(endpoint, table, model, mode, versionColumn, sinkName)));
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("database", endpoint.describe()));
+    builder.add(DisplayData.item("table", table));
+    builder.add(DisplayData.item("mode", mode.specName()));
+    builder.addIfNotNull(DisplayData.item("versionColumn", versionColumn));
+  }
+
+  /**
+   * Writes rows into a staging table of its own (one per worker), created on first use, and emits
+   * after each bundle the table's name and the rows written in the bundle.
+   */
+  private static final class StageFn extends DoFn<Row, KV<String, Long>> {
+    private final JdbcEndpoint endpoint;
+    private final String stagingPrefix;
+    private final CanonicalModel model;
+    private transient Connection connection;
+    private transient String staging;
+    private transient StagingWriter writer;
+
+    StageFn(JdbcEndpoint endpoint, String stagingPrefix, CanonicalModel model) {
+      this.endpoint = endpoint;
+      this.stagingPrefix = stagingPrefix;
+      this.model = model;
+    }
+
+    @ProcessElement
+    public void process(@Element Row row) throws SQLException {
+      if (writer == null) {
+        if (connection == null) {
+          connection = endpoint.connect();
+          staging = stagingPrefix + "_" + UUID.randomUUID().toString().substring(0, 8);
+          try (Statement statement = connection.createStatement()) {
+            statement.execute(endpoint.dialect().createStaging(staging, columns(model)));
+          }
+        }
+        writer = StagingWriter.open(endpoint.dialect(), connection, staging, columns(model));
+      }
+      writer.write(row);
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext context) throws SQLException {
+      if (writer != null) {
+        long written = writer.finish();
+        writer.close();
+        writer = null;
+        context.output(KV.of(staging, written), Instant.now(), GlobalWindow.INSTANCE);
+      }
+    }
+
+    @Teardown
+    public void teardown() throws SQLException {
+      if (writer != null) {
+        writer.close();
+      }
+      if (connection != null) {
+        connection.close();
+      }
+    }
+  }
+
+  /** Gathers the staging tables written and the rows in them. */
+  private static final class Staged
+      extends Combine.CombineFn<KV<String, Long>, Staged.Tables, Staged.Tables> {
+    /** Staging table names and their row counts. */
+    static final class Tables implements java.io.Serializable {
+      final java.util.TreeMap<String, Long> rows = new java.util.TreeMap<>();
+    }
+
+    @Override
+    public Tables createAccumulator() {
+      return new Tables();
+    }
+
+    @Override
+    public Tables addInput(Tables tables, KV<String, Long> staged) {
+      tables.rows.merge(staged.getKey(), staged.getValue(), Long::sum);
+      return tables;
+    }
+
+    @Override
+    public Tables mergeAccumulators(Iterable<Tables> all) {
+      Tables merged = new Tables();
+      for (Tables tables : all) {
+        tables.rows.forEach((name, count) -> merged.rows.merge(name, count, Long::sum));
+      }
+      return merged;
+    }
+
+    @Override
+    public Tables extractOutput(Tables tables) {
+      return tables;
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<Tables> getAccumulatorCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<KV<String, Long>> inputCoder) {
+      return org.apache.beam.sdk.coders.SerializableCoder.of(Tables.class);
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<Tables> getDefaultOutputCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<KV<String, Long>> inputCoder) {
+      return org.apache.beam.sdk.coders.SerializableCoder.of(Tables.class);
+    }
+  }
+
+  /**
+   * Creates the target when missing, then in one transaction moves every staged row into it, and
+   * drops the staging tables.
+   */
+  private static final class CommitFn extends DoFn<Staged.Tables, Long> {
+    private final JdbcEndpoint endpoint;
+    private final String table;
+    private final CanonicalModel model;
+    private final WriteMode mode;
+    private final String versionColumn;
+    private final Counter loaded;
+
+    CommitFn(
+        JdbcEndpoint endpoint,
+        String table,
+        CanonicalModel model,
+        WriteMode mode,
+        String versionColumn,
+        String sinkName) {
+      this.endpoint = endpoint;
+      this.table = table;
+      this.model = model;
+      this.mode = mode;
+      this.versionColumn = versionColumn;
+      this.loaded = Metrics.counter("watershed", "load." + sinkName + "." + model.name());
+    }
+
+    @ProcessElement
+    public void process(@Element Staged.Tables staged, OutputReceiver<Long> out) throws SQLException {
+      Dialect dialect = endpoint.dialect();
+      List<String> names = new ArrayList<>();
+      for (Schema.Field field : columns(model)) {
+        names.add(field.getName());
+      }
+      long rows = 0;
+      try (Connection connection = endpoint.connect()) {
+        try (Statement statement = connection.createStatement()) {
+          statement.execute(
+              dialect.createTable(
+                  table, columns(model), mode == WriteMode.MERGE ? model.key() : List.of()));
+        }
+        connection.setAutoCommit(false);
+        try (Statement statement = connection.createStatement()) {
+          if (mode == WriteMode.OVERWRITE) {
+            statement.execute(dialect.deleteAll(table));
+          }
+          for (Map.Entry<String, Long> staging : staged.rows.entrySet()) {
+            statement.execute(
+                mode == WriteMode.MERGE
+                    ? dialect.mergeFrom(table, staging.getKey(), names, model.key(), versionColumn)
+                    : dialect.insertFrom(table, staging.getKey(), names));
+            rows += staging.getValue();
+          }
+          connection.commit();
+        } catch (SQLException e) {
+          connection.rollback();
+          throw e;
+        }
+        connection.setAutoCommit(true);
+        try (Statement statement = connection.createStatement()) {
+          for (String staging : staged.rows.keySet()) {
+            statement.execute(dialect.dropTable(staging));
+          }
+        }
+      }
+      loaded.inc(rows);
+      out.output(rows);
+    }
+  }
+}

@@ -1,0 +1,260 @@
+package dev.watershed.pipelines.compose;
+
+import dev.watershed.io.WriteMode;
+import dev.watershed.io.files.CsvSource;
+import dev.watershed.io.files.JsonLinesSource;
+import dev.watershed.io.files.ParquetSink;
+import dev.watershed.io.files.ParquetSource;
+import dev.watershed.io.files.TextSink;
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.io.jdbc.JdbcLoad;
+import dev.watershed.io.jdbc.JdbcSource;
+import dev.watershed.pipelines.spec.ConformSpec;
+import dev.watershed.pipelines.spec.DedupeSpec;
+import dev.watershed.pipelines.spec.SinkSpec;
+import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.transforms.conform.Conform;
+import dev.watershed.transforms.conform.FieldRule;
+import dev.watershed.transforms.dedupe.Dedupe;
+import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.model.CanonicalModel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.Row;
+
+/**
+ * Turns a {@link Spec} into a Beam graph: the only class that knows both.
+ *
+ * <p>The graph, in the order {@code watershed plan} prints it:
+ *
+ * <ol>
+ *   <li>{@code source <name>}: each source read into raw rows;
+ *   <li>{@code conform <source> to <model>}: each conform entry;
+ *   <li>{@code collect <model>}: the conformed rows of a model from all its sources;
+ *   <li>{@code dedupe <model>}: exact dedupe when the spec asks for it, and by the model key
+ *       whenever a sink merges (a merge needs one row per key);
+ *   <li>{@code load <sink> <model>}: each model into each sink that takes it;
+ *   <li>{@code dead letters}: every stage's dead letters into one JSON lines file.
+ * </ol>
+ *
+ * <p>Counters that {@link RunSummary} reads are named here and in the transforms.
+ */
+public final class Composer {
+  private final Spec spec;
+  private final Pipeline pipeline;
+  private final List<String> plan = new ArrayList<>();
+  private final List<PCollection<Row>> deadLetters = new ArrayList<>();
+
+  private Composer(Spec spec, Pipeline pipeline) {
+    this.spec = spec;
+    this.pipeline = pipeline;
+  }
+
+  /** Adds the spec's steps to {@code pipeline}; returns the plan, one line per step, in words. */
+  public static List<String> compose(Spec spec, Pipeline pipeline) {
+    Composer composer = new Composer(spec, pipeline);
+    composer.build();
+    return List.copyOf(composer.plan);
+  }
+
+  private void build() {
+    plan.add(spec.name() + " (" + spec.mode() + ")");
+    Map<String, PCollection<Row>> raw = new LinkedHashMap<>();
+    for (SourceSpec source : spec.sources().values()) {
+      raw.put(source.name(), read(source));
+    }
+    Map<String, List<PCollection<Row>>> conformed = new LinkedHashMap<>();
+    for (ConformSpec entry : spec.conform()) {
+      CanonicalModel model = spec.models().get(entry.to());
+      Conform conform = Conform.to(model);
+      for (Map.Entry<String, FieldRule> rule : entry.fields().entrySet()) {
+        conform = conform.withField(rule.getKey(), rule.getValue());
+      }
+      String name = "conform " + entry.from() + " to " + entry.to();
+      WithFailures.Result<PCollection<Row>, Row> result = raw.get(entry.from()).apply(name, conform);
+      deadLetters.add(result.failures());
+      conformed.computeIfAbsent(entry.to(), m -> new ArrayList<>()).add(result.output());
+      plan.add(String.format("  %-34s %s", name, describe(entry.fields())));
+    }
+    Map<String, PCollection<Row>> ready = new LinkedHashMap<>();
+    for (CanonicalModel model : spec.models().values()) {
+      PCollection<Row> rows =
+          PCollectionList.of(conformed.get(model.name()))
+              .apply("collect " + model.name(), Flatten.pCollections())
+              .setRowSchema(model.schema());
+      rows = dedupe(model, rows);
+      ready.put(model.name(), rows.apply("count " + model.name(), Counting.rows("model." + model.name() + ".loaded")).setRowSchema(model.schema()));
+    }
+    for (SinkSpec sink : spec.sinks().values()) {
+      for (String modelName : spec.modelsOf(sink)) {
+        load(sink, spec.models().get(modelName), ready.get(modelName));
+      }
+    }
+    writeDeadLetters();
+  }
+
+  private PCollection<Row> read(SourceSpec source) {
+    Set<String> columns = new LinkedHashSet<>();
+    for (ConformSpec entry : spec.conform()) {
+      if (entry.from().equals(source.name())) {
+        for (FieldRule rule : entry.fields().values()) {
+          if (rule.sourceColumn() != null) {
+            columns.add(rule.sourceColumn());
+          }
+        }
+      }
+    }
+    String name = "source " + source.name();
+    WithFailures.Result<PCollection<Row>, Row> result;
+    String where;
+    switch (source.type()) {
+      case "csv":
+        result =
+            pipeline.apply(
+                name,
+                CsvSource.read(source.name(), spec.resolve(source.path()))
+                    .withColumns(List.copyOf(columns))
+                    .withDelimiter(source.delimiter()));
+        where = source.path();
+        break;
+      case "jsonl":
+        result =
+            pipeline.apply(
+                name,
+                JsonLinesSource.read(source.name(), spec.resolve(source.path())).withColumns(List.copyOf(columns)));
+        where = source.path();
+        break;
+      case "parquet":
+        result =
+            pipeline.apply(
+                name, ParquetSource.read(source.name(), spec.resolve(source.path())).withColumns(List.copyOf(columns)));
+        where = source.path();
+        break;
+      default:
+        JdbcEndpoint endpoint = endpoint(source.url(), source.user(), source.password());
+        JdbcSource read =
+            JdbcSource.read(source.name(), endpoint)
+                .withColumns(List.copyOf(columns))
+                .withKeyColumns(source.key())
+                .withFetchSize(source.fetchSize());
+        read = source.table() != null ? read.fromTable(source.table()) : read.fromQuery(source.query());
+        if (source.initSql() != null) {
+          read = read.withInitSql(spec.resolve(source.initSql()));
+        }
+        result = pipeline.apply(name, read);
+        where = endpoint.describe() + (source.table() != null ? " table " + source.table() : " query");
+    }
+    deadLetters.add(result.failures());
+    plan.add(String.format("  %-34s %s %s (%d columns)", name, source.type(), where, columns.size()));
+    return result.output();
+  }
+
+  private PCollection<Row> dedupe(CanonicalModel model, PCollection<Row> rows) {
+    DedupeSpec rule = spec.dedupe().get(model.name());
+    boolean merged = spec.sinks().values().stream()
+        .anyMatch(s -> s.mode() == WriteMode.MERGE && spec.modelsOf(s).contains(model.name()));
+    PCollection<Row> out = rows;
+    if (rule != null) {
+      out = out.apply("dedupe " + model.name(), dedupeOf(model.name(), rule.key(), rule)).setRowSchema(model.schema());
+      plan.add(String.format("  %-34s by %s, %s", "dedupe " + model.name(), rule.key(), keepWords(rule)));
+    }
+    if (merged && (rule == null || !rule.key().equals(model.key()))) {
+      String name = "dedupe " + model.name() + " by key";
+      out = out.apply(name, dedupeOf(model.name() + "_key", model.key(), rule)).setRowSchema(model.schema());
+      plan.add(String.format("  %-34s by %s, %s (a merge needs one row per key)", name, model.key(),
+          rule == null ? "keep first by source position" : keepWords(rule)));
+    }
+    return out;
+  }
+
+  private static Dedupe dedupeOf(String metricsName, List<String> key, DedupeSpec rule) {
+    Dedupe dedupe = Dedupe.byKey(key).withMetricsName(metricsName);
+    if (rule == null) {
+      return dedupe;
+    }
+    if (rule.orderBy() != null) {
+      dedupe = rule.keep() == Dedupe.Keep.LATEST ? dedupe.keepLatest(rule.orderBy()) : dedupe.keepFirst(rule.orderBy());
+    }
+    return dedupe.withTieBreak(rule.tieBreak());
+  }
+
+  private static String keepWords(DedupeSpec rule) {
+    String keep = rule.keep() == Dedupe.Keep.LATEST ? "keep latest" : "keep first";
+    String order = rule.orderBy() == null ? " by source position" : " by " + rule.orderBy();
+    String tie = rule.tieBreak().isEmpty() ? "" : ", ties by " + rule.tieBreak();
+    return keep + order + tie;
+  }
+
+  private void load(SinkSpec sink, CanonicalModel model, PCollection<Row> rows) {
+    String name = "load " + sink.name() + " " + model.name();
+    String where;
+    switch (sink.type()) {
+      case "duckdb":
+      case "postgres":
+      case "mariadb":
+        JdbcEndpoint endpoint =
+            sink.type().equals("duckdb")
+                ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path()))
+                : endpoint(sink.url(), sink.user(), sink.password());
+        String table = sink.schema() == null ? model.name() : sink.schema() + "." + model.name();
+        DedupeSpec rule = spec.dedupe().get(model.name());
+        String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
+        rows.apply(name, JdbcLoad.into(endpoint, table, model).withMode(sink.mode()).withVersionColumn(version).withSinkName(sink.name()));
+        where = (sink.type().equals("duckdb") ? sink.path() : endpoint.describe()) + " table " + table
+            + (version != null && sink.mode() == WriteMode.MERGE ? ", newer " + version + " wins" : "");
+        break;
+      case "parquet":
+        String partition = sink.partitionBy().get(model.name());
+        ParquetSink parquet = ParquetSink.write(spec.resolve(sink.path()), model.name(), model.loadFields())
+            .withMode(sink.mode()).withSinkName(sink.name());
+        if (partition != null) {
+          parquet = parquet.withPartitionColumn(partition);
+        }
+        rows.apply(name, parquet);
+        where = sink.path() + "/" + model.name() + (partition != null ? " partitioned by " + partition : "");
+        break;
+      default:
+        List<String> columns = model.loadFields().stream().map(Schema.Field::getName).collect(Collectors.toList());
+        TextSink text = sink.type().equals("csv")
+            ? TextSink.csv(spec.resolve(sink.path()), model.name(), columns)
+            : TextSink.jsonLines(spec.resolve(sink.path()), model.name(), columns);
+        rows.apply(name, text.withMode(sink.mode()).withSinkName(sink.name()));
+        where = sink.path() + "/" + model.name() + "." + sink.type();
+    }
+    plan.add(String.format("  %-34s %s %s: %s", name, sink.type(), sink.mode().specName(), where));
+  }
+
+  private void writeDeadLetters() {
+    PCollection<Row> all =
+        PCollectionList.of(deadLetters).apply("collect dead letters", Flatten.pCollections()).setRowSchema(DeadLetter.SCHEMA);
+    all.apply("dead letters", DeadLetterFile.to(spec.resolve(spec.deadLetter().file())));
+    plan.add(String.format("  %-34s jsonl %s", "dead letters", spec.deadLetter().file()));
+  }
+
+  private static JdbcEndpoint endpoint(String url, String user, String password) {
+    JdbcEndpoint endpoint = JdbcEndpoint.of(url);
+    if (user != null) {
+      endpoint = endpoint.withUser(user);
+    }
+    if (password != null) {
+      endpoint = endpoint.withPassword(password);
+    }
+    return endpoint;
+  }
+
+  private static String describe(Map<String, FieldRule> fields) {
+    return fields.size() + " fields: " + String.join(", ", fields.keySet());
+  }
+}

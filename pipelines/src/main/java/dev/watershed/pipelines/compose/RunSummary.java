@@ -1,0 +1,179 @@
+package dev.watershed.pipelines.compose;
+
+import dev.watershed.pipelines.spec.ConformSpec;
+import dev.watershed.pipelines.spec.SinkSpec;
+import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.spec.Spec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.metrics.MetricQueryResults;
+import org.apache.beam.sdk.metrics.MetricResult;
+import org.apache.beam.sdk.metrics.MetricsFilter;
+
+/**
+ * What a run did, from its counters: rows read per source, conformed, dead-lettered, merged away
+ * by dedupe and loaded per model and sink, and whether every model reconciles:
+ *
+ * <pre>in = loaded + merged away + dead-lettered</pre>
+ *
+ * <p>where {@code in} counts every record read from the model's sources, and dead letters count
+ * both records that could not be read (extract) and those that could not be conformed.
+ */
+public final class RunSummary {
+  private final Spec spec;
+  private final Map<String, Long> counters;
+  private final Duration elapsed;
+  private final String runner;
+
+  private RunSummary(Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
+    this.spec = spec;
+    this.counters = counters;
+    this.elapsed = elapsed;
+    this.runner = runner;
+  }
+
+  public static RunSummary of(Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
+    return new RunSummary(spec, Map.copyOf(counters), elapsed, runner);
+  }
+
+  /** The {@code watershed} counters of a finished run, by name. */
+  public static Map<String, Long> counters(PipelineResult result) {
+    MetricQueryResults metrics = result.metrics().queryMetrics(MetricsFilter.builder().build());
+    Map<String, Long> out = new TreeMap<>();
+    for (MetricResult<Long> counter : metrics.getCounters()) {
+      if (!counter.getName().getNamespace().equals("watershed")) {
+        continue;
+      }
+      Long value;
+      try {
+        value = counter.getCommitted();
+      } catch (UnsupportedOperationException e) {
+        value = counter.getAttempted();
+      }
+      out.merge(counter.getName().getName(), value == null ? 0L : value, Long::sum);
+    }
+    return out;
+  }
+
+  private long counter(String name) {
+    return counters.getOrDefault(name, 0L);
+  }
+
+  public long read(String source) {
+    return counter("source." + source + ".read");
+  }
+
+  public long extractDeadLettered(String source) {
+    return counter("dead.extract." + source);
+  }
+
+  private Set<String> sourcesOf(String model) {
+    Set<String> sources = new LinkedHashSet<>();
+    for (ConformSpec entry : spec.conformInto(model)) {
+      sources.add(entry.from());
+    }
+    return sources;
+  }
+
+  /** Records read from the sources that feed {@code model}. */
+  public long in(String model) {
+    return sourcesOf(model).stream().mapToLong(this::read).sum();
+  }
+
+  public long conformed(String model) {
+    return counter("conform." + model + ".ok");
+  }
+
+  /** Dead letters on the way to {@code model}: unreadable records of its sources, and unconformable ones. */
+  public long deadLettered(String model) {
+    long extract = sourcesOf(model).stream().mapToLong(this::extractDeadLettered).sum();
+    return extract + counter("conform." + model + ".dead_lettered");
+  }
+
+  public long mergedAway(String model) {
+    long merged = 0;
+    for (String stage : List.of(model, model + "_key")) {
+      merged += counter("dedupe." + stage + ".in") - counter("dedupe." + stage + ".kept");
+    }
+    return merged;
+  }
+
+  public long loaded(String model) {
+    return counter("model." + model + ".loaded");
+  }
+
+  public long loadedInto(String sink, String model) {
+    return counter("load." + sink + "." + model);
+  }
+
+  /** True when every model reconciles and every sink took every row of each model it writes. */
+  public boolean reconciled() {
+    for (String model : spec.models().keySet()) {
+      if (!reconciled(model)) {
+        return false;
+      }
+    }
+    for (SinkSpec sink : spec.sinks().values()) {
+      for (String model : spec.modelsOf(sink)) {
+        if (loadedInto(sink.name(), model) != loaded(model)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  public boolean reconciled(String model) {
+    return in(model) == loaded(model) + mergedAway(model) + deadLettered(model);
+  }
+
+  /** Dead-letter counts by stage and reason, largest first. */
+  public List<Map.Entry<String, Long>> topReasons(int limit) {
+    List<Map.Entry<String, Long>> reasons = new ArrayList<>();
+    for (Map.Entry<String, Long> counter : counters.entrySet()) {
+      if (counter.getKey().startsWith("reason.") && counter.getValue() > 0) {
+        String rest = counter.getKey().substring("reason.".length());
+        int dot = rest.indexOf('.');
+        reasons.add(Map.entry(rest.substring(0, dot) + ": " + rest.substring(dot + 1), counter.getValue()));
+      }
+    }
+    reasons.sort((a, b) -> b.getValue().equals(a.getValue()) ? a.getKey().compareTo(b.getKey()) : Long.compare(b.getValue(), a.getValue()));
+    return reasons.subList(0, Math.min(limit, reasons.size()));
+  }
+
+  /** The summary as printed at the end of {@code watershed run}. */
+  public String render() {
+    StringBuilder out = new StringBuilder();
+    out.append(String.format("%n%s: %s run on %s in %.1f s%n%n", spec.name(), spec.mode(), runner, elapsed.toMillis() / 1000.0));
+    out.append(String.format("%-14s %-8s %10s %14s%n", "source", "type", "read", "dead-lettered"));
+    for (SourceSpec source : spec.sources().values()) {
+      out.append(String.format("%-14s %-8s %10d %14d%n", source.name(), source.type(), read(source.name()), extractDeadLettered(source.name())));
+    }
+    out.append(String.format("%n%-14s %10s %10s %14s %12s %10s  %s%n", "model", "in", "conformed", "dead-lettered", "merged away", "loaded", "in = loaded + merged away + dead-lettered"));
+    for (String model : spec.models().keySet()) {
+      out.append(String.format("%-14s %10d %10d %14d %12d %10d  %s%n", model, in(model), conformed(model), deadLettered(model), mergedAway(model), loaded(model),
+          reconciled(model) ? "reconciled" : "DOES NOT RECONCILE"));
+    }
+    out.append(String.format("%n%-14s %-14s %-10s %10s%n", "sink", "model", "write", "rows"));
+    for (SinkSpec sink : spec.sinks().values()) {
+      for (String model : spec.modelsOf(sink)) {
+        out.append(String.format("%-14s %-14s %-10s %10d%n", sink.name(), model, sink.mode().specName(), loadedInto(sink.name(), model)));
+      }
+    }
+    List<Map.Entry<String, Long>> reasons = topReasons(5);
+    if (!reasons.isEmpty()) {
+      out.append(String.format("%ntop dead-letter reasons%n"));
+      for (Map.Entry<String, Long> reason : reasons) {
+        out.append(String.format("  %-40s %8d%n", reason.getKey(), reason.getValue()));
+      }
+    }
+    out.append(String.format("%ndead letters: %s%n", spec.deadLetter().file()));
+    return out.toString();
+  }
+}

@@ -1,0 +1,63 @@
+package dev.watershed.pipelines.spec;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** Local files that a source path or glob matches, for checks made before anything runs. */
+final class FileMatches {
+  private FileMatches() {}
+
+  static List<Path> of(Path baseDir, String pattern) {
+    Path full = baseDir.resolve(pattern).normalize();
+    if (!pattern.contains("*") && !pattern.contains("?") && !pattern.contains("[")) {
+      return Files.isRegularFile(full) ? List.of(full) : List.of();
+    }
+    Path folder = full.getParent();
+    while (folder != null && folder.toString().matches(".*[*?\\[].*")) {
+      folder = folder.getParent();
+    }
+    if (folder == null || !Files.isDirectory(folder)) {
+      return List.of();
+    }
+    PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + full);
+    List<Path> out = new ArrayList<>();
+    try (Stream<Path> files = Files.walk(folder)) {
+      files.filter(Files::isRegularFile).filter(matcher::matches).sorted().forEach(out::add);
+    } catch (IOException e) {
+      return List.of();
+    }
+    return out;
+  }
+
+  /** The header of a CSV file, or null when it cannot be read. */
+  static List<String> csvHeader(Path file, char delimiter) {
+    try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      String line = reader.readLine();
+      if (line == null) {
+        return null;
+      }
+      if (line.startsWith("\uFEFF")) {
+        line = line.substring(1);
+      }
+      List<String> header = new ArrayList<>();
+      for (String column : line.split(java.util.regex.Pattern.quote(String.valueOf(delimiter)), -1)) {
+        String c = column.strip();
+        if (c.length() >= 2 && c.startsWith("\"") && c.endsWith("\"")) {
+          c = c.substring(1, c.length() - 1);
+        }
+        header.add(c);
+      }
+      return header;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+package dev.watershed.pipelines.spec;
+
+import dev.watershed.io.WriteMode;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A sink as declared under {@code sinks:}. Table sinks (duckdb, postgres, mariadb) write one table
+ * per model; file sinks (parquet, jsonl, csv) one folder or file per model.
+ */
+public record SinkSpec(
+    String name,
+    String type,
+    int line,
+    String path,
+    String url,
+    String user,
+    String password,
+    String schema,
+    WriteMode mode,
+    List<String> models,
+    Map<String, String> partitionBy) {
+
+  public boolean isTable() {
+    return type.equals("duckdb") || type.equals("postgres") || type.equals("mariadb");
+  }
+
+  /** Never shows credentials. */
+  @Override
+  public String toString() {
+    return "sink " + name + " (" + type + ")";
+  }
+}

@@ -1,0 +1,50 @@
+package dev.watershed.pipelines.spec;
+
+import dev.watershed.transforms.model.CanonicalModel;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An integration spec, parsed and validated: immutable, and free of unresolved references.
+ *
+ * <p>Relative paths are resolved against {@link #baseDir()} with {@link #resolve}; {@link
+ * #secrets()} holds every value that came from an {@code ${env:...}} or {@code ${file:...}}
+ * reference, so that output can be scrubbed of them.
+ */
+public record Spec(
+    String name,
+    String mode,
+    Map<String, SourceSpec> sources,
+    Map<String, CanonicalModel> models,
+    List<ConformSpec> conform,
+    Map<String, DedupeSpec> dedupe,
+    Map<String, SinkSpec> sinks,
+    DeadLetterSpec deadLetter,
+    Set<String> secrets,
+    Path baseDir) {
+
+  /** A path from the spec, resolved against the base folder unless absolute or a URL. */
+  public String resolve(String path) {
+    if (path == null || path.contains("://") || Path.of(path).isAbsolute()) {
+      return path;
+    }
+    return baseDir.resolve(path).normalize().toString();
+  }
+
+  /** The conform entries that produce {@code model}, in spec order. */
+  public List<ConformSpec> conformInto(String model) {
+    return conform.stream().filter(c -> c.to().equals(model)).toList();
+  }
+
+  /** The models a sink writes: those it lists, or all. */
+  public List<String> modelsOf(SinkSpec sink) {
+    return sink.models().isEmpty() ? List.copyOf(models.keySet()) : sink.models();
+  }
+
+  @Override
+  public String toString() {
+    return "spec " + name;
+  }
+}

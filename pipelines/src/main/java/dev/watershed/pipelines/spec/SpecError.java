@@ -1,0 +1,9 @@
+package dev.watershed.pipelines.spec;
+
+/** One problem in a spec: the YAML path, the line it is on, and what to do about it. */
+public record SpecError(String path, int line, String message) {
+  @Override
+  public String toString() {
+    return (line > 0 ? "line " + line + ": " : "") + path + ": " + message;
+  }
+}

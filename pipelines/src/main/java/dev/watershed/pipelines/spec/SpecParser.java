@@ -1,0 +1,567 @@
+package dev.watershed.pipelines.spec;
+
+import dev.watershed.io.WriteMode;
+import dev.watershed.io.jdbc.Dialect;
+import dev.watershed.transforms.conform.FieldRule;
+import dev.watershed.transforms.dedupe.Dedupe;
+import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.model.ModelTypes;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+
+/**
+ * Reads an integration spec from YAML into a validated, immutable {@link Spec}.
+ *
+ * <p>Every problem is reported at once, each naming its YAML path and line: unknown keys, missing
+ * keys, bad types and values, references to sources, models and fields that do not exist, source
+ * files that match nothing and CSV columns missing from the header. Nothing is run and no database
+ * is contacted.
+ *
+ * <pre>{@code
+ * Spec spec = SpecParser.parse(Path.of("integration.yaml"), Path.of("."), System.getenv());
+ * }</pre>
+ */
+public final class SpecParser {
+  static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  static final Set<String> MODES = Set.of("batch");
+  static final Set<String> SOURCE_TYPES = Set.of("csv", "jsonl", "parquet", "jdbc");
+  static final Set<String> SINK_TYPES = Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv");
+
+  private final List<SpecError> errors = new ArrayList<>();
+  private final References references;
+  private final Path baseDir;
+
+  private SpecParser(Path baseDir, Map<String, String> environment) {
+    this.baseDir = baseDir.toAbsolutePath().normalize();
+    this.references = new References(environment, this.baseDir, errors);
+  }
+
+  /**
+   * Parses the spec file; relative paths in it are taken from {@code baseDir}.
+   *
+   * @throws SpecException listing every problem found
+   */
+  public static Spec parse(Path file, Path baseDir, Map<String, String> environment) throws SpecException {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new SpecException(List.of(new SpecError(file.toString(), 0, "spec file not found; check the path")));
+    } catch (IOException e) {
+      throw new SpecException(List.of(new SpecError(file.toString(), 0, "cannot read the spec file: " + e.getMessage())));
+    }
+    return parse(text, baseDir, environment);
+  }
+
+  /** Parses spec text; see {@link #parse(Path, Path, Map)}. */
+  public static Spec parse(String yaml, Path baseDir, Map<String, String> environment) throws SpecException {
+    return new SpecParser(baseDir, environment).read(new StringReader(yaml));
+  }
+
+  private Spec read(Reader reader) throws SpecException {
+    Node root;
+    try {
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      root = new Yaml(options).compose(reader);
+    } catch (MarkedYAMLException e) {
+      int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+      throw new SpecException(List.of(new SpecError("(yaml)", line, "not valid YAML: " + e.getProblem())));
+    } catch (YAMLException e) {
+      throw new SpecException(List.of(new SpecError("(yaml)", 0, "not valid YAML: " + e.getMessage())));
+    }
+    if (root == null) {
+      throw new SpecException(List.of(new SpecError("(root)", 1, "the spec is empty")));
+    }
+    YamlObject top = YamlObject.of("", root, errors, references);
+    if (!errors.isEmpty()) {
+      throw new SpecException(errors);
+    }
+    top.rejectUnknown(Set.of("name", "mode", "sources", "models", "conform", "dedupe", "sinks", "dead_letter"));
+    String name = top.string("name", true);
+    if (name != null && !IDENTIFIER.matcher(name).matches()) {
+      top.error("name", "'" + name + "' is not a valid name; use letters, digits and _");
+    }
+    String mode = top.string("mode", "batch");
+    if (!MODES.contains(mode)) {
+      top.error("mode", "mode '" + mode + "' is not available; allowed: batch");
+    }
+    Map<String, SourceSpec> sources = sources(top.object("sources", true));
+    Map<String, CanonicalModel> models = models(top.object("models", true));
+    List<ConformSpec> conform = conform(top, sources, models);
+    Map<String, DedupeSpec> dedupe = dedupe(top.object("dedupe", false), models);
+    Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models, dedupe);
+    DeadLetterSpec deadLetter = deadLetter(top.object("dead_letter", false));
+    for (String model : models.keySet()) {
+      if (conform.stream().noneMatch(c -> c.to().equals(model))) {
+        errors.add(new SpecError("models." + model, top.object("models", false).lineOf(model),
+            "no conform entry produces model '" + model + "'; add one under conform: with 'to: " + model + "'"));
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new SpecException(errors);
+    }
+    return new Spec(name, mode, sources, models, conform, dedupe, sinks, deadLetter,
+        Set.copyOf(references.secrets()), baseDir);
+  }
+
+  private Map<String, SourceSpec> sources(YamlObject section) {
+    Map<String, SourceSpec> out = new LinkedHashMap<>();
+    if (section.keys().isEmpty() && section.line() > 0) {
+      section.error(null, "declare at least one source");
+    }
+    for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
+      String name = entry.getKey();
+      YamlObject source = entry.getValue();
+      checkName(section, name, "source");
+      String type = source.string("type", true);
+      if (type == null) {
+        continue;
+      }
+      if (!SOURCE_TYPES.contains(type)) {
+        source.error("type", "unknown source type '" + type + "'; allowed: " + sorted(SOURCE_TYPES));
+        continue;
+      }
+      char delimiter = ',';
+      String path = null;
+      String url = null;
+      String user = null;
+      String password = null;
+      String table = null;
+      String query = null;
+      String initSql = null;
+      List<String> key = List.of();
+      int fetchSize = 10_000;
+      if (type.equals("jdbc")) {
+        source.rejectUnknown(Set.of("type", "url", "user", "password", "table", "query", "key", "init_sql", "fetch_size"));
+        url = source.string("url", true);
+        if (url != null) {
+          try {
+            Dialect.of(url);
+          } catch (IllegalArgumentException e) {
+            source.error("url", e.getMessage());
+          }
+        }
+        user = source.string("user", false);
+        password = source.string("password", false);
+        table = source.string("table", false);
+        query = source.string("query", false);
+        if ((table == null) == (query == null)) {
+          source.error(null, "give exactly one of 'table' and 'query'");
+        }
+        key = source.strings("key");
+        initSql = source.string("init_sql", false);
+        if (initSql != null && !Files.isRegularFile(baseDir.resolve(initSql))) {
+          source.error("init_sql", "file " + initSql + " not found (paths are relative to " + baseDir + ")");
+        }
+        fetchSize = source.integer("fetch_size", 10_000);
+        if (fetchSize < 1) {
+          source.error("fetch_size", "must be at least 1");
+        }
+      } else {
+        Set<String> allowed = type.equals("csv") ? Set.of("type", "path", "delimiter") : Set.of("type", "path");
+        source.rejectUnknown(allowed);
+        path = source.string("path", true);
+        if (path != null) {
+          checkFilesExist(source, path);
+        }
+        String delim = source.string("delimiter", ",");
+        if (delim.equals("\\t") || delim.equals("tab")) {
+          delim = "\t";
+        }
+        if (delim.length() != 1 || delim.equals("\"")) {
+          source.error("delimiter", "expected one character (or 'tab'), got '" + delim + "'");
+        } else {
+          delimiter = delim.charAt(0);
+        }
+      }
+      out.put(name, new SourceSpec(name, type, source.line(), path, delimiter, url, user, password, table, query, key, initSql, fetchSize));
+    }
+    return out;
+  }
+
+  private void checkFilesExist(YamlObject source, String path) {
+    if (path.contains("://")) {
+      return;
+    }
+    List<Path> matches = FileMatches.of(baseDir, path);
+    if (matches.isEmpty()) {
+      source.error("path", "no file matches " + path + " (paths are relative to " + baseDir + "); check the path");
+    }
+  }
+
+  private Map<String, CanonicalModel> models(YamlObject section) {
+    Map<String, CanonicalModel> out = new LinkedHashMap<>();
+    if (section.keys().isEmpty() && section.line() > 0) {
+      section.error(null, "declare at least one model");
+    }
+    for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
+      String name = entry.getKey();
+      YamlObject model = entry.getValue();
+      checkName(section, name, "model");
+      model.rejectUnknown(Set.of("key", "fields"));
+      YamlObject fields = model.object("fields", true);
+      CanonicalModel.Builder builder = CanonicalModel.builder(name);
+      boolean ok = true;
+      for (String field : fields.keys()) {
+        checkName(fields, field, "field");
+        if (field.startsWith("_")) {
+          fields.error(field, "field names starting with '_' are reserved for lineage columns");
+          ok = false;
+        }
+        String type = fields.string(field, true);
+        if (type == null) {
+          ok = false;
+          continue;
+        }
+        try {
+          ModelTypes.field(field, type);
+          builder.field(field, type);
+        } catch (IllegalArgumentException e) {
+          fields.error(field, e.getMessage());
+          ok = false;
+        }
+      }
+      List<String> key = model.strings("key");
+      if (key.isEmpty()) {
+        model.error(null, "missing required key 'key' (the field or fields that identify a " + name + ")");
+        ok = false;
+      }
+      for (String k : key) {
+        if (!fields.has(k)) {
+          model.error("key", "key field '" + k + "' is not one of the fields " + fields.keys());
+          ok = false;
+        }
+      }
+      if (ok) {
+        out.put(name, builder.key(key).build());
+      }
+    }
+    return out;
+  }
+
+  private List<ConformSpec> conform(YamlObject top, Map<String, SourceSpec> sources, Map<String, CanonicalModel> models) {
+    List<ConformSpec> out = new ArrayList<>();
+    if (!top.has("conform")) {
+      top.error(null, "missing required key 'conform'");
+      return out;
+    }
+    for (YamlObject entry : top.list("conform")) {
+      entry.rejectUnknown(Set.of("from", "to", "fields"));
+      String from = entry.string("from", true);
+      String to = entry.string("to", true);
+      if (from != null && !sources.containsKey(from)) {
+        entry.error("from", "no source named '" + from + "'; sources: " + sources.keySet());
+      }
+      CanonicalModel model = to == null ? null : models.get(to);
+      if (to != null && model == null) {
+        entry.error("to", "no model named '" + to + "'; models: " + models.keySet());
+      }
+      YamlObject fields = entry.object("fields", true);
+      Map<String, FieldRule> rules = new LinkedHashMap<>();
+      for (String field : fields.keys()) {
+        if (model != null && !model.schema().hasField(field)) {
+          fields.error(field, "model '" + to + "' has no field '" + field + "'");
+          continue;
+        }
+        FieldRule rule = fieldRule(fields, field, model);
+        if (rule != null) {
+          rules.put(field, rule);
+        }
+      }
+      if (model != null) {
+        for (String key : model.key()) {
+          if (!fields.has(key)) {
+            entry.error("fields", "key field '" + key + "' of model '" + to + "' needs a rule");
+          }
+        }
+      }
+      SourceSpec source = from == null ? null : sources.get(from);
+      if (source != null && source.type().equals("csv")) {
+        checkCsvColumns(fields, rules, source);
+      }
+      out.add(new ConformSpec(from, to, java.util.Collections.unmodifiableMap(rules), entry.line()));
+    }
+    return out;
+  }
+
+  private FieldRule fieldRule(YamlObject fields, String field, CanonicalModel model) {
+    Node node = fields.node(field);
+    if (node instanceof ScalarNode) {
+      String column = fields.string(field, true);
+      return column == null ? null : FieldRule.from(column);
+    }
+    YamlObject spec = fields.object(field, true);
+    spec.rejectUnknown(Set.of("from", "value", "prefix", "normalize", "region", "formats", "zone", "decimal_separator"));
+    String from = spec.string("from", false);
+    String value = spec.string("value", false);
+    if ((from == null) == (value == null)) {
+      spec.error(null, "give exactly one of 'from' (a source column) and 'value' (a constant)");
+      return null;
+    }
+    FieldRule rule = from != null ? FieldRule.from(from) : FieldRule.constant(value);
+    String prefix = spec.string("prefix", false);
+    ModelTypes.Kind kind = model == null ? null : ModelTypes.kind(model.schema().getField(field));
+    if (prefix != null) {
+      if (kind != null && kind != ModelTypes.Kind.STRING) {
+        spec.error("prefix", "a prefix needs a string field; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+      }
+      rule = rule.withPrefix(prefix);
+    }
+    List<FieldRule.Normalizer> normalizers = new ArrayList<>();
+    for (String name : spec.strings("normalize")) {
+      try {
+        normalizers.add(FieldRule.Normalizer.named(name));
+      } catch (IllegalArgumentException e) {
+        spec.error("normalize", e.getMessage());
+      }
+    }
+    rule = rule.withNormalizers(normalizers);
+    if (kind != null) {
+      if (normalizers.contains(FieldRule.Normalizer.AMOUNT) && kind != ModelTypes.Kind.DECIMAL
+          && kind != ModelTypes.Kind.INT && kind != ModelTypes.Kind.LONG) {
+        spec.error("normalize", "'amount' needs a decimal, int or long field; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+      }
+      if (normalizers.contains(FieldRule.Normalizer.BOOLEAN) && kind != ModelTypes.Kind.BOOLEAN) {
+        spec.error("normalize", "'boolean' needs a boolean field; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+      }
+    }
+    String region = spec.string("region", false);
+    if (region != null) {
+      try {
+        rule = rule.withRegion(region);
+      } catch (IllegalArgumentException e) {
+        spec.error("region", e.getMessage());
+      }
+    }
+    List<String> formats = spec.strings("formats");
+    if (!formats.isEmpty()) {
+      if (kind != null && kind != ModelTypes.Kind.DATE && kind != ModelTypes.Kind.TIMESTAMP) {
+        spec.error("formats", "formats apply to date and timestamp fields; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+      }
+      try {
+        rule = rule.withFormats(formats);
+      } catch (IllegalArgumentException e) {
+        spec.error("formats", e.getMessage());
+      }
+    }
+    String zone = spec.string("zone", false);
+    if (zone != null) {
+      try {
+        rule = rule.withZone(zone);
+      } catch (IllegalArgumentException e) {
+        spec.error("zone", e.getMessage());
+      }
+    }
+    String separator = spec.string("decimal_separator", false);
+    if (separator != null) {
+      try {
+        if (separator.length() != 1) {
+          throw new IllegalArgumentException("decimal separator must be '.' or ','");
+        }
+        rule = rule.withDecimalSeparator(separator.charAt(0));
+      } catch (IllegalArgumentException e) {
+        spec.error("decimal_separator", e.getMessage());
+      }
+    }
+    return rule;
+  }
+
+  private void checkCsvColumns(YamlObject fields, Map<String, FieldRule> rules, SourceSpec source) {
+    List<Path> files = FileMatches.of(baseDir, source.path());
+    if (files.isEmpty()) {
+      return;
+    }
+    List<String> header = FileMatches.csvHeader(files.get(0), source.delimiter());
+    if (header == null) {
+      return;
+    }
+    for (Map.Entry<String, FieldRule> rule : rules.entrySet()) {
+      String column = rule.getValue().sourceColumn();
+      if (column != null && !header.contains(column)) {
+        YamlObject at = fields;
+        at.error(rule.getKey(), "column '" + column + "' is not in the header of " + files.get(0).getFileName() + " (columns: " + String.join(", ", header) + ")");
+      }
+    }
+  }
+
+  private Map<String, DedupeSpec> dedupe(YamlObject section, Map<String, CanonicalModel> models) {
+    Map<String, DedupeSpec> out = new LinkedHashMap<>();
+    for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
+      String name = entry.getKey();
+      YamlObject rule = entry.getValue();
+      CanonicalModel model = models.get(name);
+      if (model == null) {
+        section.error(name, "no model named '" + name + "'; models: " + models.keySet());
+        continue;
+      }
+      rule.rejectUnknown(Set.of("key", "keep", "order_by", "tie_break"));
+      List<String> key = rule.strings("key");
+      if (key.isEmpty()) {
+        key = model.key();
+      }
+      String keepText = rule.string("keep", "latest");
+      Dedupe.Keep keep = Dedupe.Keep.LATEST;
+      if (keepText.equals("first")) {
+        keep = Dedupe.Keep.FIRST;
+      } else if (!keepText.equals("latest")) {
+        rule.error("keep", "unknown value '" + keepText + "'; allowed: latest, first");
+      }
+      String orderBy = rule.string("order_by", false);
+      List<String> tieBreak = rule.strings("tie_break");
+      List<String> referenced = new ArrayList<>(key);
+      referenced.addAll(tieBreak);
+      if (orderBy != null) {
+        referenced.add(orderBy);
+      }
+      for (String field : referenced) {
+        if (!model.schema().hasField(field) || field.startsWith("_")) {
+          rule.error(null, "model '" + name + "' has no field '" + field + "'");
+        }
+      }
+      out.put(name, new DedupeSpec(name, key, keep, orderBy, tieBreak));
+    }
+    return out;
+  }
+
+  private Map<String, SinkSpec> sinks(YamlObject section, Map<String, CanonicalModel> models, Map<String, DedupeSpec> dedupe) {
+    Map<String, SinkSpec> out = new LinkedHashMap<>();
+    if (section.keys().isEmpty() && section.line() > 0) {
+      section.error(null, "declare at least one sink");
+    }
+    for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
+      String name = entry.getKey();
+      YamlObject sink = entry.getValue();
+      checkName(section, name, "sink");
+      String type = sink.string("type", true);
+      if (type == null) {
+        continue;
+      }
+      if (!SINK_TYPES.contains(type)) {
+        sink.error("type", "unknown sink type '" + type + "'; allowed: " + sorted(SINK_TYPES));
+        continue;
+      }
+      boolean table = type.equals("duckdb") || type.equals("postgres") || type.equals("mariadb");
+      Set<String> allowed = new LinkedHashSet<>(List.of("type", "write", "models"));
+      if (type.equals("postgres") || type.equals("mariadb")) {
+        allowed.addAll(List.of("url", "user", "password", "schema"));
+      } else {
+        allowed.add("path");
+      }
+      if (type.equals("parquet")) {
+        allowed.add("partition_by");
+      }
+      sink.rejectUnknown(allowed);
+      String path = null;
+      String url = null;
+      if (type.equals("postgres") || type.equals("mariadb")) {
+        url = sink.string("url", true);
+        if (url != null) {
+          try {
+            Dialect dialect = Dialect.of(url);
+            if ((dialect == Dialect.POSTGRES) != type.equals("postgres")) {
+              sink.error("url", "a " + type + " sink needs a " + (type.equals("postgres") ? "jdbc:postgresql:" : "jdbc:mariadb: or jdbc:mysql:") + " url");
+            }
+          } catch (IllegalArgumentException e) {
+            sink.error("url", e.getMessage());
+          }
+        }
+      } else {
+        path = sink.string("path", true);
+      }
+      WriteMode mode = table ? WriteMode.MERGE : WriteMode.OVERWRITE;
+      String write = sink.string("write", false);
+      if (write != null) {
+        try {
+          mode = WriteMode.named(write);
+        } catch (IllegalArgumentException e) {
+          sink.error("write", e.getMessage());
+        }
+      }
+      if (!table && mode == WriteMode.MERGE) {
+        sink.error("write", "merge needs a table sink (duckdb, postgres, mariadb); " + type + " sinks support append and overwrite");
+      }
+      List<String> sinkModels = sink.strings("models");
+      for (String model : sinkModels) {
+        if (!models.containsKey(model)) {
+          sink.error("models", "no model named '" + model + "'; models: " + models.keySet());
+        }
+      }
+      Map<String, String> partitionBy = new LinkedHashMap<>();
+      if (sink.has("partition_by")) {
+        List<String> targets = sinkModels.isEmpty() ? List.copyOf(models.keySet()) : sinkModels;
+        if (sink.node("partition_by") instanceof ScalarNode) {
+          String column = sink.string("partition_by", true);
+          boolean anyHas = false;
+          for (String model : targets) {
+            CanonicalModel m = models.get(model);
+            if (m != null && m.schema().hasField(column) && !column.startsWith("_")) {
+              partitionBy.put(model, column);
+              anyHas = true;
+            }
+          }
+          if (!anyHas && !targets.isEmpty()) {
+            sink.error("partition_by", "no model written by this sink has a field '" + column + "'");
+          }
+        } else {
+          YamlObject byModel = sink.object("partition_by", false);
+          for (String model : byModel.keys()) {
+            String column = byModel.string(model, true);
+            CanonicalModel m = models.get(model);
+            if (m == null) {
+              byModel.error(model, "no model named '" + model + "'; models: " + models.keySet());
+            } else if (column != null && (!m.schema().hasField(column) || column.startsWith("_"))) {
+              byModel.error(model, "model '" + model + "' has no field '" + column + "'");
+            } else {
+              partitionBy.put(model, column);
+            }
+          }
+        }
+      }
+      out.put(name, new SinkSpec(name, type, sink.line(), path, url, sink.string("user", false),
+          sink.string("password", false), sink.string("schema", false), mode, sinkModels, partitionBy));
+    }
+    return out;
+  }
+
+  private DeadLetterSpec deadLetter(YamlObject section) {
+    if (section.line() == 0) {
+      return new DeadLetterSpec("jsonl", "target/dead-letter");
+    }
+    section.rejectUnknown(Set.of("type", "path"));
+    String type = section.string("type", "jsonl");
+    if (!type.equals("jsonl")) {
+      section.error("type", "unknown dead-letter type '" + type + "'; allowed: jsonl");
+    }
+    return new DeadLetterSpec(type, section.string("path", "target/dead-letter"));
+  }
+
+  private void checkName(YamlObject section, String name, String what) {
+    if (!IDENTIFIER.matcher(name).matches()) {
+      section.error(name, "'" + name + "' is not a valid " + what + " name; use letters, digits and _");
+    }
+  }
+
+  private static String sorted(Set<String> values) {
+    return String.join(", ", values.stream().sorted().toList());
+  }
+}

@@ -1,0 +1,72 @@
+package dev.watershed.runners;
+
+import java.util.List;
+import java.util.Locale;
+import org.apache.beam.runners.direct.DirectOptions;
+import org.apache.beam.runners.direct.DirectRunner;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
+import org.apache.beam.runners.flink.FlinkRunner;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+
+/**
+ * The runners {@code watershed run} offers, each with the options it sets by default. Beam options
+ * given on the command line ({@code --parallelism=1}, {@code --flinkMaster=host:8081}) override
+ * the defaults.
+ */
+public enum RunnerProfile {
+  /**
+   * Flink, embedded in this process by default ({@code [local]}): the fast local default. Measured
+   * on this project's machine, the Direct runner is about 100 times slower on keyed work such as
+   * dedupe. Sets parallelism to the number of cores, object reuse and faster copy.
+   */
+  FLINK,
+  /** Beam's Direct runner: slow, with extra checks; the runner of unit tests. */
+  DIRECT;
+
+  public static RunnerProfile named(String name) {
+    try {
+      return valueOf(name.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("unknown runner '" + name + "'; allowed: flink, direct");
+    }
+  }
+
+  public String displayName() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /** Pipeline options for this runner, with {@code beamArgs} ({@code --name=value}) applied on top. */
+  public PipelineOptions options(List<String> beamArgs) {
+    PipelineOptionsFactory.register(FlinkPipelineOptions.class);
+    PipelineOptionsFactory.register(DirectOptions.class);
+    String[] args = beamArgs.toArray(new String[0]);
+    if (this == FLINK) {
+      FlinkPipelineOptions flink = PipelineOptionsFactory.fromArgs(args).as(FlinkPipelineOptions.class);
+      flink.setRunner(FlinkRunner.class);
+      if (!hasArg(beamArgs, "flinkMaster")) {
+        flink.setFlinkMaster("[local]");
+      }
+      if (!hasArg(beamArgs, "parallelism")) {
+        flink.setParallelism(Runtime.getRuntime().availableProcessors());
+      }
+      if (!hasArg(beamArgs, "objectReuse")) {
+        flink.setObjectReuse(true);
+      }
+      if (!hasArg(beamArgs, "fasterCopy")) {
+        flink.setFasterCopy(true);
+      }
+      return flink;
+    }
+    DirectOptions direct = PipelineOptionsFactory.fromArgs(args).as(DirectOptions.class);
+    direct.setRunner(DirectRunner.class);
+    if (!hasArg(beamArgs, "targetParallelism")) {
+      direct.setTargetParallelism(Runtime.getRuntime().availableProcessors());
+    }
+    return direct;
+  }
+
+  private static boolean hasArg(List<String> args, String name) {
+    return args.stream().anyMatch(a -> a.startsWith("--" + name + "=") || a.equals("--" + name));
+  }
+}

@@ -1,0 +1,227 @@
+package dev.watershed.runners;
+
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.spec.SinkSpec;
+import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.pipelines.spec.SpecError;
+import dev.watershed.pipelines.spec.SpecException;
+import dev.watershed.pipelines.spec.SpecParser;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.Logger;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+
+/**
+ * The {@code watershed} command line: parse, validate, compose, run, report.
+ *
+ * <pre>
+ * watershed run SPEC [--runner=flink|direct] [--verbose] [Beam options]
+ * watershed validate SPEC
+ * watershed plan SPEC
+ * watershed query DATABASE SQL
+ * </pre>
+ *
+ * <p>Exit codes: 0 success, 1 runtime failure, 2 spec or usage error. Errors a user can cause are
+ * one clear message; a stack trace only with {@code --verbose}.
+ */
+public final class Watershed {
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int SPEC_ERROR = 2;
+
+  static final String USAGE =
+      String.join(
+          "\n",
+          "usage: watershed <command> [arguments]",
+          "",
+          "  run SPEC [--runner=flink|direct] [--verbose] [--<beam option>=<value> ...]",
+          "                          run the integration (default runner: embedded Flink)",
+          "  validate SPEC           check the spec without running anything",
+          "  plan SPEC               print the steps the spec runs, in order",
+          "  query DATABASE SQL      run SQL on a DuckDB file (or a JDBC url) and print the rows",
+          "");
+
+  private final PrintStream out;
+  private final PrintStream err;
+  private final Map<String, String> environment;
+  private final Path workingDir;
+  private boolean verbose;
+
+  Watershed(PrintStream out, PrintStream err, Map<String, String> environment, Path workingDir) {
+    this.out = out;
+    this.err = err;
+    this.environment = environment;
+    this.workingDir = workingDir;
+  }
+
+  public static void main(String[] args) {
+    Redaction.install();
+    int code = new Watershed(System.out, System.err, System.getenv(), Path.of("")).execute(args);
+    System.out.flush();
+    System.err.flush();
+    System.exit(code);
+  }
+
+  /** Runs one command and returns its exit code. */
+  public int execute(String... args) {
+    List<String> positional = new ArrayList<>();
+    List<String> beamArgs = new ArrayList<>();
+    String runner = "flink";
+    for (String arg : args) {
+      if (arg.equals("--verbose") || arg.equals("-v")) {
+        verbose = true;
+      } else if (arg.startsWith("--runner=")) {
+        runner = arg.substring("--runner=".length());
+      } else if (arg.equals("--help") || arg.equals("-h")) {
+        out.print(USAGE);
+        return OK;
+      } else if (arg.startsWith("--")) {
+        beamArgs.add(arg);
+      } else {
+        positional.add(arg);
+      }
+    }
+    configureLogging();
+    if (positional.isEmpty()) {
+      err.print(USAGE);
+      return SPEC_ERROR;
+    }
+    String command = positional.get(0);
+    try {
+      switch (command) {
+        case "run":
+          return run(argument(positional, 1, "SPEC"), runner, beamArgs);
+        case "validate":
+          spec(argument(positional, 1, "SPEC"));
+          out.println("spec is valid");
+          return OK;
+        case "plan":
+          return plan(argument(positional, 1, "SPEC"));
+        case "query":
+          return Query.run(argument(positional, 1, "DATABASE"), argument(positional, 2, "SQL"), out);
+        default:
+          err.println("error: unknown command '" + command + "'");
+          err.print(USAGE);
+          return SPEC_ERROR;
+      }
+    } catch (UsageException e) {
+      err.println("error: " + e.getMessage());
+      err.print(USAGE);
+      return SPEC_ERROR;
+    } catch (SpecException e) {
+      err.println("error: the spec has " + e.errors().size() + (e.errors().size() == 1 ? " problem:" : " problems:"));
+      for (SpecError error : e.errors()) {
+        err.println("  " + error);
+      }
+      return SPEC_ERROR;
+    } catch (Exception e) {
+      err.println("error: " + Failures.describe(e));
+      if (verbose) {
+        e.printStackTrace(err);
+      } else {
+        err.println("(run with --verbose for details)");
+      }
+      return FAILED;
+    }
+  }
+
+  private Spec spec(String file) throws SpecException {
+    Spec spec = SpecParser.parse(workingDir.resolve(file), workingDir, environment);
+    Redaction.add(spec.secrets());
+    return spec;
+  }
+
+  private int plan(String file) throws SpecException {
+    Spec spec = spec(file);
+    Pipeline pipeline = Pipeline.create(RunnerProfile.DIRECT.options(List.of()));
+    for (String line : Composer.compose(spec, pipeline)) {
+      out.println(line);
+    }
+    return OK;
+  }
+
+  private int run(String file, String runnerName, List<String> beamArgs) throws Exception {
+    Spec spec = spec(file);
+    RunnerProfile profile;
+    try {
+      profile = RunnerProfile.named(runnerName);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    checkDatabasesReachable(spec);
+    Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
+    Composer.compose(spec, pipeline);
+    err.println("running " + spec.name() + " on " + profile.displayName() + " ...");
+    long start = System.nanoTime();
+    PipelineResult result = pipeline.run();
+    result.waitUntilFinish();
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    RunSummary summary = RunSummary.of(spec, RunSummary.counters(result), elapsed, profile.displayName());
+    out.print(summary.render());
+    if (!summary.reconciled()) {
+      err.println("error: the run does not reconcile (in != loaded + merged away + dead-lettered); this is a bug, please report it with the summary above");
+      return FAILED;
+    }
+    return OK;
+  }
+
+  /** Connects once to every database the spec names, so an unreachable one fails fast and clearly. */
+  private void checkDatabasesReachable(Spec spec) throws SQLException {
+    for (SourceSpec source : spec.sources().values()) {
+      if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
+        check("sources." + source.name(), JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password()));
+      }
+    }
+    for (SinkSpec sink : spec.sinks().values()) {
+      if (sink.type().equals("postgres") || sink.type().equals("mariadb")) {
+        check("sinks." + sink.name(), JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password()));
+      } else if (sink.type().equals("duckdb")) {
+        check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
+      }
+    }
+  }
+
+  private static void check(String where, JdbcEndpoint endpoint) throws SQLException {
+    try (Connection connection = endpoint.connect()) {
+      connection.isValid(5);
+    } catch (SQLException e) {
+      throw new SQLException(where + ": " + e.getMessage(), e.getSQLState(), e);
+    }
+  }
+
+  private void configureLogging() {
+    LogManager.getLogManager().reset();
+    Logger root = Logger.getLogger("");
+    java.util.logging.ConsoleHandler handler = new java.util.logging.ConsoleHandler();
+    // Runners log failures with stack traces; without --verbose the one-line error is enough.
+    handler.setLevel(verbose ? Level.INFO : Level.OFF);
+    root.addHandler(handler);
+    root.setLevel(verbose ? Level.INFO : Level.OFF);
+  }
+
+  private static String argument(List<String> positional, int index, String name) throws UsageException {
+    if (positional.size() <= index) {
+      throw new UsageException("missing " + name);
+    }
+    return positional.get(index);
+  }
+
+  /** A command line that does not say what to do. */
+  static final class UsageException extends Exception {
+    UsageException(String message) {
+      super(message);
+    }
+  }
+}

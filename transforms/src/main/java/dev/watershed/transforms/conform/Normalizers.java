@@ -1,0 +1,347 @@
+package dev.watershed.transforms.conform;
+
+import com.google.i18n.phonenumbers.NumberParseException;
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.ResolverStyle;
+import java.time.temporal.ChronoField;
+import java.time.temporal.TemporalAccessor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The value normalisers behind {@link Conform}: pure functions from text to a canonical value.
+ *
+ * <p>Each one either returns the canonical value or throws a {@link ConformException} whose reason
+ * is one of the stable categories below, so a bad value goes to the dead-letter output with a
+ * reason that can be counted:
+ *
+ * <ul>
+ *   <li>{@value #INVALID_EMAIL}, {@value #INVALID_PHONE}, {@value #UNKNOWN_COUNTRY},
+ *   <li>{@value #UNPARSABLE_DATE}, {@value #UNPARSABLE_TIMESTAMP},
+ *   <li>{@value #NON_NUMERIC}, {@value #NUMERIC_OVERFLOW}, {@value #INVALID_BOOLEAN}.
+ * </ul>
+ */
+public final class Normalizers {
+  public static final String INVALID_EMAIL = "invalid email";
+  public static final String INVALID_PHONE = "invalid phone";
+  public static final String UNKNOWN_COUNTRY = "unknown country";
+  public static final String UNPARSABLE_DATE = "unparsable date";
+  public static final String UNPARSABLE_TIMESTAMP = "unparsable timestamp";
+  public static final String NON_NUMERIC = "non-numeric value";
+  public static final String NUMERIC_OVERFLOW = "numeric overflow";
+  public static final String INVALID_BOOLEAN = "invalid boolean";
+
+  // Local part and domain as most mail systems accept them; deliberately not the full RFC 5322.
+  private static final Pattern EMAIL =
+      Pattern.compile("[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+");
+  private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+  private static final Pattern CURRENCY = Pattern.compile("[\\p{Sc}]|\\b[A-Z]{3}\\b");
+  private static final Set<String> TRUE_WORDS =
+      Set.of("true", "t", "yes", "y", "1", "on", "active", "enabled");
+  private static final Set<String> FALSE_WORDS =
+      Set.of("false", "f", "no", "n", "0", "off", "inactive", "disabled");
+  private static final Map<String, String> COUNTRIES = countryIndex();
+
+  private Normalizers() {}
+
+  /** Trims, and turns an empty string into null. */
+  public static String trim(String value) {
+    if (value == null) {
+      return null;
+    }
+    String trimmed = value.strip();
+    return trimmed.isEmpty() ? null : trimmed;
+  }
+
+  /** Collapses runs of whitespace to one space. */
+  public static String collapseSpaces(String value) {
+    return value == null ? null : WHITESPACE.matcher(value).replaceAll(" ");
+  }
+
+  public static String lower(String value) {
+    return value == null ? null : value.toLowerCase(Locale.ROOT);
+  }
+
+  public static String upper(String value) {
+    return value == null ? null : value.toUpperCase(Locale.ROOT);
+  }
+
+  /** Capitalises the first letter of each word: {@code "aNNa-lena o'neil"} to {@code "Anna-Lena O'Neil"}. */
+  public static String title(String value) {
+    if (value == null) {
+      return null;
+    }
+    StringBuilder out = new StringBuilder(value.length());
+    boolean startOfWord = true;
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      out.append(startOfWord ? Character.toTitleCase(c) : Character.toLowerCase(c));
+      startOfWord = !Character.isLetterOrDigit(c);
+    }
+    return out.toString();
+  }
+
+  /** Trims and lower-cases an email address, and checks its shape. */
+  public static String email(String value) throws ConformException {
+    String email = lower(trim(value));
+    if (email == null) {
+      return null;
+    }
+    if (email.startsWith("mailto:")) {
+      email = email.substring("mailto:".length());
+    }
+    if (!EMAIL.matcher(email).matches()) {
+      throw new ConformException(INVALID_EMAIL, "'" + value + "' is not an email address");
+    }
+    return email;
+  }
+
+  /**
+   * A phone number in E.164 form ({@code +4930123456}); numbers without a country code are read in
+   * {@code defaultRegion} (ISO 3166 alpha-2).
+   */
+  public static String phone(String value, String defaultRegion) throws ConformException {
+    String phone = trim(value);
+    if (phone == null) {
+      return null;
+    }
+    PhoneNumberUtil util = PhoneNumberUtil.getInstance();
+    try {
+      PhoneNumber parsed = util.parse(phone, defaultRegion);
+      if (!util.isValidNumber(parsed)) {
+        throw new ConformException(
+            INVALID_PHONE, "'" + value + "' is not a valid phone number (region " + defaultRegion + ")");
+      }
+      return util.format(parsed, PhoneNumberUtil.PhoneNumberFormat.E164);
+    } catch (NumberParseException e) {
+      throw new ConformException(INVALID_PHONE, "'" + value + "' is not a phone number: " + e.getMessage());
+    }
+  }
+
+  /**
+   * An ISO 3166-1 alpha-2 code from an alpha-2 or alpha-3 code or a country name in English,
+   * German, French or Spanish ({@code "Deutschland"}, {@code "DEU"}, {@code "germany"} to {@code
+   * "DE"}).
+   */
+  public static String country(String value) throws ConformException {
+    String country = trim(value);
+    if (country == null) {
+      return null;
+    }
+    String code = COUNTRIES.get(countryKey(country));
+    if (code == null) {
+      throw new ConformException(UNKNOWN_COUNTRY, "'" + value + "' is not a known country name or code");
+    }
+    return code;
+  }
+
+  /** True or false from words such as yes/no, y/n, 1/0, true/false, on/off. */
+  public static Boolean bool(String value) throws ConformException {
+    String word = lower(trim(value));
+    if (word == null) {
+      return null;
+    }
+    if (TRUE_WORDS.contains(word)) {
+      return Boolean.TRUE;
+    }
+    if (FALSE_WORDS.contains(word)) {
+      return Boolean.FALSE;
+    }
+    throw new ConformException(INVALID_BOOLEAN, "'" + value + "' is not a yes/no value");
+  }
+
+  /** A whole number that fits in a {@code long}. */
+  public static Long wholeNumber(String value) throws ConformException {
+    String number = trim(value);
+    if (number == null) {
+      return null;
+    }
+    try {
+      return Long.parseLong(number.startsWith("+") ? number.substring(1) : number);
+    } catch (NumberFormatException e) {
+      throw new ConformException(NON_NUMERIC, "'" + value + "' is not a whole number");
+    }
+  }
+
+  /**
+   * A decimal of the given precision and scale, rounded half-up to the scale.
+   *
+   * <p>With {@code amount} set, currency symbols and codes ({@code $ € £ USD}), spaces and
+   * thousands separators are removed first, and {@code decimalSeparator} says which of {@code .}
+   * and {@code ,} separates the fraction ({@code "€ 1.234,50"} with {@code ','} is 1234.50).
+   * Parentheses mark a negative amount, as in accounting exports.
+   */
+  public static BigDecimal decimal(
+      String value, int precision, int scale, boolean amount, char decimalSeparator)
+      throws ConformException {
+    String text = trim(value);
+    if (text == null) {
+      return null;
+    }
+    if (amount) {
+      text = amountText(text, decimalSeparator);
+    }
+    BigDecimal number;
+    try {
+      number = new BigDecimal(text);
+    } catch (NumberFormatException e) {
+      throw new ConformException(NON_NUMERIC, "'" + value + "' is not a number");
+    }
+    BigDecimal scaled = number.setScale(scale, RoundingMode.HALF_UP);
+    if (scaled.precision() - scaled.scale() > precision - scale) {
+      throw new ConformException(
+          NUMERIC_OVERFLOW,
+          "'" + value + "' does not fit decimal(" + precision + "," + scale + ")");
+    }
+    return scaled;
+  }
+
+  private static String amountText(String text, char decimalSeparator) {
+    boolean negative = false;
+    String t = text;
+    if (t.startsWith("(") && t.endsWith(")")) {
+      negative = true;
+      t = t.substring(1, t.length() - 1);
+    }
+    t = CURRENCY.matcher(t).replaceAll("");
+    t = WHITESPACE.matcher(t).replaceAll("").replace("'", "");
+    char thousands = decimalSeparator == ',' ? '.' : ',';
+    t = t.replace(String.valueOf(thousands), "");
+    if (decimalSeparator == ',') {
+      t = t.replace(',', '.');
+    }
+    if (t.endsWith("-")) {
+      negative = !negative;
+      t = t.substring(0, t.length() - 1);
+    }
+    if (t.startsWith("-")) {
+      negative = !negative;
+      t = t.substring(1);
+    }
+    return negative ? "-" + t : t;
+  }
+
+  /**
+   * A date read with the first of {@code formats} (java.time patterns such as {@code dd/MM/yyyy})
+   * that parses the whole value; ISO {@code yyyy-MM-dd} when no format is given. Dates that do not
+   * exist (31 February) are rejected, not rolled over.
+   */
+  public static LocalDate date(String value, List<DateTimeFormatter> formats)
+      throws ConformException {
+    String text = trim(value);
+    if (text == null) {
+      return null;
+    }
+    for (DateTimeFormatter format : formats.isEmpty() ? List.of(DateTimeFormatter.ISO_LOCAL_DATE) : formats) {
+      try {
+        return LocalDate.from(format.parse(text));
+      } catch (java.time.DateTimeException e) {
+        // try the next format
+      }
+    }
+    throw new ConformException(
+        UNPARSABLE_DATE, "'" + value + "' matches none of the date formats " + describe(formats));
+  }
+
+  /**
+   * An instant read with the first of {@code formats} that parses the whole value. A value without
+   * an offset is read in {@code zone}; a format without a time means the start of that day. With no
+   * format given, ISO-8601 with or without an offset is accepted ({@code 2024-03-01T10:15:00Z},
+   * {@code 2024-03-01T10:15:00}, {@code 2024-03-01 10:15:00}).
+   */
+  public static Instant timestamp(String value, List<DateTimeFormatter> formats, ZoneId zone)
+      throws ConformException {
+    String text = trim(value);
+    if (text == null) {
+      return null;
+    }
+    List<DateTimeFormatter> candidates = formats.isEmpty() ? ISO_TIMESTAMPS : formats;
+    for (DateTimeFormatter format : candidates) {
+      try {
+        TemporalAccessor parsed = format.parse(text);
+        if (parsed.isSupported(ChronoField.OFFSET_SECONDS)) {
+          return OffsetDateTime.from(parsed).toInstant();
+        }
+        if (parsed.isSupported(ChronoField.HOUR_OF_DAY)) {
+          return LocalDateTime.from(parsed).atZone(zone).toInstant();
+        }
+        return LocalDate.from(parsed).atStartOfDay(zone).toInstant();
+      } catch (java.time.DateTimeException e) {
+        // try the next format
+      }
+    }
+    throw new ConformException(
+        UNPARSABLE_TIMESTAMP,
+        "'" + value + "' matches none of the timestamp formats " + describe(formats));
+  }
+
+  /** A strict formatter for a java.time pattern; {@code uuuu} is used for years so that dates are checked. */
+  public static DateTimeFormatter formatter(String pattern) {
+    return new DateTimeFormatterBuilder()
+        .parseCaseInsensitive()
+        .appendPattern(pattern.replace("yyyy", "uuuu").replace("yy", "uu"))
+        .toFormatter(Locale.ENGLISH)
+        .withResolverStyle(ResolverStyle.STRICT);
+  }
+
+  private static final List<DateTimeFormatter> ISO_TIMESTAMPS =
+      List.of(
+          DateTimeFormatter.ISO_OFFSET_DATE_TIME,
+          DateTimeFormatter.ISO_LOCAL_DATE_TIME,
+          formatter("yyyy-MM-dd HH:mm[:ss][.SSS][XXX]"),
+          DateTimeFormatter.ISO_LOCAL_DATE);
+
+  private static String describe(List<DateTimeFormatter> formats) {
+    return formats.isEmpty() ? "[ISO-8601]" : formats.size() + " declared in the spec";
+  }
+
+  private static String countryKey(String name) {
+    String normalized = java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFD)
+        .replaceAll("\\p{M}", "");
+    return normalized.toLowerCase(Locale.ROOT).replaceAll("[^a-z]", "");
+  }
+
+  private static Map<String, String> countryIndex() {
+    Map<String, String> index = new HashMap<>();
+    List<Locale> languages = List.of(Locale.ENGLISH, Locale.GERMAN, Locale.FRENCH, new Locale("es"));
+    for (String code : Locale.getISOCountries()) {
+      Locale country = new Locale("", code);
+      index.put(countryKey(code), code);
+      try {
+        index.put(countryKey(country.getISO3Country()), code);
+      } catch (java.util.MissingResourceException e) {
+        // a few territories have no alpha-3 code in the JDK
+      }
+      for (Locale language : languages) {
+        index.putIfAbsent(countryKey(country.getDisplayCountry(language)), code);
+      }
+    }
+    // Common names that differ from the JDK's display names.
+    index.put("uk", "GB");
+    index.put("greatbritain", "GB");
+    index.put("england", "GB");
+    index.put("usa", "US");
+    index.put("unitedstatesofamerica", "US");
+    index.put("america", "US");
+    index.put("holland", "NL");
+    index.put("thenetherlands", "NL");
+    index.put("czechrepublic", "CZ");
+    index.put("southkorea", "KR");
+    index.put("russia", "RU");
+    return Map.copyOf(index);
+  }
+}

@@ -1,0 +1,122 @@
+package dev.watershed.transforms.model;
+
+import dev.watershed.transforms.records.RawRecords;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.schemas.Schema;
+
+/**
+ * A canonical model: a name, typed fields and a key.
+ *
+ * <p>Rows of a model carry the declared fields in declaration order, followed by the lineage
+ * fields {@code _source} and {@code _position} (see {@link RawRecords}), so every loaded row can
+ * be traced back to the record it came from.
+ *
+ * <pre>{@code
+ * CanonicalModel customer =
+ *     CanonicalModel.builder("customer")
+ *         .field("customer_id", "string")
+ *         .field("email", "string")
+ *         .field("balance", "decimal(12,2)")
+ *         .key("customer_id")
+ *         .build();
+ * }</pre>
+ */
+public final class CanonicalModel implements Serializable {
+  private final String name;
+  private final Schema schema;
+  private final List<String> key;
+
+  private CanonicalModel(String name, Schema schema, List<String> key) {
+    this.name = name;
+    this.schema = schema;
+    this.key = List.copyOf(key);
+  }
+
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The row schema: declared fields, then {@code _source} and {@code _position}. */
+  public Schema schema() {
+    return schema;
+  }
+
+  /** The declared data fields, without lineage fields. */
+  public List<Schema.Field> dataFields() {
+    List<Schema.Field> fields = new ArrayList<>();
+    for (Schema.Field field : schema.getFields()) {
+      if (!RawRecords.isMetadata(field.getName())) {
+        fields.add(field);
+      }
+    }
+    return fields;
+  }
+
+  /** The fields a load writes: the data fields, then {@code _source}. */
+  public List<Schema.Field> loadFields() {
+    List<Schema.Field> fields = dataFields();
+    fields.add(schema.getField(RawRecords.SOURCE));
+    return fields;
+  }
+
+  /** The key fields, in declaration order of the key. */
+  public List<String> key() {
+    return key;
+  }
+
+  /** Builds a {@link CanonicalModel}. */
+  public static final class Builder {
+    private final String name;
+    private final Map<String, String> fields = new LinkedHashMap<>();
+    private final List<String> key = new ArrayList<>();
+
+    private Builder(String name) {
+      this.name = name;
+    }
+
+    /** Adds a field of a type named as in a spec ({@link ModelTypes#ALLOWED}). */
+    public Builder field(String fieldName, String type) {
+      fields.put(fieldName, type);
+      return this;
+    }
+
+    /** Sets the key fields. */
+    public Builder key(String... fieldNames) {
+      key.clear();
+      key.addAll(List.of(fieldNames));
+      return this;
+    }
+
+    public Builder key(List<String> fieldNames) {
+      key.clear();
+      key.addAll(fieldNames);
+      return this;
+    }
+
+    public CanonicalModel build() {
+      if (key.isEmpty()) {
+        throw new IllegalArgumentException("model " + name + " needs at least one key field");
+      }
+      Schema.Builder schema = Schema.builder();
+      for (Map.Entry<String, String> field : fields.entrySet()) {
+        schema.addField(ModelTypes.field(field.getKey(), field.getValue()));
+      }
+      for (String keyField : key) {
+        if (!fields.containsKey(keyField)) {
+          throw new IllegalArgumentException(
+              "model " + name + ": key field '" + keyField + "' is not one of its fields");
+        }
+      }
+      schema.addStringField(RawRecords.SOURCE).addStringField(RawRecords.POSITION);
+      return new CanonicalModel(name, schema.build(), key);
+    }
+  }
+}
