@@ -50,6 +50,12 @@ import org.apache.beam.sdk.values.Row;
  * }</pre>
  */
 public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<Long>> {
+  /**
+   * Files per partition (and per run) by default. Fixed sharding groups each partition's rows
+   * before writing, so file counts do not depend on how a runner bundles rows.
+   */
+  public static final int DEFAULT_SHARDS = 1;
+
   /** The partition folder for rows whose partition value is null. */
   public static final String NULL_PARTITION = "__null__";
 
@@ -59,6 +65,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
   private final String partitionColumn;
   private final WriteMode mode;
   private final String sinkName;
+  private final int numShards;
 
   private ParquetSink(
       String root,
@@ -66,7 +73,8 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
       List<org.apache.beam.sdk.schemas.Schema.Field> columns,
       String partitionColumn,
       WriteMode mode,
-      String sinkName) {
+      String sinkName,
+      int numShards) {
     if (mode == WriteMode.MERGE) {
       throw new IllegalArgumentException("Parquet sinks support append and overwrite, not merge");
     }
@@ -76,25 +84,34 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     this.partitionColumn = partitionColumn;
     this.mode = mode;
     this.sinkName = sinkName;
+    this.numShards = numShards;
   }
 
   /** Writes the given model fields of each row into {@code <root>/<table>/}. */
   public static ParquetSink write(
       String root, String table, List<org.apache.beam.sdk.schemas.Schema.Field> columns) {
-    return new ParquetSink(root, table, columns, null, WriteMode.OVERWRITE, "lake");
+    return new ParquetSink(root, table, columns, null, WriteMode.OVERWRITE, "lake", DEFAULT_SHARDS);
+  }
+
+  /** Writes {@code shards} files per partition. */
+  public ParquetSink withNumShards(int shards) {
+    if (shards < 1) {
+      throw new IllegalArgumentException("shards must be at least 1, got " + shards);
+    }
+    return new ParquetSink(root, table, columns, partitionColumn, mode, sinkName, shards);
   }
 
   /** Partitions files into {@code <column>=<value>} folders. */
   public ParquetSink withPartitionColumn(String column) {
-    return new ParquetSink(root, table, columns, column, mode, sinkName);
+    return new ParquetSink(root, table, columns, column, mode, sinkName, numShards);
   }
 
   public ParquetSink withMode(WriteMode writeMode) {
-    return new ParquetSink(root, table, columns, partitionColumn, writeMode, sinkName);
+    return new ParquetSink(root, table, columns, partitionColumn, writeMode, sinkName, numShards);
   }
 
   public ParquetSink withSinkName(String name) {
-    return new ParquetSink(root, table, columns, partitionColumn, mode, name);
+    return new ParquetSink(root, table, columns, partitionColumn, mode, name, numShards);
   }
 
   /** The Avro schema Parquet files are written with. */
@@ -137,12 +154,14 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     String run = UUID.randomUUID().toString().substring(0, 8);
     Schema avro = avroSchema(table, columns);
     String partition = partitionColumn;
+    int shards = numShards;
     FileIO.Write<String, Row> write =
         FileIO.<String, Row>writeDynamic()
             .by(row -> partitionFolder(row, partition))
             .withDestinationCoder(StringUtf8Coder.of())
             .via(Contextful.fn(new ToRecord(avro.toString(), columns, sinkName, table)), ParquetIO.sink(avro))
             .to(folder)
+            .withNumShards(shards)
             .withNaming(dest -> FileIO.Write.defaultNaming(dest + RUN_PREFIX + run, ".parquet"));
     // Files of earlier runs are removed only once this run's files are all in place.
     return rows.apply("WriteParquet", write)
@@ -233,7 +252,9 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         }
         switch (kinds[i]) {
           case DECIMAL:
-            value = ByteBuffer.wrap(((BigDecimal) value).unscaledValue().toByteArray());
+            // Parquet stores the unscaled value; it must be at the column's declared scale.
+            BigDecimal scaled = ((BigDecimal) value).setScale(ModelTypes.scale(columns.get(i)), java.math.RoundingMode.HALF_UP);
+            value = ByteBuffer.wrap(scaled.unscaledValue().toByteArray());
             break;
           case DATE:
             value = (int) ((LocalDate) value).toEpochDay();

@@ -142,14 +142,18 @@ public enum Dialect {
         updated.remove(version);
         updated.add(version);
       }
+      String t = quote(target) + ".";
       String guard =
           version == null
               ? null
-              : quote(version) + " IS NULL OR VALUES(" + quote(version) + ") >= " + quote(version);
+              : t + quote(version) + " IS NULL OR VALUES(" + quote(version) + ") >= " + t + quote(version);
       List<String> sets = new ArrayList<>();
       for (String column : updated) {
         String q = quote(column);
-        sets.add(guard == null ? q + " = VALUES(" + q + ")" : q + " = IF(" + guard + ", VALUES(" + q + "), " + q + ")");
+        sets.add(
+            guard == null
+                ? t + q + " = VALUES(" + q + ")"
+                : t + q + " = IF(" + guard + ", VALUES(" + q + "), " + t + q + ")");
       }
       if (sets.isEmpty()) {
         return "INSERT IGNORE" + insert.substring("INSERT".length());

@@ -234,6 +234,10 @@ public final class JdbcSource
           statement.setFetchSize(fetchSize);
           try (ResultSet result = statement.executeQuery()) {
             ResultSetMetaData meta = result.getMetaData();
+            int[] kinds = new int[dataColumns + 1];
+            for (int c = 1; c <= dataColumns; c++) {
+              kinds[c] = kind(meta.getColumnType(c), meta.getColumnTypeName(c));
+            }
             long rowNumber = 0;
             while (result.next()) {
               rowNumber++;
@@ -243,7 +247,7 @@ public final class JdbcSource
               for (int c = 1; c <= dataColumns; c++) {
                 String value;
                 try {
-                  value = text(result, c, meta.getColumnType(c));
+                  value = text(result, c, kinds[c]);
                 } catch (SQLException | RuntimeException e) {
                   value = null;
                   failure = meta.getColumnName(c) + ": " + e.getMessage();
@@ -280,6 +284,18 @@ public final class JdbcSource
         separator = ",";
       }
       return position.toString();
+    }
+
+    /**
+     * How to read a column: drivers differ in the type codes they report (pgjdbc reports {@code
+     * timestamptz} as TIMESTAMP), so the type name is consulted too.
+     */
+    private static int kind(int sqlType, String typeName) {
+      String name = typeName == null ? "" : typeName.toLowerCase(java.util.Locale.ROOT);
+      if (sqlType == Types.TIMESTAMP_WITH_TIMEZONE || name.equals("timestamptz") || name.contains("with time zone")) {
+        return Types.TIMESTAMP_WITH_TIMEZONE;
+      }
+      return sqlType;
     }
 
     private static String text(ResultSet result, int column, int sqlType) throws SQLException {

@@ -154,13 +154,16 @@ abstract class StagingWriter implements AutoCloseable {
   private static final class DuckDbAppend extends StagingWriter {
     private final DuckDBAppender appender;
     private final ModelTypes.Kind[] kinds;
+    private final int[] scales;
 
     DuckDbAppend(Connection connection, String table, List<Schema.Field> fields) throws SQLException {
       super(connection, table, fields);
       appender = connection.unwrap(DuckDBConnection.class).createAppender(DuckDBConnection.DEFAULT_SCHEMA, table);
       kinds = new ModelTypes.Kind[fields.size()];
+      scales = new int[fields.size()];
       for (int i = 0; i < kinds.length; i++) {
         kinds[i] = kindOf(fields.get(i));
+        scales[i] = ModelTypes.scale(fields.get(i));
       }
     }
 
@@ -184,7 +187,8 @@ abstract class StagingWriter implements AutoCloseable {
             appender.append((long) (Long) value);
             break;
           case DECIMAL:
-            appender.append((BigDecimal) value);
+            // The appender wants the column's exact scale.
+            appender.append(((BigDecimal) value).setScale(scales[i], java.math.RoundingMode.HALF_UP));
             break;
           case BOOLEAN:
             appender.append((boolean) (Boolean) value);

@@ -37,6 +37,10 @@ public final class RawRecords {
   public static Schema schema(List<String> columns) {
     Schema.Builder builder = Schema.builder();
     for (String column : columns) {
+      if (isMetadata(column)) {
+        throw new IllegalArgumentException(
+            "a source column cannot be named " + column + ": the name is reserved for lineage");
+      }
       builder.addNullableField(column, Schema.FieldType.STRING);
     }
     return builder

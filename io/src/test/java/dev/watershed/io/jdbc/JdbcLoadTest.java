@@ -1,0 +1,144 @@
+package dev.watershed.io.jdbc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.model.CanonicalModel;
+import java.math.BigDecimal;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.values.Row;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every write mode against real PostgreSQL, MariaDB and DuckDB databases. */
+class JdbcLoadTest {
+  private static final CanonicalModel ITEM =
+      CanonicalModel.builder("item")
+          .field("id", "string")
+          .field("name", "string")
+          .field("amount", "decimal(10,2)")
+          .field("day", "date")
+          .field("at", "timestamp")
+          .field("version", "long")
+          .field("active", "boolean")
+          .key("id")
+          .build();
+
+  @TempDir static Path folder;
+
+  private JdbcEndpoint endpoint;
+  private String table;
+
+  static Stream<String> databases() {
+    return Stream.of("postgres", "mariadb", "duckdb");
+  }
+
+  private void use(String database) {
+    endpoint =
+        switch (database) {
+          case "postgres" -> Databases.postgres();
+          case "mariadb" -> Databases.mariadb();
+          default -> Databases.duckdb(folder);
+        };
+    table = "load_test_" + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT);
+  }
+
+  @AfterEach
+  void dropTable() throws SQLException {
+    if (endpoint != null) {
+      Databases.execute(endpoint, "DROP TABLE IF EXISTS " + table);
+    }
+  }
+
+  private static Row item(String id, String name, String amount, long version) {
+    return Row.withSchema(ITEM.schema())
+        .addValues(
+            id,
+            name,
+            amount == null ? null : new BigDecimal(amount),
+            LocalDate.of(2024, 2, 29),
+            Instant.parse("2024-03-01T10:15:30.123Z"),
+            version,
+            version % 2 == 0,
+            "crm",
+            "items.csv:" + version)
+        .build();
+  }
+
+  private void load(WriteMode mode, Row... rows) {
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    pipeline
+        .apply(Create.of(List.of(rows)).withRowSchema(ITEM.schema()))
+        .apply(JdbcLoad.into(endpoint, table, ITEM).withMode(mode).withVersionColumn("version"));
+    pipeline.run().waitUntilFinish();
+  }
+
+  private List<String> contents() throws SQLException {
+    return Databases.rows(endpoint, "SELECT * FROM " + table + " ORDER BY id, version");
+  }
+
+  private static final String A1 = "a|Anna|10.50|2024-02-29|2024-03-01T10:15:30.123Z|1|false|crm";
+  private static final String B1 = "b|Ben|null|2024-02-29|2024-03-01T10:15:30.123Z|1|false|crm";
+
+  @ParameterizedTest
+  @MethodSource("databases")
+  void appendTwiceDoublesTheRows(String database) throws SQLException {
+    use(database);
+    load(WriteMode.APPEND, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
+    load(WriteMode.APPEND, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
+    assertEquals(List.of(A1, A1, B1, B1), contents());
+  }
+
+  @ParameterizedTest
+  @MethodSource("databases")
+  void overwriteTwiceLeavesTheSameRows(String database) throws SQLException {
+    use(database);
+    load(WriteMode.OVERWRITE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1), item("c", "Cid", "1", 1));
+    load(WriteMode.OVERWRITE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
+    assertEquals(List.of(A1, B1), contents());
+  }
+
+  @ParameterizedTest
+  @MethodSource("databases")
+  void mergeTwiceLeavesTheSameRows(String database) throws SQLException {
+    use(database);
+    load(WriteMode.MERGE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
+    load(WriteMode.MERGE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
+    assertEquals(List.of(A1, B1), contents());
+  }
+
+  @ParameterizedTest
+  @MethodSource("databases")
+  void mergeAppliesNewerVersionsAndIgnoresOlderOnes(String database) throws SQLException {
+    use(database);
+    load(WriteMode.MERGE, item("a", "Anna", "10.5", 2), item("b", "Ben", null, 2));
+    load(WriteMode.MERGE, item("a", "Anna Maria", "11", 3), item("b", "Old Ben", "1", 1), item("c", "Cid", "7.25", 1));
+    assertEquals(
+        List.of(
+            "a|Anna Maria|11.00|2024-02-29|2024-03-01T10:15:30.123Z|3|false|crm",
+            "b|Ben|null|2024-02-29|2024-03-01T10:15:30.123Z|2|true|crm",
+            "c|Cid|7.25|2024-02-29|2024-03-01T10:15:30.123Z|1|false|crm"),
+        contents());
+  }
+
+  @ParameterizedTest
+  @MethodSource("databases")
+  void loadingNothingCreatesAnEmptyTableAndOverwriteEmptiesIt(String database) throws SQLException {
+    use(database);
+    load(WriteMode.OVERWRITE, item("a", "Anna", "10.5", 1));
+    load(WriteMode.OVERWRITE);
+    assertEquals(List.of(), contents());
+  }
+}

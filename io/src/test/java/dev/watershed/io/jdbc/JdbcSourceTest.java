@@ -1,0 +1,95 @@
+package dev.watershed.io.jdbc;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.List;
+import org.apache.beam.sdk.testing.PAssert;
+import org.apache.beam.sdk.testing.TestPipeline;
+import org.apache.beam.sdk.testing.TestPipelineExtension;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TypeDescriptors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+@ExtendWith(TestPipelineExtension.class)
+class JdbcSourceTest {
+  @TempDir Path folder;
+
+  @AfterEach
+  void dropTables() throws SQLException {
+    Databases.execute(Databases.postgres(), "DROP TABLE IF EXISTS source_test_accounts");
+    Databases.execute(Databases.mariadb(), "DROP TABLE IF EXISTS source_test_accounts");
+  }
+
+  private static int step;
+
+  private static PCollection<String> text(PCollection<Row> rows) {
+    return rows.apply(
+        "AsText" + step++,
+        MapElements.into(TypeDescriptors.strings())
+            .via((Row r) -> r.getString("id") + "|" + r.getString("balance") + "|" + r.getString("opened") + "|" + r.getString("day") + "|" + r.getString("_position")));
+  }
+
+  @Test
+  void readsPostgresValuesAsStableText(TestPipeline pipeline) throws SQLException {
+    Databases.execute(
+        Databases.postgres(),
+        "DROP TABLE IF EXISTS source_test_accounts",
+        "CREATE TABLE source_test_accounts (id INT PRIMARY KEY, balance NUMERIC(10,2), opened TIMESTAMPTZ, day DATE, note TEXT)",
+        "INSERT INTO source_test_accounts VALUES (1, 12.50, '2024-03-01 10:00:00+01', '2024-02-29', 'x'), (2, NULL, NULL, NULL, NULL)");
+    PCollection<Row> rows =
+        pipeline
+            .apply(
+                JdbcSource.read("billing", Databases.postgres())
+                    .fromTable("source_test_accounts")
+                    .withColumns(List.of("id", "balance", "opened", "day"))
+                    .withKeyColumns(List.of("id"))
+                    .withFetchSize(1))
+            .output();
+    PAssert.that(text(rows))
+        .containsInAnyOrder(
+            "1|12.50|2024-03-01T09:00:00Z|2024-02-29|source_test_accounts id=1",
+            "2|null|null|null|source_test_accounts id=2");
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void readsMariaDbAndDuckDbBuiltFromAScript(TestPipeline pipeline) throws Exception {
+    Databases.execute(
+        Databases.mariadb(),
+        "DROP TABLE IF EXISTS source_test_accounts",
+        "CREATE TABLE source_test_accounts (id INT PRIMARY KEY, balance DECIMAL(10,2), opened DATETIME, day DATE)",
+        "INSERT INTO source_test_accounts VALUES (7, 1.00, '2024-03-01 10:00:00', '2024-01-01')");
+    Path script = folder.resolve("shop.sql");
+    Files.writeString(
+        script,
+        "-- a comment\nCREATE TABLE accounts (id INTEGER, balance DECIMAL(10,2), opened TIMESTAMP, day DATE);\n"
+            + "INSERT INTO accounts VALUES (8, 2.5, TIMESTAMP '2024-03-01 10:00:05', DATE '2024-01-02');\n");
+    PCollection<Row> maria =
+        pipeline
+            .apply(
+                "maria",
+                JdbcSource.read("billing", Databases.mariadb())
+                    .fromQuery("SELECT * FROM source_test_accounts")
+                    .withColumns(List.of("id", "balance", "opened", "day")))
+            .output();
+    PCollection<Row> duck =
+        pipeline
+            .apply(
+                "duck",
+                JdbcSource.read("shop", JdbcEndpoint.of("jdbc:duckdb:"))
+                    .fromTable("accounts")
+                    .withInitSql(script.toString())
+                    .withColumns(List.of("id", "balance", "opened", "day"))
+                    .withKeyColumns(List.of("id")))
+            .output();
+    PAssert.that(text(maria)).containsInAnyOrder("7|1.00|2024-03-01T10:00|2024-01-01|query row 1");
+    PAssert.that(text(duck)).containsInAnyOrder("8|2.50|2024-03-01T10:00:05|2024-01-02|accounts id=8");
+    pipeline.run().waitUntilFinish();
+  }
+}
