@@ -47,6 +47,8 @@ public final class SpecParser {
   static final Set<String> SINK_TYPES = Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv");
 
   private final List<SpecError> errors = new ArrayList<>();
+  private Set<String> declaredSources = Set.of();
+  private Set<String> declaredModels = Set.of();
   private final References references;
   private final Path baseDir;
 
@@ -107,12 +109,16 @@ public final class SpecParser {
     }
     Map<String, SourceSpec> sources = sources(top.object("sources", true));
     Map<String, CanonicalModel> models = models(top.object("models", true));
+    // Names declared, even where their declaration has errors: a reference to a broken source or
+    // model is not a second problem.
+    declaredSources = top.object("sources", false).keys();
+    declaredModels = top.object("models", false).keys();
     List<ConformSpec> conform = conform(top, sources, models);
     Map<String, DedupeSpec> dedupe = dedupe(top.object("dedupe", false), models);
     Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models, dedupe);
     DeadLetterSpec deadLetter = deadLetter(top.object("dead_letter", false));
     for (String model : models.keySet()) {
-      if (conform.stream().noneMatch(c -> c.to().equals(model))) {
+      if (conform.stream().noneMatch(c -> model.equals(c.to()))) {
         errors.add(new SpecError("models." + model, top.object("models", false).lineOf(model),
             "no conform entry produces model '" + model + "'; add one under conform: with 'to: " + model + "'"));
       }
@@ -269,11 +275,11 @@ public final class SpecParser {
       entry.rejectUnknown(Set.of("from", "to", "fields"));
       String from = entry.string("from", true);
       String to = entry.string("to", true);
-      if (from != null && !sources.containsKey(from)) {
+      if (from != null && !declaredSources.contains(from)) {
         entry.error("from", "no source named '" + from + "'; sources: " + sources.keySet());
       }
       CanonicalModel model = to == null ? null : models.get(to);
-      if (to != null && model == null) {
+      if (to != null && !declaredModels.contains(to)) {
         entry.error("to", "no model named '" + to + "'; models: " + models.keySet());
       }
       YamlObject fields = entry.object("fields", true);
@@ -411,7 +417,9 @@ public final class SpecParser {
       YamlObject rule = entry.getValue();
       CanonicalModel model = models.get(name);
       if (model == null) {
-        section.error(name, "no model named '" + name + "'; models: " + models.keySet());
+        if (!declaredModels.contains(name)) {
+          section.error(name, "no model named '" + name + "'; models: " + declaredModels);
+        }
         continue;
       }
       rule.rejectUnknown(Set.of("key", "keep", "order_by", "tie_break"));
@@ -502,7 +510,7 @@ public final class SpecParser {
       }
       List<String> sinkModels = sink.strings("models");
       for (String model : sinkModels) {
-        if (!models.containsKey(model)) {
+        if (!declaredModels.contains(model)) {
           sink.error("models", "no model named '" + model + "'; models: " + models.keySet());
         }
       }
@@ -527,8 +535,10 @@ public final class SpecParser {
           for (String model : byModel.keys()) {
             String column = byModel.string(model, true);
             CanonicalModel m = models.get(model);
-            if (m == null) {
+            if (m == null && !declaredModels.contains(model)) {
               byModel.error(model, "no model named '" + model + "'; models: " + models.keySet());
+            } else if (m == null) {
+              continue;
             } else if (column != null && (!m.schema().hasField(column) || column.startsWith("_"))) {
               byModel.error(model, "model '" + model + "' has no field '" + column + "'");
             } else {

@@ -1,0 +1,208 @@
+package dev.watershed.pipelines.spec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.watershed.io.WriteMode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SpecParserTest {
+  @TempDir Path folder;
+
+  /** A valid spec; the tests break one line of it at a time. Line numbers are in the comments. */
+  private static final String VALID =
+      String.join(
+          "\n",
+          "name: demo", // 1
+          "mode: batch", // 2
+          "sources:", // 3
+          "  crm:", // 4
+          "    type: csv", // 5
+          "    path: contacts.csv", // 6
+          "models:", // 7
+          "  customer:", // 8
+          "    key: [customer_id]", // 9
+          "    fields:", // 10
+          "      customer_id: string", // 11
+          "      email: string", // 12
+          "      balance: decimal(10,2)", // 13
+          "      updated_at: timestamp", // 14
+          "conform:", // 15
+          "  - from: crm", // 16
+          "    to: customer", // 17
+          "    fields:", // 18
+          "      customer_id: { from: id, prefix: \"crm-\" }", // 19
+          "      email: { from: email, normalize: email }", // 20
+          "      balance: { from: balance, normalize: amount }", // 21
+          "      updated_at: changed", // 22
+          "dedupe:", // 23
+          "  customer: { keep: latest, order_by: updated_at }", // 24
+          "sinks:", // 25
+          "  warehouse: { type: duckdb, path: target/w.duckdb, write: merge }", // 26
+          "  lake: { type: parquet, path: target/lake, partition_by: email }", // 27
+          "  pg:", // 28
+          "    type: postgres", // 29
+          "    url: jdbc:postgresql://127.0.0.1:5432/test", // 30
+          "    user: postgres", // 31
+          "    password: ${env:WAREHOUSE_PASSWORD}", // 32
+          "");
+
+  private static final Map<String, String> ENV = Map.of("WAREHOUSE_PASSWORD", "s3cret-value");
+
+  @BeforeEach
+  void writeSourceFile() throws IOException {
+    Files.writeString(folder.resolve("contacts.csv"), "id,email,balance,changed\n1,a@example.com,1,2024-01-01T00:00:00Z\n");
+  }
+
+  private Spec parse(String yaml) throws SpecException {
+    return SpecParser.parse(yaml, folder, ENV);
+  }
+
+  private static String replaceLine(int line, String text) {
+    List<String> lines = new java.util.ArrayList<>(List.of(VALID.split("\n", -1)));
+    lines.set(line - 1, text);
+    return String.join("\n", lines);
+  }
+
+  private SpecError onlyError(String yaml) {
+    SpecException e = assertThrows(SpecException.class, () -> parse(yaml));
+    assertEquals(1, e.errors().size(), () -> "expected one error, got: " + e.getMessage());
+    return e.errors().get(0);
+  }
+
+  private void assertError(String yaml, String path, int line, String messagePart) {
+    SpecError error = onlyError(yaml);
+    assertEquals(path, error.path(), error::toString);
+    assertEquals(line, error.line(), error::toString);
+    assertTrue(error.message().contains(messagePart), () -> "message was: " + error.message());
+  }
+
+  @Test
+  void parsesAValidSpec() throws SpecException {
+    Spec spec = parse(VALID);
+    assertEquals("demo", spec.name());
+    assertEquals(List.of("crm"), List.copyOf(spec.sources().keySet()));
+    assertEquals(List.of("customer_id"), spec.models().get("customer").key());
+    assertEquals(WriteMode.MERGE, spec.sinks().get("warehouse").mode());
+    assertEquals(WriteMode.OVERWRITE, spec.sinks().get("lake").mode());
+    assertEquals(Map.of("customer", "email"), spec.sinks().get("lake").partitionBy());
+    assertEquals("s3cret-value", spec.sinks().get("pg").password());
+    assertTrue(spec.secrets().contains("s3cret-value"));
+    assertEquals(folder.resolve("contacts.csv").toString(), spec.resolve(spec.sources().get("crm").path()));
+  }
+
+  @Test
+  void unknownTopLevelKey() {
+    assertError(VALID + "sinkz: {}\n", "sinkz", 33, "unknown key 'sinkz'");
+  }
+
+  @Test
+  void unknownSourceType() {
+    assertError(replaceLine(5, "    type: xml"), "sources.crm.type", 5, "unknown source type 'xml'");
+  }
+
+  @Test
+  void missingSourceFile() {
+    assertError(replaceLine(6, "    path: missing.csv"), "sources.crm.path", 6, "no file matches missing.csv");
+  }
+
+  @Test
+  void conformFromAnUnknownSource() {
+    SpecException e = assertThrows(SpecException.class, () -> parse(replaceLine(16, "  - from: crn")));
+    assertEquals("conform[0].from", e.errors().get(0).path());
+    assertEquals(16, e.errors().get(0).line());
+    assertTrue(e.errors().get(0).message().contains("no source named 'crn'"));
+  }
+
+  @Test
+  void conformToAnUnknownModel() {
+    SpecException e = assertThrows(SpecException.class, () -> parse(replaceLine(17, "    to: customers")));
+    SpecError first = e.errors().get(0);
+    assertEquals("conform[0].to", first.path());
+    assertEquals(17, first.line());
+  }
+
+  @Test
+  void fieldNotInTheModel() {
+    assertError(replaceLine(22, "      updated: changed"), "conform[0].fields.updated", 22, "model 'customer' has no field 'updated'");
+  }
+
+  @Test
+  void badFieldType() {
+    assertError(replaceLine(13, "      balance: money"), "models.customer.fields.balance", 13, "unknown type 'money'");
+  }
+
+  @Test
+  void keyFieldThatIsNotAField() {
+    SpecException e = assertThrows(SpecException.class, () -> parse(replaceLine(9, "    key: [id]")));
+    SpecError first = e.errors().get(0);
+    assertEquals("models.customer.key", first.path());
+    assertEquals(9, first.line());
+  }
+
+  @Test
+  void unknownNormaliser() {
+    assertError(replaceLine(20, "      email: { from: email, normalize: mail }"), "conform[0].fields.email.normalize", 20, "unknown normaliser 'mail'");
+  }
+
+  @Test
+  void csvColumnMissingFromTheHeader() {
+    assertError(replaceLine(20, "      email: { from: email_address, normalize: email }"), "conform[0].fields.email", 20, "column 'email_address' is not in the header of contacts.csv");
+  }
+
+  @Test
+  void mergeIntoAFileSink() {
+    assertError(replaceLine(27, "  lake: { type: parquet, path: target/lake, write: merge }"), "sinks.lake.write", 27, "merge needs a table sink");
+  }
+
+  @Test
+  void dedupeByAnUnknownField() {
+    assertError(replaceLine(24, "  customer: { keep: latest, order_by: changed_at }"), "dedupe.customer", 24, "has no field 'changed_at'");
+  }
+
+  @Test
+  void missingEnvironmentVariableNamesTheVariableNotAValue() {
+    SpecException e = assertThrows(SpecException.class, () -> SpecParser.parse(VALID, folder, Map.of()));
+    SpecError error = e.errors().get(0);
+    assertEquals("sinks.pg.password", error.path());
+    assertEquals(32, error.line());
+    assertTrue(error.message().contains("WAREHOUSE_PASSWORD is not set"));
+  }
+
+  @Test
+  void invalidYamlReportsTheLine() {
+    SpecError error = onlyError(replaceLine(12, "      email: [string"));
+    assertEquals("(yaml)", error.path());
+    assertTrue(error.line() >= 12, error::toString);
+  }
+
+  @Test
+  void wrongValueKind() {
+    assertError(replaceLine(2, "mode: [batch]"), "mode", 2, "expected a single value");
+  }
+
+  @Test
+  void reportsEveryProblemAtOnce() {
+    String yaml = replaceLine(5, "    type: xml").replace("  customer: { keep: latest, order_by: updated_at }", "  customer: { keep: newest }");
+    SpecException e = assertThrows(SpecException.class, () -> parse(yaml));
+    List<String> paths = e.errors().stream().map(SpecError::path).toList();
+    assertTrue(paths.contains("sources.crm.type"), paths::toString);
+    assertTrue(paths.contains("dedupe.customer.keep"), paths::toString);
+  }
+
+  @Test
+  void secretsFromFilesAreResolvedAndRemembered() throws Exception {
+    Files.writeString(folder.resolve("pw.txt"), "from-a-file\n");
+    Spec spec = parse(replaceLine(32, "    password: ${file:pw.txt}"));
+    assertEquals("from-a-file", spec.sinks().get("pg").password());
+    assertTrue(spec.secrets().contains("from-a-file"));
+  }
+}

@@ -1,0 +1,139 @@
+package dev.watershed.runners;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The customer-360 job end to end through the command line, on embedded Flink (the full data set)
+ * and on the Direct runner (the small data set: the Direct runner is far slower on keyed work).
+ * The warehouse tables must equal, row by row, the tables the data generator says the job must
+ * produce; the dead letters must be exactly the broken records it planted.
+ */
+class Customer360Test {
+  static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+  private static final List<String> MODELS = List.of("customer", "account", "ticket");
+  private static final Map<String, String> KEYS = Map.of("customer", "customer_id", "account", "account_id", "ticket", "ticket_id");
+
+  @TempDir Path output;
+
+  /** The demo spec, reading the given data folder and writing under the test's own folder. */
+  private Path spec(String dataFolder) throws IOException {
+    String yaml =
+        Files.readString(ROOT.resolve("test-data/customer360/integration.yaml"))
+            .replace("test-data/customer360/", dataFolder + "/")
+            .replace("target/customer360", output.toString());
+    Path spec = output.resolve("integration.yaml");
+    Files.writeString(spec, yaml);
+    return spec;
+  }
+
+  private String run(Path spec, String runner) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code =
+        new Watershed(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(), ROOT)
+            .execute("run", spec.toString(), "--runner=" + runner);
+    String summary = out.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, () -> "run failed:\n" + summary + err.toString(StandardCharsets.UTF_8));
+    return summary;
+  }
+
+  private void assertWarehouseEqualsExpected(Path expected) throws Exception {
+    JdbcEndpoint warehouse = JdbcEndpoint.of("jdbc:duckdb:" + output.resolve("warehouse.duckdb"));
+    for (String model : MODELS) {
+      Warehouse.assertSameLines(
+          Warehouse.lines(expected.resolve(model + ".csv")),
+          Warehouse.csv(warehouse, "SELECT * FROM " + model + " ORDER BY " + KEYS.get(model)),
+          "warehouse table " + model);
+    }
+  }
+
+  private void assertLakeHoldsTheSameRows(Path expected) throws Exception {
+    JdbcEndpoint duck = JdbcEndpoint.of("jdbc:duckdb:");
+    for (String model : MODELS) {
+      List<String> expectedKeys = new ArrayList<>();
+      for (String line : Warehouse.lines(expected.resolve(model + ".csv")).subList(1, Warehouse.lines(expected.resolve(model + ".csv")).size())) {
+        expectedKeys.add(line.substring(0, line.indexOf(',')));
+      }
+      List<String> lakeKeys =
+          Warehouse.csv(duck, "SELECT " + KEYS.get(model) + " FROM read_parquet('" + output.resolve("lake").resolve(model) + "/**/*.parquet') ORDER BY 1");
+      Warehouse.assertSameLines(expectedKeys, lakeKeys.subList(1, lakeKeys.size()), "lake " + model + " keys");
+    }
+    List<String> partitions =
+        Warehouse.csv(duck, "SELECT DISTINCT country FROM read_parquet('" + output.resolve("lake/customer") + "/**/*.parquet', hive_partitioning = true) ORDER BY 1");
+    assertEquals(List.of("country", "DE", "FR", "GB", "NL", "US"), partitions);
+  }
+
+  private void assertDeadLettersAreThePlantedOnes(Path expected) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    List<String> actual = new ArrayList<>();
+    for (String line : Files.readAllLines(output.resolve("dead-letter/dead-letter.jsonl"))) {
+      JsonNode letter = json.readTree(line);
+      assertTrue(letter.get("payload").asText().length() > 0, "a dead letter keeps the raw payload: " + line);
+      actual.add(String.join(",", letter.get("source").asText(), letter.get("position").asText(), letter.get("stage").asText(), letter.get("reason").asText()));
+    }
+    actual.sort(null);
+    List<String> planted = Warehouse.lines(expected.resolve("dead_letters.csv"));
+    Warehouse.assertSameLines(planted.subList(1, planted.size()), actual, "dead letters");
+  }
+
+  /** Every model line of the summary says it reconciles, with the loaded count expected. */
+  private static void assertReconciled(String summary, Path expected) throws IOException {
+    for (String model : MODELS) {
+      Matcher line = Pattern.compile("(?m)^" + model + "\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)").matcher(summary);
+      assertTrue(line.find(), () -> "no summary line for " + model + " in\n" + summary);
+      long in = Long.parseLong(line.group(1));
+      long dead = Long.parseLong(line.group(3));
+      long merged = Long.parseLong(line.group(4));
+      long loaded = Long.parseLong(line.group(5));
+      assertEquals(in, loaded + merged + dead, model + ": in = loaded + merged away + dead-lettered");
+      assertEquals("reconciled", line.group(6));
+      assertEquals(Warehouse.lines(expected.resolve(model + ".csv")).size() - 1, loaded, model + " rows loaded");
+    }
+  }
+
+  @Test
+  void embeddedFlinkLoadsExactlyTheExpectedTablesAndAReRunChangesNothing() throws Exception {
+    Path spec = spec("test-data/customer360");
+    Path expected = ROOT.resolve("test-data/customer360/expected");
+    String summary = run(spec, "flink");
+    assertTrue(summary.contains("batch run on flink"), summary);
+    assertReconciled(summary, expected);
+    assertWarehouseEqualsExpected(expected);
+    assertLakeHoldsTheSameRows(expected);
+    assertDeadLettersAreThePlantedOnes(expected);
+
+    run(spec, "flink");
+    assertWarehouseEqualsExpected(expected);
+    assertLakeHoldsTheSameRows(expected);
+  }
+
+  @Test
+  void directRunnerLoadsExactlyTheExpectedTables() throws Exception {
+    Path spec = spec("test-data/customer360/small");
+    Path expected = ROOT.resolve("test-data/customer360/small/expected");
+    String summary = run(spec, "direct");
+    assertTrue(summary.contains("batch run on direct"), summary);
+    assertReconciled(summary, expected);
+    assertWarehouseEqualsExpected(expected);
+    assertLakeHoldsTheSameRows(expected);
+    assertDeadLettersAreThePlantedOnes(expected);
+  }
+}
