@@ -7,13 +7,15 @@ final class Failures {
   private Failures() {}
 
   /**
-   * The most useful message in the cause chain: our own messages (which name the thing and the
-   * fix) win over the wrappers runners add around them.
+   * The most useful message in the cause chain: our own messages (which name the thing and the fix)
+   * win over the wrappers runners add around them.
    */
   static String describe(Throwable failure) {
     Throwable best = failure;
     for (Throwable t = failure; t != null; t = t.getCause()) {
-      if (t instanceof SQLException && t.getMessage() != null && t.getMessage().contains("cannot connect")) {
+      if (t instanceof SQLException
+          && t.getMessage() != null
+          && t.getMessage().contains("cannot connect")) {
         return t.getMessage();
       }
       if (t.getMessage() != null && !isWrapper(t)) {

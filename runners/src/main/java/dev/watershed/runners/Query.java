@@ -24,7 +24,8 @@ final class Query {
       url = database;
     } else {
       if (!Files.isRegularFile(Path.of(database))) {
-        throw new SQLException("no DuckDB file at " + database + "; run the job first, or check the path");
+        throw new SQLException(
+            "no DuckDB file at " + database + "; run the job first, or check the path");
       }
       url = "jdbc:duckdb:" + database;
     }
@@ -63,7 +64,8 @@ final class Query {
       for (int r = 0; r < rows.size(); r++) {
         StringBuilder line = new StringBuilder();
         for (int c = 0; c < columns; c++) {
-          line.append(c == 0 ? "" : " | ").append(String.format("%-" + widths[c] + "s", rows.get(r)[c]));
+          line.append(c == 0 ? "" : " | ")
+              .append(String.format("%-" + widths[c] + "s", rows.get(r)[c]));
         }
         out.println(line.toString().stripTrailing());
         if (r == 0) {
@@ -74,7 +76,10 @@ final class Query {
           out.println(rule);
         }
       }
-      out.println("(" + count + (more ? "+ rows, first " + MAX_ROWS + " shown)" : count == 1 ? " row)" : " rows)"));
+      out.println(
+          "("
+              + count
+              + (more ? "+ rows, first " + MAX_ROWS + " shown)" : count == 1 ? " row)" : " rows)"));
     }
     return Watershed.OK;
   }

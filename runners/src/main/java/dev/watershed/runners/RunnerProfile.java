@@ -11,8 +11,8 @@ import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
 /**
  * The runners {@code watershed run} offers, each with the options it sets by default. Beam options
- * given on the command line ({@code --parallelism=1}, {@code --flinkMaster=host:8081}) override
- * the defaults.
+ * given on the command line ({@code --parallelism=1}, {@code --flinkMaster=host:8081}) override the
+ * defaults.
  */
 public enum RunnerProfile {
   /**
@@ -36,13 +36,16 @@ public enum RunnerProfile {
     return name().toLowerCase(Locale.ROOT);
   }
 
-  /** Pipeline options for this runner, with {@code beamArgs} ({@code --name=value}) applied on top. */
+  /**
+   * Pipeline options for this runner, with {@code beamArgs} ({@code --name=value}) applied on top.
+   */
   public PipelineOptions options(List<String> beamArgs) {
     PipelineOptionsFactory.register(FlinkPipelineOptions.class);
     PipelineOptionsFactory.register(DirectOptions.class);
     String[] args = beamArgs.toArray(new String[0]);
     if (this == FLINK) {
-      FlinkPipelineOptions flink = PipelineOptionsFactory.fromArgs(args).as(FlinkPipelineOptions.class);
+      FlinkPipelineOptions flink =
+          PipelineOptionsFactory.fromArgs(args).as(FlinkPipelineOptions.class);
       flink.setRunner(FlinkRunner.class);
       if (!hasArg(beamArgs, "flinkMaster")) {
         flink.setFlinkMaster("[local]");

@@ -110,7 +110,8 @@ public final class Watershed {
         case "plan":
           return plan(argument(positional, 1, "SPEC"));
         case "query":
-          return Query.run(argument(positional, 1, "DATABASE"), argument(positional, 2, "SQL"), out);
+          return Query.run(
+              argument(positional, 1, "DATABASE"), argument(positional, 2, "SQL"), out);
         default:
           err.println("error: unknown command '" + command + "'");
           err.print(USAGE);
@@ -121,7 +122,10 @@ public final class Watershed {
       err.print(USAGE);
       return SPEC_ERROR;
     } catch (SpecException e) {
-      err.println("error: the spec has " + e.errors().size() + (e.errors().size() == 1 ? " problem:" : " problems:"));
+      err.println(
+          "error: the spec has "
+              + e.errors().size()
+              + (e.errors().size() == 1 ? " problem:" : " problems:"));
       for (SpecError error : e.errors()) {
         err.println("  " + error);
       }
@@ -168,25 +172,33 @@ public final class Watershed {
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    RunSummary summary = RunSummary.of(spec, RunSummary.counters(result), elapsed, profile.displayName());
+    RunSummary summary =
+        RunSummary.of(spec, RunSummary.counters(result), elapsed, profile.displayName());
     out.print(summary.render());
     if (!summary.reconciled()) {
-      err.println("error: the run does not reconcile (in != loaded + merged away + dead-lettered); this is a bug, please report it with the summary above");
+      err.println(
+          "error: the run does not reconcile (in != loaded + merged away + dead-lettered); this is a bug, please report it with the summary above");
       return FAILED;
     }
     return OK;
   }
 
-  /** Connects once to every database the spec names, so an unreachable one fails fast and clearly. */
+  /**
+   * Connects once to every database the spec names, so an unreachable one fails fast and clearly.
+   */
   private void checkDatabasesReachable(Spec spec) throws SQLException {
     for (SourceSpec source : spec.sources().values()) {
       if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
-        check("sources." + source.name(), JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password()));
+        check(
+            "sources." + source.name(),
+            JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password()));
       }
     }
     for (SinkSpec sink : spec.sinks().values()) {
       if (sink.type().equals("postgres") || sink.type().equals("mariadb")) {
-        check("sinks." + sink.name(), JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password()));
+        check(
+            "sinks." + sink.name(),
+            JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password()));
       } else if (sink.type().equals("duckdb")) {
         check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
       }
@@ -211,7 +223,8 @@ public final class Watershed {
     root.setLevel(verbose ? Level.INFO : Level.OFF);
   }
 
-  private static String argument(List<String> positional, int index, String name) throws UsageException {
+  private static String argument(List<String> positional, int index, String name)
+      throws UsageException {
     if (positional.size() <= index) {
       throw new UsageException("missing " + name);
     }

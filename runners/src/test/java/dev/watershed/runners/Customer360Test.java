@@ -22,14 +22,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The customer-360 job end to end through the command line, on embedded Flink (the full data set)
- * and on the Direct runner (the small data set: the Direct runner is far slower on keyed work).
- * The warehouse tables must equal, row by row, the tables the data generator says the job must
- * produce; the dead letters must be exactly the broken records it planted.
+ * and on the Direct runner (the small data set: the Direct runner is far slower on keyed work). The
+ * warehouse tables must equal, row by row, the tables the data generator says the job must produce;
+ * the dead letters must be exactly the broken records it planted.
  */
 class Customer360Test {
   static final Path ROOT = Path.of("").toAbsolutePath().getParent();
   private static final List<String> MODELS = List.of("customer", "account", "ticket");
-  private static final Map<String, String> KEYS = Map.of("customer", "customer_id", "account", "account_id", "ticket", "ticket_id");
+  private static final Map<String, String> KEYS =
+      Map.of("customer", "customer_id", "account", "account_id", "ticket", "ticket_id");
 
   @TempDir Path output;
 
@@ -48,7 +49,11 @@ class Customer360Test {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code =
-        new Watershed(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), Map.of(), ROOT)
+        new Watershed(
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                Map.of(),
+                ROOT)
             .execute("run", spec.toString(), "--runner=" + runner);
     String summary = out.toString(StandardCharsets.UTF_8);
     assertEquals(0, code, () -> "run failed:\n" + summary + err.toString(StandardCharsets.UTF_8));
@@ -69,15 +74,28 @@ class Customer360Test {
     JdbcEndpoint duck = JdbcEndpoint.of("jdbc:duckdb:");
     for (String model : MODELS) {
       List<String> expectedKeys = new ArrayList<>();
-      for (String line : Warehouse.lines(expected.resolve(model + ".csv")).subList(1, Warehouse.lines(expected.resolve(model + ".csv")).size())) {
+      for (String line :
+          Warehouse.lines(expected.resolve(model + ".csv"))
+              .subList(1, Warehouse.lines(expected.resolve(model + ".csv")).size())) {
         expectedKeys.add(line.substring(0, line.indexOf(',')));
       }
       List<String> lakeKeys =
-          Warehouse.csv(duck, "SELECT " + KEYS.get(model) + " FROM read_parquet('" + output.resolve("lake").resolve(model) + "/**/*.parquet') ORDER BY 1");
-      Warehouse.assertSameLines(expectedKeys, lakeKeys.subList(1, lakeKeys.size()), "lake " + model + " keys");
+          Warehouse.csv(
+              duck,
+              "SELECT "
+                  + KEYS.get(model)
+                  + " FROM read_parquet('"
+                  + output.resolve("lake").resolve(model)
+                  + "/**/*.parquet') ORDER BY 1");
+      Warehouse.assertSameLines(
+          expectedKeys, lakeKeys.subList(1, lakeKeys.size()), "lake " + model + " keys");
     }
     List<String> partitions =
-        Warehouse.csv(duck, "SELECT DISTINCT country FROM read_parquet('" + output.resolve("lake/customer") + "/**/*.parquet', hive_partitioning = true) ORDER BY 1");
+        Warehouse.csv(
+            duck,
+            "SELECT DISTINCT country FROM read_parquet('"
+                + output.resolve("lake/customer")
+                + "/**/*.parquet', hive_partitioning = true) ORDER BY 1");
     assertEquals(List.of("country", "DE", "FR", "GB", "NL", "US"), partitions);
   }
 
@@ -86,8 +104,16 @@ class Customer360Test {
     List<String> actual = new ArrayList<>();
     for (String line : Files.readAllLines(output.resolve("dead-letter/dead-letter.jsonl"))) {
       JsonNode letter = json.readTree(line);
-      assertTrue(letter.get("payload").asText().length() > 0, "a dead letter keeps the raw payload: " + line);
-      actual.add(String.join(",", letter.get("source").asText(), letter.get("position").asText(), letter.get("stage").asText(), letter.get("reason").asText()));
+      assertTrue(
+          letter.get("payload").asText().length() > 0,
+          "a dead letter keeps the raw payload: " + line);
+      actual.add(
+          String.join(
+              ",",
+              letter.get("source").asText(),
+              letter.get("position").asText(),
+              letter.get("stage").asText(),
+              letter.get("reason").asText()));
     }
     actual.sort(null);
     List<String> planted = Warehouse.lines(expected.resolve("dead_letters.csv"));
@@ -97,15 +123,22 @@ class Customer360Test {
   /** Every model line of the summary says it reconciles, with the loaded count expected. */
   private static void assertReconciled(String summary, Path expected) throws IOException {
     for (String model : MODELS) {
-      Matcher line = Pattern.compile("(?m)^" + model + "\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)").matcher(summary);
+      Matcher line =
+          Pattern.compile(
+                  "(?m)^" + model + "\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)")
+              .matcher(summary);
       assertTrue(line.find(), () -> "no summary line for " + model + " in\n" + summary);
       long in = Long.parseLong(line.group(1));
       long dead = Long.parseLong(line.group(3));
       long merged = Long.parseLong(line.group(4));
       long loaded = Long.parseLong(line.group(5));
-      assertEquals(in, loaded + merged + dead, model + ": in = loaded + merged away + dead-lettered");
+      assertEquals(
+          in, loaded + merged + dead, model + ": in = loaded + merged away + dead-lettered");
       assertEquals("reconciled", line.group(6));
-      assertEquals(Warehouse.lines(expected.resolve(model + ".csv")).size() - 1, loaded, model + " rows loaded");
+      assertEquals(
+          Warehouse.lines(expected.resolve(model + ".csv")).size() - 1,
+          loaded,
+          model + " rows loaded");
     }
   }
 

@@ -22,11 +22,14 @@ import java.util.List;
 
 /** Reads warehouse tables as CSV lines in the format of the committed expected files. */
 final class Warehouse {
-  private static final DateTimeFormatter TIMESTAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+  private static final DateTimeFormatter TIMESTAMP =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
 
   private Warehouse() {}
 
-  /** The result of a query as CSV lines with a header, values rendered as the generator writes them. */
+  /**
+   * The result of a query as CSV lines with a header, values rendered as the generator writes them.
+   */
   static List<String> csv(JdbcEndpoint endpoint, String sql) throws SQLException {
     List<String> lines = new ArrayList<>();
     try (Connection connection = endpoint.connect();
@@ -82,7 +85,14 @@ final class Warehouse {
   static void assertSameLines(List<String> expected, List<String> actual, String what) {
     for (int i = 0; i < Math.min(expected.size(), actual.size()); i++) {
       if (!expected.get(i).equals(actual.get(i))) {
-        fail(what + ": line " + (i + 1) + " differs\n  expected: " + expected.get(i) + "\n  actual:   " + actual.get(i));
+        fail(
+            what
+                + ": line "
+                + (i + 1)
+                + " differs\n  expected: "
+                + expected.get(i)
+                + "\n  actual:   "
+                + actual.get(i));
       }
     }
     assertEquals(expected.size(), actual.size(), what + ": number of lines");

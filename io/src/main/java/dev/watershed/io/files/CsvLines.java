@@ -7,8 +7,8 @@ import java.util.List;
  * Splits one CSV line into fields (RFC 4180 quoting: a field in double quotes may hold the
  * delimiter, and {@code ""} stands for one quote).
  *
- * <p>A record is one physical line; a quoted field that does not close on its line, or text after
- * a closing quote, is malformed quoting and makes {@link #split} throw.
+ * <p>A record is one physical line; a quoted field that does not close on its line, or text after a
+ * closing quote, is malformed quoting and makes {@link #split} throw.
  */
 final class CsvLines {
   private CsvLines() {}
@@ -51,7 +51,11 @@ final class CsvLines {
         }
         if (i < n && line.charAt(i) != delimiter) {
           throw new MalformedLineException(
-              "text after a closing quote at column " + (i + 1) + " (expected '" + delimiter + "')");
+              "text after a closing quote at column "
+                  + (i + 1)
+                  + " (expected '"
+                  + delimiter
+                  + "')");
         }
         fields.add(field.toString());
       } else {

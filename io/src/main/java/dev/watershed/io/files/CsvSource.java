@@ -105,12 +105,14 @@ public final class CsvSource
                   StandardCharsets.UTF_8))) {
         String header = reader.readLine();
         if (header == null) {
-          throw new IllegalArgumentException(files.get(0).resourceId() + " is empty; a header line is needed");
+          throw new IllegalArgumentException(
+              files.get(0).resourceId() + " is empty; a header line is needed");
         }
         return stripAll(CsvLines.split(stripBom(header), delimiter));
       }
     } catch (IOException | CsvLines.MalformedLineException e) {
-      throw new IllegalArgumentException("cannot read the header of " + filepattern + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "cannot read the header of " + filepattern + ": " + e.getMessage(), e);
     }
   }
 
@@ -137,7 +139,8 @@ public final class CsvSource
   private static final class CsvFn extends FileSourceFn {
     private final char delimiter;
 
-    CsvFn(String sourceName, Schema schema, char delimiter, TupleTag<Row> rows, TupleTag<Row> dead) {
+    CsvFn(
+        String sourceName, Schema schema, char delimiter, TupleTag<Row> rows, TupleTag<Row> dead) {
       super(sourceName, schema, rows, dead);
       this.delimiter = delimiter;
     }

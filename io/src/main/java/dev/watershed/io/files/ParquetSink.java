@@ -115,8 +115,10 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
   }
 
   /** The Avro schema Parquet files are written with. */
-  public static Schema avroSchema(String name, List<org.apache.beam.sdk.schemas.Schema.Field> fields) {
-    SchemaBuilder.FieldAssembler<Schema> record = SchemaBuilder.record(name).namespace("watershed").fields();
+  public static Schema avroSchema(
+      String name, List<org.apache.beam.sdk.schemas.Schema.Field> fields) {
+    SchemaBuilder.FieldAssembler<Schema> record =
+        SchemaBuilder.record(name).namespace("watershed").fields();
     for (org.apache.beam.sdk.schemas.Schema.Field field : fields) {
       Schema type;
       switch (ModelTypes.kind(field)) {
@@ -143,7 +145,11 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         default:
           type = Schema.create(Schema.Type.STRING);
       }
-      record = record.name(field.getName()).type(Schema.createUnion(Schema.create(Schema.Type.NULL), type)).withDefault(null);
+      record =
+          record
+              .name(field.getName())
+              .type(Schema.createUnion(Schema.create(Schema.Type.NULL), type))
+              .withDefault(null);
     }
     return record.endRecord();
   }
@@ -159,7 +165,9 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         FileIO.<String, Row>writeDynamic()
             .by(row -> partitionFolder(row, partition))
             .withDestinationCoder(StringUtf8Coder.of())
-            .via(Contextful.fn(new ToRecord(avro.toString(), columns, sinkName, table)), ParquetIO.sink(avro))
+            .via(
+                Contextful.fn(new ToRecord(avro.toString(), columns, sinkName, table)),
+                ParquetIO.sink(avro))
             .to(folder)
             .withNumShards(shards)
             .withNaming(dest -> FileIO.Write.defaultNaming(dest + RUN_PREFIX + run, ".parquet"));
@@ -167,7 +175,10 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     return rows.apply("WriteParquet", write)
         .getPerDestinationOutputFilenames()
         .apply("CountFiles", Count.globally())
-        .apply("RemoveEarlierRuns", ParDo.of(new RemoveEarlierRunsFn(folder, RUN_PREFIX + run, mode == WriteMode.OVERWRITE)));
+        .apply(
+            "RemoveEarlierRuns",
+            ParDo.of(
+                new RemoveEarlierRunsFn(folder, RUN_PREFIX + run, mode == WriteMode.OVERWRITE)));
   }
 
   /** File names start with this and the run's id, so a run can tell its files from earlier ones. */
@@ -229,7 +240,11 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     private transient Schema schema;
     private transient ModelTypes.Kind[] kinds;
 
-    ToRecord(String avroJson, List<org.apache.beam.sdk.schemas.Schema.Field> columns, String sinkName, String table) {
+    ToRecord(
+        String avroJson,
+        List<org.apache.beam.sdk.schemas.Schema.Field> columns,
+        String sinkName,
+        String table) {
       this.avroJson = avroJson;
       this.columns = columns;
       this.written = Metrics.counter("watershed", "load." + sinkName + "." + table);
@@ -253,7 +268,9 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         switch (kinds[i]) {
           case DECIMAL:
             // Parquet stores the unscaled value; it must be at the column's declared scale.
-            BigDecimal scaled = ((BigDecimal) value).setScale(ModelTypes.scale(columns.get(i)), java.math.RoundingMode.HALF_UP);
+            BigDecimal scaled =
+                ((BigDecimal) value)
+                    .setScale(ModelTypes.scale(columns.get(i)), java.math.RoundingMode.HALF_UP);
             value = ByteBuffer.wrap(scaled.unscaledValue().toByteArray());
             break;
           case DATE:

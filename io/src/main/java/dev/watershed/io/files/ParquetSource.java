@@ -35,8 +35,8 @@ import org.apache.parquet.io.SeekableInputStream;
  * Reads Parquet files into raw rows ({@link RawRecords}), one row per record.
  *
  * <p>Top-level columns are read by name and turned into text the same way as for other sources:
- * decimals in plain notation, dates as {@code yyyy-MM-dd}, timestamps as ISO-8601 instants,
- * nested values as their JSON-like text. Positions are {@code <file>:row <n>}.
+ * decimals in plain notation, dates as {@code yyyy-MM-dd}, timestamps as ISO-8601 instants, nested
+ * values as their JSON-like text. Positions are {@code <file>:row <n>}.
  *
  * <pre>{@code
  * pipeline.apply(ParquetSource.read("events", "data/events/*.parquet").withColumns(List.of("id", "ts")));
@@ -101,7 +101,9 @@ public final class ParquetSource
       model.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
       int dataColumns = schema.getFieldCount() - 3;
       try (ParquetReader<GenericRecord> reader =
-          AvroParquetReader.<GenericRecord>builder(new ChannelInputFile(file)).withDataModel(model).build()) {
+          AvroParquetReader.<GenericRecord>builder(new ChannelInputFile(file))
+              .withDataModel(model)
+              .build()) {
         GenericRecord record;
         long rowNumber = 0;
         while ((record = reader.read()) != null) {
@@ -110,7 +112,12 @@ public final class ParquetSource
           for (int c = 0; c < dataColumns; c++) {
             String column = schema.getField(c).getName();
             Object value = record.getSchema().getField(column) == null ? null : record.get(column);
-            values.add(value == null ? null : value instanceof java.math.BigDecimal ? ((java.math.BigDecimal) value).toPlainString() : value.toString());
+            values.add(
+                value == null
+                    ? null
+                    : value instanceof java.math.BigDecimal
+                        ? ((java.math.BigDecimal) value).toPlainString()
+                        : value.toString());
           }
           values.add(sourceName);
           values.add(name + ":row " + rowNumber);

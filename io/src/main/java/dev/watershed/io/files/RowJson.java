@@ -14,7 +14,8 @@ import org.apache.beam.sdk.values.Row;
  */
 public final class RowJson implements SerializableFunction<Row, String> {
   private static final ObjectMapper MAPPER =
-      new ObjectMapper().enable(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
+      new ObjectMapper()
+          .enable(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
 
   @Override
   public String apply(Row row) {

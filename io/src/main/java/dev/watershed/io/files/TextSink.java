@@ -20,10 +20,10 @@ import org.apache.beam.sdk.values.Row;
  * Writes rows as one JSON lines or CSV file per table: {@code <folder>/<table>.jsonl} or {@code
  * .csv}.
  *
- * <p>{@link WriteMode#OVERWRITE} replaces the file; {@link WriteMode#APPEND} adds a new file
- * {@code <table>-<run>.jsonl} beside the earlier ones. Merge needs a keyed table and is not
- * offered. The file appears whole when the write finishes (Beam writes to a temporary file and
- * renames it). Only the listed columns are written, in their order.
+ * <p>{@link WriteMode#OVERWRITE} replaces the file; {@link WriteMode#APPEND} adds a new file {@code
+ * <table>-<run>.jsonl} beside the earlier ones. Merge needs a keyed table and is not offered. The
+ * file appears whole when the write finishes (Beam writes to a temporary file and renames it). Only
+ * the listed columns are written, in their order.
  *
  * <pre>{@code
  * customers.apply(TextSink.jsonLines("target/export", "customer", List.of("customer_id", "email")));
@@ -49,7 +49,13 @@ public final class TextSink extends PTransform<PCollection<Row>, PDone> {
   private final WriteMode mode;
   private final String sinkName;
 
-  private TextSink(String folder, String table, List<String> columns, Format format, WriteMode mode, String sinkName) {
+  private TextSink(
+      String folder,
+      String table,
+      List<String> columns,
+      Format format,
+      WriteMode mode,
+      String sinkName) {
     if (mode == WriteMode.MERGE) {
       throw new IllegalArgumentException("file sinks support append and overwrite, not merge");
     }
@@ -80,12 +86,16 @@ public final class TextSink extends PTransform<PCollection<Row>, PDone> {
   @Override
   public PDone expand(PCollection<Row> rows) {
     String base = folder.endsWith("/") ? folder : folder + "/";
-    String name = mode == WriteMode.APPEND ? table + "-" + UUID.randomUUID().toString().substring(0, 8) : table;
+    String name =
+        mode == WriteMode.APPEND
+            ? table + "-" + UUID.randomUUID().toString().substring(0, 8)
+            : table;
     TextIO.Write write = TextIO.write().to(base + name).withSuffix(format.suffix).withoutSharding();
     if (format == Format.CSV) {
       write = write.withHeader(String.join(",", columns));
     }
-    return rows.apply("Format", ParDo.of(new FormatFn(columns, format, "load." + sinkName + "." + table)))
+    return rows.apply(
+            "Format", ParDo.of(new FormatFn(columns, format, "load." + sinkName + "." + table)))
         .apply("WriteFile", write);
   }
 
@@ -141,7 +151,10 @@ public final class TextSink extends PTransform<PCollection<Row>, PDone> {
           line.append(',');
         }
         if (value != null) {
-          String text = value instanceof java.math.BigDecimal ? ((java.math.BigDecimal) value).toPlainString() : value.toString();
+          String text =
+              value instanceof java.math.BigDecimal
+                  ? ((java.math.BigDecimal) value).toPlainString()
+                  : value.toString();
           line.append(CsvLines.quote(text, ','));
         }
       }

@@ -31,7 +31,8 @@ public enum Dialect {
       }
     }
     throw new IllegalArgumentException(
-        "unsupported JDBC url '" + url.split("\\?")[0]
+        "unsupported JDBC url '"
+            + url.split("\\?")[0]
             + "'; supported: jdbc:postgresql:, jdbc:mariadb:, jdbc:mysql:, jdbc:duckdb:");
   }
 
@@ -88,11 +89,15 @@ public enum Dialect {
   }
 
   String createTable(String table, List<Schema.Field> fields, List<String> primaryKey) {
-    StringBuilder ddl = new StringBuilder("CREATE TABLE IF NOT EXISTS ").append(quote(table)).append(" (");
+    StringBuilder ddl =
+        new StringBuilder("CREATE TABLE IF NOT EXISTS ").append(quote(table)).append(" (");
     for (int i = 0; i < fields.size(); i++) {
       Schema.Field field = fields.get(i);
       boolean key = primaryKey.contains(field.getName());
-      ddl.append(i == 0 ? "" : ", ").append(quote(field.getName())).append(' ').append(columnType(field, key));
+      ddl.append(i == 0 ? "" : ", ")
+          .append(quote(field.getName()))
+          .append(' ')
+          .append(columnType(field, key));
       if (key) {
         ddl.append(" NOT NULL");
       }
@@ -103,10 +108,14 @@ public enum Dialect {
     return ddl.append(')').toString();
   }
 
-  /** A staging table for bulk writes: no keys or indexes, and unlogged where the database allows. */
+  /**
+   * A staging table for bulk writes: no keys or indexes, and unlogged where the database allows.
+   */
   String createStaging(String staging, List<Schema.Field> fields) {
     String ddl = createTable(staging, fields, List.of()).replace(" NOT NULL", "");
-    return this == POSTGRES ? ddl.replaceFirst("CREATE TABLE IF NOT EXISTS", "CREATE UNLOGGED TABLE") : ddl;
+    return this == POSTGRES
+        ? ddl.replaceFirst("CREATE TABLE IF NOT EXISTS", "CREATE UNLOGGED TABLE")
+        : ddl;
   }
 
   String dropTable(String table) {
@@ -115,7 +124,14 @@ public enum Dialect {
 
   String insertFrom(String target, String staging, List<String> columns) {
     String cols = columnList(columns);
-    return "INSERT INTO " + quote(target) + " (" + cols + ") SELECT " + cols + " FROM " + quote(staging);
+    return "INSERT INTO "
+        + quote(target)
+        + " ("
+        + cols
+        + ") SELECT "
+        + cols
+        + " FROM "
+        + quote(staging);
   }
 
   String deleteAll(String target) {
@@ -127,7 +143,8 @@ public enum Dialect {
    * version is older than the one stored is not applied, so a late or replayed older row never
    * overwrites a newer one.
    */
-  String mergeFrom(String target, String staging, List<String> columns, List<String> key, String version) {
+  String mergeFrom(
+      String target, String staging, List<String> columns, List<String> key, String version) {
     List<String> updated = new ArrayList<>();
     for (String column : columns) {
       if (!key.contains(column)) {
@@ -146,7 +163,13 @@ public enum Dialect {
       String guard =
           version == null
               ? null
-              : t + quote(version) + " IS NULL OR VALUES(" + quote(version) + ") >= " + t + quote(version);
+              : t
+                  + quote(version)
+                  + " IS NULL OR VALUES("
+                  + quote(version)
+                  + ") >= "
+                  + t
+                  + quote(version);
       List<String> sets = new ArrayList<>();
       for (String column : updated) {
         String q = quote(column);

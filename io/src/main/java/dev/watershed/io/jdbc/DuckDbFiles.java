@@ -78,9 +78,12 @@ final class DuckDbFiles {
                   }
                   return null;
                 case "unwrap":
-                  return ((Class<?>) args[0]).isInstance(connection) ? connection : connection.unwrap((Class<?>) args[0]);
+                  return ((Class<?>) args[0]).isInstance(connection)
+                      ? connection
+                      : connection.unwrap((Class<?>) args[0]);
                 case "isWrapperFor":
-                  return ((Class<?>) args[0]).isInstance(connection) || connection.isWrapperFor((Class<?>) args[0]);
+                  return ((Class<?>) args[0]).isInstance(connection)
+                      || connection.isWrapperFor((Class<?>) args[0]);
                 default:
                   try {
                     return method.invoke(connection, args);

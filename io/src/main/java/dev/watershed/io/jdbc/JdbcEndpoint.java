@@ -29,7 +29,10 @@ public final class JdbcEndpoint implements Serializable {
     this.password = password;
   }
 
-  /** A database at {@code url}: {@code jdbc:postgresql:}, {@code jdbc:mariadb:}, {@code jdbc:mysql:} or {@code jdbc:duckdb:}. */
+  /**
+   * A database at {@code url}: {@code jdbc:postgresql:}, {@code jdbc:mariadb:}, {@code jdbc:mysql:}
+   * or {@code jdbc:duckdb:}.
+   */
   public static JdbcEndpoint of(String url) {
     Objects.requireNonNull(url, "url");
     Dialect.of(url);
@@ -71,7 +74,10 @@ public final class JdbcEndpoint implements Serializable {
       return DriverManager.getConnection(dialect().connectionUrl(url), properties);
     } catch (SQLException e) {
       throw new SQLException(
-          "cannot connect to " + describe() + ": " + firstLine(e.getMessage())
+          "cannot connect to "
+              + describe()
+              + ": "
+              + firstLine(e.getMessage())
               + " (check that the database is running and the url, user and password are right)",
           e.getSQLState(),
           e);

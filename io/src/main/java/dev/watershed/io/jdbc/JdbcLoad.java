@@ -27,11 +27,11 @@ import org.joda.time.Instant;
 /**
  * Loads model rows into a PostgreSQL, MariaDB or DuckDB table, all or nothing.
  *
- * <p>How: every worker bulk-writes into a staging table of its own, private to this run
- * (PostgreSQL COPY, the DuckDB appender, MariaDB batched inserts); when every bundle is written,
- * the target table is created from the model if missing (with the model key as primary key for
- * {@link WriteMode#MERGE}), one transaction moves the staged rows into it, and the staging tables
- * are dropped. Merge input must hold one row per key across all workers.
+ * <p>How: every worker bulk-writes into a staging table of its own, private to this run (PostgreSQL
+ * COPY, the DuckDB appender, MariaDB batched inserts); when every bundle is written, the target
+ * table is created from the model if missing (with the model key as primary key for {@link
+ * WriteMode#MERGE}), one transaction moves the staged rows into it, and the staging tables are
+ * dropped. Merge input must hold one row per key across all workers.
  *
  * <p>Guarantees: readers see the target either before or after the whole load. {@link
  * WriteMode#APPEND} adds rows, {@link WriteMode#OVERWRITE} replaces the table's contents, {@link
@@ -253,7 +253,8 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     }
 
     @ProcessElement
-    public void process(@Element Staged.Tables staged, OutputReceiver<Long> out) throws SQLException {
+    public void process(@Element Staged.Tables staged, OutputReceiver<Long> out)
+        throws SQLException {
       Dialect dialect = endpoint.dialect();
       List<String> names = new ArrayList<>();
       for (Schema.Field field : columns(model)) {

@@ -41,10 +41,10 @@ import org.apache.beam.sdk.values.TupleTagList;
  *
  * <p>The query runs once, streamed with a fetch size and autocommit off (so PostgreSQL uses a
  * cursor instead of loading the whole result), and its rows are emitted without Beam's default
- * whole-result reshuffle. Values are read as text in a stable form: timestamps as ISO-8601
- * instants (or local date-times for columns without a zone), dates as {@code yyyy-MM-dd}, decimals
- * in plain notation, so {@code Conform} types them like any other source. Positions name the table
- * and the key columns' values ({@code accounts id=42}).
+ * whole-result reshuffle. Values are read as text in a stable form: timestamps as ISO-8601 instants
+ * (or local date-times for columns without a zone), dates as {@code yyyy-MM-dd}, decimals in plain
+ * notation, so {@code Conform} types them like any other source. Positions name the table and the
+ * key columns' values ({@code accounts id=42}).
  *
  * <p>{@link #withInitSql} runs a SQL script on the connection first: with {@code jdbc:duckdb:} (an
  * in-memory database) this builds a source database from a script at run time.
@@ -94,27 +94,46 @@ public final class JdbcSource
   }
 
   public static JdbcSource read(String sourceName, JdbcEndpoint endpoint) {
-    return new JdbcSource(sourceName, endpoint, null, null, List.of(), List.of(), null, DEFAULT_FETCH_SIZE);
+    return new JdbcSource(
+        sourceName, endpoint, null, null, List.of(), List.of(), null, DEFAULT_FETCH_SIZE);
   }
 
   /** Reads a table ({@code name} or {@code schema.name}). */
   public JdbcSource fromTable(String tableName) {
-    return new JdbcSource(sourceName, endpoint, tableName, null, columns, keyColumns, initSqlPath, fetchSize);
+    return new JdbcSource(
+        sourceName, endpoint, tableName, null, columns, keyColumns, initSqlPath, fetchSize);
   }
 
   /** Reads the rows of a query. */
   public JdbcSource fromQuery(String sql) {
-    return new JdbcSource(sourceName, endpoint, null, sql, columns, keyColumns, initSqlPath, fetchSize);
+    return new JdbcSource(
+        sourceName, endpoint, null, sql, columns, keyColumns, initSqlPath, fetchSize);
   }
 
   /** The columns to read; required. */
   public JdbcSource withColumns(List<String> columnNames) {
-    return new JdbcSource(sourceName, endpoint, table, query, List.copyOf(columnNames), keyColumns, initSqlPath, fetchSize);
+    return new JdbcSource(
+        sourceName,
+        endpoint,
+        table,
+        query,
+        List.copyOf(columnNames),
+        keyColumns,
+        initSqlPath,
+        fetchSize);
   }
 
   /** Columns that identify a row, used in positions for dead letters. */
   public JdbcSource withKeyColumns(List<String> columnNames) {
-    return new JdbcSource(sourceName, endpoint, table, query, columns, List.copyOf(columnNames), initSqlPath, fetchSize);
+    return new JdbcSource(
+        sourceName,
+        endpoint,
+        table,
+        query,
+        columns,
+        List.copyOf(columnNames),
+        initSqlPath,
+        fetchSize);
   }
 
   /** A SQL script (a file of statements separated by {@code ;}) run before the read. */
@@ -126,13 +145,15 @@ public final class JdbcSource
     if (rows < 1) {
       throw new IllegalArgumentException("fetch size must be positive, got " + rows);
     }
-    return new JdbcSource(sourceName, endpoint, table, query, columns, keyColumns, initSqlPath, rows);
+    return new JdbcSource(
+        sourceName, endpoint, table, query, columns, keyColumns, initSqlPath, rows);
   }
 
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     if ((table == null) == (query == null)) {
-      throw new IllegalArgumentException("JdbcSource " + sourceName + " needs exactly one of fromTable and fromQuery");
+      throw new IllegalArgumentException(
+          "JdbcSource " + sourceName + " needs exactly one of fromTable and fromQuery");
     }
     if (columns.isEmpty()) {
       throw new IllegalArgumentException("JdbcSource " + sourceName + " needs withColumns(...)");
@@ -154,7 +175,8 @@ public final class JdbcSource
             .apply("Query", Create.of(sql))
             .apply(
                 "ReadRows",
-                ParDo.of(new ReadFn(this, schema, rows, dead)).withOutputTags(rows, TupleTagList.of(dead)));
+                ParDo.of(new ReadFn(this, schema, rows, dead))
+                    .withOutputTags(rows, TupleTagList.of(dead)));
     return WithFailures.Result.of(
         out.get(rows).setRowSchema(schema), out.get(dead).setRowSchema(DeadLetter.SCHEMA));
   }
@@ -230,7 +252,8 @@ public final class JdbcSource
         }
         connection.setAutoCommit(false);
         try (PreparedStatement statement =
-            connection.prepareStatement(sql, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
+            connection.prepareStatement(
+                sql, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
           statement.setFetchSize(fetchSize);
           try (ResultSet result = statement.executeQuery()) {
             ResultSetMetaData meta = result.getMetaData();
@@ -259,7 +282,14 @@ public final class JdbcSource
               read.inc();
               if (failure != null) {
                 out.get(dead)
-                    .output(DeadLetter.of(STAGE, "unreadable value", failure, sourceName, position, payload.toString()));
+                    .output(
+                        DeadLetter.of(
+                            STAGE,
+                            "unreadable value",
+                            failure,
+                            sourceName,
+                            position,
+                            payload.toString()));
                 continue;
               }
               values.add(sourceName);
@@ -292,7 +322,9 @@ public final class JdbcSource
      */
     private static int kind(int sqlType, String typeName) {
       String name = typeName == null ? "" : typeName.toLowerCase(java.util.Locale.ROOT);
-      if (sqlType == Types.TIMESTAMP_WITH_TIMEZONE || name.equals("timestamptz") || name.contains("with time zone")) {
+      if (sqlType == Types.TIMESTAMP_WITH_TIMEZONE
+          || name.equals("timestamptz")
+          || name.contains("with time zone")) {
         return Types.TIMESTAMP_WITH_TIMEZONE;
       }
       return sqlType;

@@ -39,7 +39,8 @@ abstract class StagingWriter implements AutoCloseable {
     this.fields = fields;
   }
 
-  static StagingWriter open(Dialect dialect, Connection connection, String table, List<Schema.Field> fields)
+  static StagingWriter open(
+      Dialect dialect, Connection connection, String table, List<Schema.Field> fields)
       throws SQLException {
     switch (dialect) {
       case POSTGRES:
@@ -69,14 +70,18 @@ abstract class StagingWriter implements AutoCloseable {
     private final CopyIn copy;
     private final StringBuilder buffer = new StringBuilder(FLUSH_BYTES + 4096);
 
-    PostgresCopy(Connection connection, String table, List<Schema.Field> fields) throws SQLException {
+    PostgresCopy(Connection connection, String table, List<Schema.Field> fields)
+        throws SQLException {
       super(connection, table, fields);
       StringBuilder columns = new StringBuilder();
       for (Schema.Field field : fields) {
-        columns.append(columns.length() == 0 ? "" : ", ").append(Dialect.POSTGRES.quote(field.getName()));
+        columns
+            .append(columns.length() == 0 ? "" : ", ")
+            .append(Dialect.POSTGRES.quote(field.getName()));
       }
       CopyManager manager = connection.unwrap(BaseConnection.class).getCopyAPI();
-      copy = manager.copyIn("COPY " + Dialect.POSTGRES.quote(table) + " (" + columns + ") FROM STDIN");
+      copy =
+          manager.copyIn("COPY " + Dialect.POSTGRES.quote(table) + " (" + columns + ") FROM STDIN");
     }
 
     @Override
@@ -156,9 +161,13 @@ abstract class StagingWriter implements AutoCloseable {
     private final ModelTypes.Kind[] kinds;
     private final int[] scales;
 
-    DuckDbAppend(Connection connection, String table, List<Schema.Field> fields) throws SQLException {
+    DuckDbAppend(Connection connection, String table, List<Schema.Field> fields)
+        throws SQLException {
       super(connection, table, fields);
-      appender = connection.unwrap(DuckDBConnection.class).createAppender(DuckDBConnection.DEFAULT_SCHEMA, table);
+      appender =
+          connection
+              .unwrap(DuckDBConnection.class)
+              .createAppender(DuckDBConnection.DEFAULT_SCHEMA, table);
       kinds = new ModelTypes.Kind[fields.size()];
       scales = new int[fields.size()];
       for (int i = 0; i < kinds.length; i++) {
@@ -188,7 +197,8 @@ abstract class StagingWriter implements AutoCloseable {
             break;
           case DECIMAL:
             // The appender wants the column's exact scale.
-            appender.append(((BigDecimal) value).setScale(scales[i], java.math.RoundingMode.HALF_UP));
+            appender.append(
+                ((BigDecimal) value).setScale(scales[i], java.math.RoundingMode.HALF_UP));
             break;
           case BOOLEAN:
             appender.append((boolean) (Boolean) value);
@@ -227,7 +237,8 @@ abstract class StagingWriter implements AutoCloseable {
     BatchedInsert(Dialect dialect, Connection connection, String table, List<Schema.Field> fields)
         throws SQLException {
       super(connection, table, fields);
-      StringBuilder sql = new StringBuilder("INSERT INTO ").append(dialect.quote(table)).append(" (");
+      StringBuilder sql =
+          new StringBuilder("INSERT INTO ").append(dialect.quote(table)).append(" (");
       StringBuilder marks = new StringBuilder();
       kinds = new ModelTypes.Kind[fields.size()];
       for (int i = 0; i < fields.size(); i++) {
@@ -235,7 +246,9 @@ abstract class StagingWriter implements AutoCloseable {
         marks.append(i == 0 ? "?" : ", ?");
         kinds[i] = kindOf(fields.get(i));
       }
-      insert = connection.prepareStatement(sql.append(") VALUES (").append(marks).append(')').toString());
+      insert =
+          connection.prepareStatement(
+              sql.append(") VALUES (").append(marks).append(')').toString());
     }
 
     @Override

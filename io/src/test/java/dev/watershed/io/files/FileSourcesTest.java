@@ -45,8 +45,16 @@ class FileSourcesTest {
                 }));
   }
 
-  private static PCollection<String> deadLetters(WithFailures.Result<PCollection<Row>, Row> result) {
-    return text(result.failures(), List.of(DeadLetter.STAGE, DeadLetter.REASON, DeadLetter.SOURCE, DeadLetter.POSITION, DeadLetter.PAYLOAD));
+  private static PCollection<String> deadLetters(
+      WithFailures.Result<PCollection<Row>, Row> result) {
+    return text(
+        result.failures(),
+        List.of(
+            DeadLetter.STAGE,
+            DeadLetter.REASON,
+            DeadLetter.SOURCE,
+            DeadLetter.POSITION,
+            DeadLetter.PAYLOAD));
   }
 
   @Test
@@ -66,7 +74,8 @@ class FileSourcesTest {
             "6,\"Fay \"\"F\"\"\",",
             ""));
     WithFailures.Result<PCollection<Row>, Row> result =
-        pipeline.apply(CsvSource.read("crm", file.toString()).withColumns(List.of("email", "id", "name")));
+        pipeline.apply(
+            CsvSource.read("crm", file.toString()).withColumns(List.of("email", "id", "name")));
     PAssert.that(text(result.output(), List.of("id", "name", "email", "_position")))
         .containsInAnyOrder(
             "1|Anna|anna@example.com|contacts.csv:2",
@@ -94,9 +103,12 @@ class FileSourcesTest {
             ""));
     WithFailures.Result<PCollection<Row>, Row> result =
         pipeline.apply(
-            JsonLinesSource.read("support", file.toString()).withColumns(List.of("id", "requester.email", "tags", "paid")));
-    PAssert.that(text(result.output(), List.of("id", "requester.email", "tags", "paid", "_position")))
-        .containsInAnyOrder("1|a@example.com|[\"x\"]|true|tickets.jsonl:1", "2|null|null|null|tickets.jsonl:2");
+            JsonLinesSource.read("support", file.toString())
+                .withColumns(List.of("id", "requester.email", "tags", "paid")));
+    PAssert.that(
+            text(result.output(), List.of("id", "requester.email", "tags", "paid", "_position")))
+        .containsInAnyOrder(
+            "1|a@example.com|[\"x\"]|true|tickets.jsonl:1", "2|null|null|null|tickets.jsonl:2");
     PAssert.that(text(result.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
         .containsInAnyOrder("invalid JSON|tickets.jsonl:3", "invalid JSON|tickets.jsonl:4");
     pipeline.run().waitUntilFinish();
@@ -114,7 +126,14 @@ class FileSourcesTest {
 
   private static Row sale(String id, String amount, String country) {
     return Row.withSchema(ORDER.schema())
-        .addValues(id, new BigDecimal(amount), LocalDate.of(2024, 1, 31), Instant.parse("2024-01-31T23:59:59.123456Z"), country, "shop", "x:1")
+        .addValues(
+            id,
+            new BigDecimal(amount),
+            LocalDate.of(2024, 1, 31),
+            Instant.parse("2024-01-31T23:59:59.123456Z"),
+            country,
+            "shop",
+            "x:1")
         .build();
   }
 
@@ -122,20 +141,36 @@ class FileSourcesTest {
     Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
     pipeline
         .apply(Create.of(List.of(rows)).withRowSchema(ORDER.schema()))
-        .apply(ParquetSink.write(lake.toString(), "sale", ORDER.loadFields()).withPartitionColumn("country").withMode(mode));
+        .apply(
+            ParquetSink.write(lake.toString(), "sale", ORDER.loadFields())
+                .withPartitionColumn("country")
+                .withMode(mode));
     pipeline.run().waitUntilFinish();
   }
 
   @Test
-  void parquetLakeIsPartitionedAndReadsBackWithTypesIntact(TestPipeline pipeline) throws IOException {
+  void parquetLakeIsPartitionedAndReadsBackWithTypesIntact(TestPipeline pipeline)
+      throws IOException {
     Path lake = folder.resolve("lake");
-    writeLake(lake, WriteMode.OVERWRITE, sale("1", "10.5", "DE"), sale("2", "-3", "US"), sale("9", "1", "FR"));
-    writeLake(lake, WriteMode.OVERWRITE, sale("1", "10.5", "DE"), sale("2", "-3", "US"), sale("3", "99999.99", "DE"));
+    writeLake(
+        lake,
+        WriteMode.OVERWRITE,
+        sale("1", "10.5", "DE"),
+        sale("2", "-3", "US"),
+        sale("9", "1", "FR"));
+    writeLake(
+        lake,
+        WriteMode.OVERWRITE,
+        sale("1", "10.5", "DE"),
+        sale("2", "-3", "US"),
+        sale("3", "99999.99", "DE"));
     writeLake(lake, WriteMode.APPEND, sale("4", "0.01", "US"));
 
     PCollection<Row> read =
         pipeline
-            .apply(ParquetSource.read("lake", lake.resolve("sale").toString() + "/**.parquet").withColumns(List.of("id", "amount", "day", "at", "country")))
+            .apply(
+                ParquetSource.read("lake", lake.resolve("sale").toString() + "/**.parquet")
+                    .withColumns(List.of("id", "amount", "day", "at", "country")))
             .output();
     PAssert.that(text(read, List.of("id", "amount", "day", "at", "country")))
         .containsInAnyOrder(
@@ -146,8 +181,17 @@ class FileSourcesTest {
     pipeline.run().waitUntilFinish();
     org.junit.jupiter.api.Assertions.assertEquals(
         List.of("country=DE", "country=US"),
-        Files.list(lake.resolve("sale")).map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).sorted().toList()
-            .stream().filter(n -> Files.isDirectory(lake.resolve("sale").resolve(n)) && hasParquet(lake.resolve("sale").resolve(n))).toList());
+        Files.list(lake.resolve("sale"))
+            .map(p -> p.getFileName().toString())
+            .filter(n -> !n.startsWith("."))
+            .sorted()
+            .toList()
+            .stream()
+            .filter(
+                n ->
+                    Files.isDirectory(lake.resolve("sale").resolve(n))
+                        && hasParquet(lake.resolve("sale").resolve(n)))
+            .toList());
   }
 
   private static boolean hasParquet(Path dir) {

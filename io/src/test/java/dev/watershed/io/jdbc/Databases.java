@@ -14,8 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The real databases the IO tests run against: the local PostgreSQL and MariaDB servers (started
- * by {@code .ci/run} when needed) and DuckDB files in a test folder.
+ * The real databases the IO tests run against: the local PostgreSQL and MariaDB servers (started by
+ * {@code .ci/run} when needed) and DuckDB files in a test folder.
  */
 public final class Databases {
   public static final String POSTGRES_URL = "jdbc:postgresql://127.0.0.1:5432/test";
@@ -45,8 +45,8 @@ public final class Databases {
   }
 
   /**
-   * The rows of a query as text, one string per row with fields joined by {@code |}: timestamps
-   * as UTC instants, decimals in plain notation, nulls as {@code null}.
+   * The rows of a query as text, one string per row with fields joined by {@code |}: timestamps as
+   * UTC instants, decimals in plain notation, nulls as {@code null}.
    */
   public static List<String> rows(JdbcEndpoint endpoint, String sql) throws SQLException {
     List<String> rows = new ArrayList<>();

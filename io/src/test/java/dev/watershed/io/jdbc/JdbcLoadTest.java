@@ -105,7 +105,11 @@ class JdbcLoadTest {
   @MethodSource("databases")
   void overwriteTwiceLeavesTheSameRows(String database) throws SQLException {
     use(database);
-    load(WriteMode.OVERWRITE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1), item("c", "Cid", "1", 1));
+    load(
+        WriteMode.OVERWRITE,
+        item("a", "Anna", "10.5", 1),
+        item("b", "Ben", null, 1),
+        item("c", "Cid", "1", 1));
     load(WriteMode.OVERWRITE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
     assertEquals(List.of(A1, B1), contents());
   }
@@ -124,7 +128,11 @@ class JdbcLoadTest {
   void mergeAppliesNewerVersionsAndIgnoresOlderOnes(String database) throws SQLException {
     use(database);
     load(WriteMode.MERGE, item("a", "Anna", "10.5", 2), item("b", "Ben", null, 2));
-    load(WriteMode.MERGE, item("a", "Anna Maria", "11", 3), item("b", "Old Ben", "1", 1), item("c", "Cid", "7.25", 1));
+    load(
+        WriteMode.MERGE,
+        item("a", "Anna Maria", "11", 3),
+        item("b", "Old Ben", "1", 1),
+        item("c", "Cid", "7.25", 1));
     assertEquals(
         List.of(
             "a|Anna Maria|11.00|2024-02-29|2024-03-01T10:15:30.123Z|3|false|crm",

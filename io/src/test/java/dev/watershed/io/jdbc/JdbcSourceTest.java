@@ -32,7 +32,17 @@ class JdbcSourceTest {
     return rows.apply(
         "AsText" + step++,
         MapElements.into(TypeDescriptors.strings())
-            .via((Row r) -> r.getString("id") + "|" + r.getString("balance") + "|" + r.getString("opened") + "|" + r.getString("day") + "|" + r.getString("_position")));
+            .via(
+                (Row r) ->
+                    r.getString("id")
+                        + "|"
+                        + r.getString("balance")
+                        + "|"
+                        + r.getString("opened")
+                        + "|"
+                        + r.getString("day")
+                        + "|"
+                        + r.getString("_position")));
   }
 
   @Test
@@ -89,7 +99,8 @@ class JdbcSourceTest {
                     .withKeyColumns(List.of("id")))
             .output();
     PAssert.that(text(maria)).containsInAnyOrder("7|1.00|2024-03-01T10:00|2024-01-01|query row 1");
-    PAssert.that(text(duck)).containsInAnyOrder("8|2.50|2024-03-01T10:00:05|2024-01-02|accounts id=8");
+    PAssert.that(text(duck))
+        .containsInAnyOrder("8|2.50|2024-03-01T10:00:05|2024-01-02|accounts id=8");
     pipeline.run().waitUntilFinish();
   }
 }

@@ -16,8 +16,8 @@ import dev.watershed.pipelines.spec.SourceSpec;
 import dev.watershed.pipelines.spec.Spec;
 import dev.watershed.transforms.conform.Conform;
 import dev.watershed.transforms.conform.FieldRule;
-import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -83,7 +83,8 @@ public final class Composer {
         conform = conform.withField(rule.getKey(), rule.getValue());
       }
       String name = "conform " + entry.from() + " to " + entry.to();
-      WithFailures.Result<PCollection<Row>, Row> result = raw.get(entry.from()).apply(name, conform);
+      WithFailures.Result<PCollection<Row>, Row> result =
+          raw.get(entry.from()).apply(name, conform);
       deadLetters.add(result.failures());
       conformed.computeIfAbsent(entry.to(), m -> new ArrayList<>()).add(result.output());
       plan.add(String.format("  %-34s %s", name, describe(entry.fields())));
@@ -95,7 +96,10 @@ public final class Composer {
               .apply("collect " + model.name(), Flatten.pCollections())
               .setRowSchema(model.schema());
       rows = dedupe(model, rows);
-      ready.put(model.name(), rows.apply("count " + model.name(), Counting.rows("model." + model.name() + ".loaded")).setRowSchema(model.schema()));
+      ready.put(
+          model.name(),
+          rows.apply("count " + model.name(), Counting.rows("model." + model.name() + ".loaded"))
+              .setRowSchema(model.schema()));
     }
     for (SinkSpec sink : spec.sinks().values()) {
       for (String modelName : spec.modelsOf(sink)) {
@@ -133,13 +137,16 @@ public final class Composer {
         result =
             pipeline.apply(
                 name,
-                JsonLinesSource.read(source.name(), spec.resolve(source.path())).withColumns(List.copyOf(columns)));
+                JsonLinesSource.read(source.name(), spec.resolve(source.path()))
+                    .withColumns(List.copyOf(columns)));
         where = source.path();
         break;
       case "parquet":
         result =
             pipeline.apply(
-                name, ParquetSource.read(source.name(), spec.resolve(source.path())).withColumns(List.copyOf(columns)));
+                name,
+                ParquetSource.read(source.name(), spec.resolve(source.path()))
+                    .withColumns(List.copyOf(columns)));
         where = source.path();
         break;
       default:
@@ -149,32 +156,46 @@ public final class Composer {
                 .withColumns(List.copyOf(columns))
                 .withKeyColumns(source.key())
                 .withFetchSize(source.fetchSize());
-        read = source.table() != null ? read.fromTable(source.table()) : read.fromQuery(source.query());
+        read =
+            source.table() != null
+                ? read.fromTable(source.table())
+                : read.fromQuery(source.query());
         if (source.initSql() != null) {
           read = read.withInitSql(spec.resolve(source.initSql()));
         }
         result = pipeline.apply(name, read);
-        where = endpoint.describe() + (source.table() != null ? " table " + source.table() : " query");
+        where =
+            endpoint.describe() + (source.table() != null ? " table " + source.table() : " query");
     }
     deadLetters.add(result.failures());
-    plan.add(String.format("  %-34s %s %s (%d columns)", name, source.type(), where, columns.size()));
+    plan.add(
+        String.format("  %-34s %s %s (%d columns)", name, source.type(), where, columns.size()));
     return result.output();
   }
 
   private PCollection<Row> dedupe(CanonicalModel model, PCollection<Row> rows) {
     DedupeSpec rule = spec.dedupe().get(model.name());
-    boolean merged = spec.sinks().values().stream()
-        .anyMatch(s -> s.mode() == WriteMode.MERGE && spec.modelsOf(s).contains(model.name()));
+    boolean merged =
+        spec.sinks().values().stream()
+            .anyMatch(s -> s.mode() == WriteMode.MERGE && spec.modelsOf(s).contains(model.name()));
     PCollection<Row> out = rows;
     if (rule != null) {
-      out = out.apply("dedupe " + model.name(), dedupeOf(model.name(), rule.key(), rule)).setRowSchema(model.schema());
-      plan.add(String.format("  %-34s by %s, %s", "dedupe " + model.name(), rule.key(), keepWords(rule)));
+      out =
+          out.apply("dedupe " + model.name(), dedupeOf(model.name(), rule.key(), rule))
+              .setRowSchema(model.schema());
+      plan.add(
+          String.format(
+              "  %-34s by %s, %s", "dedupe " + model.name(), rule.key(), keepWords(rule)));
     }
     if (merged && (rule == null || !rule.key().equals(model.key()))) {
       String name = "dedupe " + model.name() + " by key";
-      out = out.apply(name, dedupeOf(model.name() + "_key", model.key(), rule)).setRowSchema(model.schema());
-      plan.add(String.format("  %-34s by %s, %s (a merge needs one row per key)", name, model.key(),
-          rule == null ? "keep first by source position" : keepWords(rule)));
+      out =
+          out.apply(name, dedupeOf(model.name() + "_key", model.key(), rule))
+              .setRowSchema(model.schema());
+      plan.add(
+          String.format(
+              "  %-34s by %s, %s (a merge needs one row per key)",
+              name, model.key(), rule == null ? "keep first by source position" : keepWords(rule)));
     }
     return out;
   }
@@ -185,7 +206,10 @@ public final class Composer {
       return dedupe;
     }
     if (rule.orderBy() != null) {
-      dedupe = rule.keep() == Dedupe.Keep.LATEST ? dedupe.keepLatest(rule.orderBy()) : dedupe.keepFirst(rule.orderBy());
+      dedupe =
+          rule.keep() == Dedupe.Keep.LATEST
+              ? dedupe.keepLatest(rule.orderBy())
+              : dedupe.keepFirst(rule.orderBy());
     }
     return dedupe.withTieBreak(rule.tieBreak());
   }
@@ -211,25 +235,43 @@ public final class Composer {
         String table = sink.schema() == null ? model.name() : sink.schema() + "." + model.name();
         DedupeSpec rule = spec.dedupe().get(model.name());
         String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
-        rows.apply(name, JdbcLoad.into(endpoint, table, model).withMode(sink.mode()).withVersionColumn(version).withSinkName(sink.name()));
-        where = (sink.type().equals("duckdb") ? sink.path() : endpoint.describe()) + " table " + table
-            + (version != null && sink.mode() == WriteMode.MERGE ? ", newer " + version + " wins" : "");
+        rows.apply(
+            name,
+            JdbcLoad.into(endpoint, table, model)
+                .withMode(sink.mode())
+                .withVersionColumn(version)
+                .withSinkName(sink.name()));
+        where =
+            (sink.type().equals("duckdb") ? sink.path() : endpoint.describe())
+                + " table "
+                + table
+                + (version != null && sink.mode() == WriteMode.MERGE
+                    ? ", newer " + version + " wins"
+                    : "");
         break;
       case "parquet":
         String partition = sink.partitionBy().get(model.name());
-        ParquetSink parquet = ParquetSink.write(spec.resolve(sink.path()), model.name(), model.loadFields())
-            .withMode(sink.mode()).withSinkName(sink.name());
+        ParquetSink parquet =
+            ParquetSink.write(spec.resolve(sink.path()), model.name(), model.loadFields())
+                .withMode(sink.mode())
+                .withSinkName(sink.name());
         if (partition != null) {
           parquet = parquet.withPartitionColumn(partition);
         }
         rows.apply(name, parquet);
-        where = sink.path() + "/" + model.name() + (partition != null ? " partitioned by " + partition : "");
+        where =
+            sink.path()
+                + "/"
+                + model.name()
+                + (partition != null ? " partitioned by " + partition : "");
         break;
       default:
-        List<String> columns = model.loadFields().stream().map(Schema.Field::getName).collect(Collectors.toList());
-        TextSink text = sink.type().equals("csv")
-            ? TextSink.csv(spec.resolve(sink.path()), model.name(), columns)
-            : TextSink.jsonLines(spec.resolve(sink.path()), model.name(), columns);
+        List<String> columns =
+            model.loadFields().stream().map(Schema.Field::getName).collect(Collectors.toList());
+        TextSink text =
+            sink.type().equals("csv")
+                ? TextSink.csv(spec.resolve(sink.path()), model.name(), columns)
+                : TextSink.jsonLines(spec.resolve(sink.path()), model.name(), columns);
         rows.apply(name, text.withMode(sink.mode()).withSinkName(sink.name()));
         where = sink.path() + "/" + model.name() + "." + sink.type();
     }
@@ -238,7 +280,9 @@ public final class Composer {
 
   private void writeDeadLetters() {
     PCollection<Row> all =
-        PCollectionList.of(deadLetters).apply("collect dead letters", Flatten.pCollections()).setRowSchema(DeadLetter.SCHEMA);
+        PCollectionList.of(deadLetters)
+            .apply("collect dead letters", Flatten.pCollections())
+            .setRowSchema(DeadLetter.SCHEMA);
     all.apply("dead letters", DeadLetterFile.to(spec.resolve(spec.deadLetter().file())));
     plan.add(String.format("  %-34s jsonl %s", "dead letters", spec.deadLetter().file()));
   }

@@ -13,7 +13,8 @@ import org.apache.beam.sdk.values.Row;
 
 /**
  * Writes dead letters as one JSON lines file, replaced on every run, and counts them per stage and
- * source ({@code dead.<stage>.<source>}) and per stage and reason ({@code reason.<stage>.<reason>}).
+ * source ({@code dead.<stage>.<source>}) and per stage and reason ({@code
+ * reason.<stage>.<reason>}).
  */
 final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
   private final String file;
@@ -28,7 +29,8 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
 
   @Override
   public PDone expand(PCollection<Row> deadLetters) {
-    String prefix = file.endsWith(".jsonl") ? file.substring(0, file.length() - ".jsonl".length()) : file;
+    String prefix =
+        file.endsWith(".jsonl") ? file.substring(0, file.length() - ".jsonl".length()) : file;
     return deadLetters
         .apply("CountAndFormat", ParDo.of(new FormatFn()))
         .apply("WriteFile", TextIO.write().to(prefix).withSuffix(".jsonl").withoutSharding());
@@ -45,8 +47,11 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     @ProcessElement
     public void process(@Element Row deadLetter, OutputReceiver<String> out) {
       String stage = deadLetter.getString(DeadLetter.STAGE);
-      Metrics.counter("watershed", "dead." + stage + "." + deadLetter.getString(DeadLetter.SOURCE)).inc();
-      Metrics.counter("watershed", "reason." + stage + "." + deadLetter.getString(DeadLetter.REASON)).inc();
+      Metrics.counter("watershed", "dead." + stage + "." + deadLetter.getString(DeadLetter.SOURCE))
+          .inc();
+      Metrics.counter(
+              "watershed", "reason." + stage + "." + deadLetter.getString(DeadLetter.REASON))
+          .inc();
       out.output(json.apply(deadLetter));
     }
   }

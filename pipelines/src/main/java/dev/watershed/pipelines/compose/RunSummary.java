@@ -17,8 +17,8 @@ import org.apache.beam.sdk.metrics.MetricResult;
 import org.apache.beam.sdk.metrics.MetricsFilter;
 
 /**
- * What a run did, from its counters: rows read per source, conformed, dead-lettered, merged away
- * by dedupe and loaded per model and sink, and whether every model reconciles:
+ * What a run did, from its counters: rows read per source, conformed, dead-lettered, merged away by
+ * dedupe and loaded per model and sink, and whether every model reconciles:
  *
  * <pre>in = loaded + merged away + dead-lettered</pre>
  *
@@ -38,7 +38,8 @@ public final class RunSummary {
     this.runner = runner;
   }
 
-  public static RunSummary of(Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
+  public static RunSummary of(
+      Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
     return new RunSummary(spec, Map.copyOf(counters), elapsed, runner);
   }
 
@@ -90,7 +91,10 @@ public final class RunSummary {
     return counter("conform." + model + ".ok");
   }
 
-  /** Dead letters on the way to {@code model}: unreadable records of its sources, and unconformable ones. */
+  /**
+   * Dead letters on the way to {@code model}: unreadable records of its sources, and unconformable
+   * ones.
+   */
   public long deadLettered(String model) {
     long extract = sourcesOf(model).stream().mapToLong(this::extractDeadLettered).sum();
     return extract + counter("conform." + model + ".dead_lettered");
@@ -140,30 +144,64 @@ public final class RunSummary {
       if (counter.getKey().startsWith("reason.") && counter.getValue() > 0) {
         String rest = counter.getKey().substring("reason.".length());
         int dot = rest.indexOf('.');
-        reasons.add(Map.entry(rest.substring(0, dot) + ": " + rest.substring(dot + 1), counter.getValue()));
+        reasons.add(
+            Map.entry(rest.substring(0, dot) + ": " + rest.substring(dot + 1), counter.getValue()));
       }
     }
-    reasons.sort((a, b) -> b.getValue().equals(a.getValue()) ? a.getKey().compareTo(b.getKey()) : Long.compare(b.getValue(), a.getValue()));
+    reasons.sort(
+        (a, b) ->
+            b.getValue().equals(a.getValue())
+                ? a.getKey().compareTo(b.getKey())
+                : Long.compare(b.getValue(), a.getValue()));
     return reasons.subList(0, Math.min(limit, reasons.size()));
   }
 
   /** The summary as printed at the end of {@code watershed run}. */
   public String render() {
     StringBuilder out = new StringBuilder();
-    out.append(String.format("%n%s: %s run on %s in %.1f s%n%n", spec.name(), spec.mode(), runner, elapsed.toMillis() / 1000.0));
+    out.append(
+        String.format(
+            "%n%s: %s run on %s in %.1f s%n%n",
+            spec.name(), spec.mode(), runner, elapsed.toMillis() / 1000.0));
     out.append(String.format("%-14s %-8s %10s %14s%n", "source", "type", "read", "dead-lettered"));
     for (SourceSpec source : spec.sources().values()) {
-      out.append(String.format("%-14s %-8s %10d %14d%n", source.name(), source.type(), read(source.name()), extractDeadLettered(source.name())));
+      out.append(
+          String.format(
+              "%-14s %-8s %10d %14d%n",
+              source.name(),
+              source.type(),
+              read(source.name()),
+              extractDeadLettered(source.name())));
     }
-    out.append(String.format("%n%-14s %10s %10s %14s %12s %10s  %s%n", "model", "in", "conformed", "dead-lettered", "merged away", "loaded", "in = loaded + merged away + dead-lettered"));
+    out.append(
+        String.format(
+            "%n%-14s %10s %10s %14s %12s %10s  %s%n",
+            "model",
+            "in",
+            "conformed",
+            "dead-lettered",
+            "merged away",
+            "loaded",
+            "in = loaded + merged away + dead-lettered"));
     for (String model : spec.models().keySet()) {
-      out.append(String.format("%-14s %10d %10d %14d %12d %10d  %s%n", model, in(model), conformed(model), deadLettered(model), mergedAway(model), loaded(model),
-          reconciled(model) ? "reconciled" : "DOES NOT RECONCILE"));
+      out.append(
+          String.format(
+              "%-14s %10d %10d %14d %12d %10d  %s%n",
+              model,
+              in(model),
+              conformed(model),
+              deadLettered(model),
+              mergedAway(model),
+              loaded(model),
+              reconciled(model) ? "reconciled" : "DOES NOT RECONCILE"));
     }
     out.append(String.format("%n%-14s %-14s %-10s %10s%n", "sink", "model", "write", "rows"));
     for (SinkSpec sink : spec.sinks().values()) {
       for (String model : spec.modelsOf(sink)) {
-        out.append(String.format("%-14s %-14s %-10s %10d%n", sink.name(), model, sink.mode().specName(), loadedInto(sink.name(), model)));
+        out.append(
+            String.format(
+                "%-14s %-14s %-10s %10d%n",
+                sink.name(), model, sink.mode().specName(), loadedInto(sink.name(), model)));
       }
     }
     List<Map.Entry<String, Long>> reasons = topReasons(5);

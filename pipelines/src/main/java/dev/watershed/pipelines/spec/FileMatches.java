@@ -48,7 +48,8 @@ final class FileMatches {
         line = line.substring(1);
       }
       List<String> header = new ArrayList<>();
-      for (String column : line.split(java.util.regex.Pattern.quote(String.valueOf(delimiter)), -1)) {
+      for (String column :
+          line.split(java.util.regex.Pattern.quote(String.valueOf(delimiter)), -1)) {
         String c = column.strip();
         if (c.length() >= 2 && c.startsWith("\"") && c.endsWith("\"")) {
           c = c.substring(1, c.length() - 1);

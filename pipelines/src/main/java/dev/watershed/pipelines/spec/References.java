@@ -48,7 +48,14 @@ final class References {
         value = environment.get(name);
         if (value == null) {
           errors.add(
-              new SpecError(path, line, "environment variable " + name + " is not set; set it before running, e.g. export " + name + "=..."));
+              new SpecError(
+                  path,
+                  line,
+                  "environment variable "
+                      + name
+                      + " is not set; set it before running, e.g. export "
+                      + name
+                      + "=..."));
           value = "";
         }
       } else {
@@ -56,7 +63,11 @@ final class References {
         try {
           value = Files.readString(file, StandardCharsets.UTF_8).stripTrailing();
         } catch (IOException e) {
-          errors.add(new SpecError(path, line, "cannot read secret file " + name + "; check that it exists and is readable"));
+          errors.add(
+              new SpecError(
+                  path,
+                  line,
+                  "cannot read secret file " + name + "; check that it exists and is readable"));
           value = "";
         }
       }

@@ -8,7 +8,11 @@ public final class SpecException extends Exception {
   private final List<SpecError> errors;
 
   public SpecException(List<SpecError> errors) {
-    super(errors.stream().map(SpecError::toString).collect(Collectors.joining("\n")), null, false, false);
+    super(
+        errors.stream().map(SpecError::toString).collect(Collectors.joining("\n")),
+        null,
+        false,
+        false);
     this.errors = List.copyOf(errors);
   }
 

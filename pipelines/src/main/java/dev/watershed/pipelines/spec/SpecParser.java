@@ -44,7 +44,8 @@ public final class SpecParser {
   static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   static final Set<String> MODES = Set.of("batch");
   static final Set<String> SOURCE_TYPES = Set.of("csv", "jsonl", "parquet", "jdbc");
-  static final Set<String> SINK_TYPES = Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv");
+  static final Set<String> SINK_TYPES =
+      Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv");
 
   private final List<SpecError> errors = new ArrayList<>();
   private Set<String> declaredSources = Set.of();
@@ -62,20 +63,25 @@ public final class SpecParser {
    *
    * @throws SpecException listing every problem found
    */
-  public static Spec parse(Path file, Path baseDir, Map<String, String> environment) throws SpecException {
+  public static Spec parse(Path file, Path baseDir, Map<String, String> environment)
+      throws SpecException {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (NoSuchFileException e) {
-      throw new SpecException(List.of(new SpecError(file.toString(), 0, "spec file not found; check the path")));
+      throw new SpecException(
+          List.of(new SpecError(file.toString(), 0, "spec file not found; check the path")));
     } catch (IOException e) {
-      throw new SpecException(List.of(new SpecError(file.toString(), 0, "cannot read the spec file: " + e.getMessage())));
+      throw new SpecException(
+          List.of(
+              new SpecError(file.toString(), 0, "cannot read the spec file: " + e.getMessage())));
     }
     return parse(text, baseDir, environment);
   }
 
   /** Parses spec text; see {@link #parse(Path, Path, Map)}. */
-  public static Spec parse(String yaml, Path baseDir, Map<String, String> environment) throws SpecException {
+  public static Spec parse(String yaml, Path baseDir, Map<String, String> environment)
+      throws SpecException {
     return new SpecParser(baseDir, environment).read(new StringReader(yaml));
   }
 
@@ -87,9 +93,11 @@ public final class SpecParser {
       root = new Yaml(options).compose(reader);
     } catch (MarkedYAMLException e) {
       int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
-      throw new SpecException(List.of(new SpecError("(yaml)", line, "not valid YAML: " + e.getProblem())));
+      throw new SpecException(
+          List.of(new SpecError("(yaml)", line, "not valid YAML: " + e.getProblem())));
     } catch (YAMLException e) {
-      throw new SpecException(List.of(new SpecError("(yaml)", 0, "not valid YAML: " + e.getMessage())));
+      throw new SpecException(
+          List.of(new SpecError("(yaml)", 0, "not valid YAML: " + e.getMessage())));
     }
     if (root == null) {
       throw new SpecException(List.of(new SpecError("(root)", 1, "the spec is empty")));
@@ -98,7 +106,8 @@ public final class SpecParser {
     if (!errors.isEmpty()) {
       throw new SpecException(errors);
     }
-    top.rejectUnknown(Set.of("name", "mode", "sources", "models", "conform", "dedupe", "sinks", "dead_letter"));
+    top.rejectUnknown(
+        Set.of("name", "mode", "sources", "models", "conform", "dedupe", "sinks", "dead_letter"));
     String name = top.string("name", true);
     if (name != null && !IDENTIFIER.matcher(name).matches()) {
       top.error("name", "'" + name + "' is not a valid name; use letters, digits and _");
@@ -119,15 +128,31 @@ public final class SpecParser {
     DeadLetterSpec deadLetter = deadLetter(top.object("dead_letter", false));
     for (String model : models.keySet()) {
       if (conform.stream().noneMatch(c -> model.equals(c.to()))) {
-        errors.add(new SpecError("models." + model, top.object("models", false).lineOf(model),
-            "no conform entry produces model '" + model + "'; add one under conform: with 'to: " + model + "'"));
+        errors.add(
+            new SpecError(
+                "models." + model,
+                top.object("models", false).lineOf(model),
+                "no conform entry produces model '"
+                    + model
+                    + "'; add one under conform: with 'to: "
+                    + model
+                    + "'"));
       }
     }
     if (!errors.isEmpty()) {
       throw new SpecException(errors);
     }
-    return new Spec(name, mode, sources, models, conform, dedupe, sinks, deadLetter,
-        Set.copyOf(references.secrets()), baseDir);
+    return new Spec(
+        name,
+        mode,
+        sources,
+        models,
+        conform,
+        dedupe,
+        sinks,
+        deadLetter,
+        Set.copyOf(references.secrets()),
+        baseDir);
   }
 
   private Map<String, SourceSpec> sources(YamlObject section) {
@@ -141,10 +166,24 @@ public final class SpecParser {
       checkName(section, name, "source");
       String type = source.string("type", true);
       if (type == null) {
+        source.rejectUnknown(
+            Set.of(
+                "type",
+                "path",
+                "delimiter",
+                "url",
+                "user",
+                "password",
+                "table",
+                "query",
+                "key",
+                "init_sql",
+                "fetch_size"));
         continue;
       }
       if (!SOURCE_TYPES.contains(type)) {
-        source.error("type", "unknown source type '" + type + "'; allowed: " + sorted(SOURCE_TYPES));
+        source.error(
+            "type", "unknown source type '" + type + "'; allowed: " + sorted(SOURCE_TYPES));
         continue;
       }
       char delimiter = ',';
@@ -158,7 +197,17 @@ public final class SpecParser {
       List<String> key = List.of();
       int fetchSize = 10_000;
       if (type.equals("jdbc")) {
-        source.rejectUnknown(Set.of("type", "url", "user", "password", "table", "query", "key", "init_sql", "fetch_size"));
+        source.rejectUnknown(
+            Set.of(
+                "type",
+                "url",
+                "user",
+                "password",
+                "table",
+                "query",
+                "key",
+                "init_sql",
+                "fetch_size"));
         url = source.string("url", true);
         if (url != null) {
           try {
@@ -177,14 +226,16 @@ public final class SpecParser {
         key = source.strings("key");
         initSql = source.string("init_sql", false);
         if (initSql != null && !Files.isRegularFile(baseDir.resolve(initSql))) {
-          source.error("init_sql", "file " + initSql + " not found (paths are relative to " + baseDir + ")");
+          source.error(
+              "init_sql", "file " + initSql + " not found (paths are relative to " + baseDir + ")");
         }
         fetchSize = source.integer("fetch_size", 10_000);
         if (fetchSize < 1) {
           source.error("fetch_size", "must be at least 1");
         }
       } else {
-        Set<String> allowed = type.equals("csv") ? Set.of("type", "path", "delimiter") : Set.of("type", "path");
+        Set<String> allowed =
+            type.equals("csv") ? Set.of("type", "path", "delimiter") : Set.of("type", "path");
         source.rejectUnknown(allowed);
         path = source.string("path", true);
         if (path != null) {
@@ -200,7 +251,22 @@ public final class SpecParser {
           delimiter = delim.charAt(0);
         }
       }
-      out.put(name, new SourceSpec(name, type, source.line(), path, delimiter, url, user, password, table, query, key, initSql, fetchSize));
+      out.put(
+          name,
+          new SourceSpec(
+              name,
+              type,
+              source.line(),
+              path,
+              delimiter,
+              url,
+              user,
+              password,
+              table,
+              query,
+              key,
+              initSql,
+              fetchSize));
     }
     return out;
   }
@@ -211,7 +277,9 @@ public final class SpecParser {
     }
     List<Path> matches = FileMatches.of(baseDir, path);
     if (matches.isEmpty()) {
-      source.error("path", "no file matches " + path + " (paths are relative to " + baseDir + "); check the path");
+      source.error(
+          "path",
+          "no file matches " + path + " (paths are relative to " + baseDir + "); check the path");
     }
   }
 
@@ -249,7 +317,8 @@ public final class SpecParser {
       }
       List<String> key = model.strings("key");
       if (key.isEmpty()) {
-        model.error(null, "missing required key 'key' (the field or fields that identify a " + name + ")");
+        model.error(
+            null, "missing required key 'key' (the field or fields that identify a " + name + ")");
         ok = false;
       }
       for (String k : key) {
@@ -265,7 +334,8 @@ public final class SpecParser {
     return out;
   }
 
-  private List<ConformSpec> conform(YamlObject top, Map<String, SourceSpec> sources, Map<String, CanonicalModel> models) {
+  private List<ConformSpec> conform(
+      YamlObject top, Map<String, SourceSpec> sources, Map<String, CanonicalModel> models) {
     List<ConformSpec> out = new ArrayList<>();
     if (!top.has("conform")) {
       top.error(null, "missing required key 'conform'");
@@ -305,7 +375,8 @@ public final class SpecParser {
       if (source != null && source.type().equals("csv")) {
         checkCsvColumns(fields, rules, source);
       }
-      out.add(new ConformSpec(from, to, java.util.Collections.unmodifiableMap(rules), entry.line()));
+      out.add(
+          new ConformSpec(from, to, java.util.Collections.unmodifiableMap(rules), entry.line()));
     }
     return out;
   }
@@ -317,7 +388,16 @@ public final class SpecParser {
       return column == null ? null : FieldRule.from(column);
     }
     YamlObject spec = fields.object(field, true);
-    spec.rejectUnknown(Set.of("from", "value", "prefix", "normalize", "region", "formats", "zone", "decimal_separator"));
+    spec.rejectUnknown(
+        Set.of(
+            "from",
+            "value",
+            "prefix",
+            "normalize",
+            "region",
+            "formats",
+            "zone",
+            "decimal_separator"));
     String from = spec.string("from", false);
     String value = spec.string("value", false);
     if ((from == null) == (value == null)) {
@@ -329,7 +409,12 @@ public final class SpecParser {
     ModelTypes.Kind kind = model == null ? null : ModelTypes.kind(model.schema().getField(field));
     if (prefix != null) {
       if (kind != null && kind != ModelTypes.Kind.STRING) {
-        spec.error("prefix", "a prefix needs a string field; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+        spec.error(
+            "prefix",
+            "a prefix needs a string field; '"
+                + field
+                + "' is "
+                + kind.name().toLowerCase(Locale.ROOT));
       }
       rule = rule.withPrefix(prefix);
     }
@@ -343,12 +428,24 @@ public final class SpecParser {
     }
     rule = rule.withNormalizers(normalizers);
     if (kind != null) {
-      if (normalizers.contains(FieldRule.Normalizer.AMOUNT) && kind != ModelTypes.Kind.DECIMAL
-          && kind != ModelTypes.Kind.INT && kind != ModelTypes.Kind.LONG) {
-        spec.error("normalize", "'amount' needs a decimal, int or long field; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+      if (normalizers.contains(FieldRule.Normalizer.AMOUNT)
+          && kind != ModelTypes.Kind.DECIMAL
+          && kind != ModelTypes.Kind.INT
+          && kind != ModelTypes.Kind.LONG) {
+        spec.error(
+            "normalize",
+            "'amount' needs a decimal, int or long field; '"
+                + field
+                + "' is "
+                + kind.name().toLowerCase(Locale.ROOT));
       }
       if (normalizers.contains(FieldRule.Normalizer.BOOLEAN) && kind != ModelTypes.Kind.BOOLEAN) {
-        spec.error("normalize", "'boolean' needs a boolean field; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+        spec.error(
+            "normalize",
+            "'boolean' needs a boolean field; '"
+                + field
+                + "' is "
+                + kind.name().toLowerCase(Locale.ROOT));
       }
     }
     String region = spec.string("region", false);
@@ -362,7 +459,12 @@ public final class SpecParser {
     List<String> formats = spec.strings("formats");
     if (!formats.isEmpty()) {
       if (kind != null && kind != ModelTypes.Kind.DATE && kind != ModelTypes.Kind.TIMESTAMP) {
-        spec.error("formats", "formats apply to date and timestamp fields; '" + field + "' is " + kind.name().toLowerCase(Locale.ROOT));
+        spec.error(
+            "formats",
+            "formats apply to date and timestamp fields; '"
+                + field
+                + "' is "
+                + kind.name().toLowerCase(Locale.ROOT));
       }
       try {
         rule = rule.withFormats(formats);
@@ -405,7 +507,15 @@ public final class SpecParser {
       String column = rule.getValue().sourceColumn();
       if (column != null && !header.contains(column)) {
         YamlObject at = fields;
-        at.error(rule.getKey(), "column '" + column + "' is not in the header of " + files.get(0).getFileName() + " (columns: " + String.join(", ", header) + ")");
+        at.error(
+            rule.getKey(),
+            "column '"
+                + column
+                + "' is not in the header of "
+                + files.get(0).getFileName()
+                + " (columns: "
+                + String.join(", ", header)
+                + ")");
       }
     }
   }
@@ -451,7 +561,8 @@ public final class SpecParser {
     return out;
   }
 
-  private Map<String, SinkSpec> sinks(YamlObject section, Map<String, CanonicalModel> models, Map<String, DedupeSpec> dedupe) {
+  private Map<String, SinkSpec> sinks(
+      YamlObject section, Map<String, CanonicalModel> models, Map<String, DedupeSpec> dedupe) {
     Map<String, SinkSpec> out = new LinkedHashMap<>();
     if (section.keys().isEmpty() && section.line() > 0) {
       section.error(null, "declare at least one sink");
@@ -462,6 +573,17 @@ public final class SpecParser {
       checkName(section, name, "sink");
       String type = sink.string("type", true);
       if (type == null) {
+        sink.rejectUnknown(
+            Set.of(
+                "type",
+                "write",
+                "models",
+                "url",
+                "user",
+                "password",
+                "schema",
+                "path",
+                "partition_by"));
         continue;
       }
       if (!SINK_TYPES.contains(type)) {
@@ -487,7 +609,15 @@ public final class SpecParser {
           try {
             Dialect dialect = Dialect.of(url);
             if ((dialect == Dialect.POSTGRES) != type.equals("postgres")) {
-              sink.error("url", "a " + type + " sink needs a " + (type.equals("postgres") ? "jdbc:postgresql:" : "jdbc:mariadb: or jdbc:mysql:") + " url");
+              sink.error(
+                  "url",
+                  "a "
+                      + type
+                      + " sink needs a "
+                      + (type.equals("postgres")
+                          ? "jdbc:postgresql:"
+                          : "jdbc:mariadb: or jdbc:mysql:")
+                      + " url");
             }
           } catch (IllegalArgumentException e) {
             sink.error("url", e.getMessage());
@@ -506,7 +636,11 @@ public final class SpecParser {
         }
       }
       if (!table && mode == WriteMode.MERGE) {
-        sink.error("write", "merge needs a table sink (duckdb, postgres, mariadb); " + type + " sinks support append and overwrite");
+        sink.error(
+            "write",
+            "merge needs a table sink (duckdb, postgres, mariadb); "
+                + type
+                + " sinks support append and overwrite");
       }
       List<String> sinkModels = sink.strings("models");
       for (String model : sinkModels) {
@@ -528,7 +662,8 @@ public final class SpecParser {
             }
           }
           if (!anyHas && !targets.isEmpty()) {
-            sink.error("partition_by", "no model written by this sink has a field '" + column + "'");
+            sink.error(
+                "partition_by", "no model written by this sink has a field '" + column + "'");
           }
         } else {
           YamlObject byModel = sink.object("partition_by", false);
@@ -547,8 +682,20 @@ public final class SpecParser {
           }
         }
       }
-      out.put(name, new SinkSpec(name, type, sink.line(), path, url, sink.string("user", false),
-          sink.string("password", false), sink.string("schema", false), mode, sinkModels, partitionBy));
+      out.put(
+          name,
+          new SinkSpec(
+              name,
+              type,
+              sink.line(),
+              path,
+              url,
+              sink.string("user", false),
+              sink.string("password", false),
+              sink.string("schema", false),
+              mode,
+              sinkModels,
+              partitionBy));
     }
     return out;
   }
@@ -567,7 +714,8 @@ public final class SpecParser {
 
   private void checkName(YamlObject section, String name, String what) {
     if (!IDENTIFIER.matcher(name).matches()) {
-      section.error(name, "'" + name + "' is not a valid " + what + " name; use letters, digits and _");
+      section.error(
+          name, "'" + name + "' is not a valid " + what + " name; use letters, digits and _");
     }
   }
 

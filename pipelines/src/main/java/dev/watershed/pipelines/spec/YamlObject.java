@@ -12,9 +12,9 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
- * A YAML mapping being read into a spec, that remembers its path and line so that every problem
- * can be reported as {@code line 12: sources.crm.path: ...}. Problems are collected, not thrown,
- * so one run of the parser reports all of them.
+ * A YAML mapping being read into a spec, that remembers its path and line so that every problem can
+ * be reported as {@code line 12: sources.crm.path: ...}. Problems are collected, not thrown, so one
+ * run of the parser reports all of them.
  */
 final class YamlObject {
   private final String path;
@@ -31,9 +31,13 @@ final class YamlObject {
     this.resolver = resolver;
     if (node instanceof MappingNode mapping) {
       for (NodeTuple tuple : mapping.getValue()) {
-        String key = tuple.getKeyNode() instanceof ScalarNode scalar ? scalar.getValue() : String.valueOf(tuple.getKeyNode());
+        String key =
+            tuple.getKeyNode() instanceof ScalarNode scalar
+                ? scalar.getValue()
+                : String.valueOf(tuple.getKeyNode());
         if (entries.containsKey(key)) {
-          errors.add(new SpecError(child(key), line(tuple.getKeyNode()), "duplicate key '" + key + "'"));
+          errors.add(
+              new SpecError(child(key), line(tuple.getKeyNode()), "duplicate key '" + key + "'"));
         }
         entries.put(key, tuple.getValueNode());
         keys.put(key, tuple.getKeyNode());
@@ -83,7 +87,9 @@ final class YamlObject {
   }
 
   void error(String key, String message) {
-    errors.add(new SpecError(key == null ? path : child(key), key == null ? line() : lineOf(key), message));
+    errors.add(
+        new SpecError(
+            key == null ? path : child(key), key == null ? line() : lineOf(key), message));
   }
 
   /** Reports every key not in {@code allowed}, naming the allowed ones. */
@@ -94,7 +100,10 @@ final class YamlObject {
             new SpecError(
                 child(key.getKey()),
                 line(key.getValue()),
-                "unknown key '" + key.getKey() + "'; allowed here: " + String.join(", ", allowed.stream().sorted().toList())));
+                "unknown key '"
+                    + key.getKey()
+                    + "'; allowed here: "
+                    + String.join(", ", allowed.stream().sorted().toList())));
       }
     }
   }

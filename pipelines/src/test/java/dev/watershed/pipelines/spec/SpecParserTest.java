@@ -59,7 +59,9 @@ class SpecParserTest {
 
   @BeforeEach
   void writeSourceFile() throws IOException {
-    Files.writeString(folder.resolve("contacts.csv"), "id,email,balance,changed\n1,a@example.com,1,2024-01-01T00:00:00Z\n");
+    Files.writeString(
+        folder.resolve("contacts.csv"),
+        "id,email,balance,changed\n1,a@example.com,1,2024-01-01T00:00:00Z\n");
   }
 
   private Spec parse(String yaml) throws SpecException {
@@ -96,7 +98,8 @@ class SpecParserTest {
     assertEquals(Map.of("customer", "email"), spec.sinks().get("lake").partitionBy());
     assertEquals("s3cret-value", spec.sinks().get("pg").password());
     assertTrue(spec.secrets().contains("s3cret-value"));
-    assertEquals(folder.resolve("contacts.csv").toString(), spec.resolve(spec.sources().get("crm").path()));
+    assertEquals(
+        folder.resolve("contacts.csv").toString(), spec.resolve(spec.sources().get("crm").path()));
   }
 
   @Test
@@ -106,17 +109,23 @@ class SpecParserTest {
 
   @Test
   void unknownSourceType() {
-    assertError(replaceLine(5, "    type: xml"), "sources.crm.type", 5, "unknown source type 'xml'");
+    assertError(
+        replaceLine(5, "    type: xml"), "sources.crm.type", 5, "unknown source type 'xml'");
   }
 
   @Test
   void missingSourceFile() {
-    assertError(replaceLine(6, "    path: missing.csv"), "sources.crm.path", 6, "no file matches missing.csv");
+    assertError(
+        replaceLine(6, "    path: missing.csv"),
+        "sources.crm.path",
+        6,
+        "no file matches missing.csv");
   }
 
   @Test
   void conformFromAnUnknownSource() {
-    SpecException e = assertThrows(SpecException.class, () -> parse(replaceLine(16, "  - from: crn")));
+    SpecException e =
+        assertThrows(SpecException.class, () -> parse(replaceLine(16, "  - from: crn")));
     assertEquals("conform[0].from", e.errors().get(0).path());
     assertEquals(16, e.errors().get(0).line());
     assertTrue(e.errors().get(0).message().contains("no source named 'crn'"));
@@ -124,7 +133,8 @@ class SpecParserTest {
 
   @Test
   void conformToAnUnknownModel() {
-    SpecException e = assertThrows(SpecException.class, () -> parse(replaceLine(17, "    to: customers")));
+    SpecException e =
+        assertThrows(SpecException.class, () -> parse(replaceLine(17, "    to: customers")));
     SpecError first = e.errors().get(0);
     assertEquals("conform[0].to", first.path());
     assertEquals(17, first.line());
@@ -132,17 +142,26 @@ class SpecParserTest {
 
   @Test
   void fieldNotInTheModel() {
-    assertError(replaceLine(22, "      updated: changed"), "conform[0].fields.updated", 22, "model 'customer' has no field 'updated'");
+    assertError(
+        replaceLine(22, "      updated: changed"),
+        "conform[0].fields.updated",
+        22,
+        "model 'customer' has no field 'updated'");
   }
 
   @Test
   void badFieldType() {
-    assertError(replaceLine(13, "      balance: money"), "models.customer.fields.balance", 13, "unknown type 'money'");
+    assertError(
+        replaceLine(13, "      balance: money"),
+        "models.customer.fields.balance",
+        13,
+        "unknown type 'money'");
   }
 
   @Test
   void keyFieldThatIsNotAField() {
-    SpecException e = assertThrows(SpecException.class, () -> parse(replaceLine(9, "    key: [id]")));
+    SpecException e =
+        assertThrows(SpecException.class, () -> parse(replaceLine(9, "    key: [id]")));
     SpecError first = e.errors().get(0);
     assertEquals("models.customer.key", first.path());
     assertEquals(9, first.line());
@@ -150,27 +169,44 @@ class SpecParserTest {
 
   @Test
   void unknownNormaliser() {
-    assertError(replaceLine(20, "      email: { from: email, normalize: mail }"), "conform[0].fields.email.normalize", 20, "unknown normaliser 'mail'");
+    assertError(
+        replaceLine(20, "      email: { from: email, normalize: mail }"),
+        "conform[0].fields.email.normalize",
+        20,
+        "unknown normaliser 'mail'");
   }
 
   @Test
   void csvColumnMissingFromTheHeader() {
-    assertError(replaceLine(20, "      email: { from: email_address, normalize: email }"), "conform[0].fields.email", 20, "column 'email_address' is not in the header of contacts.csv");
+    assertError(
+        replaceLine(20, "      email: { from: email_address, normalize: email }"),
+        "conform[0].fields.email",
+        20,
+        "column 'email_address' is not in the header of contacts.csv");
   }
 
   @Test
   void mergeIntoAFileSink() {
-    assertError(replaceLine(27, "  lake: { type: parquet, path: target/lake, write: merge }"), "sinks.lake.write", 27, "merge needs a table sink");
+    assertError(
+        replaceLine(27, "  lake: { type: parquet, path: target/lake, write: merge }"),
+        "sinks.lake.write",
+        27,
+        "merge needs a table sink");
   }
 
   @Test
   void dedupeByAnUnknownField() {
-    assertError(replaceLine(24, "  customer: { keep: latest, order_by: changed_at }"), "dedupe.customer", 24, "has no field 'changed_at'");
+    assertError(
+        replaceLine(24, "  customer: { keep: latest, order_by: changed_at }"),
+        "dedupe.customer",
+        24,
+        "has no field 'changed_at'");
   }
 
   @Test
   void missingEnvironmentVariableNamesTheVariableNotAValue() {
-    SpecException e = assertThrows(SpecException.class, () -> SpecParser.parse(VALID, folder, Map.of()));
+    SpecException e =
+        assertThrows(SpecException.class, () -> SpecParser.parse(VALID, folder, Map.of()));
     SpecError error = e.errors().get(0);
     assertEquals("sinks.pg.password", error.path());
     assertEquals(32, error.line());
@@ -191,7 +227,11 @@ class SpecParserTest {
 
   @Test
   void reportsEveryProblemAtOnce() {
-    String yaml = replaceLine(5, "    type: xml").replace("  customer: { keep: latest, order_by: updated_at }", "  customer: { keep: newest }");
+    String yaml =
+        replaceLine(5, "    type: xml")
+            .replace(
+                "  customer: { keep: latest, order_by: updated_at }",
+                "  customer: { keep: newest }");
     SpecException e = assertThrows(SpecException.class, () -> parse(yaml));
     List<String> paths = e.errors().stream().map(SpecError::path).toList();
     assertTrue(paths.contains("sources.crm.type"), paths::toString);

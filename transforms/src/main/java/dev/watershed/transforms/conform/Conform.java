@@ -71,8 +71,7 @@ public final class Conform
   /** Sets how {@code field} of the model gets its value. Fields without a rule stay null. */
   public Conform withField(String field, FieldRule rule) {
     if (!model.schema().hasField(field) || RawRecords.isMetadata(field)) {
-      throw new IllegalArgumentException(
-          "model " + model.name() + " has no field '" + field + "'");
+      throw new IllegalArgumentException("model " + model.name() + " has no field '" + field + "'");
     }
     Map<String, FieldRule> next = new LinkedHashMap<>(rules);
     next.put(field, rule);
@@ -92,7 +91,11 @@ public final class Conform
       String column = rule.getValue().sourceColumn();
       if (column != null && !inputSchema.hasField(column)) {
         throw new IllegalArgumentException(
-            "field '" + rule.getKey() + "' reads column '" + column + "', which the input lacks; it has "
+            "field '"
+                + rule.getKey()
+                + "' reads column '"
+                + column
+                + "', which the input lacks; it has "
                 + inputSchema.getFieldNames());
       }
     }
@@ -207,7 +210,8 @@ public final class Conform
         case LONG:
           return Normalizers.wholeNumber(text);
         case DECIMAL:
-          BigDecimal value = Normalizers.decimal(text, precision, scale, amount, rule.decimalSeparator());
+          BigDecimal value =
+              Normalizers.decimal(text, precision, scale, amount, rule.decimalSeparator());
           return value;
         case BOOLEAN:
           return Normalizers.bool(text);
@@ -245,7 +249,8 @@ public final class Conform
       this.inputSchema = inputSchema;
       this.dead = dead;
       this.ok = Metrics.counter("watershed", "conform." + model.name() + ".ok");
-      this.deadLettered = Metrics.counter("watershed", "conform." + model.name() + ".dead_lettered");
+      this.deadLettered =
+          Metrics.counter("watershed", "conform." + model.name() + ".dead_lettered");
     }
 
     @Setup
@@ -255,8 +260,10 @@ public final class Conform
         compiled.add(new CompiledRule(rule.getKey(), rule.getValue(), model.schema(), inputSchema));
       }
       keyIndexes = model.key().stream().mapToInt(model.schema()::indexOf).toArray();
-      sourceIn = inputSchema.hasField(RawRecords.SOURCE) ? inputSchema.indexOf(RawRecords.SOURCE) : -1;
-      positionIn = inputSchema.hasField(RawRecords.POSITION) ? inputSchema.indexOf(RawRecords.POSITION) : -1;
+      sourceIn =
+          inputSchema.hasField(RawRecords.SOURCE) ? inputSchema.indexOf(RawRecords.SOURCE) : -1;
+      positionIn =
+          inputSchema.hasField(RawRecords.POSITION) ? inputSchema.indexOf(RawRecords.POSITION) : -1;
     }
 
     @ProcessElement
@@ -286,7 +293,8 @@ public final class Conform
         }
       }
       values[schema.indexOf(RawRecords.SOURCE)] = sourceIn >= 0 ? raw.getString(sourceIn) : "";
-      values[schema.indexOf(RawRecords.POSITION)] = positionIn >= 0 ? raw.getString(positionIn) : "";
+      values[schema.indexOf(RawRecords.POSITION)] =
+          positionIn >= 0 ? raw.getString(positionIn) : "";
       ok.inc();
       out.get(conformed).output(Row.withSchema(schema).addValues(values).build());
     }

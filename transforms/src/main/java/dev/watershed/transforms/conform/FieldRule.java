@@ -98,12 +98,14 @@ public final class FieldRule implements Serializable {
   /** A field set to the same text for every record, cast to the field's type. */
   public static FieldRule constant(String value) {
     Objects.requireNonNull(value, "value");
-    return new FieldRule(null, value, null, List.of(), DEFAULT_REGION, List.of(), DEFAULT_ZONE, '.');
+    return new FieldRule(
+        null, value, null, List.of(), DEFAULT_REGION, List.of(), DEFAULT_ZONE, '.');
   }
 
   /** Prepends {@code prefix} to string values, e.g. to make ids unique across systems. */
   public FieldRule withPrefix(String prefix) {
-    return new FieldRule(sourceColumn, constant, prefix, normalizers, region, formats, zone, decimalSeparator);
+    return new FieldRule(
+        sourceColumn, constant, prefix, normalizers, region, formats, zone, decimalSeparator);
   }
 
   /** Applies normalisers, in order, by name ({@link Normalizer#allowed()}). */
@@ -116,7 +118,8 @@ public final class FieldRule implements Serializable {
   }
 
   public FieldRule withNormalizers(List<Normalizer> list) {
-    return new FieldRule(sourceColumn, constant, prefix, list, region, formats, zone, decimalSeparator);
+    return new FieldRule(
+        sourceColumn, constant, prefix, list, region, formats, zone, decimalSeparator);
   }
 
   /** The region (ISO 3166 alpha-2) for phone numbers without a country code. */
@@ -127,7 +130,8 @@ public final class FieldRule implements Serializable {
         .contains(upper)) {
       throw new IllegalArgumentException("region '" + region + "' is not an ISO 3166 alpha-2 code");
     }
-    return new FieldRule(sourceColumn, constant, prefix, normalizers, upper, formats, zone, decimalSeparator);
+    return new FieldRule(
+        sourceColumn, constant, prefix, normalizers, upper, formats, zone, decimalSeparator);
   }
 
   /** java.time patterns for dates and timestamps, tried in order. */
@@ -143,7 +147,8 @@ public final class FieldRule implements Serializable {
         throw new IllegalArgumentException("bad date format '" + pattern + "': " + e.getMessage());
       }
     }
-    return new FieldRule(sourceColumn, constant, prefix, normalizers, region, patterns, zone, decimalSeparator);
+    return new FieldRule(
+        sourceColumn, constant, prefix, normalizers, region, patterns, zone, decimalSeparator);
   }
 
   /** The zone for timestamps written without an offset, e.g. {@code Europe/Berlin}. */
@@ -153,15 +158,18 @@ public final class FieldRule implements Serializable {
     } catch (java.time.DateTimeException e) {
       throw new IllegalArgumentException("unknown time zone '" + zoneId + "'");
     }
-    return new FieldRule(sourceColumn, constant, prefix, normalizers, region, formats, zoneId, decimalSeparator);
+    return new FieldRule(
+        sourceColumn, constant, prefix, normalizers, region, formats, zoneId, decimalSeparator);
   }
 
   /** Which of {@code .} and {@code ,} separates the fraction in amounts. */
   public FieldRule withDecimalSeparator(char separator) {
     if (separator != '.' && separator != ',') {
-      throw new IllegalArgumentException("decimal separator must be '.' or ',', got '" + separator + "'");
+      throw new IllegalArgumentException(
+          "decimal separator must be '.' or ',', got '" + separator + "'");
     }
-    return new FieldRule(sourceColumn, constant, prefix, normalizers, region, formats, zone, separator);
+    return new FieldRule(
+        sourceColumn, constant, prefix, normalizers, region, formats, zone, separator);
   }
 
   public String sourceColumn() {

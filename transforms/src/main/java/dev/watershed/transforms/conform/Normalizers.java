@@ -47,7 +47,8 @@ public final class Normalizers {
 
   // Local part and domain as most mail systems accept them; deliberately not the full RFC 5322.
   private static final Pattern EMAIL =
-      Pattern.compile("[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+");
+      Pattern.compile(
+          "[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+");
   private static final Pattern WHITESPACE = Pattern.compile("\\s+");
   private static final Pattern CURRENCY = Pattern.compile("[\\p{Sc}]|\\b[A-Z]{3}\\b");
   private static final Set<String> TRUE_WORDS =
@@ -80,7 +81,10 @@ public final class Normalizers {
     return value == null ? null : value.toUpperCase(Locale.ROOT);
   }
 
-  /** Capitalises the first letter of each word: {@code "aNNa-lena o'neil"} to {@code "Anna-Lena O'Neil"}. */
+  /**
+   * Capitalises the first letter of each word: {@code "aNNa-lena o'neil"} to {@code "Anna-Lena
+   * O'Neil"}.
+   */
   public static String title(String value) {
     if (value == null) {
       return null;
@@ -124,11 +128,13 @@ public final class Normalizers {
       PhoneNumber parsed = util.parse(phone, defaultRegion);
       if (!util.isValidNumber(parsed)) {
         throw new ConformException(
-            INVALID_PHONE, "'" + value + "' is not a valid phone number (region " + defaultRegion + ")");
+            INVALID_PHONE,
+            "'" + value + "' is not a valid phone number (region " + defaultRegion + ")");
       }
       return util.format(parsed, PhoneNumberUtil.PhoneNumberFormat.E164);
     } catch (NumberParseException e) {
-      throw new ConformException(INVALID_PHONE, "'" + value + "' is not a phone number: " + e.getMessage());
+      throw new ConformException(
+          INVALID_PHONE, "'" + value + "' is not a phone number: " + e.getMessage());
     }
   }
 
@@ -144,7 +150,8 @@ public final class Normalizers {
     }
     String code = COUNTRIES.get(countryKey(country));
     if (code == null) {
-      throw new ConformException(UNKNOWN_COUNTRY, "'" + value + "' is not a known country name or code");
+      throw new ConformException(
+          UNKNOWN_COUNTRY, "'" + value + "' is not a known country name or code");
     }
     return code;
   }
@@ -246,7 +253,8 @@ public final class Normalizers {
     if (text == null) {
       return null;
     }
-    for (DateTimeFormatter format : formats.isEmpty() ? List.of(DateTimeFormatter.ISO_LOCAL_DATE) : formats) {
+    for (DateTimeFormatter format :
+        formats.isEmpty() ? List.of(DateTimeFormatter.ISO_LOCAL_DATE) : formats) {
       try {
         return LocalDate.from(format.parse(text));
       } catch (java.time.DateTimeException e) {
@@ -289,7 +297,10 @@ public final class Normalizers {
         "'" + value + "' matches none of the timestamp formats " + describe(formats));
   }
 
-  /** A strict formatter for a java.time pattern; {@code uuuu} is used for years so that dates are checked. */
+  /**
+   * A strict formatter for a java.time pattern; {@code uuuu} is used for years so that dates are
+   * checked.
+   */
   public static DateTimeFormatter formatter(String pattern) {
     return new DateTimeFormatterBuilder()
         .parseCaseInsensitive()
@@ -310,14 +321,16 @@ public final class Normalizers {
   }
 
   private static String countryKey(String name) {
-    String normalized = java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFD)
-        .replaceAll("\\p{M}", "");
+    String normalized =
+        java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFD)
+            .replaceAll("\\p{M}", "");
     return normalized.toLowerCase(Locale.ROOT).replaceAll("[^a-z]", "");
   }
 
   private static Map<String, String> countryIndex() {
     Map<String, String> index = new HashMap<>();
-    List<Locale> languages = List.of(Locale.ENGLISH, Locale.GERMAN, Locale.FRENCH, new Locale("es"));
+    List<Locale> languages =
+        List.of(Locale.ENGLISH, Locale.GERMAN, Locale.FRENCH, new Locale("es"));
     for (String code : Locale.getISOCountries()) {
       Locale country = new Locale("", code);
       index.put(countryKey(code), code);

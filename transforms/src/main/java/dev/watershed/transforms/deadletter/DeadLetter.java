@@ -12,8 +12,8 @@ import org.apache.beam.sdk.values.Row;
  *
  * <ul>
  *   <li>{@code stage}: which stage rejected it ({@code extract}, {@code conform}, ...);
- *   <li>{@code reason}: a short, stable category such as {@code unparsable date}, used to count
- *       and group failures;
+ *   <li>{@code reason}: a short, stable category such as {@code unparsable date}, used to count and
+ *       group failures;
  *   <li>{@code detail}: the specific message, naming the field and the bad value;
  *   <li>{@code source}, {@code position}: where the record came from (file and line, or table and
  *       key);

@@ -53,7 +53,8 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
   private final List<String> tieBreak;
   private final String metricsName;
 
-  private Dedupe(List<String> key, Keep keep, String orderBy, List<String> tieBreak, String metricsName) {
+  private Dedupe(
+      List<String> key, Keep keep, String orderBy, List<String> tieBreak, String metricsName) {
     this.key = List.copyOf(key);
     this.keep = keep;
     this.orderBy = orderBy;
@@ -135,7 +136,9 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     builder.add(DisplayData.item("tieBreak", String.join(",", tieBreak)));
   }
 
-  /** Picks the surviving row of two; associative and commutative, so combine order never matters. */
+  /**
+   * Picks the surviving row of two; associative and commutative, so combine order never matters.
+   */
   static final class Chooser implements SerializableBiFunction<Row, Row, Row> {
     private final Keep keep;
     private final String orderBy;
@@ -221,5 +224,4 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
       out.output(element.getValue());
     }
   }
-
 }

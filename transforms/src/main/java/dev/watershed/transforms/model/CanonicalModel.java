@@ -11,9 +11,9 @@ import org.apache.beam.sdk.schemas.Schema;
 /**
  * A canonical model: a name, typed fields and a key.
  *
- * <p>Rows of a model carry the declared fields in declaration order, followed by the lineage
- * fields {@code _source} and {@code _position} (see {@link RawRecords}), so every loaded row can
- * be traced back to the record it came from.
+ * <p>Rows of a model carry the declared fields in declaration order, followed by the lineage fields
+ * {@code _source} and {@code _position} (see {@link RawRecords}), so every loaded row can be traced
+ * back to the record it came from.
  *
  * <pre>{@code
  * CanonicalModel customer =

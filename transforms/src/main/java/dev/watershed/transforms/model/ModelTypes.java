@@ -30,8 +30,7 @@ public final class ModelTypes {
   public static final String SCALE_OPTION = "watershed_scale";
 
   /** The type names accepted in a spec, for error messages. */
-  public static final String ALLOWED =
-      "string, int, long, decimal(p,s), boolean, date, timestamp";
+  public static final String ALLOWED = "string, int, long, decimal(p,s), boolean, date, timestamp";
 
   private static final Pattern DECIMAL =
       Pattern.compile("decimal\\s*\\(\\s*(\\d+)\\s*,\\s*(\\d+)\\s*\\)");
@@ -51,7 +50,11 @@ public final class ModelTypes {
       int scale = Integer.parseInt(decimal.group(2));
       if (precision < 1 || precision > 38 || scale > precision) {
         throw new IllegalArgumentException(
-            "decimal(" + precision + "," + scale + ") needs 1 <= precision <= 38 and scale <= precision");
+            "decimal("
+                + precision
+                + ","
+                + scale
+                + ") needs 1 <= precision <= 38 and scale <= precision");
       }
       return Schema.Field.nullable(name, FieldType.DECIMAL)
           .withOptions(
@@ -80,8 +83,7 @@ public final class ModelTypes {
         fieldType = FieldType.logicalType(SqlTypes.TIMESTAMP);
         break;
       default:
-        throw new IllegalArgumentException(
-            "unknown type '" + declared + "'; allowed: " + ALLOWED);
+        throw new IllegalArgumentException("unknown type '" + declared + "'; allowed: " + ALLOWED);
     }
     return Schema.Field.nullable(name, fieldType);
   }

@@ -62,10 +62,38 @@ class ConformTest {
     PCollection<Row> input =
         pipeline.apply(
             Create.of(
-                    raw("a.csv:2", "7", " Anna@Example.com ", "$1,200.5", "05/04/2023", "yes", "2024-03-01T10:00:00Z"),
-                    raw("a.csv:3", "8", "ben@example.com", "12", "2023-02-31", "no", "2024-03-01T10:00:00Z"),
-                    raw("a.csv:4", "9", "cara@example.com", "twelve", "2023-01-01", "no", "2024-03-01T10:00:00Z"),
-                    raw("a.csv:5", "", "dan@example.com", "1", "2023-01-01", "no", "2024-03-01T10:00:00Z"),
+                    raw(
+                        "a.csv:2",
+                        "7",
+                        " Anna@Example.com ",
+                        "$1,200.5",
+                        "05/04/2023",
+                        "yes",
+                        "2024-03-01T10:00:00Z"),
+                    raw(
+                        "a.csv:3",
+                        "8",
+                        "ben@example.com",
+                        "12",
+                        "2023-02-31",
+                        "no",
+                        "2024-03-01T10:00:00Z"),
+                    raw(
+                        "a.csv:4",
+                        "9",
+                        "cara@example.com",
+                        "twelve",
+                        "2023-01-01",
+                        "no",
+                        "2024-03-01T10:00:00Z"),
+                    raw(
+                        "a.csv:5",
+                        "",
+                        "dan@example.com",
+                        "1",
+                        "2023-01-01",
+                        "no",
+                        "2024-03-01T10:00:00Z"),
                     raw("a.csv:6", "10", "", "", "", "", ""))
                 .withRowSchema(RAW));
 
@@ -114,6 +142,7 @@ class ConformTest {
   @Test
   void rejectsRulesForFieldsTheModelLacks() {
     org.junit.jupiter.api.Assertions.assertThrows(
-        IllegalArgumentException.class, () -> Conform.to(CUSTOMER).withField("nickname", FieldRule.from("nick")));
+        IllegalArgumentException.class,
+        () -> Conform.to(CUSTOMER).withField("nickname", FieldRule.from("nick")));
   }
 }

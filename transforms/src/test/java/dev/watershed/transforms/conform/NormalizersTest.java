@@ -53,7 +53,8 @@ class NormalizersTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"anna at example.com", "anna@", "@example.com", "anna@example", "a b@example.com"})
+  @ValueSource(
+      strings = {"anna at example.com", "anna@", "@example.com", "anna@example", "a b@example.com"})
   void invalidEmailsAreRejected(String raw) {
     assertEquals(Normalizers.INVALID_EMAIL, reason(() -> Normalizers.email(raw)));
   }
@@ -102,7 +103,17 @@ class NormalizersTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"yes, true", "Y, true", "1, true", "TRUE, true", "on, true", "no, false", "N, false", "0, false", "off, false"})
+  @CsvSource({
+    "yes, true",
+    "Y, true",
+    "1, true",
+    "TRUE, true",
+    "on, true",
+    "no, false",
+    "N, false",
+    "0, false",
+    "off, false"
+  })
   void booleanWords(String raw, boolean expected) throws ConformException {
     assertEquals(expected, Normalizers.bool(raw));
   }
@@ -122,15 +133,19 @@ class NormalizersTest {
     "'-0.005', '.', -0.01",
     "'99.995', '.', 100.00"
   })
-  void amountsWithCurrencySymbolsAndSeparators(String raw, char separator, String expected) throws ConformException {
+  void amountsWithCurrencySymbolsAndSeparators(String raw, char separator, String expected)
+      throws ConformException {
     assertEquals(new BigDecimal(expected), Normalizers.decimal(raw, 12, 2, true, separator));
   }
 
   @Test
   void decimalsAreCheckedForNumbersAndPrecision() {
-    assertEquals(Normalizers.NON_NUMERIC, reason(() -> Normalizers.decimal("n/a", 12, 2, true, '.')));
-    assertEquals(Normalizers.NON_NUMERIC, reason(() -> Normalizers.decimal("$1,234.50", 12, 2, false, '.')));
-    assertEquals(Normalizers.NUMERIC_OVERFLOW, reason(() -> Normalizers.decimal("12345", 5, 2, false, '.')));
+    assertEquals(
+        Normalizers.NON_NUMERIC, reason(() -> Normalizers.decimal("n/a", 12, 2, true, '.')));
+    assertEquals(
+        Normalizers.NON_NUMERIC, reason(() -> Normalizers.decimal("$1,234.50", 12, 2, false, '.')));
+    assertEquals(
+        Normalizers.NUMERIC_OVERFLOW, reason(() -> Normalizers.decimal("12345", 5, 2, false, '.')));
   }
 
   @Test
@@ -140,7 +155,12 @@ class NormalizersTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"2023-04-05, 2023-04-05", "05/04/2023, 2023-04-05", "'Apr 5, 2023', 2023-04-05", "'apr 15, 2023', 2023-04-15"})
+  @CsvSource({
+    "2023-04-05, 2023-04-05",
+    "05/04/2023, 2023-04-05",
+    "'Apr 5, 2023', 2023-04-05",
+    "'apr 15, 2023', 2023-04-15"
+  })
   void datesFromDeclaredFormats(String raw, String expected) throws ConformException {
     assertEquals(LocalDate.parse(expected), Normalizers.date(raw, DATE_FORMATS));
   }
@@ -154,14 +174,27 @@ class NormalizersTest {
   @Test
   void timestampsWithAndWithoutOffsets() throws ConformException {
     ZoneId utc = ZoneOffset.UTC;
-    assertEquals(Instant.parse("2024-03-01T10:15:00Z"), Normalizers.timestamp("2024-03-01T10:15:00Z", List.of(), utc));
-    assertEquals(Instant.parse("2024-03-01T09:15:00Z"), Normalizers.timestamp("2024-03-01T10:15:00+01:00", List.of(), utc));
-    assertEquals(Instant.parse("2024-03-01T10:15:00Z"), Normalizers.timestamp("2024-03-01 10:15:00", List.of(), utc));
-    assertEquals(Instant.parse("2024-03-01T09:15:00Z"), Normalizers.timestamp("2024-03-01 10:15", List.of(), ZoneId.of("Europe/Berlin")));
     assertEquals(
         Instant.parse("2024-03-01T10:15:00Z"),
-        Normalizers.timestamp("01.03.2024 10:15", List.of(Normalizers.formatter("dd.MM.yyyy HH:mm")), utc));
-    assertEquals(Normalizers.UNPARSABLE_TIMESTAMP, reason(() -> Normalizers.timestamp("yesterday", List.of(), utc)));
-    assertEquals(Normalizers.UNPARSABLE_TIMESTAMP, reason(() -> Normalizers.timestamp("2024-02-30 10:00:00", List.of(), utc)));
+        Normalizers.timestamp("2024-03-01T10:15:00Z", List.of(), utc));
+    assertEquals(
+        Instant.parse("2024-03-01T09:15:00Z"),
+        Normalizers.timestamp("2024-03-01T10:15:00+01:00", List.of(), utc));
+    assertEquals(
+        Instant.parse("2024-03-01T10:15:00Z"),
+        Normalizers.timestamp("2024-03-01 10:15:00", List.of(), utc));
+    assertEquals(
+        Instant.parse("2024-03-01T09:15:00Z"),
+        Normalizers.timestamp("2024-03-01 10:15", List.of(), ZoneId.of("Europe/Berlin")));
+    assertEquals(
+        Instant.parse("2024-03-01T10:15:00Z"),
+        Normalizers.timestamp(
+            "01.03.2024 10:15", List.of(Normalizers.formatter("dd.MM.yyyy HH:mm")), utc));
+    assertEquals(
+        Normalizers.UNPARSABLE_TIMESTAMP,
+        reason(() -> Normalizers.timestamp("yesterday", List.of(), utc)));
+    assertEquals(
+        Normalizers.UNPARSABLE_TIMESTAMP,
+        reason(() -> Normalizers.timestamp("2024-02-30 10:00:00", List.of(), utc)));
   }
 }

@@ -48,7 +48,11 @@ class DedupeTest {
   @Test
   void keepsTheFirstVersionPerKey(TestPipeline pipeline) {
     PCollection<Row> out =
-        input(pipeline, row("a", 2L, "a2", "f:1"), row("a", 1L, "a1", "f:2"), row("a", null, "a0", "f:3"))
+        input(
+                pipeline,
+                row("a", 2L, "a2", "f:1"),
+                row("a", 1L, "a1", "f:2"),
+                row("a", null, "a0", "f:3"))
             .apply(Dedupe.byKey("id").keepFirst("version"));
     PAssert.that(out).containsInAnyOrder(row("a", 1L, "a1", "f:2"));
     pipeline.run().waitUntilFinish();
@@ -66,14 +70,19 @@ class DedupeTest {
             .apply(Dedupe.byKey("id").keepLatest("version").withTieBreak("email"));
     // "f:10" sorts before "f:9": ties fall back to the smallest position text, deterministically.
     PAssert.that(out)
-        .containsInAnyOrder(row("a", 5L, "amy@example.com", "f:2"), row("b", 5L, "same@example.com", "f:10"));
+        .containsInAnyOrder(
+            row("a", 5L, "amy@example.com", "f:2"), row("b", 5L, "same@example.com", "f:10"));
     pipeline.run().waitUntilFinish();
   }
 
   @Test
   void dedupesByACompositeKey(TestPipeline pipeline) {
     PCollection<Row> out =
-        input(pipeline, row("a", 1L, "x", "f:1"), row("a", 2L, "y", "f:2"), row("a", 3L, "x", "f:3"))
+        input(
+                pipeline,
+                row("a", 1L, "x", "f:1"),
+                row("a", 2L, "y", "f:2"),
+                row("a", 3L, "x", "f:3"))
             .apply(Dedupe.byKey("id", "email").keepLatest("version"));
     PAssert.that(out).containsInAnyOrder(row("a", 2L, "y", "f:2"), row("a", 3L, "x", "f:3"));
     pipeline.run().waitUntilFinish();
@@ -81,7 +90,8 @@ class DedupeTest {
 
   @Test
   void chooserIsCommutative() {
-    Dedupe.Chooser chooser = new Dedupe.Chooser(Dedupe.Keep.LATEST, "version", List.of("email", "_source", "_position"));
+    Dedupe.Chooser chooser =
+        new Dedupe.Chooser(Dedupe.Keep.LATEST, "version", List.of("email", "_source", "_position"));
     Row x = row("a", 5L, "b@example.com", "f:1");
     Row y = row("a", 5L, "a@example.com", "f:2");
     org.junit.jupiter.api.Assertions.assertEquals(chooser.apply(x, y), chooser.apply(y, x));

@@ -1,0 +1,256 @@
+package dev.watershed.runners;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as a user meets it: exit codes, messages, secrets, real databases. */
+class WatershedCliTest {
+  private static final JdbcEndpoint POSTGRES =
+      JdbcEndpoint.of("jdbc:postgresql://127.0.0.1:5432/test").withUser("postgres");
+  private static final JdbcEndpoint MARIADB =
+      JdbcEndpoint.of("jdbc:mariadb://127.0.0.1:3306/test").withUser("root");
+  private static final String SECRET = "pw-Zx81-do-not-print";
+
+  @TempDir Path folder;
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  @BeforeEach
+  void writeSource() throws IOException {
+    Files.writeString(
+        folder.resolve("people.csv"),
+        String.join(
+            "\n",
+            "id,email,updated",
+            "1, Anna@Example.com ,2024-01-01T00:00:00Z",
+            "2,ben@example.com,2024-01-01T00:00:00Z",
+            "1,anna.new@example.com,2024-02-01T00:00:00Z",
+            "3,not-an-email,2024-01-01T00:00:00Z",
+            ""));
+  }
+
+  @AfterEach
+  void dropTables() throws SQLException {
+    execute(POSTGRES, "DROP TABLE IF EXISTS cli_people", "DROP TABLE IF EXISTS person");
+    execute(MARIADB, "DROP TABLE IF EXISTS person");
+  }
+
+  private static void execute(JdbcEndpoint endpoint, String... sql) throws SQLException {
+    try (Connection connection = endpoint.connect();
+        Statement statement = connection.createStatement()) {
+      for (String s : sql) {
+        statement.execute(s);
+      }
+    }
+  }
+
+  private static String spec(String source, String sinks) {
+    return String.join(
+        "\n",
+        "name: people",
+        "sources:",
+        source,
+        "models:",
+        "  person:",
+        "    key: [person_id]",
+        "    fields: { person_id: string, email: string, updated: timestamp }",
+        "conform:",
+        "  - from: people",
+        "    to: person",
+        "    fields:",
+        "      person_id: { from: id, prefix: \"p-\" }",
+        "      email: { from: email, normalize: email }",
+        "      updated: updated",
+        "dedupe:",
+        "  person: { keep: latest, order_by: updated }",
+        "sinks:",
+        sinks,
+        "dead_letter: { path: dead }",
+        "");
+  }
+
+  private static final String CSV_SOURCE = "  people: { type: csv, path: people.csv }";
+
+  private Path write(String yaml) throws IOException {
+    Path spec = folder.resolve("spec.yaml");
+    Files.writeString(spec, yaml);
+    return spec;
+  }
+
+  private int cli(String... args) {
+    return new Watershed(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of("WS_SECRET", SECRET),
+            folder)
+        .execute(args);
+  }
+
+  private String stderr() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void aBadSpecExitsWithTwoNamingThePathAndLineWithoutAStackTrace() throws IOException {
+    Path spec =
+        write(
+            spec(
+                "  people: { tpye: csv, path: people.csv }",
+                "  w: { type: duckdb, path: w.duckdb }"));
+    assertEquals(Watershed.SPEC_ERROR, cli("validate", spec.toString()));
+    assertTrue(stderr().contains("line 3: sources.people.tpye: unknown key 'tpye'"), stderr());
+    assertTrue(stderr().contains("line 3: sources.people: missing required key 'type'"), stderr());
+    assertFalse(stderr().contains("Exception") || stderr().contains("\tat "), stderr());
+    assertEquals(Watershed.SPEC_ERROR, cli("run", spec.toString()));
+  }
+
+  @Test
+  void aMissingSpecFileIsAClearError() {
+    assertEquals(Watershed.SPEC_ERROR, cli("run", "nowhere.yaml"));
+    assertTrue(stderr().contains("nowhere.yaml: spec file not found"), stderr());
+  }
+
+  @Test
+  void anUnknownRunnerIsAUsageError() throws IOException {
+    Path spec = write(spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }"));
+    assertEquals(Watershed.SPEC_ERROR, cli("run", spec.toString(), "--runner=spark"));
+    assertTrue(stderr().contains("unknown runner 'spark'; allowed: flink, direct"), stderr());
+  }
+
+  @Test
+  void anUnreachableDatabaseIsOneMessageNamingItAndTheFix() throws IOException {
+    Path spec =
+        write(
+            spec(
+                CSV_SOURCE,
+                "  pg: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:1/test\", user: postgres }"));
+    assertEquals(Watershed.FAILED, cli("run", spec.toString(), "--runner=direct"));
+    assertTrue(
+        stderr()
+            .startsWith("error: sinks.pg: cannot connect to jdbc:postgresql://127.0.0.1:1/test"),
+        stderr());
+    assertTrue(stderr().contains("check that the database is running"), stderr());
+    assertFalse(stderr().contains("\tat "), stderr());
+  }
+
+  @Test
+  void loadsFromPostgresIntoMariaDbAndAReRunChangesNothing() throws Exception {
+    execute(
+        POSTGRES,
+        "DROP TABLE IF EXISTS cli_people",
+        "CREATE TABLE cli_people (id INT, email TEXT, updated TIMESTAMPTZ)",
+        "INSERT INTO cli_people VALUES (1, ' Anna@Example.com ', '2024-01-01 00:00:00+00'), (2, 'ben@example.com', '2024-01-01 00:00:00+00'),"
+            + " (1, 'anna.new@example.com', '2024-02-01 01:00:00+01'), (3, 'not-an-email', '2024-01-01 00:00:00+00')");
+    Path spec =
+        write(
+            spec(
+                "  people: { type: jdbc, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user: postgres, password: \"${env:WS_SECRET}\", table: cli_people, key: [id] }",
+                "  maria: { type: mariadb, url: \"jdbc:mariadb://127.0.0.1:3306/test\", user: root, write: merge }"));
+    for (int run = 0; run < 2; run++) {
+      assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());
+      assertEquals(
+          List.of(
+              "person_id,email,updated,_source",
+              "p-1,anna.new@example.com,2024-02-01 00:00:00,people",
+              "p-2,ben@example.com,2024-01-01 00:00:00,people"),
+          Warehouse.csv(
+              MARIADB, "SELECT person_id, email, updated, _source FROM person ORDER BY person_id"));
+    }
+    String summary = out.toString(StandardCharsets.UTF_8);
+    assertTrue(summary.matches("(?s).*person\\s+4\\s+3\\s+1\\s+1\\s+2\\s+reconciled.*"), summary);
+    assertTrue(
+        Files.readString(folder.resolve("dead/dead-letter.jsonl"))
+            .contains("\"position\":\"cli_people id=3\""));
+  }
+
+  @Test
+  void queryPrintsTheWarehouseRows() throws IOException {
+    Path spec = write(spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }"));
+    assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());
+    out.reset();
+    assertEquals(
+        Watershed.OK,
+        cli(
+            "query",
+            folder.resolve("w.duckdb").toString(),
+            "SELECT person_id, email FROM person ORDER BY 1"));
+    assertEquals(
+        String.join(
+            "\n",
+            "person_id | email",
+            "----------+---------------------",
+            "p-1       | anna.new@example.com",
+            "p-2       | ben@example.com",
+            "(2 rows)",
+            ""),
+        out.toString(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Runs the command line in its own JVM, as a user would, so that everything it prints (its own
+   * output and the runners' logs with --verbose) is captured.
+   */
+  private static String runProcess(Path dir, String... args) throws Exception {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Watershed.class.getName()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+    builder.environment().put("WS_SECRET", SECRET);
+    Process process = builder.start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(process.waitFor(5, TimeUnit.MINUTES));
+    return process.exitValue() + "\n" + output;
+  }
+
+  @Test
+  void aSecretFromTheEnvironmentNeverAppearsInPlanLogsSummaryOrErrors() throws Exception {
+    String sinks =
+        String.join(
+            "\n",
+            "  pg: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user: postgres, password: \"${env:WS_SECRET}\" }",
+            "  w: { type: duckdb, path: w.duckdb }");
+    Path spec = write(spec(CSV_SOURCE, sinks));
+    String plan = runProcess(folder, "plan", spec.toString());
+    assertTrue(plan.startsWith("0\n") && plan.contains("load pg person"), plan);
+    String run = runProcess(folder, "run", spec.toString(), "--runner=direct", "--verbose");
+    assertTrue(run.startsWith("0\n") && run.contains("reconciled"), run);
+    assertTrue(run.contains("INFO"), "--verbose shows the runner's logs: " + run);
+
+    Path failing =
+        write(
+            spec(
+                CSV_SOURCE,
+                "  pg: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:1/test?password=${env:WS_SECRET}\", user: \"${env:WS_SECRET}\" }"));
+    String error = runProcess(folder, "run", failing.toString(), "--verbose");
+    assertTrue(error.startsWith("1\n") && error.contains("cannot connect"), error);
+    for (String output : List.of(plan, run, error)) {
+      assertFalse(output.contains(SECRET), "the secret leaked into:\n" + output);
+    }
+  }
+}
