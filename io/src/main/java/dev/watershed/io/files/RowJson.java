@@ -3,6 +3,7 @@ package dev.watershed.io.files;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.watershed.transforms.model.ModelTypes;
 import java.math.BigDecimal;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.SerializableFunction;
@@ -33,7 +34,7 @@ public final class RowJson implements SerializableFunction<Row, String> {
       } else if (value instanceof Long) {
         node.put(name, (Long) value);
       } else if (value instanceof BigDecimal) {
-        node.put(name, (BigDecimal) value);
+        node.put(name, ModelTypes.atScale(schema.getField(i), (BigDecimal) value));
       } else if (value instanceof Boolean) {
         node.put(name, (Boolean) value);
       } else {

@@ -1,6 +1,8 @@
 package dev.watershed.io.files;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.model.ModelTypes;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -152,8 +154,9 @@ public final class TextSink extends PTransform<PCollection<Row>, PDone> {
         }
         if (value != null) {
           String text =
-              value instanceof java.math.BigDecimal
-                  ? ((java.math.BigDecimal) value).toPlainString()
+              value instanceof BigDecimal
+                  ? ModelTypes.atScale(row.getSchema().getField(columns.get(i)), (BigDecimal) value)
+                      .toPlainString()
                   : value.toString();
           line.append(CsvLines.quote(text, ','));
         }

@@ -194,6 +194,35 @@ class FileSourcesTest {
             .toList());
   }
 
+  @Test
+  void textSinksWriteOneJsonLinesOrCsvFilePerTable() throws IOException {
+    Path out = folder.resolve("export");
+    List<String> columns = List.of("id", "amount", "day", "at", "country");
+    for (int run = 0; run < 2; run++) {
+      Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+      PCollection<Row> rows =
+          pipeline.apply(
+              Create.of(List.of(sale("1", "10.5", "DE"), sale("2", "-3", "U,S")))
+                  .withRowSchema(ORDER.schema()));
+      rows.apply("json", TextSink.jsonLines(out.toString(), "sale", columns));
+      rows.apply("csv", TextSink.csv(out.toString(), "sale", columns));
+      pipeline.run().waitUntilFinish();
+    }
+    List<String> json = Files.readAllLines(out.resolve("sale.jsonl")).stream().sorted().toList();
+    org.junit.jupiter.api.Assertions.assertEquals(
+        List.of(
+            "{\"id\":\"1\",\"amount\":10.50,\"day\":\"2024-01-31\",\"at\":\"2024-01-31T23:59:59.123456Z\",\"country\":\"DE\"}",
+            "{\"id\":\"2\",\"amount\":-3.00,\"day\":\"2024-01-31\",\"at\":\"2024-01-31T23:59:59.123456Z\",\"country\":\"U,S\"}"),
+        json);
+    List<String> csv = Files.readAllLines(out.resolve("sale.csv"));
+    org.junit.jupiter.api.Assertions.assertEquals("id,amount,day,at,country", csv.get(0));
+    org.junit.jupiter.api.Assertions.assertEquals(
+        List.of(
+            "1,10.50,2024-01-31,2024-01-31T23:59:59.123456Z,DE",
+            "2,-3.00,2024-01-31,2024-01-31T23:59:59.123456Z,\"U,S\""),
+        csv.subList(1, csv.size()).stream().sorted().toList());
+  }
+
   private static boolean hasParquet(Path dir) {
     try (var files = Files.list(dir)) {
       return files.anyMatch(f -> f.toString().endsWith(".parquet"));

@@ -128,6 +128,17 @@ public final class ModelTypes {
     throw new IllegalArgumentException("field " + field.getName() + " has no model type: " + type);
   }
 
+  /**
+   * A decimal value at its field's declared scale (rounded half-up), or unchanged when the field
+   * declares none.
+   */
+  public static java.math.BigDecimal atScale(Schema.Field field, java.math.BigDecimal value) {
+    if (value == null || !field.getOptions().hasOption(SCALE_OPTION)) {
+      return value;
+    }
+    return value.setScale(scale(field), java.math.RoundingMode.HALF_UP);
+  }
+
   /** A decimal field's precision (38 when the field carries none). */
   public static int precision(Schema.Field field) {
     return field.getOptions().hasOption(PRECISION_OPTION)
