@@ -92,6 +92,15 @@ public final class CsvSource
   }
 
   private List<String> headerOfFirstFile() {
+    return header(filepattern, delimiter);
+  }
+
+  /**
+   * The column names in the header of the first file matching {@code filepattern}.
+   *
+   * @throws IllegalArgumentException when no file matches or the header cannot be read
+   */
+  public static List<String> header(String filepattern, char delimiter) {
     try {
       MatchResult match = FileSystems.match(filepattern);
       List<MatchResult.Metadata> files = match.metadata();

@@ -9,7 +9,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CoderRegistry;
+import org.apache.beam.sdk.coders.MapCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
@@ -177,51 +183,44 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     }
   }
 
-  /** Gathers the staging tables written and the rows in them. */
+  /** Gathers the staging tables written and the rows staged in each. */
   private static final class Staged
-      extends Combine.CombineFn<KV<String, Long>, Staged.Tables, Staged.Tables> {
-    /** Staging table names and their row counts. */
-    static final class Tables implements java.io.Serializable {
-      final java.util.TreeMap<String, Long> rows = new java.util.TreeMap<>();
+      extends Combine.CombineFn<KV<String, Long>, Map<String, Long>, Map<String, Long>> {
+    @Override
+    public Map<String, Long> createAccumulator() {
+      return new TreeMap<>();
     }
 
     @Override
-    public Tables createAccumulator() {
-      return new Tables();
-    }
-
-    @Override
-    public Tables addInput(Tables tables, KV<String, Long> staged) {
-      tables.rows.merge(staged.getKey(), staged.getValue(), Long::sum);
+    public Map<String, Long> addInput(Map<String, Long> tables, KV<String, Long> staged) {
+      tables.merge(staged.getKey(), staged.getValue(), Long::sum);
       return tables;
     }
 
     @Override
-    public Tables mergeAccumulators(Iterable<Tables> all) {
-      Tables merged = new Tables();
-      for (Tables tables : all) {
-        tables.rows.forEach((name, count) -> merged.rows.merge(name, count, Long::sum));
+    public Map<String, Long> mergeAccumulators(Iterable<Map<String, Long>> all) {
+      Map<String, Long> merged = new TreeMap<>();
+      for (Map<String, Long> tables : all) {
+        tables.forEach((name, count) -> merged.merge(name, count, Long::sum));
       }
       return merged;
     }
 
     @Override
-    public Tables extractOutput(Tables tables) {
+    public Map<String, Long> extractOutput(Map<String, Long> tables) {
       return tables;
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<Tables> getAccumulatorCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KV<String, Long>> inputCoder) {
-      return org.apache.beam.sdk.coders.SerializableCoder.of(Tables.class);
+    public Coder<Map<String, Long>> getAccumulatorCoder(
+        CoderRegistry registry, Coder<KV<String, Long>> inputCoder) {
+      return MapCoder.of(StringUtf8Coder.of(), VarLongCoder.of());
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<Tables> getDefaultOutputCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KV<String, Long>> inputCoder) {
-      return org.apache.beam.sdk.coders.SerializableCoder.of(Tables.class);
+    public Coder<Map<String, Long>> getDefaultOutputCoder(
+        CoderRegistry registry, Coder<KV<String, Long>> inputCoder) {
+      return MapCoder.of(StringUtf8Coder.of(), VarLongCoder.of());
     }
   }
 
@@ -229,7 +228,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    * Creates the target when missing, then in one transaction moves every staged row into it, and
    * drops the staging tables.
    */
-  private static final class CommitFn extends DoFn<Staged.Tables, Long> {
+  private static final class CommitFn extends DoFn<Map<String, Long>, Long> {
     private final JdbcEndpoint endpoint;
     private final String table;
     private final CanonicalModel model;
@@ -253,7 +252,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     }
 
     @ProcessElement
-    public void process(@Element Staged.Tables staged, OutputReceiver<Long> out)
+    public void process(@Element Map<String, Long> staged, OutputReceiver<Long> out)
         throws SQLException {
       Dialect dialect = endpoint.dialect();
       List<String> names = new ArrayList<>();
@@ -272,7 +271,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           if (mode == WriteMode.OVERWRITE) {
             statement.execute(dialect.deleteAll(table));
           }
-          for (Map.Entry<String, Long> staging : staged.rows.entrySet()) {
+          for (Map.Entry<String, Long> staging : staged.entrySet()) {
             statement.execute(
                 mode == WriteMode.MERGE
                     ? dialect.mergeFrom(table, staging.getKey(), names, model.key(), versionColumn)
@@ -286,7 +285,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         }
         connection.setAutoCommit(true);
         try (Statement statement = connection.createStatement()) {
-          for (String staging : staged.rows.keySet()) {
+          for (String staging : staged.keySet()) {
             statement.execute(dialect.dropTable(staging));
           }
         }

@@ -1,8 +1,7 @@
 package dev.watershed.pipelines.spec;
 
-import java.io.BufferedReader;
+import dev.watershed.io.files.CsvSource;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,25 +38,9 @@ final class FileMatches {
 
   /** The header of a CSV file, or null when it cannot be read. */
   static List<String> csvHeader(Path file, char delimiter) {
-    try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-      String line = reader.readLine();
-      if (line == null) {
-        return null;
-      }
-      if (line.startsWith("\uFEFF")) {
-        line = line.substring(1);
-      }
-      List<String> header = new ArrayList<>();
-      for (String column :
-          line.split(java.util.regex.Pattern.quote(String.valueOf(delimiter)), -1)) {
-        String c = column.strip();
-        if (c.length() >= 2 && c.startsWith("\"") && c.endsWith("\"")) {
-          c = c.substring(1, c.length() - 1);
-        }
-        header.add(c);
-      }
-      return header;
-    } catch (IOException e) {
+    try {
+      return CsvSource.header(file.toString(), delimiter);
+    } catch (IllegalArgumentException e) {
       return null;
     }
   }
