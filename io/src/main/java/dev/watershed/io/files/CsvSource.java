@@ -1,6 +1,5 @@
 package dev.watershed.io.files;
 
-import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -14,15 +13,11 @@ import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.PTransform;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.Row;
-import org.apache.beam.sdk.values.TupleTag;
-import org.apache.beam.sdk.values.TupleTagList;
 
 /**
  * Reads CSV files with a header line into raw rows ({@link RawRecords}), one row per line.
@@ -77,18 +72,8 @@ public final class CsvSource
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     List<String> readColumns = columns != null ? columns : headerOfFirstFile();
     Schema schema = RawRecords.schema(readColumns);
-    TupleTag<Row> rows = new TupleTag<>("rows");
-    TupleTag<Row> dead = new TupleTag<>("dead_letters");
-    PCollectionTuple out =
-        input
-            .apply("Match", FileIO.match().filepattern(filepattern))
-            .apply("Open", FileIO.readMatches())
-            .apply(
-                "ParseLines",
-                ParDo.of(new CsvFn(sourceName, schema, delimiter, rows, dead))
-                    .withOutputTags(rows, TupleTagList.of(dead)));
-    return WithFailures.Result.of(
-        out.get(rows).setRowSchema(schema), out.get(dead).setRowSchema(DeadLetter.SCHEMA));
+    return FileSourceFn.readFiles(
+        input, filepattern, "ParseLines", new CsvFn(sourceName, schema, delimiter));
   }
 
   private List<String> headerOfFirstFile() {
@@ -148,9 +133,8 @@ public final class CsvSource
   private static final class CsvFn extends FileSourceFn {
     private final char delimiter;
 
-    CsvFn(
-        String sourceName, Schema schema, char delimiter, TupleTag<Row> rows, TupleTag<Row> dead) {
-      super(sourceName, schema, rows, dead);
+    CsvFn(String sourceName, Schema schema, char delimiter) {
+      super(sourceName, schema);
       this.delimiter = delimiter;
     }
 

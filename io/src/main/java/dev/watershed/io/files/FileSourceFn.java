@@ -6,8 +6,14 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
 
 /**
  * Reads whole files into raw rows, sending records it cannot parse to a dead-letter output with
@@ -17,18 +23,29 @@ abstract class FileSourceFn extends DoFn<FileIO.ReadableFile, Row> {
   /** The stage name written into dead letters. */
   static final String STAGE = "extract";
 
+  static final TupleTag<Row> ROWS = new TupleTag<>("rows");
+  static final TupleTag<Row> DEAD = new TupleTag<>("dead_letters");
+
   final String sourceName;
   final Schema schema;
-  final TupleTag<Row> rows;
-  final TupleTag<Row> dead;
   private final Counter read;
 
-  FileSourceFn(String sourceName, Schema schema, TupleTag<Row> rows, TupleTag<Row> dead) {
+  FileSourceFn(String sourceName, Schema schema) {
     this.sourceName = sourceName;
     this.schema = schema;
-    this.rows = rows;
-    this.dead = dead;
     this.read = Metrics.counter("watershed", "source." + sourceName + ".read");
+  }
+
+  /** Matches {@code filepattern} and reads every file with {@code fn}: rows and dead letters. */
+  static WithFailures.Result<PCollection<Row>, Row> readFiles(
+      PBegin input, String filepattern, String stepName, FileSourceFn fn) {
+    PCollectionTuple out =
+        input
+            .apply("Match", FileIO.match().filepattern(filepattern))
+            .apply("Open", FileIO.readMatches())
+            .apply(stepName, ParDo.of(fn).withOutputTags(ROWS, TupleTagList.of(DEAD)));
+    return WithFailures.Result.of(
+        out.get(ROWS).setRowSchema(fn.schema), out.get(DEAD).setRowSchema(DeadLetter.SCHEMA));
   }
 
   @ProcessElement
@@ -55,12 +72,12 @@ abstract class FileSourceFn extends DoFn<FileIO.ReadableFile, Row> {
 
     void row(Row row) {
       read.inc();
-      out.get(rows).output(row);
+      out.get(ROWS).output(row);
     }
 
     void deadLetter(String reason, String detail, String position, String payload) {
       read.inc();
-      out.get(dead).output(DeadLetter.of(STAGE, reason, detail, sourceName, position, payload));
+      out.get(DEAD).output(DeadLetter.of(STAGE, reason, detail, sourceName, position, payload));
     }
 
     String file() {

@@ -3,7 +3,6 @@ package dev.watershed.io.files;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -14,15 +13,11 @@ import java.util.List;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.PTransform;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.Row;
-import org.apache.beam.sdk.values.TupleTag;
-import org.apache.beam.sdk.values.TupleTagList;
 
 /**
  * Reads JSON lines files (one JSON object per line) into raw rows ({@link RawRecords}).
@@ -64,18 +59,7 @@ public final class JsonLinesSource
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     Schema schema = RawRecords.schema(columns);
-    TupleTag<Row> rows = new TupleTag<>("rows");
-    TupleTag<Row> dead = new TupleTag<>("dead_letters");
-    PCollectionTuple out =
-        input
-            .apply("Match", FileIO.match().filepattern(filepattern))
-            .apply("Open", FileIO.readMatches())
-            .apply(
-                "ParseLines",
-                ParDo.of(new JsonFn(sourceName, schema, rows, dead))
-                    .withOutputTags(rows, TupleTagList.of(dead)));
-    return WithFailures.Result.of(
-        out.get(rows).setRowSchema(schema), out.get(dead).setRowSchema(DeadLetter.SCHEMA));
+    return FileSourceFn.readFiles(input, filepattern, "ParseLines", new JsonFn(sourceName, schema));
   }
 
   @Override
@@ -115,8 +99,8 @@ public final class JsonLinesSource
   private static final class JsonFn extends FileSourceFn {
     private transient ObjectMapper mapper;
 
-    JsonFn(String sourceName, Schema schema, TupleTag<Row> rows, TupleTag<Row> dead) {
-      super(sourceName, schema, rows, dead);
+    JsonFn(String sourceName, Schema schema) {
+      super(sourceName, schema);
     }
 
     @Setup

@@ -1,6 +1,5 @@
 package dev.watershed.io.files;
 
-import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,15 +15,11 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.PTransform;
-import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.Row;
-import org.apache.beam.sdk.values.TupleTag;
-import org.apache.beam.sdk.values.TupleTagList;
 import org.apache.parquet.avro.AvroParquetReader;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.DelegatingSeekableInputStream;
@@ -66,18 +61,8 @@ public final class ParquetSource
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     Schema schema = RawRecords.schema(columns);
-    TupleTag<Row> rows = new TupleTag<>("rows");
-    TupleTag<Row> dead = new TupleTag<>("dead_letters");
-    PCollectionTuple out =
-        input
-            .apply("Match", FileIO.match().filepattern(filepattern))
-            .apply("Open", FileIO.readMatches())
-            .apply(
-                "ReadRecords",
-                ParDo.of(new ParquetFn(sourceName, schema, rows, dead))
-                    .withOutputTags(rows, TupleTagList.of(dead)));
-    return WithFailures.Result.of(
-        out.get(rows).setRowSchema(schema), out.get(dead).setRowSchema(DeadLetter.SCHEMA));
+    return FileSourceFn.readFiles(
+        input, filepattern, "ReadRecords", new ParquetFn(sourceName, schema));
   }
 
   @Override
@@ -88,8 +73,8 @@ public final class ParquetSource
   }
 
   private static final class ParquetFn extends FileSourceFn {
-    ParquetFn(String sourceName, Schema schema, TupleTag<Row> rows, TupleTag<Row> dead) {
-      super(sourceName, schema, rows, dead);
+    ParquetFn(String sourceName, Schema schema) {
+      super(sourceName, schema);
     }
 
     @Override
