@@ -2,6 +2,8 @@ package dev.watershed.runners;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
@@ -13,7 +15,9 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,13 +37,15 @@ import org.apache.beam.sdk.PipelineResult;
  * watershed query DATABASE SQL
  * </pre>
  *
- * <p>Exit codes: 0 success, 1 runtime failure, 2 spec or usage error. Errors a user can cause are
- * one clear message; a stack trace only with {@code --verbose}.
+ * <p>Exit codes: 0 success, 1 runtime failure, 2 spec or usage error, 3 a quality check that fails
+ * the run failed (nothing was committed). Errors a user can cause are one clear message; a stack
+ * trace only with {@code --verbose}.
  */
 public final class Watershed {
   public static final int OK = 0;
   public static final int FAILED = 1;
   public static final int SPEC_ERROR = 2;
+  public static final int QUALITY_FAILED = 3;
 
   static final String USAGE =
       String.join(
@@ -57,13 +63,25 @@ public final class Watershed {
   private final PrintStream err;
   private final Map<String, String> environment;
   private final Path workingDir;
+  private final Clock clock;
   private boolean verbose;
 
   Watershed(PrintStream out, PrintStream err, Map<String, String> environment, Path workingDir) {
+    this(out, err, environment, workingDir, Clock.systemUTC());
+  }
+
+  /** A command line whose runs see {@code clock} as now (freshness rules read it). */
+  Watershed(
+      PrintStream out,
+      PrintStream err,
+      Map<String, String> environment,
+      Path workingDir,
+      Clock clock) {
     this.out = out;
     this.err = err;
     this.environment = environment;
     this.workingDir = workingDir;
+    this.clock = clock;
   }
 
   public static void main(String[] args) {
@@ -165,21 +183,37 @@ public final class Watershed {
       throw new UsageException(e.getMessage());
     }
     checkDatabasesReachable(spec);
+    RunReport.clearRunFiles(spec);
+    Instant started = clock.instant();
+    RunContext context = new RunContext(started, RunReport.lastRunRows(spec));
     Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
-    Composer.compose(spec, pipeline);
+    Composer.compose(spec, pipeline, context);
     err.println("running " + spec.name() + " on " + profile.displayName() + " ...");
     long start = System.nanoTime();
     PipelineResult result = pipeline.run();
     result.waitUntilFinish();
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
     RunSummary summary =
-        RunSummary.of(spec, RunSummary.counters(result), elapsed, profile.displayName());
+        RunSummary.of(spec, RunSummary.counters(result), elapsed, profile.displayName())
+            .withChecks(RunReport.readChecks(spec));
     out.print(summary.render());
-    if (!summary.reconciled()) {
+    if (summary.blocked()) {
+      RunReport.write(summary, "blocked", QUALITY_FAILED, started);
       err.println(
-          "error: the run does not reconcile (in != loaded + merged away + dead-lettered); this is a bug, please report it with the summary above");
+          "error: quality checks that fail the run failed; nothing was committed (see "
+              + spec.reportFile()
+              + ")");
+      return QUALITY_FAILED;
+    }
+    if (!summary.reconciled()) {
+      RunReport.write(summary, "failed", FAILED, started);
+      err.println(
+          "error: the run does not reconcile (in != loaded + merged away + dead-lettered +"
+              + " dropped); this is a bug, please report it with the summary above");
       return FAILED;
     }
+    RunReport.write(summary, "succeeded", OK, started);
+    out.println("run report: " + spec.reportFile());
     return OK;
   }
 

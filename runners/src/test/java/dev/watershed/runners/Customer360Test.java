@@ -125,16 +125,21 @@ class Customer360Test {
     for (String model : MODELS) {
       Matcher line =
           Pattern.compile(
-                  "(?m)^" + model + "\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)")
+                  "(?m)^"
+                      + model
+                      + "\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)")
               .matcher(summary);
       assertTrue(line.find(), () -> "no summary line for " + model + " in\n" + summary);
       long in = Long.parseLong(line.group(1));
       long dead = Long.parseLong(line.group(3));
       long merged = Long.parseLong(line.group(4));
-      long loaded = Long.parseLong(line.group(5));
+      long dropped = Long.parseLong(line.group(5));
+      long loaded = Long.parseLong(line.group(6));
       assertEquals(
-          in, loaded + merged + dead, model + ": in = loaded + merged away + dead-lettered");
-      assertEquals("reconciled", line.group(6));
+          in,
+          loaded + merged + dead + dropped,
+          model + ": in = loaded + merged away + dead-lettered + dropped");
+      assertEquals("reconciled", line.group(7));
       assertEquals(
           Warehouse.lines(expected.resolve(model + ".csv")).size() - 1,
           loaded,

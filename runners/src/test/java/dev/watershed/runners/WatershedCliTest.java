@@ -177,7 +177,8 @@ class WatershedCliTest {
               MARIADB, "SELECT person_id, email, updated, _source FROM person ORDER BY person_id"));
     }
     String summary = out.toString(StandardCharsets.UTF_8);
-    assertTrue(summary.matches("(?s).*person\\s+4\\s+3\\s+1\\s+1\\s+2\\s+reconciled.*"), summary);
+    assertTrue(
+        summary.matches("(?s).*person\\s+4\\s+3\\s+1\\s+1\\s+0\\s+2\\s+reconciled.*"), summary);
     assertTrue(
         Files.readString(folder.resolve("dead/dead-letter.jsonl"))
             .contains("\"position\":\"cli_people id=3\""));

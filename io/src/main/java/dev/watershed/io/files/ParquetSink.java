@@ -32,6 +32,7 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 
 /**
@@ -66,6 +67,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
   private final WriteMode mode;
   private final String sinkName;
   private final int numShards;
+  private final PCollectionView<Boolean> gate;
 
   private ParquetSink(
       String root,
@@ -74,7 +76,8 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
       String partitionColumn,
       WriteMode mode,
       String sinkName,
-      int numShards) {
+      int numShards,
+      PCollectionView<Boolean> gate) {
     if (mode == WriteMode.MERGE) {
       throw new IllegalArgumentException("Parquet sinks support append and overwrite, not merge");
     }
@@ -85,12 +88,14 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     this.mode = mode;
     this.sinkName = sinkName;
     this.numShards = numShards;
+    this.gate = gate;
   }
 
   /** Writes the given model fields of each row into {@code <root>/<table>/}. */
   public static ParquetSink write(
       String root, String table, List<org.apache.beam.sdk.schemas.Schema.Field> columns) {
-    return new ParquetSink(root, table, columns, null, WriteMode.OVERWRITE, "lake", DEFAULT_SHARDS);
+    return new ParquetSink(
+        root, table, columns, null, WriteMode.OVERWRITE, "lake", DEFAULT_SHARDS, null);
   }
 
   /** Writes {@code shards} files per partition. */
@@ -98,20 +103,30 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     if (shards < 1) {
       throw new IllegalArgumentException("shards must be at least 1, got " + shards);
     }
-    return new ParquetSink(root, table, columns, partitionColumn, mode, sinkName, shards);
+    return new ParquetSink(root, table, columns, partitionColumn, mode, sinkName, shards, gate);
+  }
+
+  /**
+   * A single boolean that must be true for this run's files to replace the earlier ones; when it is
+   * false this run's files are deleted instead, leaving the lake as it was.
+   */
+  public ParquetSink withGate(PCollectionView<Boolean> commitAllowed) {
+    return new ParquetSink(
+        root, table, columns, partitionColumn, mode, sinkName, numShards, commitAllowed);
   }
 
   /** Partitions files into {@code <column>=<value>} folders. */
   public ParquetSink withPartitionColumn(String column) {
-    return new ParquetSink(root, table, columns, column, mode, sinkName, numShards);
+    return new ParquetSink(root, table, columns, column, mode, sinkName, numShards, gate);
   }
 
   public ParquetSink withMode(WriteMode writeMode) {
-    return new ParquetSink(root, table, columns, partitionColumn, writeMode, sinkName, numShards);
+    return new ParquetSink(
+        root, table, columns, partitionColumn, writeMode, sinkName, numShards, gate);
   }
 
   public ParquetSink withSinkName(String name) {
-    return new ParquetSink(root, table, columns, partitionColumn, mode, name, numShards);
+    return new ParquetSink(root, table, columns, partitionColumn, mode, name, numShards, gate);
   }
 
   /** The Avro schema Parquet files are written with. */
@@ -175,10 +190,13 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     return rows.apply("WriteParquet", write)
         .getPerDestinationOutputFilenames()
         .apply("CountFiles", Count.globally())
-        .apply(
-            "RemoveEarlierRuns",
-            ParDo.of(
-                new RemoveEarlierRunsFn(folder, RUN_PREFIX + run, mode == WriteMode.OVERWRITE)));
+        .apply("RemoveEarlierRuns", finish(folder, RUN_PREFIX + run));
+  }
+
+  private ParDo.SingleOutput<Long, Long> finish(String folder, String runPrefix) {
+    ParDo.SingleOutput<Long, Long> finish =
+        ParDo.of(new RemoveEarlierRunsFn(folder, runPrefix, mode == WriteMode.OVERWRITE, gate));
+    return gate == null ? finish : finish.withSideInputs(gate);
   }
 
   /** File names start with this and the run's id, so a run can tell its files from earlier ones. */
@@ -207,28 +225,34 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     private final String folder;
     private final String runPrefix;
     private final boolean overwrite;
+    private final PCollectionView<Boolean> gate;
 
-    RemoveEarlierRunsFn(String folder, String runPrefix, boolean overwrite) {
+    RemoveEarlierRunsFn(
+        String folder, String runPrefix, boolean overwrite, PCollectionView<Boolean> gate) {
       this.folder = folder;
       this.runPrefix = runPrefix;
       this.overwrite = overwrite;
+      this.gate = gate;
     }
 
     @ProcessElement
-    public void process(@Element Long files, OutputReceiver<Long> out) throws IOException {
-      if (overwrite) {
+    public void process(@Element Long files, ProcessContext context) throws IOException {
+      boolean allowed = gate == null || context.sideInput(gate);
+      if (overwrite || !allowed) {
         MatchResult match = FileSystems.match(folder + "/**.parquet");
-        List<ResourceId> earlier = new ArrayList<>();
+        List<ResourceId> doomed = new ArrayList<>();
         if (match.status() == MatchResult.Status.OK) {
           for (MatchResult.Metadata file : match.metadata()) {
-            if (!file.resourceId().getFilename().startsWith(runPrefix)) {
-              earlier.add(file.resourceId());
+            boolean ours = file.resourceId().getFilename().startsWith(runPrefix);
+            // Committed: earlier runs' files go. Blocked: this run's files go.
+            if (ours != allowed) {
+              doomed.add(file.resourceId());
             }
           }
         }
-        FileSystems.delete(earlier, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        FileSystems.delete(doomed, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
       }
-      out.output(files);
+      context.output(allowed ? files : 0L);
     }
   }
 

@@ -2,20 +2,25 @@ package dev.watershed.io.files;
 
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.model.ModelTypes;
+import dev.watershed.transforms.records.RowJson;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.io.fs.MoveOptions;
+import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PDone;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 
 /**
@@ -31,7 +36,7 @@ import org.apache.beam.sdk.values.Row;
  * customers.apply(TextSink.jsonLines("target/export", "customer", List.of("customer_id", "email")));
  * }</pre>
  */
-public final class TextSink extends PTransform<PCollection<Row>, PDone> {
+public final class TextSink extends PTransform<PCollection<Row>, PCollection<Long>> {
   /** The file formats offered. */
   public enum Format {
     JSONL(".jsonl"),
@@ -50,6 +55,7 @@ public final class TextSink extends PTransform<PCollection<Row>, PDone> {
   private final Format format;
   private final WriteMode mode;
   private final String sinkName;
+  private final PCollectionView<Boolean> gate;
 
   private TextSink(
       String folder,
@@ -57,7 +63,8 @@ public final class TextSink extends PTransform<PCollection<Row>, PDone> {
       List<String> columns,
       Format format,
       WriteMode mode,
-      String sinkName) {
+      String sinkName,
+      PCollectionView<Boolean> gate) {
     if (mode == WriteMode.MERGE) {
       throw new IllegalArgumentException("file sinks support append and overwrite, not merge");
     }
@@ -67,38 +74,80 @@ public final class TextSink extends PTransform<PCollection<Row>, PDone> {
     this.format = format;
     this.mode = mode;
     this.sinkName = sinkName;
+    this.gate = gate;
   }
 
   public static TextSink jsonLines(String folder, String table, List<String> columns) {
-    return new TextSink(folder, table, columns, Format.JSONL, WriteMode.OVERWRITE, "files");
+    return new TextSink(folder, table, columns, Format.JSONL, WriteMode.OVERWRITE, "files", null);
   }
 
   public static TextSink csv(String folder, String table, List<String> columns) {
-    return new TextSink(folder, table, columns, Format.CSV, WriteMode.OVERWRITE, "files");
+    return new TextSink(folder, table, columns, Format.CSV, WriteMode.OVERWRITE, "files", null);
   }
 
   public TextSink withMode(WriteMode writeMode) {
-    return new TextSink(folder, table, columns, format, writeMode, sinkName);
+    return new TextSink(folder, table, columns, format, writeMode, sinkName, gate);
   }
 
   public TextSink withSinkName(String name) {
-    return new TextSink(folder, table, columns, format, mode, name);
+    return new TextSink(folder, table, columns, format, mode, name, gate);
+  }
+
+  /**
+   * A single boolean that must be true for the file to be published; when it is false the file
+   * written by this run is deleted and the folder is left as it was.
+   */
+  public TextSink withGate(PCollectionView<Boolean> commitAllowed) {
+    return new TextSink(folder, table, columns, format, mode, sinkName, commitAllowed);
   }
 
   @Override
-  public PDone expand(PCollection<Row> rows) {
+  public PCollection<Long> expand(PCollection<Row> rows) {
     String base = folder.endsWith("/") ? folder : folder + "/";
-    String name =
-        mode == WriteMode.APPEND
-            ? table + "-" + UUID.randomUUID().toString().substring(0, 8)
-            : table;
-    TextIO.Write write = TextIO.write().to(base + name).withSuffix(format.suffix).withoutSharding();
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    String name = mode == WriteMode.APPEND ? table + "-" + run : table;
+    // Written under a pending name, published by a rename once the whole file is there.
+    String pending = base + name + ".pending-" + run;
+    TextIO.Write write = TextIO.write().to(pending).withSuffix(format.suffix).withoutSharding();
     if (format == Format.CSV) {
       write = write.withHeader(String.join(",", columns));
     }
+    ParDo.SingleOutput<Long, Long> publish =
+        ParDo.of(new PublishFn(pending + format.suffix, base + name + format.suffix, gate));
     return rows.apply(
             "Format", ParDo.of(new FormatFn(columns, format, "load." + sinkName + "." + table)))
-        .apply("WriteFile", write);
+        .apply("WriteFile", write.withOutputFilenames())
+        .getPerDestinationOutputFilenames()
+        .apply("CountFiles", Count.globally())
+        .apply("Publish", gate == null ? publish : publish.withSideInputs(gate));
+  }
+
+  /** Renames the pending file to its final name, or deletes it when the gate is closed. */
+  private static final class PublishFn extends DoFn<Long, Long> {
+    private final String pending;
+    private final String target;
+    private final PCollectionView<Boolean> gate;
+
+    PublishFn(String pending, String target, PCollectionView<Boolean> gate) {
+      this.pending = pending;
+      this.target = target;
+      this.gate = gate;
+    }
+
+    @ProcessElement
+    public void process(@Element Long files, ProcessContext context) throws java.io.IOException {
+      ResourceId from = FileSystems.matchNewResource(pending, false);
+      if (gate == null || context.sideInput(gate)) {
+        FileSystems.rename(
+            List.of(from),
+            List.of(FileSystems.matchNewResource(target, false)),
+            MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        context.output(files);
+      } else {
+        FileSystems.delete(List.of(from), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        context.output(0L);
+      }
+    }
   }
 
   @Override

@@ -27,6 +27,7 @@ import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 import org.joda.time.Instant;
 
@@ -61,6 +62,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   private final WriteMode mode;
   private final String versionColumn;
   private final String sinkName;
+  private final PCollectionView<Boolean> gate;
 
   private JdbcLoad(
       JdbcEndpoint endpoint,
@@ -68,22 +70,24 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       CanonicalModel model,
       WriteMode mode,
       String versionColumn,
-      String sinkName) {
+      String sinkName,
+      PCollectionView<Boolean> gate) {
     this.endpoint = endpoint;
     this.table = table;
     this.model = model;
     this.mode = mode;
     this.versionColumn = versionColumn;
     this.sinkName = sinkName;
+    this.gate = gate;
   }
 
   /** Loads rows of {@code model} into {@code table}; appends unless told otherwise. */
   public static JdbcLoad into(JdbcEndpoint endpoint, String table, CanonicalModel model) {
-    return new JdbcLoad(endpoint, table, model, WriteMode.APPEND, null, "jdbc");
+    return new JdbcLoad(endpoint, table, model, WriteMode.APPEND, null, "jdbc", null);
   }
 
   public JdbcLoad withMode(WriteMode writeMode) {
-    return new JdbcLoad(endpoint, table, model, writeMode, versionColumn, sinkName);
+    return new JdbcLoad(endpoint, table, model, writeMode, versionColumn, sinkName, gate);
   }
 
   /** A merge leaves a stored row alone when its value in this column is newer. */
@@ -92,12 +96,21 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       throw new IllegalArgumentException(
           "version column '" + column + "' is not a field of model " + model.name());
     }
-    return new JdbcLoad(endpoint, table, model, mode, column, sinkName);
+    return new JdbcLoad(endpoint, table, model, mode, column, sinkName, gate);
+  }
+
+  /**
+   * A single boolean, computed in the same pipeline, that must be true for the load to commit; when
+   * it is false the staged rows are discarded and the target is left as it was. Quality checks use
+   * this to stop every load of a run before anything is committed.
+   */
+  public JdbcLoad withGate(PCollectionView<Boolean> commitAllowed) {
+    return new JdbcLoad(endpoint, table, model, mode, versionColumn, sinkName, commitAllowed);
   }
 
   /** The sink's name, used in counters. */
   public JdbcLoad withSinkName(String name) {
-    return new JdbcLoad(endpoint, table, model, mode, versionColumn, name);
+    return new JdbcLoad(endpoint, table, model, mode, versionColumn, name, gate);
   }
 
   static List<Schema.Field> columns(CanonicalModel model) {
@@ -115,9 +128,13 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
             + run;
     return rows.apply("WriteStaging", ParDo.of(new StageFn(endpoint, stagingPrefix, model)))
         .apply("CollectStaged", Combine.globally(new Staged()))
-        .apply(
-            "Commit",
-            ParDo.of(new CommitFn(endpoint, table, model, mode, versionColumn, sinkName)));
+        .apply("Commit", commit());
+  }
+
+  private ParDo.SingleOutput<Map<String, Long>, Long> commit() {
+    ParDo.SingleOutput<Map<String, Long>, Long> commit =
+        ParDo.of(new CommitFn(endpoint, table, model, mode, versionColumn, sinkName, gate));
+    return gate == null ? commit : commit.withSideInputs(gate);
   }
 
   @Override
@@ -234,7 +251,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     private final CanonicalModel model;
     private final WriteMode mode;
     private final String versionColumn;
+    private final PCollectionView<Boolean> gate;
     private final Counter loaded;
+    private final Counter blocked;
 
     CommitFn(
         JdbcEndpoint endpoint,
@@ -242,7 +261,10 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         CanonicalModel model,
         WriteMode mode,
         String versionColumn,
-        String sinkName) {
+        String sinkName,
+        PCollectionView<Boolean> gate) {
+      this.gate = gate;
+      this.blocked = Metrics.counter("watershed", "blocked." + sinkName + "." + model.name());
       this.endpoint = endpoint;
       this.table = table;
       this.model = model;
@@ -252,9 +274,20 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     }
 
     @ProcessElement
-    public void process(@Element Map<String, Long> staged, OutputReceiver<Long> out)
+    public void process(@Element Map<String, Long> staged, ProcessContext context)
         throws SQLException {
       Dialect dialect = endpoint.dialect();
+      if (gate != null && !context.sideInput(gate)) {
+        try (Connection connection = endpoint.connect();
+            Statement statement = connection.createStatement()) {
+          for (String staging : staged.keySet()) {
+            statement.execute(dialect.dropTable(staging));
+          }
+        }
+        blocked.inc(staged.values().stream().mapToLong(Long::longValue).sum());
+        context.output(0L);
+        return;
+      }
       List<String> names = new ArrayList<>();
       for (Schema.Field field : columns(model)) {
         names.add(field.getName());
@@ -291,7 +324,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         }
       }
       loaded.inc(rows);
-      out.output(rows);
+      context.output(rows);
     }
   }
 }

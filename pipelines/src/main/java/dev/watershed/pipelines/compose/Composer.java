@@ -19,6 +19,9 @@ import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.quality.Quality;
+import dev.watershed.transforms.quality.QualityRule;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -32,6 +35,8 @@ import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 
 /**
@@ -54,17 +59,27 @@ import org.apache.beam.sdk.values.Row;
 public final class Composer {
   private final Spec spec;
   private final Pipeline pipeline;
+  private final RunContext context;
+  private final List<PCollection<Row>> checks = new ArrayList<>();
+  private final List<PCollection<Row>> findings = new ArrayList<>();
+  private PCollectionView<Boolean> gate;
   private final List<String> plan = new ArrayList<>();
   private final List<PCollection<Row>> deadLetters = new ArrayList<>();
 
-  private Composer(Spec spec, Pipeline pipeline) {
+  private Composer(Spec spec, Pipeline pipeline, RunContext context) {
     this.spec = spec;
     this.pipeline = pipeline;
+    this.context = context;
   }
 
   /** Adds the spec's steps to {@code pipeline}; returns the plan, one line per step, in words. */
   public static List<String> compose(Spec spec, Pipeline pipeline) {
-    Composer composer = new Composer(spec, pipeline);
+    return compose(spec, pipeline, RunContext.at(Instant.now()));
+  }
+
+  /** As {@link #compose(Spec, Pipeline)}, with the run's clock and the last run's row counts. */
+  public static List<String> compose(Spec spec, Pipeline pipeline, RunContext context) {
+    Composer composer = new Composer(spec, pipeline, context);
     composer.build();
     return List.copyOf(composer.plan);
   }
@@ -89,18 +104,23 @@ public final class Composer {
       conformed.computeIfAbsent(entry.to(), m -> new ArrayList<>()).add(result.output());
       plan.add(String.format("  %-34s %s", name, describe(entry.fields())));
     }
-    Map<String, PCollection<Row>> ready = new LinkedHashMap<>();
+    Map<String, PCollection<Row>> deduped = new LinkedHashMap<>();
     for (CanonicalModel model : spec.models().values()) {
       PCollection<Row> rows =
           PCollectionList.of(conformed.get(model.name()))
               .apply("collect " + model.name(), Flatten.pCollections())
               .setRowSchema(model.schema());
-      rows = dedupe(model, rows);
+      deduped.put(model.name(), dedupe(model, rows));
+    }
+    Map<String, PCollection<Row>> ready = new LinkedHashMap<>();
+    for (CanonicalModel model : spec.models().values()) {
+      PCollection<Row> rows = quality(model, deduped.get(model.name()), deduped);
       ready.put(
           model.name(),
           rows.apply("count " + model.name(), Counting.rows("model." + model.name() + ".loaded"))
               .setRowSchema(model.schema()));
     }
+    gate = gateAndReport();
     for (SinkSpec sink : spec.sinks().values()) {
       for (String modelName : spec.modelsOf(sink)) {
         load(sink, spec.models().get(modelName), ready.get(modelName));
@@ -200,6 +220,65 @@ public final class Composer {
     return out;
   }
 
+  /**
+   * Checks a model's quality rules after dedupe, so that rules describe the rows a run would load
+   * (a unique rule on a column other than the key is meaningful only once versions are merged).
+   */
+  private PCollection<Row> quality(
+      CanonicalModel model, PCollection<Row> rows, Map<String, PCollection<Row>> deduped) {
+    List<QualityRule> rules = spec.qualityOf(model.name());
+    if (rules.isEmpty()) {
+      return rows;
+    }
+    Quality quality =
+        Quality.of(model.name(), rules)
+            .withClock(context.now())
+            .withLastRunRows(context.lastRunRows().get(model.name()));
+    for (QualityRule rule : rules) {
+      if (rule.referenceModel() != null) {
+        quality = quality.withReference(rule.referenceModel(), deduped.get(rule.referenceModel()));
+      }
+    }
+    String name = "quality " + model.name();
+    PCollectionTuple checked = rows.apply(name, quality);
+    deadLetters.add(checked.get(Quality.DEAD_LETTERS));
+    checks.add(checked.get(Quality.CHECKS));
+    findings.add(checked.get(Quality.FINDINGS));
+    plan.add(
+        String.format(
+            "  %-34s %s",
+            name,
+            rules.stream()
+                .map(r -> r.name() + " -> " + r.onFailure().specName())
+                .collect(Collectors.joining(", "))));
+    return checked.get(Quality.ROWS);
+  }
+
+  /**
+   * Writes the quality checks and up to five failing rows per rule for the run report, and returns
+   * the gate every load waits for: open unless a rule that fails the run failed.
+   */
+  private PCollectionView<Boolean> gateAndReport() {
+    if (checks.isEmpty()) {
+      return null;
+    }
+    String folder = spec.resolve(spec.reportPath());
+    PCollection<Row> allChecks =
+        PCollectionList.of(checks)
+            .apply("collect checks", Flatten.pCollections())
+            .setRowSchema(Quality.CHECK);
+    allChecks.apply("write checks", RowFiles.jsonLines(folder + "/checks"));
+    PCollectionList.of(findings)
+        .apply("collect findings", Flatten.pCollections())
+        .setRowSchema(Quality.FINDING)
+        .apply("sample findings", Samples.perRule(5))
+        .apply("write samples", RowFiles.jsonLines(folder + "/samples"));
+    plan.add(
+        String.format(
+            "  %-34s %s", "quality gate", "loads commit only if no rule set to fail fails"));
+    return allChecks.apply("quality gate", Gate.fromChecks());
+  }
+
   private static Dedupe dedupeOf(String metricsName, List<String> key, DedupeSpec rule) {
     Dedupe dedupe = Dedupe.byKey(key).withMetricsName(metricsName);
     if (rule == null) {
@@ -240,7 +319,8 @@ public final class Composer {
             JdbcLoad.into(endpoint, table, model)
                 .withMode(sink.mode())
                 .withVersionColumn(version)
-                .withSinkName(sink.name()));
+                .withSinkName(sink.name())
+                .withGate(gate));
         where =
             (sink.type().equals("duckdb") ? sink.path() : endpoint.describe())
                 + " table "
@@ -258,6 +338,9 @@ public final class Composer {
         if (partition != null) {
           parquet = parquet.withPartitionColumn(partition);
         }
+        if (gate != null) {
+          parquet = parquet.withGate(gate);
+        }
         rows.apply(name, parquet);
         where =
             sink.path()
@@ -272,7 +355,8 @@ public final class Composer {
             sink.type().equals("csv")
                 ? TextSink.csv(spec.resolve(sink.path()), model.name(), columns)
                 : TextSink.jsonLines(spec.resolve(sink.path()), model.name(), columns);
-        rows.apply(name, text.withMode(sink.mode()).withSinkName(sink.name()));
+        text = text.withMode(sink.mode()).withSinkName(sink.name());
+        rows.apply(name, gate == null ? text : text.withGate(gate));
         where = sink.path() + "/" + model.name() + "." + sink.type();
     }
     plan.add(String.format("  %-34s %s %s: %s", name, sink.type(), sink.mode().specName(), where));

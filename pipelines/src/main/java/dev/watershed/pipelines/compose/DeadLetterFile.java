@@ -1,8 +1,6 @@
 package dev.watershed.pipelines.compose;
 
-import dev.watershed.io.files.RowJson;
 import dev.watershed.transforms.deadletter.DeadLetter;
-import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -32,27 +30,21 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     String prefix =
         file.endsWith(".jsonl") ? file.substring(0, file.length() - ".jsonl".length()) : file;
     return deadLetters
-        .apply("CountAndFormat", ParDo.of(new FormatFn()))
-        .apply("WriteFile", TextIO.write().to(prefix).withSuffix(".jsonl").withoutSharding());
+        .apply("Count", ParDo.of(new CountFn()))
+        .setRowSchema(DeadLetter.SCHEMA)
+        .apply("Write", RowFiles.jsonLines(prefix));
   }
 
-  private static final class FormatFn extends DoFn<Row, String> {
-    private transient RowJson json;
-
-    @Setup
-    public void setup() {
-      json = new RowJson();
-    }
-
+  private static final class CountFn extends DoFn<Row, Row> {
     @ProcessElement
-    public void process(@Element Row deadLetter, OutputReceiver<String> out) {
+    public void process(@Element Row deadLetter, OutputReceiver<Row> out) {
       String stage = deadLetter.getString(DeadLetter.STAGE);
       Metrics.counter("watershed", "dead." + stage + "." + deadLetter.getString(DeadLetter.SOURCE))
           .inc();
       Metrics.counter(
               "watershed", "reason." + stage + "." + deadLetter.getString(DeadLetter.REASON))
           .inc();
-      out.output(json.apply(deadLetter));
+      out.output(deadLetter);
     }
   }
 }

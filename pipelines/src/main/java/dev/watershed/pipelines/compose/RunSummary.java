@@ -20,7 +20,7 @@ import org.apache.beam.sdk.metrics.MetricsFilter;
  * What a run did, from its counters: rows read per source, conformed, dead-lettered, merged away by
  * dedupe and loaded per model and sink, and whether every model reconciles:
  *
- * <pre>in = loaded + merged away + dead-lettered</pre>
+ * <pre>in = loaded + merged away + dead-lettered + dropped</pre>
  *
  * <p>where {@code in} counts every record read from the model's sources, and dead letters count
  * both records that could not be read (extract) and those that could not be conformed.
@@ -30,8 +30,15 @@ public final class RunSummary {
   private final Map<String, Long> counters;
   private final Duration elapsed;
   private final String runner;
+  private final List<CheckResult> checks;
 
-  private RunSummary(Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
+  private RunSummary(
+      Spec spec,
+      Map<String, Long> counters,
+      Duration elapsed,
+      String runner,
+      List<CheckResult> checks) {
+    this.checks = List.copyOf(checks);
     this.spec = spec;
     this.counters = counters;
     this.elapsed = elapsed;
@@ -40,7 +47,37 @@ public final class RunSummary {
 
   public static RunSummary of(
       Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
-    return new RunSummary(spec, Map.copyOf(counters), elapsed, runner);
+    return new RunSummary(spec, Map.copyOf(counters), elapsed, runner, List.of());
+  }
+
+  /** The same summary with the run's quality checks. */
+  public RunSummary withChecks(List<CheckResult> results) {
+    return new RunSummary(spec, counters, elapsed, runner, results);
+  }
+
+  public List<CheckResult> checks() {
+    return checks;
+  }
+
+  /** True when a check that fails the run did not pass: then nothing was committed. */
+  public boolean blocked() {
+    return checks.stream().anyMatch(CheckResult::blocks);
+  }
+
+  public Map<String, Long> counters() {
+    return counters;
+  }
+
+  public Duration elapsed() {
+    return elapsed;
+  }
+
+  public String runner() {
+    return runner;
+  }
+
+  public Spec spec() {
+    return spec;
   }
 
   /** The {@code watershed} counters of a finished run, by name. */
@@ -97,7 +134,24 @@ public final class RunSummary {
    */
   public long deadLettered(String model) {
     long extract = sourcesOf(model).stream().mapToLong(this::extractDeadLettered).sum();
-    return extract + counter("conform." + model + ".dead_lettered");
+    return extract
+        + counter("conform." + model + ".dead_lettered")
+        + counter("quality." + model + ".dead_lettered");
+  }
+
+  /** Rows dropped by quality rules set to drop. */
+  public long dropped(String model) {
+    return counter("quality." + model + ".dropped");
+  }
+
+  /** Rows a sink did not commit because the quality gate was closed. */
+  public long blockedInto(String sink, String model) {
+    return counter("blocked." + sink + "." + model);
+  }
+
+  /** The number of rows that failed a quality rule of a model. */
+  public long failed(String model, String rule) {
+    return counter("quality." + model + "." + rule + ".failed");
   }
 
   public long mergedAway(String model) {
@@ -125,7 +179,7 @@ public final class RunSummary {
     }
     for (SinkSpec sink : spec.sinks().values()) {
       for (String model : spec.modelsOf(sink)) {
-        if (loadedInto(sink.name(), model) != loaded(model)) {
+        if (loadedInto(sink.name(), model) + blockedInto(sink.name(), model) != loaded(model)) {
           return false;
         }
       }
@@ -134,7 +188,7 @@ public final class RunSummary {
   }
 
   public boolean reconciled(String model) {
-    return in(model) == loaded(model) + mergedAway(model) + deadLettered(model);
+    return in(model) == loaded(model) + mergedAway(model) + deadLettered(model) + dropped(model);
   }
 
   /** Dead-letter counts by stage and reason, largest first. */
@@ -175,23 +229,25 @@ public final class RunSummary {
     }
     out.append(
         String.format(
-            "%n%-14s %10s %10s %14s %12s %10s  %s%n",
+            "%n%-14s %10s %10s %14s %12s %8s %10s  %s%n",
             "model",
             "in",
             "conformed",
             "dead-lettered",
             "merged away",
+            "dropped",
             "loaded",
-            "in = loaded + merged away + dead-lettered"));
+            "in = loaded + merged away + dead-lettered + dropped"));
     for (String model : spec.models().keySet()) {
       out.append(
           String.format(
-              "%-14s %10d %10d %14d %12d %10d  %s%n",
+              "%-14s %10d %10d %14d %12d %8d %10d  %s%n",
               model,
               in(model),
               conformed(model),
               deadLettered(model),
               mergedAway(model),
+              dropped(model),
               loaded(model),
               reconciled(model) ? "reconciled" : "DOES NOT RECONCILE"));
     }
@@ -202,6 +258,34 @@ public final class RunSummary {
             String.format(
                 "%-14s %-14s %-10s %10d%n",
                 sink.name(), model, sink.mode().specName(), loadedInto(sink.name(), model)));
+      }
+    }
+    if (spec.quality().values().stream().anyMatch(rules -> !rules.isEmpty())) {
+      out.append(
+          String.format(
+              "%n%-14s %-40s %-12s %10s%n", "model", "quality rule", "on failure", "failed"));
+      for (Map.Entry<String, List<dev.watershed.transforms.quality.QualityRule>> model :
+          spec.quality().entrySet()) {
+        for (dev.watershed.transforms.quality.QualityRule rule : model.getValue()) {
+          String result;
+          if (rule.kind().isRowRule()) {
+            result = String.valueOf(failed(model.getKey(), rule.name()));
+          } else {
+            result =
+                checks.stream()
+                    .filter(c -> c.model().equals(model.getKey()) && c.rule().equals(rule.name()))
+                    .map(c -> (c.passed() ? "passed: " : "FAILED: ") + c.detail())
+                    .findFirst()
+                    .orElse("not checked");
+          }
+          out.append(
+              String.format(
+                  "%-14s %-40s %-12s %10s%n",
+                  model.getKey(), rule.name(), rule.onFailure().specName(), result));
+        }
+      }
+      if (blocked()) {
+        out.append(String.format("%nquality checks failed: nothing was committed to any sink%n"));
       }
     }
     List<Map.Entry<String, Long>> reasons = topReasons(5);

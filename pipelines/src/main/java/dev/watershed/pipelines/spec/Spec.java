@@ -1,6 +1,7 @@
 package dev.watershed.pipelines.spec;
 
 import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.quality.QualityRule;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -20,8 +21,10 @@ public record Spec(
     Map<String, CanonicalModel> models,
     List<ConformSpec> conform,
     Map<String, DedupeSpec> dedupe,
+    Map<String, List<QualityRule>> quality,
     Map<String, SinkSpec> sinks,
     DeadLetterSpec deadLetter,
+    String reportPath,
     Set<String> secrets,
     Path baseDir) {
 
@@ -31,6 +34,16 @@ public record Spec(
       return path;
     }
     return baseDir.resolve(path).normalize().toString();
+  }
+
+  /** The quality rules of {@code model}, in spec order (none when it has no quality entry). */
+  public List<QualityRule> qualityOf(String model) {
+    return quality.getOrDefault(model, List.of());
+  }
+
+  /** The file the run report is written to. */
+  public String reportFile() {
+    return (reportPath.endsWith("/") ? reportPath : reportPath + "/") + "run-report.json";
   }
 
   /** The conform entries that produce {@code model}, in spec order. */

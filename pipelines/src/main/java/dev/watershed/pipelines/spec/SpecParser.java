@@ -6,6 +6,7 @@ import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
+import dev.watershed.transforms.quality.QualityRule;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
@@ -107,7 +108,17 @@ public final class SpecParser {
       throw new SpecException(errors);
     }
     top.rejectUnknown(
-        Set.of("name", "mode", "sources", "models", "conform", "dedupe", "sinks", "dead_letter"));
+        Set.of(
+            "name",
+            "mode",
+            "sources",
+            "models",
+            "conform",
+            "dedupe",
+            "quality",
+            "sinks",
+            "dead_letter",
+            "report"));
     String name = top.string("name", true);
     if (name != null && !IDENTIFIER.matcher(name).matches()) {
       top.error("name", "'" + name + "' is not a valid name; use letters, digits and _");
@@ -126,6 +137,11 @@ public final class SpecParser {
     Map<String, DedupeSpec> dedupe = dedupe(top.object("dedupe", false), models);
     Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models, dedupe);
     DeadLetterSpec deadLetter = deadLetter(top.object("dead_letter", false));
+    Map<String, List<QualityRule>> quality =
+        QualitySpecs.parse(top.object("quality", false), models, declaredModels);
+    YamlObject report = top.object("report", false);
+    report.rejectUnknown(Set.of("path"));
+    String reportPath = report.string("path", "target/report");
     for (String model : models.keySet()) {
       if (conform.stream().noneMatch(c -> model.equals(c.to()))) {
         errors.add(
@@ -149,8 +165,10 @@ public final class SpecParser {
         models,
         conform,
         dedupe,
+        quality,
         sinks,
         deadLetter,
+        reportPath,
         Set.copyOf(references.secrets()),
         baseDir);
   }

@@ -23,6 +23,7 @@ import org.apache.beam.sdk.values.Row;
 public final class DeadLetter {
   public static final String STAGE = "stage";
   public static final String REASON = "reason";
+  public static final String RULE = "rule";
   public static final String DETAIL = "detail";
   public static final String SOURCE = "source";
   public static final String POSITION = "position";
@@ -33,6 +34,7 @@ public final class DeadLetter {
       Schema.builder()
           .addStringField(STAGE)
           .addStringField(REASON)
+          .addNullableField(RULE, Schema.FieldType.STRING)
           .addStringField(DETAIL)
           .addNullableField(SOURCE, Schema.FieldType.STRING)
           .addNullableField(POSITION, Schema.FieldType.STRING)
@@ -56,8 +58,20 @@ public final class DeadLetter {
   /** A dead letter with every field given. */
   public static Row of(
       String stage, String reason, String detail, String source, String position, String payload) {
+    return forRule(stage, reason, null, detail, source, position, payload);
+  }
+
+  /** A dead letter from a named rule, such as a quality rule. */
+  public static Row forRule(
+      String stage,
+      String reason,
+      String rule,
+      String detail,
+      String source,
+      String position,
+      String payload) {
     return Row.withSchema(SCHEMA)
-        .addValues(stage, reason, detail, source, position, payload)
+        .addValues(stage, reason, rule, detail, source, position, payload)
         .build();
   }
 }

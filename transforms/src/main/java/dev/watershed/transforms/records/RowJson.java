@@ -1,4 +1,4 @@
-package dev.watershed.io.files;
+package dev.watershed.transforms.records;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,0 +1,194 @@
+package dev.watershed.pipelines.compose;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.watershed.pipelines.spec.SinkSpec;
+import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.transforms.quality.QualityRule;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The machine-readable report of a run, {@code <report.path>/run-report.json}, and the files a run
+ * leaves for the next one.
+ *
+ * <p>The report holds the run's status and exit code, its timings, counts per source, model and
+ * sink, every quality rule with its failed count and up to five failing rows, every dataset check,
+ * and the dead-letter reasons. A successful run also writes {@code last-successful-run.json} (rows
+ * loaded per model), which the next run's {@code row_count} ratios compare against.
+ */
+public final class RunReport {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private RunReport() {}
+
+  private static Path folder(Spec spec) {
+    return Path.of(spec.resolve(spec.reportPath()));
+  }
+
+  /** Removes the files the previous run's pipeline wrote, so that none is read as this run's. */
+  public static void clearRunFiles(Spec spec) throws IOException {
+    Files.deleteIfExists(folder(spec).resolve("checks.jsonl"));
+    Files.deleteIfExists(folder(spec).resolve("samples.jsonl"));
+  }
+
+  /** Rows loaded per model by the last successful run; empty when there was none. */
+  public static Map<String, Long> lastRunRows(Spec spec) throws IOException {
+    Path file = folder(spec).resolve("last-successful-run.json");
+    Map<String, Long> rows = new LinkedHashMap<>();
+    if (Files.isRegularFile(file)) {
+      JsonNode models = JSON.readTree(file.toFile()).path("loaded");
+      models.fields().forEachRemaining(e -> rows.put(e.getKey(), e.getValue().asLong()));
+    }
+    return rows;
+  }
+
+  /** The quality checks this run's pipeline wrote. */
+  public static List<CheckResult> readChecks(Spec spec) throws IOException {
+    List<CheckResult> checks = new ArrayList<>();
+    for (JsonNode check : lines(folder(spec).resolve("checks.jsonl"))) {
+      checks.add(
+          new CheckResult(
+              check.path("model").asText(),
+              check.path("rule").asText(),
+              check.path("on_failure").asText(),
+              check.path("passed").asBoolean(),
+              check.path("observed").asText(),
+              check.path("detail").asText()));
+    }
+    return checks;
+  }
+
+  private static List<JsonNode> lines(Path file) throws IOException {
+    List<JsonNode> nodes = new ArrayList<>();
+    if (Files.isRegularFile(file)) {
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        if (!line.isBlank()) {
+          nodes.add(JSON.readTree(line));
+        }
+      }
+    }
+    return nodes;
+  }
+
+  /** Writes the report; after a successful run also the row counts the next run compares with. */
+  public static Path write(RunSummary summary, String status, int exitCode, Instant started)
+      throws IOException {
+    Spec spec = summary.spec();
+    ObjectNode report = JSON.createObjectNode();
+    report.put("spec", spec.name());
+    report.put("mode", spec.mode());
+    report.put("runner", summary.runner());
+    report.put("status", status);
+    report.put("exit_code", exitCode);
+    report.put("started_at", started.toString());
+    report.put("elapsed_seconds", summary.elapsed().toMillis() / 1000.0);
+    ObjectNode sources = report.putObject("sources");
+    for (SourceSpec source : spec.sources().values()) {
+      ObjectNode node = sources.putObject(source.name());
+      node.put("type", source.type());
+      node.put("read", summary.read(source.name()));
+      node.put("dead_lettered", summary.extractDeadLettered(source.name()));
+    }
+    ObjectNode models = report.putObject("models");
+    for (String model : spec.models().keySet()) {
+      ObjectNode node = models.putObject(model);
+      node.put("in", summary.in(model));
+      node.put("conformed", summary.conformed(model));
+      node.put("dead_lettered", summary.deadLettered(model));
+      node.put("merged_away", summary.mergedAway(model));
+      node.put("dropped", summary.dropped(model));
+      node.put("loaded", summary.loaded(model));
+      node.put("reconciled", summary.reconciled(model));
+    }
+    ObjectNode sinks = report.putObject("sinks");
+    for (SinkSpec sink : spec.sinks().values()) {
+      ObjectNode node = sinks.putObject(sink.name());
+      for (String model : spec.modelsOf(sink)) {
+        ObjectNode m = node.putObject(model);
+        m.put("write", sink.mode().specName());
+        m.put("rows", summary.loadedInto(sink.name(), model));
+        m.put("not_committed", summary.blockedInto(sink.name(), model));
+      }
+    }
+    Map<String, List<JsonNode>> samples = new LinkedHashMap<>();
+    for (JsonNode finding : lines(folder(spec).resolve("samples.jsonl"))) {
+      samples
+          .computeIfAbsent(
+              finding.path("model").asText() + "." + finding.path("rule").asText(),
+              k -> new ArrayList<>())
+          .add(finding);
+    }
+    ArrayNode rules = report.putArray("rules");
+    for (Map.Entry<String, List<QualityRule>> model : spec.quality().entrySet()) {
+      for (QualityRule rule : model.getValue()) {
+        ObjectNode node = rules.addObject();
+        node.put("model", model.getKey());
+        node.put("rule", rule.name());
+        node.put("kind", rule.kind().specName());
+        node.put("on_failure", rule.onFailure().specName());
+        if (rule.kind().isRowRule()) {
+          long failed = summary.failed(model.getKey(), rule.name());
+          node.put(
+              "checked",
+              summary.loaded(model.getKey())
+                  + summary.dropped(model.getKey())
+                  + failedAway(summary, model.getKey()));
+          node.put("failed", failed);
+          node.put("passed", failed == 0);
+          ArrayNode sampled = node.putArray("samples");
+          for (JsonNode finding :
+              samples.getOrDefault(model.getKey() + "." + rule.name(), List.of())) {
+            ObjectNode sample = sampled.addObject();
+            sample.put("detail", finding.path("detail").asText());
+            sample.put("source", finding.path("source").asText());
+            sample.put("position", finding.path("position").asText());
+            sample.put("payload", finding.path("payload").asText());
+          }
+        }
+        for (CheckResult check : summary.checks()) {
+          if (check.model().equals(model.getKey()) && check.rule().equals(rule.name())) {
+            node.put("passed", check.passed());
+            node.put("observed", check.observed());
+            node.put("detail", check.detail());
+          }
+        }
+      }
+    }
+    ObjectNode reasons = report.putObject("dead_letter_reasons");
+    for (Map.Entry<String, Long> reason : summary.topReasons(Integer.MAX_VALUE)) {
+      reasons.put(reason.getKey(), reason.getValue());
+    }
+    report.put("dead_letters", spec.deadLetter().file());
+    Path folder = folder(spec);
+    Files.createDirectories(folder);
+    Path file = folder.resolve("run-report.json");
+    JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), report);
+    if (status.equals("succeeded")) {
+      ObjectNode last = JSON.createObjectNode();
+      last.put("started_at", started.toString());
+      ObjectNode loaded = last.putObject("loaded");
+      for (String model : spec.models().keySet()) {
+        loaded.put(model, summary.loaded(model));
+      }
+      JSON.writerWithDefaultPrettyPrinter()
+          .writeValue(folder.resolve("last-successful-run.json").toFile(), last);
+    }
+    return file;
+  }
+
+  /** Rows of a model that left at the quality stage as dead letters. */
+  private static long failedAway(RunSummary summary, String model) {
+    return summary.counters().getOrDefault("quality." + model + ".dead_lettered", 0L);
+  }
+}

@@ -1,0 +1,667 @@
+package dev.watershed.transforms.quality;
+
+import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.quality.QualityRule.Kind;
+import dev.watershed.transforms.quality.QualityRule.OnFailure;
+import dev.watershed.transforms.records.RawRecords;
+import dev.watershed.transforms.records.RowJson;
+import java.io.Serializable;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.join.CoGbkResult;
+import org.apache.beam.sdk.transforms.join.CoGroupByKey;
+import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptors;
+
+/**
+ * Checks a model's rows against its {@link QualityRule}s.
+ *
+ * <p>Row rules run in order on every row (per-row rules first, then {@code unique}, then {@code
+ * relationships}); a failure emits a {@link #FINDINGS finding} and then does what the rule's {@link
+ * OnFailure} says: the row goes to {@link #DEAD_LETTERS} (stage {@value #STAGE}, reason {@value
+ * #REASON}, the rule's name), is dropped, or is kept. Dataset rules are then checked once on the
+ * rows that passed, the rows the run would load. Every dataset rule, and every row rule set to fail
+ * that failed, yields one {@link #CHECKS check}; a check that did not pass and whose rule fails the
+ * run means no load of the run may commit.
+ *
+ * <pre>{@code
+ * PCollectionTuple checked =
+ *     customers.apply(
+ *         Quality.of("customer", List.of(QualityRule.notNull("email"), QualityRule.rowCount(1L, null)))
+ *             .withClock(Instant.now()));
+ * checked.get(Quality.ROWS);          // rows to load
+ * checked.get(Quality.DEAD_LETTERS);  // rows that failed a dead_letter rule
+ * checked.get(Quality.CHECKS);        // dataset checks: passed or not
+ * }</pre>
+ *
+ * <p>Counters (namespace {@code watershed}): {@code quality.<model>.<rule>.failed}, {@code
+ * quality.<model>.dead_lettered}, {@code quality.<model>.dropped}.
+ */
+public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple> {
+  /** The stage name written into dead letters. */
+  public static final String STAGE = "quality";
+
+  /** The reason written into dead letters; the rule is named in the dead letter's rule field. */
+  public static final String REASON = "quality rule failed";
+
+  public static final TupleTag<Row> ROWS = new TupleTag<>("rows");
+  public static final TupleTag<Row> DEAD_LETTERS = new TupleTag<>("dead_letters");
+  public static final TupleTag<Row> FINDINGS = new TupleTag<>("findings");
+  public static final TupleTag<Row> CHECKS = new TupleTag<>("checks");
+
+  /** One row that failed one rule. */
+  public static final Schema FINDING =
+      Schema.builder()
+          .addStringField("model")
+          .addStringField("rule")
+          .addStringField("on_failure")
+          .addStringField("detail")
+          .addNullableField("source", Schema.FieldType.STRING)
+          .addNullableField("position", Schema.FieldType.STRING)
+          .addStringField("payload")
+          .build();
+
+  /** The outcome of one dataset rule, or of a row rule that fails the run. */
+  public static final Schema CHECK =
+      Schema.builder()
+          .addStringField("model")
+          .addStringField("rule")
+          .addStringField("on_failure")
+          .addBooleanField("passed")
+          .addStringField("observed")
+          .addStringField("detail")
+          .build();
+
+  private final String model;
+  private final List<QualityRule> rules;
+  private final Map<String, PCollection<Row>> references;
+  private final Instant now;
+  private final Long lastRunRows;
+
+  private Quality(
+      String model,
+      List<QualityRule> rules,
+      Map<String, PCollection<Row>> references,
+      Instant now,
+      Long lastRunRows) {
+    this.model = model;
+    this.rules = List.copyOf(rules);
+    this.references = references;
+    this.now = now;
+    this.lastRunRows = lastRunRows;
+  }
+
+  public static Quality of(String model, List<QualityRule> rules) {
+    return new Quality(model, rules, Map.of(), Instant.EPOCH, null);
+  }
+
+  /** The rows of another model, for {@code relationships} rules that point at it. */
+  public Quality withReference(String referencedModel, PCollection<Row> rows) {
+    Map<String, PCollection<Row>> next = new HashMap<>(references);
+    next.put(referencedModel, rows);
+    return new Quality(model, rules, next, now, lastRunRows);
+  }
+
+  /** The run's clock, for {@code freshness} rules. */
+  public Quality withClock(Instant instant) {
+    return new Quality(model, rules, references, instant, lastRunRows);
+  }
+
+  /** Rows the last successful run loaded, for {@code row_count} ratios; null when unknown. */
+  public Quality withLastRunRows(Long rows) {
+    return new Quality(model, rules, references, now, rows);
+  }
+
+  @Override
+  public PCollectionTuple expand(PCollection<Row> input) {
+    Schema schema = input.getSchema();
+    List<QualityRule> perRow = new ArrayList<>();
+    for (QualityRule rule : rules) {
+      if (rule.column() != null && !schema.hasField(rule.column())) {
+        throw new IllegalArgumentException(
+            "rule " + rule.name() + ": model " + model + " has no field '" + rule.column() + "'");
+      }
+      if (rule.kind().isRowRule()
+          && rule.kind() != Kind.UNIQUE
+          && rule.kind() != Kind.RELATIONSHIPS) {
+        perRow.add(rule);
+      }
+    }
+    List<PCollection<Row>> deadLetters = new ArrayList<>();
+    List<PCollection<Row>> findings = new ArrayList<>();
+    PCollectionTuple step =
+        input.apply(
+            "RowRules",
+            ParDo.of(new RowRulesFn(model, perRow))
+                .withOutputTags(ROWS, TupleTagList.of(DEAD_LETTERS).and(FINDINGS)));
+    PCollection<Row> rows = collect(step, schema, deadLetters, findings);
+    for (QualityRule rule : rules) {
+      if (rule.kind() == Kind.UNIQUE) {
+        rows = collect(unique(rows, rule), schema, deadLetters, findings);
+      } else if (rule.kind() == Kind.RELATIONSHIPS) {
+        rows = collect(relationships(rows, rule), schema, deadLetters, findings);
+      }
+    }
+    PCollection<Row> allFindings =
+        PCollectionList.of(findings)
+            .apply("Findings", Flatten.pCollections())
+            .setRowSchema(FINDING);
+    List<PCollection<Row>> checks = new ArrayList<>();
+    checks.add(failingRowRules(allFindings));
+    for (QualityRule rule : rules) {
+      if (!rule.kind().isRowRule()) {
+        checks.add(datasetCheck(rows, rule));
+      }
+    }
+    return PCollectionTuple.of(ROWS, rows)
+        .and(
+            DEAD_LETTERS,
+            PCollectionList.of(deadLetters)
+                .apply("DeadLetters", Flatten.pCollections())
+                .setRowSchema(DeadLetter.SCHEMA))
+        .and(FINDINGS, allFindings)
+        .and(
+            CHECKS,
+            PCollectionList.of(checks).apply("Checks", Flatten.pCollections()).setRowSchema(CHECK));
+  }
+
+  private static PCollection<Row> collect(
+      PCollectionTuple step,
+      Schema schema,
+      List<PCollection<Row>> deadLetters,
+      List<PCollection<Row>> findings) {
+    deadLetters.add(step.get(DEAD_LETTERS).setRowSchema(DeadLetter.SCHEMA));
+    findings.add(step.get(FINDINGS).setRowSchema(FINDING));
+    return step.get(ROWS).setRowSchema(schema);
+  }
+
+  private PCollectionTuple unique(PCollection<Row> rows, QualityRule rule) {
+    String column = rule.column();
+    return rows.apply("KeyBy " + rule.name(), ParDo.of(new KeyByFn(column)))
+        .setCoder(KvCoder.of(StringUtf8Coder.of(), rows.getCoder()))
+        .apply("Group " + rule.name(), GroupByKey.create())
+        .apply(
+            rule.name(),
+            ParDo.of(new UniqueFn(model, rule))
+                .withOutputTags(ROWS, TupleTagList.of(DEAD_LETTERS).and(FINDINGS)));
+  }
+
+  private PCollectionTuple relationships(PCollection<Row> rows, QualityRule rule) {
+    PCollection<Row> referenced = references.get(rule.referenceModel());
+    if (referenced == null) {
+      throw new IllegalArgumentException(
+          "rule "
+              + rule.name()
+              + " needs the rows of model "
+              + rule.referenceModel()
+              + " (withReference)");
+    }
+    String field = rule.referenceField();
+    TupleTag<Row> mine = new TupleTag<>("rows");
+    TupleTag<Integer> known = new TupleTag<>("known");
+    PCollection<KV<String, Row>> keyed =
+        rows.apply("KeyBy " + rule.name(), ParDo.of(new KeyByFn(rule.column())))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), rows.getCoder()));
+    PCollection<KV<String, Integer>> values =
+        referenced
+            .apply(
+                "Values of " + rule.referenceModel() + "." + field + " for " + rule.name(),
+                MapElements.into(
+                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.integers()))
+                    .via((Row r) -> KV.of(keyText(r.getValue(field)), 1)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()));
+    return KeyedPCollectionTuple.of(mine, keyed)
+        .and(known, values)
+        .apply("Join " + rule.name(), CoGroupByKey.create())
+        .apply(
+            rule.name(),
+            ParDo.of(new RelationshipFn(model, rule, mine, known))
+                .withOutputTags(ROWS, TupleTagList.of(DEAD_LETTERS).and(FINDINGS)));
+  }
+
+  /** One check per row rule set to fail the run that some row failed. */
+  private PCollection<Row> failingRowRules(PCollection<Row> findings) {
+    return findings
+        .apply(
+            "RulesThatFailTheRun",
+            MapElements.into(TypeDescriptors.strings())
+                .via(
+                    (Row f) ->
+                        OnFailure.FAIL.specName().equals(f.getString("on_failure"))
+                            ? f.getString("rule")
+                            : ""))
+        .apply("CountFailuresPerRule", Count.perElement())
+        .apply(
+            "FailedRowRules",
+            ParDo.of(
+                new DoFn<KV<String, Long>, Row>() {
+                  @ProcessElement
+                  public void process(@Element KV<String, Long> failed, OutputReceiver<Row> out) {
+                    if (!failed.getKey().isEmpty()) {
+                      out.output(
+                          check(
+                              model,
+                              failed.getKey(),
+                              OnFailure.FAIL,
+                              false,
+                              String.valueOf(failed.getValue()),
+                              failed.getValue() + " rows failed"));
+                    }
+                  }
+                }))
+        .setRowSchema(CHECK);
+  }
+
+  private PCollection<Row> datasetCheck(PCollection<Row> rows, QualityRule rule) {
+    if (rule.kind() == Kind.DUPLICATE_RATE) {
+      String column = rule.column();
+      return rows.apply(
+              "Values " + rule.name(),
+              MapElements.into(TypeDescriptors.strings())
+                  .via((Row r) -> keyText(r.getValue(column))))
+          .apply("Count " + rule.name(), Count.perElement())
+          .apply(
+              "Repeats " + rule.name(),
+              MapElements.into(
+                      TypeDescriptors.kvs(TypeDescriptors.longs(), TypeDescriptors.longs()))
+                  .via(
+                      (KV<String, Long> v) ->
+                          v.getKey().equals(NULL_KEY)
+                              ? KV.of(0L, 0L)
+                              : KV.of(v.getValue() - 1, v.getValue())))
+          .apply(rule.name(), Combine.globally(new DuplicateRateFn(model, rule)))
+          .setRowSchema(CHECK);
+    }
+    return rows.apply(rule.name(), Combine.globally(new DatasetFn(model, rule, now, lastRunRows)))
+        .setRowSchema(CHECK);
+  }
+
+  private static final String NULL_KEY = "\u0000null";
+
+  static String keyText(Object value) {
+    return value == null ? NULL_KEY : QualityRule.text(value);
+  }
+
+  static Row check(
+      String model,
+      String rule,
+      OnFailure onFailure,
+      boolean passed,
+      String observed,
+      String detail) {
+    return Row.withSchema(CHECK)
+        .addValues(model, rule, onFailure.specName(), passed, observed, detail)
+        .build();
+  }
+
+  /** Reports a failed row and applies the rule's action; true when the row goes on. */
+  static boolean fail(
+      String model, QualityRule rule, Row row, String detail, DoFn.MultiOutputReceiver out) {
+    Metrics.counter("watershed", "quality." + model + "." + rule.name() + ".failed").inc();
+    String payload = new RowJson().apply(row);
+    Schema schema = row.getSchema();
+    String source = schema.hasField(RawRecords.SOURCE) ? row.getString(RawRecords.SOURCE) : null;
+    String position =
+        schema.hasField(RawRecords.POSITION) ? row.getString(RawRecords.POSITION) : null;
+    out.get(FINDINGS)
+        .output(
+            Row.withSchema(FINDING)
+                .addValues(
+                    model,
+                    rule.name(),
+                    rule.onFailure().specName(),
+                    detail,
+                    source,
+                    position,
+                    payload)
+                .build());
+    switch (rule.onFailure()) {
+      case DEAD_LETTER:
+        Metrics.counter("watershed", "quality." + model + ".dead_lettered").inc();
+        out.get(DEAD_LETTERS)
+            .output(
+                DeadLetter.forRule(STAGE, REASON, rule.name(), detail, source, position, payload));
+        return false;
+      case DROP:
+        Metrics.counter("watershed", "quality." + model + ".dropped").inc();
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  private static final class RowRulesFn extends DoFn<Row, Row> {
+    private final String model;
+    private final List<QualityRule> rules;
+
+    RowRulesFn(String model, List<QualityRule> rules) {
+      this.model = model;
+      this.rules = rules;
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, MultiOutputReceiver out) {
+      for (QualityRule rule : rules) {
+        String detail = rule.check(row);
+        if (detail != null && !fail(model, rule, row, detail, out)) {
+          return;
+        }
+      }
+      out.get(ROWS).output(row);
+    }
+  }
+
+  /** Keys rows by a column's text; null values get keys of their own, so they never collide. */
+  private static final class KeyByFn extends DoFn<Row, KV<String, Row>> {
+    private final String column;
+
+    KeyByFn(String column) {
+      this.column = column;
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, OutputReceiver<KV<String, Row>> out) {
+      Object value = row.getValue(column);
+      out.output(
+          KV.of(value == null ? NULL_KEY + UUID.randomUUID() : QualityRule.text(value), row));
+    }
+  }
+
+  private static final class UniqueFn extends DoFn<KV<String, Iterable<Row>>, Row> {
+    private final String model;
+    private final QualityRule rule;
+
+    UniqueFn(String model, QualityRule rule) {
+      this.model = model;
+      this.rule = rule;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Iterable<Row>> group, MultiOutputReceiver out) {
+      List<Row> rows = new ArrayList<>();
+      group.getValue().forEach(rows::add);
+      for (Row row : rows) {
+        if (rows.size() == 1
+            || fail(
+                model,
+                rule,
+                row,
+                rule.column() + " '" + group.getKey() + "' occurs in " + rows.size() + " rows",
+                out)) {
+          out.get(ROWS).output(row);
+        }
+      }
+    }
+  }
+
+  private static final class RelationshipFn extends DoFn<KV<String, CoGbkResult>, Row> {
+    private final String model;
+    private final QualityRule rule;
+    private final TupleTag<Row> rows;
+    private final TupleTag<Integer> known;
+
+    RelationshipFn(String model, QualityRule rule, TupleTag<Row> rows, TupleTag<Integer> known) {
+      this.model = model;
+      this.rule = rule;
+      this.rows = rows;
+      this.known = known;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, CoGbkResult> joined, MultiOutputReceiver out) {
+      boolean exists =
+          joined.getKey().startsWith(NULL_KEY)
+              || joined.getValue().getAll(known).iterator().hasNext();
+      for (Row row : joined.getValue().getAll(rows)) {
+        if (exists
+            || fail(
+                model,
+                rule,
+                row,
+                rule.column()
+                    + " '"
+                    + joined.getKey()
+                    + "' is not a "
+                    + rule.referenceModel()
+                    + "."
+                    + rule.referenceField(),
+                out)) {
+          out.get(ROWS).output(row);
+        }
+      }
+    }
+  }
+
+  /** Row count, null count and newest value of one column, in one pass. */
+  static final class Stats implements Serializable {
+    long rows;
+    long nulls;
+    Comparable<?> newest;
+  }
+
+  private static final class DatasetFn extends Combine.CombineFn<Row, Stats, Row> {
+    private final String model;
+    private final QualityRule rule;
+    private final Instant now;
+    private final Long lastRunRows;
+
+    DatasetFn(String model, QualityRule rule, Instant now, Long lastRunRows) {
+      this.model = model;
+      this.rule = rule;
+      this.now = now;
+      this.lastRunRows = lastRunRows;
+    }
+
+    @Override
+    public Stats createAccumulator() {
+      return new Stats();
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public Stats addInput(Stats stats, Row row) {
+      stats.rows++;
+      if (rule.column() != null) {
+        Object value = row.getValue(rule.column());
+        if (value == null) {
+          stats.nulls++;
+        } else if (value instanceof Comparable c
+            && (stats.newest == null || c.compareTo(stats.newest) > 0)) {
+          stats.newest = c;
+        }
+      }
+      return stats;
+    }
+
+    @Override
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public Stats mergeAccumulators(Iterable<Stats> all) {
+      Stats merged = new Stats();
+      for (Stats s : all) {
+        merged.rows += s.rows;
+        merged.nulls += s.nulls;
+        if (s.newest != null
+            && (merged.newest == null || ((Comparable) s.newest).compareTo(merged.newest) > 0)) {
+          merged.newest = s.newest;
+        }
+      }
+      return merged;
+    }
+
+    @Override
+    public Row extractOutput(Stats stats) {
+      switch (rule.kind()) {
+        case ROW_COUNT:
+          Long min = rule.minRows();
+          Long max = rule.maxRows();
+          if (min != null && stats.rows < min) {
+            return result(false, stats.rows, stats.rows + " rows, fewer than the minimum " + min);
+          }
+          if (max != null && stats.rows > max) {
+            return result(false, stats.rows, stats.rows + " rows, more than the maximum " + max);
+          }
+          Double ratio = rule.minRatioOfLastRun();
+          if (ratio != null && lastRunRows != null && stats.rows < ratio * lastRunRows) {
+            return result(
+                false,
+                stats.rows,
+                stats.rows + " rows, below " + ratio + " of the last run's " + lastRunRows);
+          }
+          return result(
+              true,
+              stats.rows,
+              stats.rows
+                  + " rows"
+                  + (ratio != null && lastRunRows != null
+                      ? " (last run " + lastRunRows + ")"
+                      : ""));
+        case FRESHNESS:
+          if (stats.newest == null) {
+            return result(false, "none", "no " + rule.column() + " value to judge freshness by");
+          }
+          Instant newest =
+              stats.newest instanceof LocalDate d
+                  ? d.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
+                  : (Instant) stats.newest;
+          boolean fresh = !newest.isBefore(now.minus(rule.within()));
+          return result(
+              fresh,
+              stats.newest.toString(),
+              "newest "
+                  + rule.column()
+                  + " "
+                  + stats.newest
+                  + (fresh ? " is within " : " is older than ")
+                  + rule.within()
+                  + " before "
+                  + now);
+        case NULL_RATE:
+          double rate = stats.rows == 0 ? 0 : (double) stats.nulls / stats.rows;
+          return result(
+              rate <= rule.maxRate(),
+              String.format(java.util.Locale.ROOT, "%.4f", rate),
+              stats.nulls
+                  + " of "
+                  + stats.rows
+                  + " rows have no "
+                  + rule.column()
+                  + " (max "
+                  + rule.maxRate()
+                  + ")");
+        default:
+          throw new IllegalStateException("not a dataset rule: " + rule);
+      }
+    }
+
+    private Row result(boolean passed, Object observed, String detail) {
+      return check(model, rule.name(), rule.onFailure(), passed, String.valueOf(observed), detail);
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<Stats> getAccumulatorCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<Row> inputCoder) {
+      // One small accumulator per check, never on a per-row path.
+      return org.apache.beam.sdk.coders.SerializableCoder.of(Stats.class);
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<Row> getDefaultOutputCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<Row> inputCoder) {
+      return org.apache.beam.sdk.coders.RowCoder.of(CHECK);
+    }
+  }
+
+  private static final class DuplicateRateFn
+      extends Combine.CombineFn<KV<Long, Long>, long[], Row> {
+    private final String model;
+    private final QualityRule rule;
+
+    DuplicateRateFn(String model, QualityRule rule) {
+      this.model = model;
+      this.rule = rule;
+    }
+
+    @Override
+    public long[] createAccumulator() {
+      return new long[2];
+    }
+
+    @Override
+    public long[] addInput(long[] acc, KV<Long, Long> repeats) {
+      acc[0] += repeats.getKey();
+      acc[1] += repeats.getValue();
+      return acc;
+    }
+
+    @Override
+    public long[] mergeAccumulators(Iterable<long[]> all) {
+      long[] merged = new long[2];
+      for (long[] a : all) {
+        merged[0] += a[0];
+        merged[1] += a[1];
+      }
+      return merged;
+    }
+
+    @Override
+    public Row extractOutput(long[] acc) {
+      double rate = acc[1] == 0 ? 0 : (double) acc[0] / acc[1];
+      return check(
+          model,
+          rule.name(),
+          rule.onFailure(),
+          rate <= rule.maxRate(),
+          String.format(java.util.Locale.ROOT, "%.4f", rate),
+          acc[0]
+              + " of "
+              + acc[1]
+              + " "
+              + rule.column()
+              + " values repeat an earlier one (max "
+              + rule.maxRate()
+              + ")");
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<long[]> getAccumulatorCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<KV<Long, Long>> inputCoder) {
+      return org.apache.beam.sdk.coders.SerializableCoder.of(long[].class);
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<Row> getDefaultOutputCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<KV<Long, Long>> inputCoder) {
+      return org.apache.beam.sdk.coders.RowCoder.of(CHECK);
+    }
+  }
+}
