@@ -81,6 +81,10 @@ final class QualitySpecs {
     allowed.add("name");
     item.rejectUnknown(allowed);
     List<String> kinds = item.keys().stream().filter(KINDS::contains).toList();
+    boolean unknownKeys = item.keys().stream().anyMatch(k -> !allowed.contains(k));
+    if (kinds.isEmpty() && unknownKeys) {
+      return null; // the unknown key is the problem, already reported
+    }
     if (kinds.size() != 1) {
       item.error(
           null,

@@ -238,6 +238,69 @@ class SpecParserTest {
     assertTrue(paths.contains("dedupe.customer.keep"), paths::toString);
   }
 
+  private static String withQuality(String... lines) {
+    return VALID + "quality:\n  customer:\n" + String.join("\n", lines) + "\n";
+  }
+
+  @Test
+  void parsesQualityRules() throws SpecException {
+    Spec spec =
+        parse(
+            withQuality(
+                "    - not_null: email",
+                "    - expression: \"balance is null or balance >= 0\"",
+                "      name: no_debt",
+                "      on_failure: warn",
+                "    - row_count: { min: 1, min_ratio_of_last_run: 0.8 }",
+                "    - freshness: { column: updated_at, within: 2d }"));
+    List<String> rules =
+        spec.qualityOf("customer").stream().map(r -> r.name() + ":" + r.onFailure()).toList();
+    assertEquals(
+        List.of(
+            "not_null(email):DEAD_LETTER",
+            "no_debt:WARN",
+            "row_count:FAIL",
+            "freshness(updated_at):FAIL"),
+        rules);
+  }
+
+  @Test
+  void aBadExpressionNamesItsPathLineAndPosition() {
+    assertError(
+        withQuality("    - expression: \"balance >= 0 and mail is not null\""),
+        "quality.customer[0].expression",
+        35,
+        "at character 18: no field 'mail'");
+  }
+
+  @Test
+  void aDatasetRuleCannotDeadLetter() {
+    assertError(
+        withQuality("    - row_count: { min: 1 }", "      on_failure: dead_letter"),
+        "quality.customer[0].on_failure",
+        36,
+        "can only warn or fail");
+  }
+
+  @Test
+  void unknownRulesAndColumnsInQuality() {
+    assertError(
+        withQuality("    - not_empty: email"),
+        "quality.customer[0].not_empty",
+        35,
+        "unknown key 'not_empty'");
+    assertError(
+        withQuality("    - null_rate: { column: phone, max: 0.1 }"),
+        "quality.customer[0].null_rate.column",
+        35,
+        "has no field 'phone'");
+    assertError(
+        withQuality("    - freshness: { column: updated_at, within: soon }"),
+        "quality.customer[0].freshness.within",
+        35,
+        "'soon' is not a duration");
+  }
+
   @Test
   void secretsFromFilesAreResolvedAndRemembered() throws Exception {
     Files.writeString(folder.resolve("pw.txt"), "from-a-file\n");

@@ -257,25 +257,31 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                             ? f.getString("rule")
                             : ""))
         .apply("CountFailuresPerRule", Count.perElement())
-        .apply(
-            "FailedRowRules",
-            ParDo.of(
-                new DoFn<KV<String, Long>, Row>() {
-                  @ProcessElement
-                  public void process(@Element KV<String, Long> failed, OutputReceiver<Row> out) {
-                    if (!failed.getKey().isEmpty()) {
-                      out.output(
-                          check(
-                              model,
-                              failed.getKey(),
-                              OnFailure.FAIL,
-                              false,
-                              String.valueOf(failed.getValue()),
-                              failed.getValue() + " rows failed"));
-                    }
-                  }
-                }))
+        .apply("FailedRowRules", ParDo.of(new FailedRowRulesFn(model)))
         .setRowSchema(CHECK);
+  }
+
+  /** A failed check for each row rule set to fail the run that some rows failed. */
+  private static final class FailedRowRulesFn extends DoFn<KV<String, Long>, Row> {
+    private final String model;
+
+    FailedRowRulesFn(String model) {
+      this.model = model;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Long> failed, OutputReceiver<Row> out) {
+      if (!failed.getKey().isEmpty()) {
+        out.output(
+            check(
+                model,
+                failed.getKey(),
+                OnFailure.FAIL,
+                false,
+                String.valueOf(failed.getValue()),
+                failed.getValue() + " rows failed"));
+      }
+    }
   }
 
   private PCollection<Row> datasetCheck(PCollection<Row> rows, QualityRule rule) {
