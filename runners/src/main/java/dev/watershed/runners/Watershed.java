@@ -54,6 +54,8 @@ public final class Watershed {
           "",
           "  run SPEC [--runner=flink|direct] [--verbose] [--<beam option>=<value> ...]",
           "                          run the integration (default runner: embedded Flink)",
+          "  replay SPEC --from FILE re-process the dead letters in FILE through the spec as it is",
+          "                          now; FILE keeps only the records that fail again",
           "  validate SPEC           check the spec without running anything",
           "  plan SPEC               print the steps the spec runs, in order",
           "  query DATABASE SQL      run SQL on a DuckDB file (or a JDBC url) and print the rows",
@@ -97,9 +99,12 @@ public final class Watershed {
     List<String> positional = new ArrayList<>();
     List<String> beamArgs = new ArrayList<>();
     String runner = "flink";
+    String from = null;
     for (String arg : args) {
       if (arg.equals("--verbose") || arg.equals("-v")) {
         verbose = true;
+      } else if (arg.startsWith("--from=")) {
+        from = arg.substring("--from=".length());
       } else if (arg.startsWith("--runner=")) {
         runner = arg.substring("--runner=".length());
       } else if (arg.equals("--help") || arg.equals("-h")) {
@@ -121,6 +126,16 @@ public final class Watershed {
       switch (command) {
         case "run":
           return run(argument(positional, 1, "SPEC"), runner, beamArgs);
+        case "replay":
+          if (from == null) {
+            throw new UsageException("replay needs --from=DEAD_LETTER_FILE");
+          }
+          return Replay.run(
+              this,
+              spec(argument(positional, 1, "SPEC")),
+              workingDir.resolve(from),
+              runner,
+              beamArgs);
         case "validate":
           spec(argument(positional, 1, "SPEC"));
           out.println("spec is valid");
@@ -176,16 +191,11 @@ public final class Watershed {
 
   private int run(String file, String runnerName, List<String> beamArgs) throws Exception {
     Spec spec = spec(file);
-    RunnerProfile profile;
-    try {
-      profile = RunnerProfile.named(runnerName);
-    } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
-    }
+    RunnerProfile profile = profile(runnerName);
     checkDatabasesReachable(spec);
     RunReport.clearRunFiles(spec);
     Instant started = clock.instant();
-    RunContext context = new RunContext(started, RunReport.lastRunRows(spec));
+    RunContext context = RunContext.run(started, RunReport.lastRunRows(spec));
     Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
     Composer.compose(spec, pipeline, context);
     err.println("running " + spec.name() + " on " + profile.displayName() + " ...");
@@ -217,10 +227,30 @@ public final class Watershed {
     return OK;
   }
 
+  PrintStream out() {
+    return out;
+  }
+
+  PrintStream err() {
+    return err;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  static RunnerProfile profile(String runnerName) throws UsageException {
+    try {
+      return RunnerProfile.named(runnerName);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
   /**
    * Connects once to every database the spec names, so an unreachable one fails fast and clearly.
    */
-  private void checkDatabasesReachable(Spec spec) throws SQLException {
+  void checkDatabasesReachable(Spec spec) throws SQLException {
     for (SourceSpec source : spec.sources().values()) {
       if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
         check(

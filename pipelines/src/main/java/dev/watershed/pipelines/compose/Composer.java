@@ -5,6 +5,7 @@ import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.files.JsonLinesSource;
 import dev.watershed.io.files.ParquetSink;
 import dev.watershed.io.files.ParquetSource;
+import dev.watershed.io.files.ReplaySource;
 import dev.watershed.io.files.TextSink;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
@@ -141,6 +142,9 @@ public final class Composer {
       }
     }
     String name = "source " + source.name();
+    if (context.isReplay()) {
+      return replay(source, name, List.copyOf(columns));
+    }
     WithFailures.Result<PCollection<Row>, Row> result;
     String where;
     switch (source.type()) {
@@ -193,6 +197,31 @@ public final class Composer {
     return result.output();
   }
 
+  /** In a replay, a source yields the raw records of its dead letters instead of reading. */
+  private PCollection<Row> replay(SourceSpec source, String name, List<String> columns) {
+    List<ReplaySource.Record> records = context.replay().getOrDefault(source.name(), List.of());
+    ReplaySource replay =
+        source.type().equals("csv")
+            ? ReplaySource.csv(
+                source.name(),
+                CsvSource.header(spec.resolve(source.path()), source.delimiter()),
+                source.delimiter(),
+                records)
+            : ReplaySource.json(source.name(), records);
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline.apply(name, replay.withColumns(columns));
+    deadLetters.add(result.failures());
+    plan.add(String.format("  %-34s %d dead letters to replay", name, records.size()));
+    return result.output();
+  }
+
+  /** A replay adds to what earlier runs loaded: it never overwrites. */
+  private WriteMode writeMode(SinkSpec sink) {
+    return context.isReplay() && sink.mode() == WriteMode.OVERWRITE
+        ? WriteMode.APPEND
+        : sink.mode();
+  }
+
   private PCollection<Row> dedupe(CanonicalModel model, PCollection<Row> rows) {
     DedupeSpec rule = spec.dedupe().get(model.name());
     boolean merged =
@@ -226,7 +255,11 @@ public final class Composer {
    */
   private PCollection<Row> quality(
       CanonicalModel model, PCollection<Row> rows, Map<String, PCollection<Row>> deduped) {
-    List<QualityRule> rules = spec.qualityOf(model.name());
+    // Dataset rules judge a whole run's rows; a replay holds only the records that failed before.
+    List<QualityRule> rules =
+        spec.qualityOf(model.name()).stream()
+            .filter(rule -> !context.isReplay() || rule.kind().isRowRule())
+            .toList();
     if (rules.isEmpty()) {
       return rows;
     }
@@ -317,7 +350,7 @@ public final class Composer {
         rows.apply(
             name,
             JdbcLoad.into(endpoint, table, model)
-                .withMode(sink.mode())
+                .withMode(writeMode(sink))
                 .withVersionColumn(version)
                 .withSinkName(sink.name())
                 .withGate(gate));
@@ -333,7 +366,7 @@ public final class Composer {
         String partition = sink.partitionBy().get(model.name());
         ParquetSink parquet =
             ParquetSink.write(spec.resolve(sink.path()), model.name(), model.loadFields())
-                .withMode(sink.mode())
+                .withMode(writeMode(sink))
                 .withSinkName(sink.name());
         if (partition != null) {
           parquet = parquet.withPartitionColumn(partition);
@@ -355,11 +388,12 @@ public final class Composer {
             sink.type().equals("csv")
                 ? TextSink.csv(spec.resolve(sink.path()), model.name(), columns)
                 : TextSink.jsonLines(spec.resolve(sink.path()), model.name(), columns);
-        text = text.withMode(sink.mode()).withSinkName(sink.name());
+        text = text.withMode(writeMode(sink)).withSinkName(sink.name());
         rows.apply(name, gate == null ? text : text.withGate(gate));
         where = sink.path() + "/" + model.name() + "." + sink.type();
     }
-    plan.add(String.format("  %-34s %s %s: %s", name, sink.type(), sink.mode().specName(), where));
+    plan.add(
+        String.format("  %-34s %s %s: %s", name, sink.type(), writeMode(sink).specName(), where));
   }
 
   private void writeDeadLetters() {
@@ -367,8 +401,10 @@ public final class Composer {
         PCollectionList.of(deadLetters)
             .apply("collect dead letters", Flatten.pCollections())
             .setRowSchema(DeadLetter.SCHEMA);
-    all.apply("dead letters", DeadLetterFile.to(spec.resolve(spec.deadLetter().file())));
-    plan.add(String.format("  %-34s jsonl %s", "dead letters", spec.deadLetter().file()));
+    String file =
+        context.deadLetterFile() != null ? context.deadLetterFile() : spec.deadLetter().file();
+    all.apply("dead letters", DeadLetterFile.to(spec.resolve(file)));
+    plan.add(String.format("  %-34s jsonl %s", "dead letters", file));
   }
 
   private static JdbcEndpoint endpoint(String url, String user, String password) {

@@ -1,15 +1,41 @@
 package dev.watershed.pipelines.compose;
 
+import dev.watershed.io.files.ReplaySource;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
- * What a run knows besides its spec: its clock (for freshness rules) and the rows each model loaded
- * in the last successful run (for row-count ratios), read from that run's report.
+ * What a run knows besides its spec: its clock (for freshness rules), the rows each model loaded in
+ * the last successful run (for row-count ratios), and, for a replay, the dead letters to read
+ * instead of the sources and where the dead letters of the replay go.
  */
-public record RunContext(Instant now, Map<String, Long> lastRunRows) {
+public record RunContext(
+    Instant now,
+    Map<String, Long> lastRunRows,
+    Map<String, List<ReplaySource.Record>> replay,
+    String deadLetterFile) {
+
   /** A run at {@code now} with no earlier run. */
   public static RunContext at(Instant now) {
-    return new RunContext(now, Map.of());
+    return new RunContext(now, Map.of(), null, null);
+  }
+
+  /** A run that reads its sources, at {@code now}. */
+  public static RunContext run(Instant now, Map<String, Long> lastRunRows) {
+    return new RunContext(now, lastRunRows, null, null);
+  }
+
+  /**
+   * A replay: each source yields the raw records of its dead letters; the replay's own dead letters
+   * (records that fail again) go to {@code deadLetterFile}.
+   */
+  public static RunContext replay(
+      Instant now, Map<String, List<ReplaySource.Record>> records, String deadLetterFile) {
+    return new RunContext(now, Map.of(), records, deadLetterFile);
+  }
+
+  public boolean isReplay() {
+    return replay != null;
   }
 }
