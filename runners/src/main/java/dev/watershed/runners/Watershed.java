@@ -2,6 +2,7 @@ package dev.watershed.runners;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.Drift;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
@@ -11,6 +12,7 @@ import dev.watershed.pipelines.spec.Spec;
 import dev.watershed.pipelines.spec.SpecError;
 import dev.watershed.pipelines.spec.SpecException;
 import dev.watershed.pipelines.spec.SpecParser;
+import dev.watershed.transforms.drift.DriftEvent;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -195,7 +197,26 @@ public final class Watershed {
     checkDatabasesReachable(spec);
     RunReport.clearRunFiles(spec);
     Instant started = clock.instant();
-    RunContext context = RunContext.run(started, RunReport.lastRunRows(spec));
+    Drift.Outcome drift = Drift.check(spec);
+    spec = drift.spec();
+    if (drift.failed()) {
+      Drift.recordInSinks(spec, drift.events(), started);
+      RunSummary refused =
+          RunSummary.of(spec, Map.of(), Duration.ZERO, profile.displayName())
+              .withDrift(drift.events());
+      RunReport.write(refused, "blocked", QUALITY_FAILED, started);
+      for (DriftEvent event : drift.events()) {
+        err.println("  " + event.describe());
+      }
+      err.println(
+          "error: the schema of a source with drift: fail changed; nothing was run (see "
+              + spec.reportFile()
+              + ")");
+      return QUALITY_FAILED;
+    }
+    RunContext context =
+        RunContext.run(started, RunReport.lastRunRows(spec))
+            .withDrift(drift.quarantined(), drift.missingColumns());
     Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
     Composer.compose(spec, pipeline, context);
     err.println("running " + spec.name() + " on " + profile.displayName() + " ...");
@@ -205,7 +226,9 @@ public final class Watershed {
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
     RunSummary summary =
         RunSummary.of(spec, RunSummary.counters(result), elapsed, profile.displayName())
-            .withChecks(RunReport.readChecks(spec));
+            .withChecks(RunReport.readChecks(spec))
+            .withDrift(drift.events());
+    Drift.recordInSinks(spec, drift.events(), started);
     out.print(summary.render());
     if (summary.blocked()) {
       RunReport.write(summary, "blocked", QUALITY_FAILED, started);
@@ -223,6 +246,7 @@ public final class Watershed {
       return FAILED;
     }
     RunReport.write(summary, "succeeded", OK, started);
+    Drift.recordSchemas(spec, drift);
     out.println("run report: " + spec.reportFile());
     return OK;
   }

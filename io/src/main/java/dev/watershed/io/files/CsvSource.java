@@ -110,6 +110,15 @@ public final class CsvSource
     }
   }
 
+  /** The fields of one CSV line, or null when its quoting is broken. */
+  public static List<String> fields(String line, char delimiter) {
+    try {
+      return CsvLines.split(line, delimiter);
+    } catch (CsvLines.MalformedLineException e) {
+      return null;
+    }
+  }
+
   private static List<String> stripAll(List<String> names) {
     List<String> out = new ArrayList<>(names.size());
     for (String name : names) {

@@ -118,6 +118,33 @@ public enum Dialect {
         : ddl;
   }
 
+  String addColumn(String table, Schema.Field field) {
+    return "ALTER TABLE "
+        + quote(table)
+        + " ADD COLUMN "
+        + quote(field.getName())
+        + " "
+        + columnType(field, false);
+  }
+
+  String widenColumn(String table, Schema.Field field) {
+    String type = columnType(field, false);
+    if (this == MARIADB) {
+      return "ALTER TABLE "
+          + quote(table)
+          + " MODIFY COLUMN "
+          + quote(field.getName())
+          + " "
+          + type;
+    }
+    return "ALTER TABLE "
+        + quote(table)
+        + " ALTER COLUMN "
+        + quote(field.getName())
+        + " SET DATA TYPE "
+        + type;
+  }
+
   String dropTable(String table) {
     return "DROP TABLE IF EXISTS " + quote(table);
   }

@@ -2,6 +2,7 @@ package dev.watershed.io.jdbc;
 
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.model.ModelTypes;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -273,6 +274,44 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       this.loaded = Metrics.counter("watershed", "load." + sinkName + "." + model.name());
     }
 
+    /**
+     * Brings an existing target up to the model: adds the model's new fields as columns, and widens
+     * int columns the model now declares long and decimals it declares wider.
+     */
+    private void evolve(Connection connection, Statement statement, Dialect dialect)
+        throws SQLException {
+      Map<String, int[]> existing = new java.util.HashMap<>();
+      try (java.sql.ResultSet result =
+          statement.executeQuery("SELECT * FROM " + dialect.quote(table) + " WHERE 1 = 0")) {
+        java.sql.ResultSetMetaData meta = result.getMetaData();
+        for (int c = 1; c <= meta.getColumnCount(); c++) {
+          existing.put(
+              meta.getColumnName(c).toLowerCase(Locale.ROOT),
+              new int[] {meta.getColumnType(c), meta.getPrecision(c), meta.getScale(c)});
+        }
+      }
+      for (Schema.Field field : columns(model)) {
+        int[] column = existing.get(field.getName().toLowerCase(Locale.ROOT));
+        if (column == null) {
+          statement.execute(dialect.addColumn(table, field));
+          continue;
+        }
+        ModelTypes.Kind kind = ModelTypes.kind(field);
+        boolean widerInt =
+            kind == ModelTypes.Kind.LONG
+                && (column[0] == java.sql.Types.INTEGER || column[0] == java.sql.Types.SMALLINT);
+        boolean widerDecimal =
+            kind == ModelTypes.Kind.DECIMAL
+                && (column[0] == java.sql.Types.DECIMAL || column[0] == java.sql.Types.NUMERIC)
+                && (ModelTypes.scale(field) > column[2]
+                    || ModelTypes.precision(field) - ModelTypes.scale(field)
+                        > column[1] - column[2]);
+        if (widerInt || widerDecimal) {
+          statement.execute(dialect.widenColumn(table, field));
+        }
+      }
+    }
+
     @ProcessElement
     public void process(@Element Map<String, Long> staged, ProcessContext context)
         throws SQLException {
@@ -298,6 +337,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           statement.execute(
               dialect.createTable(
                   table, columns(model), mode == WriteMode.MERGE ? model.key() : List.of()));
+          evolve(connection, statement, dialect);
         }
         connection.setAutoCommit(false);
         try (Statement statement = connection.createStatement()) {

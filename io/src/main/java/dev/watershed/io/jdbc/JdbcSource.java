@@ -73,6 +73,7 @@ public final class JdbcSource
   private final List<String> keyColumns;
   private final String initSqlPath;
   private final int fetchSize;
+  private final java.util.Set<String> missingColumns;
 
   private JdbcSource(
       String sourceName,
@@ -82,7 +83,8 @@ public final class JdbcSource
       List<String> columns,
       List<String> keyColumns,
       String initSqlPath,
-      int fetchSize) {
+      int fetchSize,
+      java.util.Set<String> missingColumns) {
     this.sourceName = sourceName;
     this.endpoint = endpoint;
     this.table = table;
@@ -91,23 +93,48 @@ public final class JdbcSource
     this.keyColumns = keyColumns;
     this.initSqlPath = initSqlPath;
     this.fetchSize = fetchSize;
+    this.missingColumns = missingColumns;
   }
 
   public static JdbcSource read(String sourceName, JdbcEndpoint endpoint) {
     return new JdbcSource(
-        sourceName, endpoint, null, null, List.of(), List.of(), null, DEFAULT_FETCH_SIZE);
+        sourceName,
+        endpoint,
+        null,
+        null,
+        List.of(),
+        List.of(),
+        null,
+        DEFAULT_FETCH_SIZE,
+        java.util.Set.of());
   }
 
   /** Reads a table ({@code name} or {@code schema.name}). */
   public JdbcSource fromTable(String tableName) {
     return new JdbcSource(
-        sourceName, endpoint, tableName, null, columns, keyColumns, initSqlPath, fetchSize);
+        sourceName,
+        endpoint,
+        tableName,
+        null,
+        columns,
+        keyColumns,
+        initSqlPath,
+        fetchSize,
+        missingColumns);
   }
 
   /** Reads the rows of a query. */
   public JdbcSource fromQuery(String sql) {
     return new JdbcSource(
-        sourceName, endpoint, null, sql, columns, keyColumns, initSqlPath, fetchSize);
+        sourceName,
+        endpoint,
+        null,
+        sql,
+        columns,
+        keyColumns,
+        initSqlPath,
+        fetchSize,
+        missingColumns);
   }
 
   /** The columns to read; required. */
@@ -120,7 +147,8 @@ public final class JdbcSource
         List.copyOf(columnNames),
         keyColumns,
         initSqlPath,
-        fetchSize);
+        fetchSize,
+        missingColumns);
   }
 
   /** Columns that identify a row, used in positions for dead letters. */
@@ -133,12 +161,14 @@ public final class JdbcSource
         columns,
         List.copyOf(columnNames),
         initSqlPath,
-        fetchSize);
+        fetchSize,
+        missingColumns);
   }
 
   /** A SQL script (a file of statements separated by {@code ;}) run before the read. */
   public JdbcSource withInitSql(String path) {
-    return new JdbcSource(sourceName, endpoint, table, query, columns, keyColumns, path, fetchSize);
+    return new JdbcSource(
+        sourceName, endpoint, table, query, columns, keyColumns, path, fetchSize, missingColumns);
   }
 
   public JdbcSource withFetchSize(int rows) {
@@ -146,7 +176,24 @@ public final class JdbcSource
       throw new IllegalArgumentException("fetch size must be positive, got " + rows);
     }
     return new JdbcSource(
-        sourceName, endpoint, table, query, columns, keyColumns, initSqlPath, rows);
+        sourceName, endpoint, table, query, columns, keyColumns, initSqlPath, rows, missingColumns);
+  }
+
+  /**
+   * Columns the source no longer has (schema drift under an allowing policy): they are read as null
+   * instead of failing the query.
+   */
+  public JdbcSource withMissingColumns(java.util.Set<String> columnNames) {
+    return new JdbcSource(
+        sourceName,
+        endpoint,
+        table,
+        query,
+        columns,
+        keyColumns,
+        initSqlPath,
+        fetchSize,
+        java.util.Set.copyOf(columnNames));
   }
 
   @Override
@@ -166,7 +213,14 @@ public final class JdbcSource
     }
     Dialect dialect = endpoint.dialect();
     String from = table != null ? dialect.quote(table) : "(" + query + ") q";
-    String sql = "SELECT " + dialect.columnList(readColumns) + " FROM " + from;
+    List<String> selected = new ArrayList<>();
+    for (String column : readColumns) {
+      selected.add(
+          missingColumns.contains(column)
+              ? "NULL AS " + dialect.quote(column)
+              : dialect.quote(column));
+    }
+    String sql = "SELECT " + String.join(", ", selected) + " FROM " + from;
     Schema schema = RawRecords.schema(readColumns);
     TupleTag<Row> rows = new TupleTag<>("rows");
     TupleTag<Row> dead = new TupleTag<>("dead_letters");
@@ -192,7 +246,7 @@ public final class JdbcSource
   }
 
   /** Splits a script into statements on semicolons at line ends. */
-  static List<String> statements(String script) {
+  public static List<String> statements(String script) {
     List<String> statements = new ArrayList<>();
     StringBuilder current = new StringBuilder();
     for (String line : script.split("\n")) {

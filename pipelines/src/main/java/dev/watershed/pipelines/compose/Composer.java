@@ -177,6 +177,7 @@ public final class Composer {
         JdbcEndpoint endpoint = endpoint(source.url(), source.user(), source.password());
         JdbcSource read =
             JdbcSource.read(source.name(), endpoint)
+                .withMissingColumns(context.missingColumns().getOrDefault(source.name(), Set.of()))
                 .withColumns(List.copyOf(columns))
                 .withKeyColumns(source.key())
                 .withFetchSize(source.fetchSize());
@@ -194,6 +195,19 @@ public final class Composer {
     deadLetters.add(result.failures());
     plan.add(
         String.format("  %-34s %s %s (%d columns)", name, source.type(), where, columns.size()));
+    String drift = context.quarantine().get(source.name());
+    if (drift != null) {
+      PCollectionTuple quarantined =
+          result
+              .output()
+              .apply("quarantine " + source.name(), Quarantine.all(source.name(), drift));
+      deadLetters.add(quarantined.get(Quarantine.DEAD_LETTERS));
+      plan.add(
+          String.format(
+              "  %-34s every record to the dead letters: %s",
+              "quarantine " + source.name(), drift));
+      return quarantined.get(Quarantine.ROWS).setRowSchema(result.output().getSchema());
+    }
     return result.output();
   }
 

@@ -4,6 +4,7 @@ import dev.watershed.io.files.ReplaySource;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What a run knows besides its spec: its clock (for freshness rules), the rows each model loaded in
@@ -14,16 +15,18 @@ public record RunContext(
     Instant now,
     Map<String, Long> lastRunRows,
     Map<String, List<ReplaySource.Record>> replay,
-    String deadLetterFile) {
+    String deadLetterFile,
+    Map<String, String> quarantine,
+    Map<String, Set<String>> missingColumns) {
 
   /** A run at {@code now} with no earlier run. */
   public static RunContext at(Instant now) {
-    return new RunContext(now, Map.of(), null, null);
+    return new RunContext(now, Map.of(), null, null, Map.of(), Map.of());
   }
 
   /** A run that reads its sources, at {@code now}. */
   public static RunContext run(Instant now, Map<String, Long> lastRunRows) {
-    return new RunContext(now, lastRunRows, null, null);
+    return new RunContext(now, lastRunRows, null, null, Map.of(), Map.of());
   }
 
   /**
@@ -32,7 +35,15 @@ public record RunContext(
    */
   public static RunContext replay(
       Instant now, Map<String, List<ReplaySource.Record>> records, String deadLetterFile) {
-    return new RunContext(now, Map.of(), records, deadLetterFile);
+    return new RunContext(now, Map.of(), records, deadLetterFile, Map.of(), Map.of());
+  }
+
+  /**
+   * The same run after schema drift checks: the records of {@code quarantined} sources go to the
+   * dead letters (source name to the reason), and columns a JDBC source lost are read as null.
+   */
+  public RunContext withDrift(Map<String, String> quarantined, Map<String, Set<String>> missing) {
+    return new RunContext(now, lastRunRows, replay, deadLetterFile, quarantined, missing);
   }
 
   public boolean isReplay() {

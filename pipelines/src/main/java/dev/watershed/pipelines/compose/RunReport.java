@@ -165,6 +165,16 @@ public final class RunReport {
         }
       }
     }
+    ArrayNode drift = report.putArray("drift");
+    for (dev.watershed.transforms.drift.DriftEvent event : summary.drift()) {
+      ObjectNode node = drift.addObject();
+      node.put("source", event.source());
+      node.put("column", event.column());
+      node.put("change", event.change());
+      node.put("old_type", event.oldType());
+      node.put("new_type", event.newType());
+      node.put("action", event.action());
+    }
     ObjectNode reasons = report.putObject("dead_letter_reasons");
     for (Map.Entry<String, Long> reason : summary.topReasons(Integer.MAX_VALUE)) {
       reasons.put(reason.getKey(), reason.getValue());

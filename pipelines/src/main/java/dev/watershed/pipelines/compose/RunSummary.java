@@ -31,14 +31,17 @@ public final class RunSummary {
   private final Duration elapsed;
   private final String runner;
   private final List<CheckResult> checks;
+  private final List<dev.watershed.transforms.drift.DriftEvent> drift;
 
   private RunSummary(
       Spec spec,
       Map<String, Long> counters,
       Duration elapsed,
       String runner,
-      List<CheckResult> checks) {
+      List<CheckResult> checks,
+      List<dev.watershed.transforms.drift.DriftEvent> drift) {
     this.checks = List.copyOf(checks);
+    this.drift = List.copyOf(drift);
     this.spec = spec;
     this.counters = counters;
     this.elapsed = elapsed;
@@ -47,12 +50,21 @@ public final class RunSummary {
 
   public static RunSummary of(
       Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
-    return new RunSummary(spec, Map.copyOf(counters), elapsed, runner, List.of());
+    return new RunSummary(spec, Map.copyOf(counters), elapsed, runner, List.of(), List.of());
   }
 
   /** The same summary with the run's quality checks. */
   public RunSummary withChecks(List<CheckResult> results) {
-    return new RunSummary(spec, counters, elapsed, runner, results);
+    return new RunSummary(spec, counters, elapsed, runner, results, drift);
+  }
+
+  /** The same summary with the schema changes found before the run. */
+  public RunSummary withDrift(List<dev.watershed.transforms.drift.DriftEvent> events) {
+    return new RunSummary(spec, counters, elapsed, runner, checks, events);
+  }
+
+  public List<dev.watershed.transforms.drift.DriftEvent> drift() {
+    return drift;
   }
 
   public List<CheckResult> checks() {
@@ -286,6 +298,12 @@ public final class RunSummary {
       }
       if (blocked()) {
         out.append(String.format("%nquality checks failed: nothing was committed to any sink%n"));
+      }
+    }
+    if (!drift.isEmpty()) {
+      out.append(String.format("%nschema drift%n"));
+      for (dev.watershed.transforms.drift.DriftEvent event : drift) {
+        out.append("  ").append(event.describe()).append(System.lineSeparator());
       }
     }
     List<Map.Entry<String, Long>> reasons = topReasons(5);

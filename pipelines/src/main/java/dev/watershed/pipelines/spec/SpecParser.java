@@ -196,7 +196,9 @@ public final class SpecParser {
                 "query",
                 "key",
                 "init_sql",
-                "fetch_size"));
+                "fetch_size",
+                "schema",
+                "drift"));
         continue;
       }
       if (!SOURCE_TYPES.contains(type)) {
@@ -225,7 +227,9 @@ public final class SpecParser {
                 "query",
                 "key",
                 "init_sql",
-                "fetch_size"));
+                "fetch_size",
+                "schema",
+                "drift"));
         url = source.string("url", true);
         if (url != null) {
           try {
@@ -253,7 +257,9 @@ public final class SpecParser {
         }
       } else {
         Set<String> allowed =
-            type.equals("csv") ? Set.of("type", "path", "delimiter") : Set.of("type", "path");
+            type.equals("csv")
+                ? Set.of("type", "path", "delimiter", "schema", "drift")
+                : Set.of("type", "path", "schema", "drift");
         source.rejectUnknown(allowed);
         path = source.string("path", true);
         if (path != null) {
@@ -284,9 +290,40 @@ public final class SpecParser {
               query,
               key,
               initSql,
-              fetchSize));
+              fetchSize,
+              declaredSchema(source),
+              driftPolicy(source)));
     }
     return out;
+  }
+
+  private static Map<String, String> declaredSchema(YamlObject source) {
+    Map<String, String> schema = new LinkedHashMap<>();
+    YamlObject declared = source.object("schema", false);
+    for (String column : declared.keys()) {
+      String type = declared.string(column, true);
+      if (type == null) {
+        continue;
+      }
+      try {
+        ModelTypes.field("column", type);
+        schema.put(column, type);
+      } catch (IllegalArgumentException e) {
+        declared.error(column, e.getMessage());
+      }
+    }
+    return schema;
+  }
+
+  private static String driftPolicy(YamlObject source) {
+    String drift = source.string("drift", "allow");
+    if (!SourceSpec.DRIFT_POLICIES.contains(drift)) {
+      source.error(
+          "drift",
+          "unknown drift policy '" + drift + "'; allowed: allow, evolve, quarantine, fail");
+      return "allow";
+    }
+    return drift;
   }
 
   private void checkFilesExist(YamlObject source, String path) {

@@ -139,6 +139,15 @@ public final class ModelTypes {
     return value.setScale(scale(field), java.math.RoundingMode.HALF_UP);
   }
 
+  /** The spec type of a field built by {@link #field}, e.g. {@code decimal(12,2)}. */
+  public static String describe(Schema.Field field) {
+    Kind kind = kind(field);
+    if (kind == Kind.DECIMAL) {
+      return "decimal(" + precision(field) + "," + scale(field) + ")";
+    }
+    return kind.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
   /** A decimal field's precision (38 when the field carries none). */
   public static int precision(Schema.Field field) {
     return field.getOptions().hasOption(PRECISION_OPTION)

@@ -1,0 +1,190 @@
+package dev.watershed.io.drift;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.watershed.io.files.CsvSource;
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.io.jdbc.JdbcSource;
+import dev.watershed.transforms.drift.SourceTypes;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.MatchResult;
+
+/**
+ * The schema a source has now, as column name to {@link SourceTypes} type, for drift detection
+ * before a run: CSV headers and the values under them, the fields of JSON lines (nested objects as
+ * dotted paths), and the column types a JDBC driver reports.
+ *
+ * <p>Text sources are read whole to infer the types, which suits the file sizes of a local run;
+ * lines that do not parse are skipped here (the run dead-letters them).
+ */
+public final class SourceSchemas {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private SourceSchemas() {}
+
+  public static Map<String, String> csv(String filepattern, char delimiter) throws IOException {
+    Map<String, String> types = new LinkedHashMap<>();
+    for (String file : files(filepattern)) {
+      List<String> header = CsvSource.header(file, delimiter);
+      for (String column : header) {
+        types.putIfAbsent(column, SourceTypes.NULL);
+      }
+      try (BufferedReader reader = open(file)) {
+        reader.readLine();
+        String line;
+        while ((line = reader.readLine()) != null) {
+          List<String> fields = CsvSource.fields(line, delimiter);
+          if (fields == null || fields.size() != header.size()) {
+            continue;
+          }
+          for (int c = 0; c < header.size(); c++) {
+            types.merge(header.get(c), SourceTypes.infer(fields.get(c)), SourceTypes::widest);
+          }
+        }
+      }
+    }
+    return types;
+  }
+
+  public static Map<String, String> jsonLines(String filepattern) throws IOException {
+    Map<String, String> types = new LinkedHashMap<>();
+    for (String file : files(filepattern)) {
+      try (BufferedReader reader = open(file)) {
+        String line;
+        while ((line = reader.readLine()) != null) {
+          if (line.isBlank()) {
+            continue;
+          }
+          JsonNode object;
+          try {
+            object = JSON.readTree(line);
+          } catch (IOException e) {
+            continue;
+          }
+          if (object != null && object.isObject()) {
+            collect("", object, types);
+          }
+        }
+      }
+    }
+    return types;
+  }
+
+  private static void collect(String prefix, JsonNode object, Map<String, String> types) {
+    Iterator<Map.Entry<String, JsonNode>> fields = object.fields();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> field = fields.next();
+      String name = prefix + field.getKey();
+      JsonNode value = field.getValue();
+      if (value.isObject()) {
+        collect(name + ".", value, types);
+        continue;
+      }
+      String type;
+      if (value.isNull()) {
+        type = SourceTypes.NULL;
+      } else if (value.isIntegralNumber()) {
+        type = value.canConvertToInt() ? "int" : "long";
+      } else if (value.isNumber()) {
+        type = "decimal";
+      } else if (value.isBoolean()) {
+        type = "boolean";
+      } else if (value.isTextual()) {
+        type = SourceTypes.infer(value.asText());
+      } else {
+        type = "string";
+      }
+      types.merge(name, type, SourceTypes::widest);
+    }
+  }
+
+  /** The columns of a JDBC table or query as the driver reports them. */
+  public static Map<String, String> jdbc(
+      JdbcEndpoint endpoint, String table, String query, String initSqlPath)
+      throws SQLException, IOException {
+    Map<String, String> types = new LinkedHashMap<>();
+    try (Connection connection = endpoint.connect();
+        Statement statement = connection.createStatement()) {
+      if (initSqlPath != null) {
+        for (String sql :
+            JdbcSource.statements(Files.readString(Path.of(initSqlPath), StandardCharsets.UTF_8))) {
+          statement.execute(sql);
+        }
+      }
+      String from = table != null ? endpoint.dialect().quote(table) : "(" + query + ") q";
+      try (ResultSet result = statement.executeQuery("SELECT * FROM " + from + " WHERE 1 = 0")) {
+        ResultSetMetaData meta = result.getMetaData();
+        for (int c = 1; c <= meta.getColumnCount(); c++) {
+          types.put(meta.getColumnName(c), type(meta.getColumnType(c), meta.getColumnTypeName(c)));
+        }
+      }
+    }
+    return types;
+  }
+
+  static String type(int sqlType, String typeName) {
+    switch (sqlType) {
+      case Types.TINYINT:
+      case Types.SMALLINT:
+      case Types.INTEGER:
+        return "int";
+      case Types.BIGINT:
+        return "long";
+      case Types.DECIMAL:
+      case Types.NUMERIC:
+      case Types.REAL:
+      case Types.FLOAT:
+      case Types.DOUBLE:
+        return "decimal";
+      case Types.BOOLEAN:
+      case Types.BIT:
+        return "boolean";
+      case Types.DATE:
+        return "date";
+      case Types.TIMESTAMP:
+      case Types.TIMESTAMP_WITH_TIMEZONE:
+        return "timestamp";
+      default:
+        String name = typeName == null ? "" : typeName.toLowerCase(Locale.ROOT);
+        return name.startsWith("timestamp") ? "timestamp" : "string";
+    }
+  }
+
+  private static List<String> files(String filepattern) throws IOException {
+    List<String> files = new ArrayList<>();
+    MatchResult match = FileSystems.match(filepattern);
+    if (match.status() == MatchResult.Status.OK) {
+      for (MatchResult.Metadata file : match.metadata()) {
+        files.add(file.resourceId().toString());
+      }
+    }
+    files.sort(null);
+    return files;
+  }
+
+  private static BufferedReader open(String file) throws IOException {
+    return new BufferedReader(
+        new InputStreamReader(
+            Channels.newInputStream(FileSystems.open(FileSystems.matchNewResource(file, false))),
+            StandardCharsets.UTF_8));
+  }
+}
