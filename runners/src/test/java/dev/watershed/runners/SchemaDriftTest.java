@@ -124,6 +124,9 @@ class SchemaDriftTest {
 
     csv("id,email,score,vip", "1,anna@example.com,11,true", "3,cara@example.com,30,false");
     int code = run(spec);
+    assertTrue(
+        Files.readString(folder.resolve("report/run-report.json"))
+            .contains("\"column\" : \"vip\""));
     switch (policy) {
       case "allow" -> {
         assertEquals(Watershed.OK, code, this::output);
@@ -170,9 +173,6 @@ class SchemaDriftTest {
         assertEquals(List.of(HEADER, "people,vip,added,,boolean,failed"), changes());
       }
     }
-    assertTrue(
-        Files.readString(folder.resolve("report/run-report.json"))
-            .contains("\"column\" : \"vip\""));
   }
 
   @Test
@@ -190,7 +190,8 @@ class SchemaDriftTest {
             "people,email,removed,string,,evolved",
             "people,score,type_changed,int,long,evolved"),
         changes());
-    assertTrue(columnTypes().contains("score,BIGINT"), () -> columnTypes().toString());
+    List<String> types = columnTypes();
+    assertTrue(types.contains("score,BIGINT"), types::toString);
 
     csv("id,score", "3,n/a");
     assertEquals(Watershed.QUALITY_FAILED, run(spec), this::output);
@@ -229,15 +230,14 @@ class SchemaDriftTest {
             "1,anna@example.com,10,",
             "2,ben@example.com,5000000000,true"),
         table());
-    assertTrue(
-        columnTypes().containsAll(List.of("score,BIGINT", "vip,BOOLEAN")),
-        () -> columnTypes().toString());
+    List<String> types = columnTypes();
+    assertTrue(types.containsAll(List.of("score,BIGINT", "vip,BOOLEAN")), types::toString);
 
     execute(POSTGRES, "ALTER TABLE drift_people DROP COLUMN email");
     Files.writeString(spec, Files.readString(spec).replace("drift: evolve", "drift: allow"));
     assertEquals(Watershed.OK, run(spec), this::output);
     assertEquals(List.of("person_id,email,score,vip", "1,,10,", "2,,5000000000,true"), table());
-    assertTrue(
-        changes().contains("people,email,removed,string,,allowed"), () -> changes().toString());
+    List<String> changes = changes();
+    assertTrue(changes.contains("people,email,removed,string,,allowed"), changes::toString);
   }
 }

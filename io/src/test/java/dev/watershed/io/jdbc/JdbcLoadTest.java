@@ -143,6 +143,45 @@ class JdbcLoadTest {
 
   @ParameterizedTest
   @MethodSource("databases")
+  void aModelThatGainsAFieldAndWidensAnotherEvolvesTheTable(String database) throws SQLException {
+    use(database);
+    CanonicalModel v1 =
+        CanonicalModel.builder("item")
+            .field("id", "string")
+            .field("score", "int")
+            .key("id")
+            .build();
+    CanonicalModel v2 =
+        CanonicalModel.builder("item")
+            .field("id", "string")
+            .field("score", "long")
+            .field("vip", "boolean")
+            .key("id")
+            .build();
+    Pipeline first = Pipeline.create(PipelineOptionsFactory.create());
+    first
+        .apply(
+            Create.of(Row.withSchema(v1.schema()).addValues("a", 1, "crm", "x:1").build())
+                .withRowSchema(v1.schema()))
+        .apply(JdbcLoad.into(endpoint, table, v1).withMode(WriteMode.MERGE));
+    first.run().waitUntilFinish();
+    Pipeline second = Pipeline.create(PipelineOptionsFactory.create());
+    second
+        .apply(
+            Create.of(
+                    Row.withSchema(v2.schema())
+                        .addValues("b", 5_000_000_000L, true, "crm", "x:2")
+                        .build())
+                .withRowSchema(v2.schema()))
+        .apply(JdbcLoad.into(endpoint, table, v2).withMode(WriteMode.MERGE));
+    second.run().waitUntilFinish();
+    assertEquals(
+        List.of("a|1|crm|null", "b|5000000000|crm|true"),
+        Databases.rows(endpoint, "SELECT id, score, _source, vip FROM " + table + " ORDER BY id"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("databases")
   void loadingNothingCreatesAnEmptyTableAndOverwriteEmptiesIt(String database) throws SQLException {
     use(database);
     load(WriteMode.OVERWRITE, item("a", "Anna", "10.5", 1));

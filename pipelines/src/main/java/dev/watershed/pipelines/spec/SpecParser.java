@@ -51,6 +51,8 @@ public final class SpecParser {
   private final List<SpecError> errors = new ArrayList<>();
   private Set<String> declaredSources = Set.of();
   private Set<String> declaredModels = Set.of();
+  // Sources with a drift policy: their columns may come and go, so the header is not checked.
+  private final Set<String> driftManaged = new java.util.HashSet<>();
   private final References references;
   private final Path baseDir;
 
@@ -315,7 +317,10 @@ public final class SpecParser {
     return schema;
   }
 
-  private static String driftPolicy(YamlObject source) {
+  private String driftPolicy(YamlObject source) {
+    if (source.has("drift")) {
+      driftManaged.add(source.path().substring(source.path().lastIndexOf('.') + 1));
+    }
     String drift = source.string("drift", "allow");
     if (!SourceSpec.DRIFT_POLICIES.contains(drift)) {
       source.error(
@@ -427,7 +432,7 @@ public final class SpecParser {
         }
       }
       SourceSpec source = from == null ? null : sources.get(from);
-      if (source != null && source.type().equals("csv")) {
+      if (source != null && source.type().equals("csv") && !driftManaged.contains(source.name())) {
         checkCsvColumns(fields, rules, source);
       }
       out.add(

@@ -1,6 +1,7 @@
 package dev.watershed.transforms.deadletter;
 
 import dev.watershed.transforms.records.RawRecords;
+import java.time.Instant;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.values.Row;
 
@@ -17,7 +18,8 @@ import org.apache.beam.sdk.values.Row;
  *   <li>{@code detail}: the specific message, naming the field and the bad value;
  *   <li>{@code source}, {@code position}: where the record came from (file and line, or table and
  *       key);
- *   <li>{@code payload}: the raw record as it was read.
+ *   <li>{@code payload}: the raw record as it was read;
+ *   <li>{@code time}: when the record failed, as an ISO-8601 instant.
  * </ul>
  */
 public final class DeadLetter {
@@ -28,6 +30,7 @@ public final class DeadLetter {
   public static final String SOURCE = "source";
   public static final String POSITION = "position";
   public static final String PAYLOAD = "payload";
+  public static final String TIME = "time";
 
   /** The schema of every dead-letter output. */
   public static final Schema SCHEMA =
@@ -39,6 +42,7 @@ public final class DeadLetter {
           .addNullableField(SOURCE, Schema.FieldType.STRING)
           .addNullableField(POSITION, Schema.FieldType.STRING)
           .addNullableField(PAYLOAD, Schema.FieldType.STRING)
+          .addStringField(TIME)
           .build();
 
   private DeadLetter() {}
@@ -71,7 +75,7 @@ public final class DeadLetter {
       String position,
       String payload) {
     return Row.withSchema(SCHEMA)
-        .addValues(stage, reason, rule, detail, source, position, payload)
+        .addValues(stage, reason, rule, detail, source, position, payload, Instant.now().toString())
         .build();
   }
 }
