@@ -185,6 +185,47 @@ class WatershedCliTest {
   }
 
   @Test
+  void deadLettersCanBeATableInTheWarehouse() throws Exception {
+    String sinks = "  w: { type: duckdb, path: w.duckdb }";
+    Path spec =
+        write(
+            spec(CSV_SOURCE, sinks)
+                .replace(
+                    "dead_letter: { path: dead }",
+                    "dead_letter: { type: duckdb, path: w.duckdb }"));
+    for (int run = 1; run <= 2; run++) {
+      assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());
+      assertEquals(
+          java.util.Collections.nCopies(
+                  run,
+                  "conform,invalid email,people,people.csv:5,\"3,not-an-email,2024-01-01T00:00:00Z\"")
+              .stream()
+              .collect(
+                  java.util.stream.Collectors.toCollection(
+                      () -> new ArrayList<>(List.of("stage,reason,source,position,payload")))),
+          Warehouse.csv(
+              JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb")),
+              "SELECT stage, reason, source, position, payload FROM _watershed_dead_letters"));
+    }
+    assertTrue(
+        out.toString(StandardCharsets.UTF_8)
+            .contains("dead letters: table _watershed_dead_letters in w.duckdb"));
+
+    execute(POSTGRES, "DROP TABLE IF EXISTS cli_dead_letters");
+    Path pg =
+        write(
+            spec(CSV_SOURCE, sinks)
+                .replace(
+                    "dead_letter: { path: dead }",
+                    "dead_letter: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user: postgres, table: cli_dead_letters }"));
+    assertEquals(Watershed.OK, cli("run", pg.toString(), "--runner=direct"), stderr());
+    assertEquals(
+        List.of("reason,position", "invalid email,people.csv:5"),
+        Warehouse.csv(POSTGRES, "SELECT reason, position FROM cli_dead_letters"));
+    execute(POSTGRES, "DROP TABLE IF EXISTS cli_dead_letters");
+  }
+
+  @Test
   void queryPrintsTheWarehouseRows() throws IOException {
     Path spec = write(spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }"));
     assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());

@@ -11,6 +11,7 @@ import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.io.jdbc.JdbcSource;
 import dev.watershed.pipelines.spec.ConformSpec;
+import dev.watershed.pipelines.spec.DeadLetterSpec;
 import dev.watershed.pipelines.spec.DedupeSpec;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
@@ -415,8 +416,17 @@ public final class Composer {
         PCollectionList.of(deadLetters)
             .apply("collect dead letters", Flatten.pCollections())
             .setRowSchema(DeadLetter.SCHEMA);
-    String file =
-        context.deadLetterFile() != null ? context.deadLetterFile() : spec.deadLetter().file();
+    DeadLetterSpec target = spec.deadLetter();
+    if (target.isTable() && context.deadLetterFile() == null) {
+      JdbcEndpoint endpoint =
+          target.type().equals("duckdb")
+              ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(target.path()))
+              : endpoint(target.url(), target.user(), target.password());
+      all.apply("dead letters", DeadLetterTable.into(endpoint, target.table()));
+      plan.add(String.format("  %-34s %s %s", "dead letters", target.type(), target.describe()));
+      return;
+    }
+    String file = context.deadLetterFile() != null ? context.deadLetterFile() : target.file();
     all.apply("dead letters", DeadLetterFile.to(spec.resolve(file)));
     plan.add(String.format("  %-34s jsonl %s", "dead letters", file));
   }

@@ -35,7 +35,7 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
         .apply("Write", RowFiles.jsonLines(prefix));
   }
 
-  private static final class CountFn extends DoFn<Row, Row> {
+  static final class CountFn extends DoFn<Row, Row> {
     @ProcessElement
     public void process(@Element Row deadLetter, OutputReceiver<Row> out) {
       String stage = deadLetter.getString(DeadLetter.STAGE);

@@ -179,7 +179,7 @@ public final class RunReport {
     for (Map.Entry<String, Long> reason : summary.topReasons(Integer.MAX_VALUE)) {
       reasons.put(reason.getKey(), reason.getValue());
     }
-    report.put("dead_letters", spec.deadLetter().file());
+    report.put("dead_letters", spec.deadLetter().describe());
     Path folder = folder(spec);
     Files.createDirectories(folder);
     Path file = folder.resolve("run-report.json");

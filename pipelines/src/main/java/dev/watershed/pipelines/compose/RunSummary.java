@@ -313,7 +313,7 @@ public final class RunSummary {
         out.append(String.format("  %-40s %8d%n", reason.getKey(), reason.getValue()));
       }
     }
-    out.append(String.format("%ndead letters: %s%n", spec.deadLetter().file()));
+    out.append(String.format("%ndead letters: %s%n", spec.deadLetter().describe()));
     return out.toString();
   }
 }

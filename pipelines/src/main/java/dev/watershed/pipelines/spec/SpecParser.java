@@ -762,14 +762,36 @@ public final class SpecParser {
 
   private DeadLetterSpec deadLetter(YamlObject section) {
     if (section.line() == 0) {
-      return new DeadLetterSpec("jsonl", "target/dead-letter");
+      return new DeadLetterSpec("jsonl", "target/dead-letter", null, null, null, null);
     }
-    section.rejectUnknown(Set.of("type", "path"));
     String type = section.string("type", "jsonl");
-    if (!type.equals("jsonl")) {
-      section.error("type", "unknown dead-letter type '" + type + "'; allowed: jsonl");
+    Set<String> types = Set.of("jsonl", "duckdb", "postgres", "mariadb");
+    if (!types.contains(type)) {
+      section.error("type", "unknown dead-letter type '" + type + "'; allowed: " + sorted(types));
+      return new DeadLetterSpec("jsonl", "target/dead-letter", null, null, null, null);
     }
-    return new DeadLetterSpec(type, section.string("path", "target/dead-letter"));
+    boolean server = type.equals("postgres") || type.equals("mariadb");
+    section.rejectUnknown(
+        server
+            ? Set.of("type", "url", "user", "password", "table")
+            : type.equals("duckdb") ? Set.of("type", "path", "table") : Set.of("type", "path"));
+    String url = server ? section.string("url", true) : null;
+    if (url != null) {
+      try {
+        Dialect.of(url);
+      } catch (IllegalArgumentException e) {
+        section.error("url", e.getMessage());
+      }
+    }
+    return new DeadLetterSpec(
+        type,
+        type.equals("duckdb")
+            ? section.string("path", true)
+            : section.string("path", "target/dead-letter"),
+        url,
+        section.string("user", false),
+        section.string("password", false),
+        section.string("table", DeadLetterSpec.DEFAULT_TABLE));
   }
 
   private void checkName(YamlObject section, String name, String what) {

@@ -14,6 +14,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.ResolverStyle;
 import java.time.temporal.ChronoField;
+import java.time.temporal.ChronoUnit;
 import java.time.temporal.TemporalAccessor;
 import java.util.HashMap;
 import java.util.List;
@@ -269,7 +270,8 @@ public final class Normalizers {
    * An instant read with the first of {@code formats} that parses the whole value. A value without
    * an offset is read in {@code zone}; a format without a time means the start of that day. With no
    * format given, ISO-8601 with or without an offset is accepted ({@code 2024-03-01T10:15:00Z},
-   * {@code 2024-03-01T10:15:00}, {@code 2024-03-01 10:15:00}).
+   * {@code 2024-03-01T10:15:00}, {@code 2024-03-01 10:15:00}). Digits below the microsecond are
+   * dropped.
    */
   public static Instant timestamp(String value, List<DateTimeFormatter> formats, ZoneId zone)
       throws ConformException {
@@ -281,11 +283,12 @@ public final class Normalizers {
     for (DateTimeFormatter format : candidates) {
       try {
         TemporalAccessor parsed = format.parse(text);
+        // Timestamps are kept to the microsecond, as in the warehouses they are loaded into.
         if (parsed.isSupported(ChronoField.OFFSET_SECONDS)) {
-          return OffsetDateTime.from(parsed).toInstant();
+          return OffsetDateTime.from(parsed).toInstant().truncatedTo(ChronoUnit.MICROS);
         }
         if (parsed.isSupported(ChronoField.HOUR_OF_DAY)) {
-          return LocalDateTime.from(parsed).atZone(zone).toInstant();
+          return LocalDateTime.from(parsed).atZone(zone).toInstant().truncatedTo(ChronoUnit.MICROS);
         }
         return LocalDate.from(parsed).atStartOfDay(zone).toInstant();
       } catch (java.time.DateTimeException e) {

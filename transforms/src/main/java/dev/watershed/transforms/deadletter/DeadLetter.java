@@ -75,7 +75,15 @@ public final class DeadLetter {
       String position,
       String payload) {
     return Row.withSchema(SCHEMA)
-        .addValues(stage, reason, rule, detail, source, position, payload, Instant.now().toString())
+        .addValues(
+            stage,
+            reason,
+            rule,
+            detail,
+            source,
+            position,
+            payload,
+            Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString())
         .build();
   }
 }

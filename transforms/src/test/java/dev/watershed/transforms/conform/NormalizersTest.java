@@ -191,6 +191,9 @@ class NormalizersTest {
         Normalizers.timestamp(
             "01.03.2024 10:15", List.of(Normalizers.formatter("dd.MM.yyyy HH:mm")), utc));
     assertEquals(
+        Instant.parse("2024-03-01T10:15:00.123456Z"),
+        Normalizers.timestamp("2024-03-01T10:15:00.123456789Z", List.of(), utc));
+    assertEquals(
         Normalizers.UNPARSABLE_TIMESTAMP,
         reason(() -> Normalizers.timestamp("yesterday", List.of(), utc)));
     assertEquals(
