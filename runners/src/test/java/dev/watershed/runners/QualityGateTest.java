@@ -145,6 +145,38 @@ class QualityGateTest {
   }
 
   @Test
+  void uniqueIsCheckedAgainstWhatEarlierRunsMerged() throws Exception {
+    Path spec = spec("    - unique: email");
+    source(FOUR_PEOPLE);
+    assertEquals(Watershed.OK, run(spec, MARCH_2), this::output);
+    source(
+        List.of(
+            "1,anna@example.com,pro,2024-03-02T00:00:00Z",
+            "9,ben@example.com,pro,2024-03-02T00:00:00Z",
+            "10,zoe@example.com,pro,2024-03-02T00:00:00Z"));
+    assertEquals(Watershed.OK, run(spec, MARCH_2), this::output);
+    String deadLetters = Files.readString(folder.resolve("dead/dead-letter.jsonl"));
+    assertEquals(1, deadLetters.lines().count(), deadLetters);
+    assertTrue(
+        deadLetters.contains(
+            "email 'ben@example.com' already belongs to person_id 2 in the destination"),
+        deadLetters);
+    List<String> people =
+        Warehouse.csv(
+            JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb")),
+            "SELECT person_id, email FROM person ORDER BY person_id");
+    assertEquals(
+        List.of(
+            "person_id,email",
+            "1,anna@example.com",
+            "10,zoe@example.com",
+            "2,ben@example.com",
+            "3,cara@example.com",
+            "4,dan@example.com"),
+        people);
+  }
+
+  @Test
   void freshnessIsJudgedByTheRunsClock() throws Exception {
     source(FOUR_PEOPLE);
     Path spec = spec("    - freshness: { column: updated, within: 7d }");

@@ -7,6 +7,7 @@ import dev.watershed.io.files.ParquetSink;
 import dev.watershed.io.files.ParquetSource;
 import dev.watershed.io.files.ReplaySource;
 import dev.watershed.io.files.TextSink;
+import dev.watershed.io.jdbc.DestinationValues;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.io.jdbc.JdbcSource;
@@ -230,6 +231,26 @@ public final class Composer {
     return result.output();
   }
 
+  /** The first table sink that merges {@code model}, or null. */
+  private SinkSpec mergingTableSink(String model) {
+    for (SinkSpec sink : spec.sinks().values()) {
+      if (sink.isTable() && sink.mode() == WriteMode.MERGE && spec.modelsOf(sink).contains(model)) {
+        return sink;
+      }
+    }
+    return null;
+  }
+
+  private JdbcEndpoint tableEndpoint(SinkSpec sink) {
+    return sink.type().equals("duckdb")
+        ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path()))
+        : endpoint(sink.url(), sink.user(), sink.password());
+  }
+
+  private static String tableOf(SinkSpec sink, CanonicalModel model) {
+    return sink.schema() == null ? model.name() : sink.schema() + "." + model.name();
+  }
+
   /** A replay adds to what earlier runs loaded: it never overwrites. */
   private WriteMode writeMode(SinkSpec sink) {
     return context.isReplay() && sink.mode() == WriteMode.OVERWRITE
@@ -285,6 +306,19 @@ public final class Composer {
     for (QualityRule rule : rules) {
       if (rule.referenceModel() != null) {
         quality = quality.withReference(rule.referenceModel(), deduped.get(rule.referenceModel()));
+      }
+      SinkSpec merged = mergingTableSink(model.name());
+      if (rule.kind() == QualityRule.Kind.UNIQUE && merged != null) {
+        // A merge load keeps earlier runs' rows: a value must be unique against them too.
+        String table = tableOf(merged, model);
+        quality =
+            quality.withExistingValues(
+                rule.column(),
+                model.key(),
+                pipeline.apply(
+                    "stored " + model.name() + "." + rule.column() + " in " + merged.name(),
+                    DestinationValues.of(
+                        tableEndpoint(merged), table, model.key(), rule.column())));
       }
     }
     String name = "quality " + model.name();
@@ -355,11 +389,8 @@ public final class Composer {
       case "duckdb":
       case "postgres":
       case "mariadb":
-        JdbcEndpoint endpoint =
-            sink.type().equals("duckdb")
-                ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path()))
-                : endpoint(sink.url(), sink.user(), sink.password());
-        String table = sink.schema() == null ? model.name() : sink.schema() + "." + model.name();
+        JdbcEndpoint endpoint = tableEndpoint(sink);
+        String table = tableOf(sink, model);
         DedupeSpec rule = spec.dedupe().get(model.name());
         String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
         rows.apply(

@@ -103,13 +103,19 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
   private final Map<String, PCollection<Row>> references;
   private final Instant now;
   private final Long lastRunRows;
+  private final List<String> key;
+  private final Map<String, PCollection<KV<String, String>>> existing;
 
   private Quality(
       String model,
       List<QualityRule> rules,
       Map<String, PCollection<Row>> references,
       Instant now,
-      Long lastRunRows) {
+      Long lastRunRows,
+      List<String> key,
+      Map<String, PCollection<KV<String, String>>> existing) {
+    this.key = key;
+    this.existing = existing;
     this.model = model;
     this.rules = List.copyOf(rules);
     this.references = references;
@@ -118,24 +124,36 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
   }
 
   public static Quality of(String model, List<QualityRule> rules) {
-    return new Quality(model, rules, Map.of(), Instant.EPOCH, null);
+    return new Quality(model, rules, Map.of(), Instant.EPOCH, null, List.of(), Map.of());
   }
 
   /** The rows of another model, for {@code relationships} rules that point at it. */
   public Quality withReference(String referencedModel, PCollection<Row> rows) {
     Map<String, PCollection<Row>> next = new HashMap<>(references);
     next.put(referencedModel, rows);
-    return new Quality(model, rules, next, now, lastRunRows);
+    return new Quality(model, rules, next, now, lastRunRows, key, existing);
   }
 
   /** The run's clock, for {@code freshness} rules. */
   public Quality withClock(Instant instant) {
-    return new Quality(model, rules, references, instant, lastRunRows);
+    return new Quality(model, rules, references, instant, lastRunRows, key, existing);
   }
 
   /** Rows the last successful run loaded, for {@code row_count} ratios; null when unknown. */
   public Quality withLastRunRows(Long rows) {
-    return new Quality(model, rules, references, now, rows);
+    return new Quality(model, rules, references, now, rows, key, existing);
+  }
+
+  /**
+   * The values of {@code column} already in the destination, as (value, key text) pairs, so that
+   * {@code unique(column)} also fails a row whose value belongs to another key there. {@code
+   * keyFields} are the model's key.
+   */
+  public Quality withExistingValues(
+      String column, List<String> keyFields, PCollection<KV<String, String>> values) {
+    Map<String, PCollection<KV<String, String>>> next = new HashMap<>(existing);
+    next.put(column, values);
+    return new Quality(model, rules, references, now, lastRunRows, List.copyOf(keyFields), next);
   }
 
   @Override
@@ -203,6 +221,21 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
 
   private PCollectionTuple unique(PCollection<Row> rows, QualityRule rule) {
     String column = rule.column();
+    PCollection<KV<String, String>> stored = existing.get(column);
+    if (stored != null) {
+      TupleTag<Row> mine = new TupleTag<>("rows");
+      TupleTag<String> keys = new TupleTag<>("stored_keys");
+      PCollection<KV<String, Row>> keyed =
+          rows.apply("KeyBy " + rule.name(), ParDo.of(new KeyByFn(column)))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), rows.getCoder()));
+      return KeyedPCollectionTuple.of(mine, keyed)
+          .and(keys, stored)
+          .apply("Join stored " + rule.name(), CoGroupByKey.create())
+          .apply(
+              rule.name(),
+              ParDo.of(new UniqueWithStoredFn(model, rule, key, mine, keys))
+                  .withOutputTags(ROWS, TupleTagList.of(DEAD_LETTERS).and(FINDINGS)));
+    }
     return rows.apply("KeyBy " + rule.name(), ParDo.of(new KeyByFn(column)))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), rows.getCoder()))
         .apply("Group " + rule.name(), GroupByKey.create())
@@ -423,6 +456,68 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
           out.get(ROWS).output(row);
         }
       }
+    }
+  }
+
+  /** Unique within the run, and against the keys already holding the value in the destination. */
+  private static final class UniqueWithStoredFn extends DoFn<KV<String, CoGbkResult>, Row> {
+    private final String model;
+    private final QualityRule rule;
+    private final List<String> key;
+    private final TupleTag<Row> rows;
+    private final TupleTag<String> keys;
+
+    UniqueWithStoredFn(
+        String model,
+        QualityRule rule,
+        List<String> key,
+        TupleTag<Row> rows,
+        TupleTag<String> keys) {
+      this.model = model;
+      this.rule = rule;
+      this.key = key;
+      this.rows = rows;
+      this.keys = keys;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, CoGbkResult> joined, MultiOutputReceiver out) {
+      List<Row> group = new ArrayList<>();
+      joined.getValue().getAll(rows).forEach(group::add);
+      List<String> stored = new ArrayList<>();
+      joined.getValue().getAll(keys).forEach(stored::add);
+      for (Row row : group) {
+        String mine = keyText(row, key);
+        String other = stored.stream().filter(k -> !k.equals(mine)).findFirst().orElse(null);
+        String detail = null;
+        if (group.size() > 1) {
+          detail = rule.column() + " '" + joined.getKey() + "' occurs in " + group.size() + " rows";
+        } else if (other != null) {
+          detail =
+              rule.column()
+                  + " '"
+                  + joined.getKey()
+                  + "' already belongs to "
+                  + String.join(",", key)
+                  + " "
+                  + other.replace('\u0001', ',')
+                  + " in the destination";
+        }
+        if (detail == null || fail(model, rule, row, detail, out)) {
+          out.get(ROWS).output(row);
+        }
+      }
+    }
+
+    private static String keyText(Row row, List<String> key) {
+      StringBuilder text = new StringBuilder();
+      for (String field : key) {
+        text.append(QualityRule.text(row.getValue(field)));
+        if (key.size() > 1) {
+          text.append('\u0001');
+        }
+      }
+      return text.toString();
     }
   }
 
