@@ -1,0 +1,387 @@
+package dev.watershed.transforms.identity;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.metrics.Metrics;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Combine;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.Distinct;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Values;
+import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
+import org.apache.beam.sdk.values.PCollectionView;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TypeDescriptors;
+
+/**
+ * Finds the records that describe the same real-world entity and gives each group one cluster id.
+ *
+ * <ol>
+ *   <li>Blocking: records sharing the value of any {@link BlockingKey} become candidate pairs
+ *       (blocks larger than {@link #withMaxBlockSize} are skipped and counted).
+ *   <li>Comparison: each candidate pair gets a pattern of levels, one per {@link Comparison}.
+ *   <li>Scoring: a {@link FellegiSunter} model is fitted to the patterns by
+ *       expectation-maximisation (no labels needed); pairs whose match probability reaches the
+ *       threshold are matches.
+ *   <li>Clustering: connected components of the matches (chains A~B, B~C give one cluster), by
+ *       union-find over all matched pairs; every record's cluster id is the smallest record id in
+ *       its cluster, so ids are stable while clusters do not change.
+ * </ol>
+ *
+ * <p>Output: one row per input record, {@code record_id} and {@code cluster_id}. Clustering runs on
+ * one worker over the matched pairs (not the records), which suits millions of matches but not
+ * billions.
+ *
+ * <pre>{@code
+ * PCollection<Row> clusters =
+ *     people.apply(
+ *         ResolveIdentities.of("rec_id")
+ *             .withBlockingKeys(BlockingKey.of("postcode"), BlockingKey.of("surname:soundex"))
+ *             .withComparisons(
+ *                 Comparison.jaroWinkler("given_name", 0.92, 0.8),
+ *                 Comparison.jaroWinkler("surname", 0.92, 0.8),
+ *                 Comparison.date("date_of_birth"))
+ *             .withThreshold(0.9));
+ * }</pre>
+ */
+public final class ResolveIdentities extends PTransform<PCollection<Row>, PCollection<Row>> {
+  /** The output: each record and its cluster. */
+  public static final Schema CLUSTERS =
+      Schema.builder().addStringField("record_id").addStringField("cluster_id").build();
+
+  /** Default largest block compared pair by pair. */
+  public static final int DEFAULT_MAX_BLOCK = 1000;
+
+  private final String idField;
+  private final List<BlockingKey> blocking;
+  private final List<Comparison> comparisons;
+  private final double threshold;
+  private final int maxBlockSize;
+  private final int iterations;
+
+  private ResolveIdentities(
+      String idField,
+      List<BlockingKey> blocking,
+      List<Comparison> comparisons,
+      double threshold,
+      int maxBlockSize,
+      int iterations) {
+    this.idField = idField;
+    this.blocking = List.copyOf(blocking);
+    this.comparisons = List.copyOf(comparisons);
+    this.threshold = threshold;
+    this.maxBlockSize = maxBlockSize;
+    this.iterations = iterations;
+  }
+
+  /** Resolves records identified by {@code idField}. */
+  public static ResolveIdentities of(String idField) {
+    return new ResolveIdentities(idField, List.of(), List.of(), 0.9, DEFAULT_MAX_BLOCK, 50);
+  }
+
+  public ResolveIdentities withBlockingKeys(BlockingKey... keys) {
+    return new ResolveIdentities(
+        idField, List.of(keys), comparisons, threshold, maxBlockSize, iterations);
+  }
+
+  public ResolveIdentities withComparisons(Comparison... fields) {
+    return new ResolveIdentities(
+        idField, blocking, List.of(fields), threshold, maxBlockSize, iterations);
+  }
+
+  /** The match probability at or above which a pair is a match. */
+  public ResolveIdentities withThreshold(double probability) {
+    if (probability <= 0 || probability >= 1) {
+      throw new IllegalArgumentException("threshold must be between 0 and 1, got " + probability);
+    }
+    return new ResolveIdentities(
+        idField, blocking, comparisons, probability, maxBlockSize, iterations);
+  }
+
+  public ResolveIdentities withMaxBlockSize(int records) {
+    return new ResolveIdentities(idField, blocking, comparisons, threshold, records, iterations);
+  }
+
+  @Override
+  public PCollection<Row> expand(PCollection<Row> records) {
+    if (blocking.isEmpty() || comparisons.isEmpty()) {
+      throw new IllegalArgumentException("ResolveIdentities needs blocking keys and comparisons");
+    }
+    // Candidate pairs with their patterns, once per pair however many blocks they share.
+    PCollection<KV<String, String>> pairs =
+        records
+            .apply("Block", ParDo.of(new BlockFn(idField, blocking)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), records.getCoder()))
+            .apply("GroupBlocks", GroupByKey.create())
+            .apply("ComparePairs", ParDo.of(new CompareFn(idField, comparisons, maxBlockSize)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
+            .apply("OncePerPair", Distinct.create());
+    PCollectionView<FellegiSunter> model =
+        pairs
+            .apply("Patterns", Values.create())
+            .apply("CountPatterns", Count.perElement())
+            .apply("Estimate", Combine.globally(new EstimateFn(comparisons, iterations)))
+            .apply("Model", View.asSingleton());
+    PCollection<KV<String, String>> matches =
+        pairs
+            .apply("Score", ParDo.of(new ScoreFn(model, threshold)).withSideInputs(model))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+    PCollection<KV<String, String>> selves =
+        records.apply(
+            "Ids",
+            MapElements.into(
+                    TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
+                .via(
+                    (Row r) ->
+                        KV.of(
+                            String.valueOf(r.<Object>getValue(idField)),
+                            String.valueOf(r.<Object>getValue(idField)))));
+    return PCollectionList.of(selves)
+        .and(matches)
+        .apply("Edges", Flatten.pCollections())
+        .apply("OneGraph", WithKeys.of(""))
+        .setCoder(
+            KvCoder.of(
+                StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())))
+        .apply("Gather", GroupByKey.create())
+        .apply("ConnectedComponents", ParDo.of(new ComponentsFn()))
+        .setRowSchema(CLUSTERS);
+  }
+
+  private static final class BlockFn extends DoFn<Row, KV<String, Row>> {
+    private final String idField;
+    private final List<BlockingKey> blocking;
+
+    BlockFn(String idField, List<BlockingKey> blocking) {
+      this.idField = idField;
+      this.blocking = blocking;
+    }
+
+    @ProcessElement
+    public void process(@Element Row row, OutputReceiver<KV<String, Row>> out) {
+      for (BlockingKey key : blocking) {
+        String value = key.value(field -> text(row, field));
+        if (value != null) {
+          out.output(KV.of(value, row));
+        }
+      }
+    }
+  }
+
+  static String text(Row row, String field) {
+    Object value = row.getValue(field);
+    return value == null ? null : value.toString().strip().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static final class CompareFn extends DoFn<KV<String, Iterable<Row>>, KV<String, String>> {
+    private final String idField;
+    private final List<Comparison> comparisons;
+    private final int maxBlockSize;
+    private final Counter skipped = Metrics.counter("watershed", "identity.blocks_too_large");
+    private final Counter candidates = Metrics.counter("watershed", "identity.candidate_pairs");
+
+    CompareFn(String idField, List<Comparison> comparisons, int maxBlockSize) {
+      this.idField = idField;
+      this.comparisons = comparisons;
+      this.maxBlockSize = maxBlockSize;
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, Iterable<Row>> block, OutputReceiver<KV<String, String>> out) {
+      List<Row> rows = new ArrayList<>();
+      for (Row row : block.getValue()) {
+        rows.add(row);
+        if (rows.size() > maxBlockSize) {
+          skipped.inc();
+          return;
+        }
+      }
+      for (int i = 0; i < rows.size(); i++) {
+        for (int j = i + 1; j < rows.size(); j++) {
+          Row a = rows.get(i);
+          Row b = rows.get(j);
+          String ida = String.valueOf(a.<Object>getValue(idField));
+          String idb = String.valueOf(b.<Object>getValue(idField));
+          if (ida.equals(idb)) {
+            continue;
+          }
+          if (ida.compareTo(idb) > 0) {
+            Row swap = a;
+            a = b;
+            b = swap;
+            String s = ida;
+            ida = idb;
+            idb = s;
+          }
+          StringBuilder pattern = new StringBuilder();
+          for (Comparison comparison : comparisons) {
+            pattern
+                .append(pattern.length() == 0 ? "" : ",")
+                .append(comparison.level(text(a, comparison.field()), text(b, comparison.field())));
+          }
+          candidates.inc();
+          out.output(KV.of(ida + "\u0001" + idb, pattern.toString()));
+        }
+      }
+    }
+  }
+
+  static int[] levels(String pattern) {
+    String[] parts = pattern.split(",");
+    int[] levels = new int[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      levels[i] = Integer.parseInt(parts[i]);
+    }
+    return levels;
+  }
+
+  /** Gathers pattern counts and fits the model once, on one worker (patterns are few). */
+  private static final class EstimateFn
+      extends Combine.CombineFn<KV<String, Long>, TreeMap<String, Long>, FellegiSunter> {
+    private final List<Comparison> comparisons;
+    private final int iterations;
+
+    EstimateFn(List<Comparison> comparisons, int iterations) {
+      this.comparisons = comparisons;
+      this.iterations = iterations;
+    }
+
+    @Override
+    public TreeMap<String, Long> createAccumulator() {
+      return new TreeMap<>();
+    }
+
+    @Override
+    public TreeMap<String, Long> addInput(TreeMap<String, Long> acc, KV<String, Long> pattern) {
+      acc.merge(pattern.getKey(), pattern.getValue(), Long::sum);
+      return acc;
+    }
+
+    @Override
+    public TreeMap<String, Long> mergeAccumulators(Iterable<TreeMap<String, Long>> all) {
+      TreeMap<String, Long> merged = new TreeMap<>();
+      for (TreeMap<String, Long> acc : all) {
+        acc.forEach((k, v) -> merged.merge(k, v, Long::sum));
+      }
+      return merged;
+    }
+
+    @Override
+    public FellegiSunter extractOutput(TreeMap<String, Long> acc) {
+      Map<List<Integer>, Long> patterns = new HashMap<>();
+      acc.forEach((k, v) -> patterns.put(java.util.Arrays.stream(levels(k)).boxed().toList(), v));
+      return FellegiSunter.initial(comparisons).estimate(patterns, iterations, 1e-6);
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<TreeMap<String, Long>> getAccumulatorCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<KV<String, Long>> input) {
+      return org.apache.beam.sdk.coders.SerializableCoder.of(
+          (Class<TreeMap<String, Long>>) (Class<?>) TreeMap.class);
+    }
+
+    @Override
+    public org.apache.beam.sdk.coders.Coder<FellegiSunter> getDefaultOutputCoder(
+        org.apache.beam.sdk.coders.CoderRegistry registry,
+        org.apache.beam.sdk.coders.Coder<KV<String, Long>> input) {
+      return org.apache.beam.sdk.coders.SerializableCoder.of(FellegiSunter.class);
+    }
+  }
+
+  private static final class ScoreFn extends DoFn<KV<String, String>, KV<String, String>> {
+    private final PCollectionView<FellegiSunter> model;
+    private final double threshold;
+    private final Counter matched = Metrics.counter("watershed", "identity.matched_pairs");
+
+    ScoreFn(PCollectionView<FellegiSunter> model, double threshold) {
+      this.model = model;
+      this.threshold = threshold;
+    }
+
+    @ProcessElement
+    public void process(ProcessContext context) {
+      KV<String, String> pair = context.element();
+      if (context.sideInput(model).probability(levels(pair.getValue())) >= threshold) {
+        String[] ids = pair.getKey().split("\u0001");
+        matched.inc();
+        context.output(KV.of(ids[0], ids[1]));
+      }
+    }
+  }
+
+  /** Each id of the edges (a self-edge adds a lone id) and the smallest id connected to it. */
+  static Map<String, String> components(Iterable<KV<String, String>> edges) {
+    Map<String, String> parent = new HashMap<>();
+    for (KV<String, String> edge : edges) {
+      ComponentsFn.union(parent, edge.getKey(), edge.getValue());
+    }
+    Map<String, String> clusters = new TreeMap<>();
+    for (String id : parent.keySet()) {
+      clusters.put(id, ComponentsFn.find(parent, id));
+    }
+    return clusters;
+  }
+
+  /** Union-find over all records and matched pairs; the root of a cluster is its smallest id. */
+  private static final class ComponentsFn
+      extends DoFn<KV<String, Iterable<KV<String, String>>>, Row> {
+    @ProcessElement
+    public void process(
+        @Element KV<String, Iterable<KV<String, String>>> graph, OutputReceiver<Row> out) {
+      Map<String, String> parent = new HashMap<>();
+      for (KV<String, String> edge : graph.getValue()) {
+        union(parent, edge.getKey(), edge.getValue());
+      }
+      for (String id : parent.keySet()) {
+        out.output(Row.withSchema(CLUSTERS).addValues(id, find(parent, id)).build());
+      }
+    }
+
+    private static String find(Map<String, String> parent, String id) {
+      String root = id;
+      while (!parent.get(root).equals(root)) {
+        root = parent.get(root);
+      }
+      String node = id;
+      while (!parent.get(node).equals(root)) {
+        String next = parent.get(node);
+        parent.put(node, root);
+        node = next;
+      }
+      return root;
+    }
+
+    private static void union(Map<String, String> parent, String a, String b) {
+      parent.putIfAbsent(a, a);
+      parent.putIfAbsent(b, b);
+      String ra = find(parent, a);
+      String rb = find(parent, b);
+      if (!ra.equals(rb)) {
+        // The smaller id becomes the root, so a cluster's id is its smallest record id.
+        if (ra.compareTo(rb) < 0) {
+          parent.put(rb, ra);
+        } else {
+          parent.put(ra, rb);
+        }
+      }
+    }
+  }
+}
