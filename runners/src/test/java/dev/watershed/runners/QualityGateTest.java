@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.jdbc.JdbcEndpoint;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -25,8 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** Quality rules through the command line: actions, blocking before commit, the run report. */
 class QualityGateTest {
   @TempDir Path folder;
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private Cli cli;
+
+  @org.junit.jupiter.api.BeforeEach
+  void commandLine() {
+    cli = new Cli(folder);
+  }
 
   private static final String HEADER = "id,email,plan,updated";
   private static final List<String> FOUR_PEOPLE =
@@ -73,19 +74,11 @@ class QualityGateTest {
   }
 
   private int run(Path spec, Instant now) {
-    out.reset();
-    err.reset();
-    return new Watershed(
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of(),
-            folder,
-            Clock.fixed(now, ZoneOffset.UTC))
-        .execute("run", spec.toString(), "--runner=direct");
+    return cli.run(Clock.fixed(now, ZoneOffset.UTC), "run", spec.toString(), "--runner=direct");
   }
 
   private String output() {
-    return out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+    return cli.output();
   }
 
   private static final Instant MARCH_2 = Instant.parse("2024-03-02T00:00:00Z");

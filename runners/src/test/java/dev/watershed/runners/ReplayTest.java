@@ -5,23 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.jdbc.JdbcEndpoint;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Fix a spec, replay its dead letters: the right rows move, and only them. */
 class ReplayTest {
   @TempDir Path folder;
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private Cli cli;
+
+  @org.junit.jupiter.api.BeforeEach
+  void commandLine() {
+    cli = new Cli(folder);
+  }
 
   private Path spec(String updatedRule) throws IOException {
     String yaml =
@@ -62,18 +62,11 @@ class ReplayTest {
   }
 
   private int cli(String... args) {
-    out.reset();
-    err.reset();
-    return new Watershed(
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of(),
-            folder)
-        .execute(args);
+    return cli.run(args);
   }
 
   private String output() {
-    return out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+    return cli.output();
   }
 
   private List<String> deadLetters() throws IOException {

@@ -4,17 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,8 +23,12 @@ class SchemaDriftTest {
       JdbcEndpoint.of("jdbc:postgresql://127.0.0.1:5432/test").withUser("postgres");
 
   @TempDir Path folder;
-  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+  private Cli cli;
+
+  @org.junit.jupiter.api.BeforeEach
+  void commandLine() {
+    cli = new Cli(folder);
+  }
 
   @AfterEach
   void dropSourceTable() throws SQLException {
@@ -76,18 +76,11 @@ class SchemaDriftTest {
   }
 
   private int run(Path spec) {
-    out.reset();
-    err.reset();
-    return new Watershed(
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8),
-            Map.of(),
-            folder)
-        .execute("run", spec.toString(), "--runner=direct");
+    return cli.run("run", spec.toString(), "--runner=direct");
   }
 
   private String output() {
-    return out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+    return cli.output();
   }
 
   private JdbcEndpoint warehouse() {

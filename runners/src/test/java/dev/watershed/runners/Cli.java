@@ -1,0 +1,58 @@
+package dev.watershed.runners;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+
+/**
+ * The command line as the tests drive it: in a working folder, with captured output, an environment
+ * and a clock of the test's choosing.
+ */
+final class Cli {
+  private final Path folder;
+  private final Map<String, String> environment;
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  Cli(Path folder) {
+    this(folder, Map.of());
+  }
+
+  Cli(Path folder, Map<String, String> environment) {
+    this.folder = folder;
+    this.environment = environment;
+  }
+
+  /** Runs one command; output of earlier commands is forgotten. */
+  int run(String... args) {
+    return run(Clock.systemUTC(), args);
+  }
+
+  int run(Clock clock, String... args) {
+    out.reset();
+    err.reset();
+    return new Watershed(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            environment,
+            folder,
+            clock)
+        .execute(args);
+  }
+
+  String stdout() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  String stderr() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  /** Standard output followed by standard error. */
+  String output() {
+    return stdout() + stderr();
+  }
+}
