@@ -70,7 +70,7 @@ final class Replay {
     cli.checkDatabasesReachable(spec);
     Path again =
         from.resolveSibling(from.getFileName() + ".replay-" + System.nanoTime() + ".jsonl");
-    Instant started = cli.clock().instant();
+    Instant started = cli.clock().instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
     Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
     Composer.compose(spec, pipeline, RunContext.replay(started, records, again.toString()));
     cli.err()

@@ -196,7 +196,7 @@ public final class Watershed {
     RunnerProfile profile = profile(runnerName);
     checkDatabasesReachable(spec);
     RunReport.clearRunFiles(spec);
-    Instant started = clock.instant();
+    Instant started = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
     Drift.Outcome drift = Drift.check(spec);
     spec = drift.spec();
     if (drift.failed()) {

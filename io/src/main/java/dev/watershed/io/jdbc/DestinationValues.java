@@ -26,8 +26,15 @@ public final class DestinationValues extends PTransform<PBegin, PCollection<KV<S
   private final String table;
   private final List<String> key;
   private final String column;
+  private final char separator;
 
   private DestinationValues(JdbcEndpoint endpoint, String table, List<String> key, String column) {
+    this(endpoint, table, key, column, '\u0001');
+  }
+
+  private DestinationValues(
+      JdbcEndpoint endpoint, String table, List<String> key, String column, char separator) {
+    this.separator = separator;
     this.endpoint = endpoint;
     this.table = table;
     this.key = List.copyOf(key);
@@ -39,11 +46,21 @@ public final class DestinationValues extends PTransform<PBegin, PCollection<KV<S
     return new DestinationValues(endpoint, table, key, column);
   }
 
+  /**
+   * Rows of a destination table as {@code KV(column value, the other columns' values each followed
+   * by |)}; nothing when the table does not exist yet. E.g. a crosswalk's {@code source_id} with
+   * {@code golden_id|first_seen|}.
+   */
+  public static DestinationValues rows(
+      JdbcEndpoint endpoint, String table, String column, List<String> others) {
+    return new DestinationValues(endpoint, table, others, column, '|');
+  }
+
   @Override
   public PCollection<KV<String, String>> expand(PBegin input) {
     return input
         .apply("Table", Create.of(table))
-        .apply("ReadValues", ParDo.of(new ReadFn(endpoint, key, column)))
+        .apply("ReadValues", ParDo.of(new ReadFn(endpoint, key, column, separator)))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
   }
 
@@ -51,8 +68,10 @@ public final class DestinationValues extends PTransform<PBegin, PCollection<KV<S
     private final JdbcEndpoint endpoint;
     private final List<String> key;
     private final String column;
+    private final char separator;
 
-    ReadFn(JdbcEndpoint endpoint, List<String> key, String column) {
+    ReadFn(JdbcEndpoint endpoint, List<String> key, String column, char separator) {
+      this.separator = separator;
       this.endpoint = endpoint;
       this.key = key;
       this.column = column;
@@ -85,7 +104,7 @@ public final class DestinationValues extends PTransform<PBegin, PCollection<KV<S
             for (int k = 0; k < key.size(); k++) {
               keyText.append(result.getString(k + 2));
               if (key.size() > 1) {
-                keyText.append('\u0001');
+                keyText.append(separator);
               }
             }
             out.output(KV.of(result.getString(1), keyText.toString()));

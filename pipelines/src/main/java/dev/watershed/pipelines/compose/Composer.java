@@ -14,6 +14,7 @@ import dev.watershed.io.jdbc.JdbcSource;
 import dev.watershed.pipelines.spec.ConformSpec;
 import dev.watershed.pipelines.spec.DeadLetterSpec;
 import dev.watershed.pipelines.spec.DedupeSpec;
+import dev.watershed.pipelines.spec.IdentitySpec;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
 import dev.watershed.pipelines.spec.Spec;
@@ -21,6 +22,10 @@ import dev.watershed.transforms.conform.Conform;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.dedupe.Dedupe;
+import dev.watershed.transforms.identity.BlockingKey;
+import dev.watershed.transforms.identity.Comparison;
+import dev.watershed.transforms.identity.GoldenRecords;
+import dev.watershed.transforms.identity.ResolveIdentities;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.quality.Quality;
 import dev.watershed.transforms.quality.QualityRule;
@@ -33,9 +38,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -128,6 +137,9 @@ public final class Composer {
       for (String modelName : spec.modelsOf(sink)) {
         load(sink, spec.models().get(modelName), ready.get(modelName));
       }
+    }
+    for (IdentitySpec identity : spec.identity().values()) {
+      resolve(identity, spec.models().get(identity.model()), ready.get(identity.model()));
     }
     writeDeadLetters();
   }
@@ -229,6 +241,78 @@ public final class Composer {
     deadLetters.add(result.failures());
     plan.add(String.format("  %-34s %d dead letters to replay", name, records.size()));
     return result.output();
+  }
+
+  /**
+   * Resolves identities among a model's rows and merges golden records, the crosswalk and golden id
+   * merges into every table sink that writes the model. Golden ids stay stable because the previous
+   * crosswalk is read back from the first such sink.
+   */
+  private void resolve(IdentitySpec identity, CanonicalModel model, PCollection<Row> rows) {
+    String name = "identity " + model.name();
+    PCollection<Row> clusters =
+        rows.apply(
+            name,
+            ResolveIdentities.of(model.key().get(0))
+                .withBlockingKeys(identity.blocking().toArray(BlockingKey[]::new))
+                .withComparisons(identity.comparisons().toArray(Comparison[]::new))
+                .withThreshold(identity.threshold()));
+    List<SinkSpec> tables =
+        spec.sinks().values().stream()
+            .filter(s -> s.isTable() && spec.modelsOf(s).contains(model.name()))
+            .toList();
+    CanonicalModel crosswalk = GoldenRecords.crosswalkModel(model);
+    PCollection<KV<String, String>> previous =
+        tables.isEmpty()
+            ? pipeline.apply(
+                "no earlier crosswalk of " + model.name(),
+                Create.empty(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())))
+            : pipeline.apply(
+                "earlier crosswalk of " + model.name(),
+                DestinationValues.rows(
+                    tableEndpoint(tables.get(0)),
+                    tableOf(tables.get(0), crosswalk),
+                    "source_id",
+                    List.of("golden_id", "first_seen")));
+    PCollectionTuple golden =
+        rows.apply(
+            "golden " + model.name(),
+            GoldenRecords.of(model, clusters, previous)
+                .withSurvivorship(
+                    identity.survivorship(),
+                    identity.defaultRule(),
+                    identity.orderBy(),
+                    identity.sourcePriority())
+                .withClock(context.now()));
+    plan.add(
+        String.format(
+            "  %-34s blocking %s, %d comparisons, match at p >= %s",
+            name, identity.blocking(), identity.comparisons().size(), identity.threshold()));
+    for (SinkSpec sink : tables) {
+      for (Map.Entry<CanonicalModel, PCollection<Row>> output :
+          Map.of(
+                  crosswalk,
+                  golden.get(GoldenRecords.CROSSWALK),
+                  GoldenRecords.goldenModel(model),
+                  golden.get(GoldenRecords.GOLDEN),
+                  GoldenRecords.mergesModel(model),
+                  golden.get(GoldenRecords.MERGES))
+              .entrySet()) {
+        CanonicalModel table = output.getKey();
+        output
+            .getValue()
+            .apply(
+                "load " + sink.name() + " " + table.name(),
+                JdbcLoad.into(tableEndpoint(sink), tableOf(sink, table), table)
+                    .withMode(WriteMode.MERGE)
+                    .withSinkName(sink.name())
+                    .withGate(gate));
+        plan.add(
+            String.format(
+                "  %-34s %s merge: table %s",
+                "load " + sink.name() + " " + table.name(), sink.type(), tableOf(sink, table)));
+      }
+    }
   }
 
   /** The first table sink that merges {@code model}, or null. */

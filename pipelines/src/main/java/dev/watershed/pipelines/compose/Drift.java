@@ -148,6 +148,7 @@ public final class Drift {
             conform,
             spec.dedupe(),
             spec.quality(),
+            spec.identity(),
             spec.sinks(),
             spec.deadLetter(),
             spec.reportPath(),

@@ -21,7 +21,13 @@ public record RunContext(
 
   /** A run at {@code now} with no earlier run. */
   public static RunContext at(Instant now) {
-    return new RunContext(now, Map.of(), null, null, Map.of(), Map.of());
+    return new RunContext(
+        now.truncatedTo(java.time.temporal.ChronoUnit.MICROS),
+        Map.of(),
+        null,
+        null,
+        Map.of(),
+        Map.of());
   }
 
   /** A run that reads its sources, at {@code now}. */

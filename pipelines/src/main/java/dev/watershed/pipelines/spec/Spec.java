@@ -22,6 +22,7 @@ public record Spec(
     List<ConformSpec> conform,
     Map<String, DedupeSpec> dedupe,
     Map<String, List<QualityRule>> quality,
+    Map<String, IdentitySpec> identity,
     Map<String, SinkSpec> sinks,
     DeadLetterSpec deadLetter,
     String reportPath,

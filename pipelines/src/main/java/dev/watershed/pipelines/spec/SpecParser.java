@@ -118,6 +118,7 @@ public final class SpecParser {
             "conform",
             "dedupe",
             "quality",
+            "identity",
             "sinks",
             "dead_letter",
             "report"));
@@ -138,6 +139,7 @@ public final class SpecParser {
     List<ConformSpec> conform = conform(top, sources, models);
     Map<String, DedupeSpec> dedupe = dedupe(top.object("dedupe", false), models);
     Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models, dedupe);
+    Map<String, IdentitySpec> identity = identity(top.object("identity", false), models);
     DeadLetterSpec deadLetter = deadLetter(top.object("dead_letter", false));
     Map<String, List<QualityRule>> quality =
         QualitySpecs.parse(top.object("quality", false), models, declaredModels);
@@ -168,6 +170,7 @@ public final class SpecParser {
         conform,
         dedupe,
         quality,
+        identity,
         sinks,
         deadLetter,
         reportPath,
@@ -792,6 +795,138 @@ public final class SpecParser {
         section.string("user", false),
         section.string("password", false),
         section.string("table", DeadLetterSpec.DEFAULT_TABLE));
+  }
+
+  private Map<String, IdentitySpec> identity(
+      YamlObject section, Map<String, CanonicalModel> models) {
+    Map<String, IdentitySpec> out = new LinkedHashMap<>();
+    for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
+      String name = entry.getKey();
+      YamlObject spec = entry.getValue();
+      CanonicalModel model = models.get(name);
+      if (model == null) {
+        if (!declaredModels.contains(name)) {
+          section.error(name, "no model named '" + name + "'; models: " + declaredModels);
+        }
+        continue;
+      }
+      spec.rejectUnknown(
+          Set.of(
+              "blocking", "compare", "threshold", "order_by", "survivorship", "source_priority"));
+      List<dev.watershed.transforms.identity.BlockingKey> blocking = new ArrayList<>();
+      for (String key : spec.strings("blocking")) {
+        String[] parts = key.split("\\+");
+        for (String part : parts) {
+          String field = part.contains(":") ? part.substring(0, part.indexOf(':')) : part;
+          if (!model.schema().hasField(field.trim()) || field.startsWith("_")) {
+            spec.error("blocking", "model '" + name + "' has no field '" + field.trim() + "'");
+          }
+        }
+        try {
+          blocking.add(
+              dev.watershed.transforms.identity.BlockingKey.of(
+                  java.util.Arrays.stream(parts).map(String::trim).toArray(String[]::new)));
+        } catch (IllegalArgumentException e) {
+          spec.error("blocking", e.getMessage());
+        }
+      }
+      if (blocking.isEmpty()) {
+        spec.error(
+            null, "missing required key 'blocking' (the fields records must share to be compared)");
+      }
+      List<dev.watershed.transforms.identity.Comparison> comparisons = new ArrayList<>();
+      for (YamlObject compare : spec.list("compare")) {
+        compare.rejectUnknown(Set.of("field", "method", "thresholds", "tolerance"));
+        String field = compare.string("field", true);
+        String method = compare.string("method", "exact");
+        if (field == null) {
+          continue;
+        }
+        if (!model.schema().hasField(field) || field.startsWith("_")) {
+          compare.error("field", "model '" + name + "' has no field '" + field + "'");
+          continue;
+        }
+        double[] thresholds =
+            compare.strings("thresholds").stream().mapToDouble(Double::parseDouble).toArray();
+        try {
+          switch (dev.watershed.transforms.identity.Comparison.Method.named(method)) {
+            case EXACT ->
+                comparisons.add(dev.watershed.transforms.identity.Comparison.exact(field));
+            case JARO_WINKLER ->
+                comparisons.add(
+                    dev.watershed.transforms.identity.Comparison.jaroWinkler(
+                        field, thresholds.length == 0 ? new double[] {0.92, 0.8} : thresholds));
+            case LEVENSHTEIN ->
+                comparisons.add(
+                    dev.watershed.transforms.identity.Comparison.levenshtein(
+                        field, thresholds.length == 0 ? new double[] {0.8} : thresholds));
+            case DATE -> comparisons.add(dev.watershed.transforms.identity.Comparison.date(field));
+            case NUMERIC ->
+                comparisons.add(
+                    dev.watershed.transforms.identity.Comparison.numeric(
+                        field, Double.parseDouble(compare.string("tolerance", "0"))));
+          }
+        } catch (IllegalArgumentException e) {
+          compare.error("method", e.getMessage());
+        }
+      }
+      if (comparisons.isEmpty()) {
+        spec.error(
+            null, "missing required key 'compare' (the fields compared between candidate records)");
+      }
+      double threshold = 0.9;
+      String text = spec.string("threshold", "0.9");
+      try {
+        threshold = Double.parseDouble(text);
+        if (threshold <= 0 || threshold >= 1) {
+          throw new NumberFormatException();
+        }
+      } catch (NumberFormatException e) {
+        spec.error("threshold", "expected a probability between 0 and 1, got '" + text + "'");
+      }
+      String orderBy = spec.string("order_by", null);
+      if (orderBy != null && !model.schema().hasField(orderBy)) {
+        spec.error("order_by", "model '" + name + "' has no field '" + orderBy + "'");
+      }
+      Map<String, String> survivorship = new LinkedHashMap<>();
+      String defaultRule = orderBy != null ? "most_recent" : "non_null_first";
+      YamlObject rules = spec.object("survivorship", false);
+      for (String field : rules.keys()) {
+        String rule = rules.string(field, true);
+        if (rule == null) {
+          continue;
+        }
+        if (!IdentitySpec.RULES.contains(rule) && !rule.equals("source_priority")) {
+          rules.error(
+              field,
+              "unknown survivorship rule '"
+                  + rule
+                  + "'; allowed: most_recent, most_frequent, non_null_first, source_priority");
+        } else if (field.equals("default")) {
+          defaultRule = rule;
+        } else if (!model.schema().hasField(field)) {
+          rules.error(field, "model '" + name + "' has no field '" + field + "'");
+        } else {
+          survivorship.put(field, rule);
+        }
+        if (rule.equals("most_recent") && orderBy == null) {
+          rules.error(
+              field, "most_recent needs order_by (the field that says which record is newest)");
+        }
+      }
+      out.put(
+          name,
+          new IdentitySpec(
+              name,
+              blocking,
+              comparisons,
+              threshold,
+              orderBy,
+              defaultRule,
+              survivorship,
+              spec.strings("source_priority")));
+    }
+    return out;
   }
 
   private void checkName(YamlObject section, String name, String what) {

@@ -1,0 +1,33 @@
+package dev.watershed.pipelines.spec;
+
+import dev.watershed.transforms.identity.BlockingKey;
+import dev.watershed.transforms.identity.Comparison;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Identity resolution of one model, under {@code identity:}: how records are blocked and compared,
+ * the match threshold, and how the golden record's fields are chosen.
+ *
+ * <p>{@code survivorship} maps a field to {@code most_recent}, {@code most_frequent}, {@code
+ * non_null_first} or a source priority list; fields not listed use {@code defaultRule}. {@code
+ * orderBy} is the field that says which record is most recent.
+ */
+public record IdentitySpec(
+    String model,
+    List<BlockingKey> blocking,
+    List<Comparison> comparisons,
+    double threshold,
+    String orderBy,
+    String defaultRule,
+    Map<String, String> survivorship,
+    List<String> sourcePriority) {
+
+  /** The survivorship rules a field may name. */
+  public static final List<String> RULES =
+      List.of("most_recent", "most_frequent", "non_null_first");
+
+  public String ruleFor(String field) {
+    return survivorship.getOrDefault(field, defaultRule);
+  }
+}

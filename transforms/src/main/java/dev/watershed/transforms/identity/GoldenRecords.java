@@ -1,0 +1,414 @@
+package dev.watershed.transforms.identity;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.records.RawRecords;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.GroupByKey;
+import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.join.CoGbkResult;
+import org.apache.beam.sdk.transforms.join.CoGroupByKey;
+import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
+import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+import org.apache.beam.sdk.values.TypeDescriptors;
+
+/**
+ * Turns clusters of a model's records into golden records with ids that stay stable across runs.
+ *
+ * <p>Golden ids: a cluster keeps the golden id its records had in the previous crosswalk; when a
+ * cluster now holds records of several earlier golden ids, the oldest (earliest {@code first_seen},
+ * then smallest) survives and the others are recorded in {@link #MERGES} as merged into it; a
+ * cluster with no earlier id gets {@code g-<its smallest record key>}.
+ *
+ * <p>Survivorship, per field: {@code most_recent} (the newest record by the order field with a
+ * value), {@code most_frequent}, {@code non_null_first} (the first record with a value, in source
+ * priority then key order) or {@code source_priority} (the same, by the source priority list only).
+ * The golden row records in {@code value_sources} (JSON) which source each value came from.
+ *
+ * <p>Outputs: {@link #CROSSWALK} rows (source, source_id, golden_id, matched_by, first_seen,
+ * last_seen), {@link #GOLDEN} rows of {@link #goldenModel} and {@link #MERGES} rows.
+ */
+public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectionTuple> {
+  public static final TupleTag<Row> CROSSWALK = new TupleTag<>("crosswalk");
+  public static final TupleTag<Row> GOLDEN = new TupleTag<>("golden");
+  public static final TupleTag<Row> MERGES = new TupleTag<>("merges");
+
+  private final CanonicalModel model;
+  private final PCollection<Row> clusters;
+  private final PCollection<KV<String, String>> previous;
+  private final Map<String, String> rules;
+  private final String defaultRule;
+  private final String orderBy;
+  private final List<String> sourcePriority;
+  private final Instant now;
+
+  private GoldenRecords(
+      CanonicalModel model,
+      PCollection<Row> clusters,
+      PCollection<KV<String, String>> previous,
+      Map<String, String> rules,
+      String defaultRule,
+      String orderBy,
+      List<String> sourcePriority,
+      Instant now) {
+    this.model = model;
+    this.clusters = clusters;
+    this.previous = previous;
+    this.rules = Map.copyOf(rules);
+    this.defaultRule = defaultRule;
+    this.orderBy = orderBy;
+    this.sourcePriority = List.copyOf(sourcePriority);
+    this.now = now;
+  }
+
+  /**
+   * Golden records of {@code model} from its rows, their {@link ResolveIdentities#CLUSTERS}, and
+   * the previous crosswalk as {@code KV(source_id, golden_id|first_seen)} (empty on a first run).
+   */
+  public static GoldenRecords of(
+      CanonicalModel model, PCollection<Row> clusters, PCollection<KV<String, String>> previous) {
+    return new GoldenRecords(
+        model, clusters, previous, Map.of(), "non_null_first", null, List.of(), Instant.EPOCH);
+  }
+
+  public GoldenRecords withSurvivorship(
+      Map<String, String> perField, String fallback, String orderField, List<String> priority) {
+    return new GoldenRecords(
+        model, clusters, previous, perField, fallback, orderField, priority, now);
+  }
+
+  /** The run's time, written as first_seen and last_seen. */
+  public GoldenRecords withClock(Instant instant) {
+    return new GoldenRecords(
+        model, clusters, previous, rules, defaultRule, orderBy, sourcePriority, instant);
+  }
+
+  /** The crosswalk's model, keyed by source_id (model keys are unique across sources). */
+  public static CanonicalModel crosswalkModel(CanonicalModel model) {
+    return CanonicalModel.builder(model.name() + "_crosswalk")
+        .field("source", "string")
+        .field("source_id", "string")
+        .field("golden_id", "string")
+        .field("matched_by", "string")
+        .field("first_seen", "timestamp")
+        .field("last_seen", "timestamp")
+        .key("source_id")
+        .build();
+  }
+
+  /** The golden table's model: golden_id, the model's fields, value_sources, records. */
+  public static CanonicalModel goldenModel(CanonicalModel model) {
+    CanonicalModel.Builder builder =
+        CanonicalModel.builder(model.name() + "_golden").field("golden_id", "string");
+    for (Schema.Field field : model.dataFields()) {
+      builder.field(field.getName(), dev.watershed.transforms.model.ModelTypes.describe(field));
+    }
+    return builder
+        .field("value_sources", "string")
+        .field("records", "long")
+        .key("golden_id")
+        .build();
+  }
+
+  /** Golden ids merged into another: golden_id, merged_into, merged_at. */
+  public static CanonicalModel mergesModel(CanonicalModel model) {
+    return CanonicalModel.builder(model.name() + "_golden_merges")
+        .field("golden_id", "string")
+        .field("merged_into", "string")
+        .field("merged_at", "timestamp")
+        .key("golden_id")
+        .build();
+  }
+
+  @Override
+  public PCollectionTuple expand(PCollection<Row> rows) {
+    Schema member =
+        Schema.builder()
+            .addStringField("record_id")
+            .addNullableField("previous", Schema.FieldType.STRING)
+            .addField("record", Schema.FieldType.row(model.schema()))
+            .build();
+    TupleTag<String> clusterTag = new TupleTag<>("cluster");
+    TupleTag<Row> rowTag = new TupleTag<>("row");
+    TupleTag<String> previousTag = new TupleTag<>("previous");
+    List<String> key = model.key();
+    PCollection<KV<String, Row>> byRecord =
+        rows.apply(
+                "RowsByKey",
+                MapElements.into(
+                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.rows()))
+                    .via((Row r) -> KV.of(keyText(r, key), r)))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), rows.getCoder()));
+    PCollection<KV<String, String>> clusterOf =
+        clusters.apply(
+            "ClusterByRecord",
+            MapElements.into(
+                    TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
+                .via((Row c) -> KV.of(c.getString("record_id"), c.getString("cluster_id"))));
+    PCollection<KV<String, Row>> members =
+        KeyedPCollectionTuple.of(clusterTag, clusterOf)
+            .and(rowTag, byRecord)
+            .and(previousTag, previous)
+            .apply("JoinRecords", CoGroupByKey.create())
+            .apply("Members", ParDo.of(new MemberFn(member, clusterTag, rowTag, previousTag)))
+            .setCoder(
+                KvCoder.of(StringUtf8Coder.of(), org.apache.beam.sdk.coders.RowCoder.of(member)));
+    CanonicalModel crosswalk = crosswalkModel(model);
+    CanonicalModel golden = goldenModel(model);
+    CanonicalModel merges = mergesModel(model);
+    PCollectionTuple out =
+        members
+            .apply("ByCluster", GroupByKey.create())
+            .apply(
+                "Golden",
+                ParDo.of(
+                        new GoldenFn(
+                            model,
+                            crosswalk,
+                            golden,
+                            merges,
+                            rules,
+                            defaultRule,
+                            orderBy,
+                            sourcePriority,
+                            now))
+                    .withOutputTags(GOLDEN, TupleTagList.of(CROSSWALK).and(MERGES)));
+    out.get(CROSSWALK).setRowSchema(crosswalk.schema());
+    out.get(GOLDEN).setRowSchema(golden.schema());
+    out.get(MERGES).setRowSchema(merges.schema());
+    return out;
+  }
+
+  static String keyText(Row row, List<String> key) {
+    if (key.size() == 1) {
+      return String.valueOf(row.<Object>getValue(key.get(0)));
+    }
+    StringBuilder text = new StringBuilder();
+    for (String field : key) {
+      text.append(row.<Object>getValue(field)).append('\u0001');
+    }
+    return text.toString();
+  }
+
+  /** A timestamp as text from any of the warehouses, as an instant. */
+  static Instant instant(String text) {
+    String t = text.trim().replace(' ', 'T');
+    try {
+      return OffsetDateTime.parse(t.matches(".*[+-]\\d\\d$") ? t + ":00" : t).toInstant();
+    } catch (DateTimeParseException e) {
+      return LocalDateTime.parse(
+              t,
+              new DateTimeFormatterBuilder()
+                  .appendPattern("uuuu-MM-dd'T'HH:mm[:ss]")
+                  .optionalStart()
+                  .appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true)
+                  .optionalEnd()
+                  .toFormatter())
+          .toInstant(ZoneOffset.UTC);
+    }
+  }
+
+  private static final class MemberFn extends DoFn<KV<String, CoGbkResult>, KV<String, Row>> {
+    private final Schema member;
+    private final TupleTag<String> clusterTag;
+    private final TupleTag<Row> rowTag;
+    private final TupleTag<String> previousTag;
+
+    MemberFn(
+        Schema member,
+        TupleTag<String> clusterTag,
+        TupleTag<Row> rowTag,
+        TupleTag<String> previousTag) {
+      this.member = member;
+      this.clusterTag = clusterTag;
+      this.rowTag = rowTag;
+      this.previousTag = previousTag;
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, CoGbkResult> joined, OutputReceiver<KV<String, Row>> out) {
+      String cluster = joined.getValue().getOnly(clusterTag, null);
+      Row row = joined.getValue().getOnly(rowTag, null);
+      if (cluster == null || row == null) {
+        return; // a crosswalk entry of a record not in this run: it keeps its golden id
+      }
+      String before = joined.getValue().getOnly(previousTag, null);
+      out.output(
+          KV.of(cluster, Row.withSchema(member).addValues(joined.getKey(), before, row).build()));
+    }
+  }
+
+  private static final class GoldenFn extends DoFn<KV<String, Iterable<Row>>, Row> {
+    private final CanonicalModel model;
+    private final CanonicalModel crosswalk;
+    private final CanonicalModel golden;
+    private final CanonicalModel merges;
+    private final Map<String, String> rules;
+    private final String defaultRule;
+    private final String orderBy;
+    private final List<String> sourcePriority;
+    private final Instant now;
+
+    GoldenFn(
+        CanonicalModel model,
+        CanonicalModel crosswalk,
+        CanonicalModel golden,
+        CanonicalModel merges,
+        Map<String, String> rules,
+        String defaultRule,
+        String orderBy,
+        List<String> sourcePriority,
+        Instant now) {
+      this.model = model;
+      this.crosswalk = crosswalk;
+      this.golden = golden;
+      this.merges = merges;
+      this.rules = rules;
+      this.defaultRule = defaultRule;
+      this.orderBy = orderBy;
+      this.sourcePriority = sourcePriority;
+      this.now = now;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Iterable<Row>> cluster, MultiOutputReceiver out) {
+      List<Row> members = new ArrayList<>();
+      cluster.getValue().forEach(members::add);
+      members.sort(Comparator.comparing((Row m) -> m.getString("record_id")));
+      // The surviving golden id: the oldest earlier id of any member.
+      String survivor = null;
+      Instant oldest = null;
+      Map<String, Instant> earlier = new HashMap<>();
+      for (Row m : members) {
+        String before = m.getString("previous");
+        if (before == null) {
+          continue;
+        }
+        String[] parts = before.split("\\|");
+        Instant seen = instant(parts[1]);
+        earlier.merge(parts[0], seen, (a, b) -> a.isBefore(b) ? a : b);
+      }
+      for (Map.Entry<String, Instant> id : earlier.entrySet()) {
+        if (survivor == null
+            || id.getValue().isBefore(oldest)
+            || (id.getValue().equals(oldest) && id.getKey().compareTo(survivor) < 0)) {
+          survivor = id.getKey();
+          oldest = id.getValue();
+        }
+      }
+      String goldenId = survivor != null ? survivor : "g-" + cluster.getKey();
+      for (String other : earlier.keySet()) {
+        if (!other.equals(goldenId)) {
+          out.get(MERGES)
+              .output(
+                  Row.withSchema(merges.schema())
+                      .addValues(other, goldenId, now, "identity", "merge " + other)
+                      .build());
+        }
+      }
+      String matchedBy = members.size() > 1 ? "fellegi_sunter" : "unique";
+      for (Row m : members) {
+        Row record = m.getRow("record");
+        String before = m.getString("previous");
+        Instant firstSeen = before == null ? now : instant(before.split("\\|")[1]);
+        out.get(CROSSWALK)
+            .output(
+                Row.withSchema(crosswalk.schema())
+                    .addValues(
+                        record.getString(RawRecords.SOURCE),
+                        m.getString("record_id"),
+                        goldenId,
+                        matchedBy,
+                        firstSeen,
+                        now,
+                        "identity",
+                        "crosswalk " + m.getString("record_id"))
+                    .build());
+      }
+      out.get(GOLDEN).output(golden(goldenId, members));
+    }
+
+    private Row golden(String goldenId, List<Row> members) {
+      List<Object> values = new ArrayList<>();
+      values.add(goldenId);
+      ObjectNode sources = new ObjectMapper().createObjectNode();
+      for (Schema.Field field : model.dataFields()) {
+        Row chosen = choose(field.getName(), members);
+        values.add(chosen == null ? null : chosen.getValue(field.getName()));
+        if (chosen != null) {
+          sources.put(field.getName(), chosen.getString(RawRecords.SOURCE));
+        }
+      }
+      values.add(sources.toString());
+      values.add((long) members.size());
+      values.add("identity");
+      values.add("golden " + goldenId);
+      return Row.withSchema(golden.schema()).addValues(values).build();
+    }
+
+    /** The record whose value of {@code field} survives. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private Row choose(String field, List<Row> members) {
+      List<Row> withValue = new ArrayList<>();
+      for (Row m : members) {
+        if (m.getRow("record").getValue(field) != null) {
+          withValue.add(m.getRow("record"));
+        }
+      }
+      if (withValue.isEmpty()) {
+        return null;
+      }
+      Comparator<Row> byPriority =
+          Comparator.comparingInt(
+                  (Row r) -> {
+                    int i = sourcePriority.indexOf(r.getString(RawRecords.SOURCE));
+                    return i < 0 ? Integer.MAX_VALUE : i;
+                  })
+              .thenComparing(r -> keyText(r, model.key()));
+      switch (rules.getOrDefault(field, defaultRule)) {
+        case "most_recent":
+          Comparator<Row> newest =
+              Comparator.comparing(
+                  (Row r) -> (Comparable) r.getValue(orderBy),
+                  Comparator.nullsFirst(Comparator.naturalOrder()));
+          return withValue.stream().max(newest.thenComparing(byPriority.reversed())).orElseThrow();
+        case "most_frequent":
+          Map<Object, Integer> counts = new HashMap<>();
+          for (Row r : withValue) {
+            counts.merge(r.getValue(field), 1, Integer::sum);
+          }
+          int top = counts.values().stream().max(Integer::compare).orElse(0);
+          return withValue.stream()
+              .filter(r -> counts.get(r.getValue(field)) == top)
+              .min(byPriority)
+              .orElseThrow();
+        default:
+          return withValue.stream().min(byPriority).orElseThrow();
+      }
+    }
+  }
+}
