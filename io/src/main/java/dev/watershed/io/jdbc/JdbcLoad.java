@@ -64,6 +64,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   private final String versionColumn;
   private final String sinkName;
   private final PCollectionView<Boolean> gate;
+  private final Scd2 history;
 
   private JdbcLoad(
       JdbcEndpoint endpoint,
@@ -72,7 +73,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       WriteMode mode,
       String versionColumn,
       String sinkName,
-      PCollectionView<Boolean> gate) {
+      PCollectionView<Boolean> gate,
+      Scd2 history) {
+    this.history = history;
     this.endpoint = endpoint;
     this.table = table;
     this.model = model;
@@ -84,11 +87,11 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
 
   /** Loads rows of {@code model} into {@code table}; appends unless told otherwise. */
   public static JdbcLoad into(JdbcEndpoint endpoint, String table, CanonicalModel model) {
-    return new JdbcLoad(endpoint, table, model, WriteMode.APPEND, null, "jdbc", null);
+    return new JdbcLoad(endpoint, table, model, WriteMode.APPEND, null, "jdbc", null, null);
   }
 
   public JdbcLoad withMode(WriteMode writeMode) {
-    return new JdbcLoad(endpoint, table, model, writeMode, versionColumn, sinkName, gate);
+    return new JdbcLoad(endpoint, table, model, writeMode, versionColumn, sinkName, gate, history);
   }
 
   /** A merge leaves a stored row alone when its value in this column is newer. */
@@ -97,7 +100,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       throw new IllegalArgumentException(
           "version column '" + column + "' is not a field of model " + model.name());
     }
-    return new JdbcLoad(endpoint, table, model, mode, column, sinkName, gate);
+    return new JdbcLoad(endpoint, table, model, mode, column, sinkName, gate, history);
   }
 
   /**
@@ -106,12 +109,21 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    * this to stop every load of a run before anything is committed.
    */
   public JdbcLoad withGate(PCollectionView<Boolean> commitAllowed) {
-    return new JdbcLoad(endpoint, table, model, mode, versionColumn, sinkName, commitAllowed);
+    return new JdbcLoad(
+        endpoint, table, model, mode, versionColumn, sinkName, commitAllowed, history);
+  }
+
+  /**
+   * Keeps the table as a type 2 history of the model ({@link Scd2}) instead of one row per key:
+   * each run's rows are a full snapshot that closes and opens versions.
+   */
+  public JdbcLoad withHistory(Scd2 scd2) {
+    return new JdbcLoad(endpoint, table, model, mode, versionColumn, sinkName, gate, scd2);
   }
 
   /** The sink's name, used in counters. */
   public JdbcLoad withSinkName(String name) {
-    return new JdbcLoad(endpoint, table, model, mode, versionColumn, name, gate);
+    return new JdbcLoad(endpoint, table, model, mode, versionColumn, name, gate, history);
   }
 
   static List<Schema.Field> columns(CanonicalModel model) {
@@ -134,7 +146,8 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
 
   private ParDo.SingleOutput<Map<String, Long>, Long> commit() {
     ParDo.SingleOutput<Map<String, Long>, Long> commit =
-        ParDo.of(new CommitFn(endpoint, table, model, mode, versionColumn, sinkName, gate));
+        ParDo.of(
+            new CommitFn(endpoint, table, model, mode, versionColumn, sinkName, gate, history));
     return gate == null ? commit : commit.withSideInputs(gate);
   }
 
@@ -253,6 +266,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     private final WriteMode mode;
     private final String versionColumn;
     private final PCollectionView<Boolean> gate;
+    private final Scd2 history;
     private final Counter loaded;
     private final Counter blocked;
 
@@ -263,7 +277,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         WriteMode mode,
         String versionColumn,
         String sinkName,
-        PCollectionView<Boolean> gate) {
+        PCollectionView<Boolean> gate,
+        Scd2 history) {
+      this.history = history;
       this.gate = gate;
       this.blocked = Metrics.counter("watershed", "blocked." + sinkName + "." + model.name());
       this.endpoint = endpoint;
@@ -334,22 +350,42 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       long rows = 0;
       try (Connection connection = endpoint.connect()) {
         try (Statement statement = connection.createStatement()) {
-          statement.execute(
+          String create =
               dialect.createTable(
-                  table, columns(model), mode == WriteMode.MERGE ? model.key() : List.of()));
+                  table,
+                  columns(model),
+                  mode == WriteMode.MERGE && history == null ? model.key() : List.of());
+          statement.execute(
+              history == null
+                  ? create
+                  : create.substring(0, create.length() - 1)
+                      + ", "
+                      + Scd2.extraColumns(dialect)
+                      + ")");
           evolve(connection, statement, dialect);
         }
         connection.setAutoCommit(false);
         try (Statement statement = connection.createStatement()) {
-          if (mode == WriteMode.OVERWRITE) {
+          if (history != null) {
+            for (String sql :
+                history.statements(
+                    dialect, table, List.copyOf(staged.keySet()), names, model.key())) {
+              statement.execute(sql);
+            }
+          }
+          if (mode == WriteMode.OVERWRITE && history == null) {
             statement.execute(dialect.deleteAll(table));
           }
-          for (Map.Entry<String, Long> staging : staged.entrySet()) {
+          for (Map.Entry<String, Long> staging :
+              history != null ? Map.<String, Long>of().entrySet() : staged.entrySet()) {
             statement.execute(
                 mode == WriteMode.MERGE
                     ? dialect.mergeFrom(table, staging.getKey(), names, model.key(), versionColumn)
                     : dialect.insertFrom(table, staging.getKey(), names));
             rows += staging.getValue();
+          }
+          if (history != null) {
+            rows = staged.values().stream().mapToLong(Long::longValue).sum();
           }
           connection.commit();
         } catch (SQLException e) {

@@ -11,9 +11,11 @@ import dev.watershed.io.jdbc.DestinationValues;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.io.jdbc.JdbcSource;
+import dev.watershed.io.jdbc.Scd2;
 import dev.watershed.pipelines.spec.ConformSpec;
 import dev.watershed.pipelines.spec.DeadLetterSpec;
 import dev.watershed.pipelines.spec.DedupeSpec;
+import dev.watershed.pipelines.spec.HistorySpec;
 import dev.watershed.pipelines.spec.IdentitySpec;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
@@ -136,6 +138,12 @@ public final class Composer {
     for (SinkSpec sink : spec.sinks().values()) {
       for (String modelName : spec.modelsOf(sink)) {
         load(sink, spec.models().get(modelName), ready.get(modelName));
+      }
+    }
+    if (!context.isReplay()) {
+      // History needs a full snapshot; a replay holds only the records that failed before.
+      for (HistorySpec history : spec.history().values()) {
+        keepHistory(history, spec.models().get(history.model()), ready.get(history.model()));
       }
     }
     for (IdentitySpec identity : spec.identity().values()) {
@@ -312,6 +320,30 @@ public final class Composer {
                 "  %-34s %s merge: table %s",
                 "load " + sink.name() + " " + table.name(), sink.type(), tableOf(sink, table)));
       }
+    }
+  }
+
+  /** Loads the model's rows into {@code <model>_history} in every table sink that writes it. */
+  private void keepHistory(HistorySpec history, CanonicalModel model, PCollection<Row> rows) {
+    Scd2 scd2 =
+        (history.strategy().equals("timestamp")
+                ? Scd2.timestamp(history.tracked(), history.updatedAt())
+                : Scd2.check(history.tracked()))
+            .withDeletes(Scd2.Deletes.valueOf(history.deletes().toUpperCase(java.util.Locale.ROOT)))
+            .withClock(context.now());
+    for (SinkSpec sink : spec.sinks().values()) {
+      if (!sink.isTable() || !spec.modelsOf(sink).contains(model.name())) {
+        continue;
+      }
+      String table = tableOf(sink, model) + "_history";
+      String name = "history " + sink.name() + " " + model.name();
+      rows.apply(
+          name,
+          JdbcLoad.into(tableEndpoint(sink), table, model)
+              .withHistory(scd2)
+              .withSinkName(sink.name() + "_history")
+              .withGate(gate));
+      plan.add(String.format("  %-34s %s: %s table %s", name, scd2, sink.type(), table));
     }
   }
 

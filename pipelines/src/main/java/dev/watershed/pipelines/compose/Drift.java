@@ -149,6 +149,7 @@ public final class Drift {
             spec.dedupe(),
             spec.quality(),
             spec.identity(),
+            spec.history(),
             spec.sinks(),
             spec.deadLetter(),
             spec.reportPath(),

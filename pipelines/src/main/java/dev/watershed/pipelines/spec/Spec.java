@@ -23,6 +23,7 @@ public record Spec(
     Map<String, DedupeSpec> dedupe,
     Map<String, List<QualityRule>> quality,
     Map<String, IdentitySpec> identity,
+    Map<String, HistorySpec> history,
     Map<String, SinkSpec> sinks,
     DeadLetterSpec deadLetter,
     String reportPath,

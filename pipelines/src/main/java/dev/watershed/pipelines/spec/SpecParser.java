@@ -119,6 +119,7 @@ public final class SpecParser {
             "dedupe",
             "quality",
             "identity",
+            "history",
             "sinks",
             "dead_letter",
             "report"));
@@ -140,6 +141,7 @@ public final class SpecParser {
     Map<String, DedupeSpec> dedupe = dedupe(top.object("dedupe", false), models);
     Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models, dedupe);
     Map<String, IdentitySpec> identity = identity(top.object("identity", false), models);
+    Map<String, HistorySpec> history = history(top.object("history", false), models, dedupe);
     DeadLetterSpec deadLetter = deadLetter(top.object("dead_letter", false));
     Map<String, List<QualityRule>> quality =
         QualitySpecs.parse(top.object("quality", false), models, declaredModels);
@@ -171,6 +173,7 @@ public final class SpecParser {
         dedupe,
         quality,
         identity,
+        history,
         sinks,
         deadLetter,
         reportPath,
@@ -925,6 +928,56 @@ public final class SpecParser {
               defaultRule,
               survivorship,
               spec.strings("source_priority")));
+    }
+    return out;
+  }
+
+  private Map<String, HistorySpec> history(
+      YamlObject section, Map<String, CanonicalModel> models, Map<String, DedupeSpec> dedupe) {
+    Map<String, HistorySpec> out = new LinkedHashMap<>();
+    for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
+      String name = entry.getKey();
+      YamlObject spec = entry.getValue();
+      CanonicalModel model = models.get(name);
+      if (model == null) {
+        if (!declaredModels.contains(name)) {
+          section.error(name, "no model named '" + name + "'; models: " + declaredModels);
+        }
+        continue;
+      }
+      spec.rejectUnknown(Set.of("scd2", "strategy", "updated_at", "deletes"));
+      List<String> tracked = spec.strings("scd2");
+      if (tracked.isEmpty()) {
+        spec.error(
+            null, "missing required key 'scd2' (the columns whose changes make a new version)");
+      }
+      for (String column : tracked) {
+        if (!model.schema().hasField(column) || column.startsWith("_")) {
+          spec.error("scd2", "model '" + name + "' has no field '" + column + "'");
+        }
+      }
+      String strategy = spec.string("strategy", "check");
+      if (!Set.of("check", "timestamp").contains(strategy)) {
+        spec.error("strategy", "unknown strategy '" + strategy + "'; allowed: check, timestamp");
+      }
+      DedupeSpec rule = dedupe.get(name);
+      String updatedAt = spec.string("updated_at", rule == null ? null : rule.orderBy());
+      if (strategy.equals("timestamp")) {
+        if (updatedAt == null) {
+          spec.error(
+              null,
+              "the timestamp strategy needs updated_at (the field that says when a record changed)");
+        } else if (!model.schema().hasField(updatedAt)) {
+          spec.error("updated_at", "model '" + name + "' has no field '" + updatedAt + "'");
+        }
+      }
+      String deletes = spec.string("deletes", "ignore");
+      if (!Set.of("ignore", "invalidate", "new_record").contains(deletes)) {
+        spec.error(
+            "deletes",
+            "unknown deletes policy '" + deletes + "'; allowed: ignore, invalidate, new_record");
+      }
+      out.put(name, new HistorySpec(name, tracked, strategy, updatedAt, deletes));
     }
     return out;
   }
