@@ -258,13 +258,15 @@ public final class Composer {
    */
   private void resolve(IdentitySpec identity, CanonicalModel model, PCollection<Row> rows) {
     String name = "identity " + model.name();
-    PCollection<Row> clusters =
-        rows.apply(
-            name,
-            ResolveIdentities.of(model.key().get(0))
-                .withBlockingKeys(identity.blocking().toArray(BlockingKey[]::new))
-                .withComparisons(identity.comparisons().toArray(Comparison[]::new))
-                .withThreshold(identity.threshold()));
+    ResolveIdentities resolver =
+        ResolveIdentities.of(model.key().get(0))
+            .withBlockingKeys(identity.blocking().toArray(BlockingKey[]::new))
+            .withComparisons(identity.comparisons().toArray(Comparison[]::new))
+            .withThreshold(identity.threshold());
+    if (identity.matchRule() != null) {
+      resolver = resolver.withMatchRule(identity.matchRule());
+    }
+    PCollection<Row> clusters = rows.apply(name, resolver);
     List<SinkSpec> tables =
         spec.sinks().values().stream()
             .filter(s -> s.isTable() && spec.modelsOf(s).contains(model.name()))
@@ -286,6 +288,7 @@ public final class Composer {
         rows.apply(
             "golden " + model.name(),
             GoldenRecords.of(model, clusters, previous)
+                .withMatchedBy(identity.matchRule() != null ? "rule" : "fellegi_sunter")
                 .withSurvivorship(
                     identity.survivorship(),
                     identity.defaultRule(),
@@ -294,8 +297,13 @@ public final class Composer {
                 .withClock(context.now()));
     plan.add(
         String.format(
-            "  %-34s blocking %s, %d comparisons, match at p >= %s",
-            name, identity.blocking(), identity.comparisons().size(), identity.threshold()));
+            "  %-34s blocking %s, %d comparisons, %s",
+            name,
+            identity.blocking(),
+            identity.comparisons().size(),
+            identity.matchRule() != null
+                ? "match if " + identity.matchRule()
+                : "Fellegi-Sunter, match at p >= " + identity.threshold()));
     for (SinkSpec sink : tables) {
       for (Map.Entry<CanonicalModel, PCollection<Row>> output :
           Map.of(

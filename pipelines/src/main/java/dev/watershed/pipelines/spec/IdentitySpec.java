@@ -9,6 +9,9 @@ import java.util.Map;
  * Identity resolution of one model, under {@code identity:}: how records are blocked and compared,
  * the match threshold, and how the golden record's fields are chosen.
  *
+ * <p>{@code matchRule}, when given, decides matches instead of the Fellegi-Sunter model: an
+ * expression over each compared field's similarity.
+ *
  * <p>{@code survivorship} maps a field to {@code most_recent}, {@code most_frequent}, {@code
  * non_null_first} or a source priority list; fields not listed use {@code defaultRule}. {@code
  * orderBy} is the field that says which record is most recent.
@@ -21,7 +24,8 @@ public record IdentitySpec(
     String orderBy,
     String defaultRule,
     Map<String, String> survivorship,
-    List<String> sourcePriority) {
+    List<String> sourcePriority,
+    String matchRule) {
 
   /** The survivorship rules a field may name. */
   public static final List<String> RULES =

@@ -815,7 +815,13 @@ public final class SpecParser {
       }
       spec.rejectUnknown(
           Set.of(
-              "blocking", "compare", "threshold", "order_by", "survivorship", "source_priority"));
+              "blocking",
+              "compare",
+              "threshold",
+              "match",
+              "order_by",
+              "survivorship",
+              "source_priority"));
       List<dev.watershed.transforms.identity.BlockingKey> blocking = new ArrayList<>();
       for (String key : spec.strings("blocking")) {
         String[] parts = key.split("\\+");
@@ -927,9 +933,26 @@ public final class SpecParser {
               orderBy,
               defaultRule,
               survivorship,
-              spec.strings("source_priority")));
+              spec.strings("source_priority"),
+              matchRule(spec, comparisons)));
     }
     return out;
+  }
+
+  private static String matchRule(
+      YamlObject spec, List<dev.watershed.transforms.identity.Comparison> comparisons) {
+    String rule = spec.string("match", false);
+    if (rule != null) {
+      try {
+        dev.watershed.transforms.quality.Expression.parse(
+            rule,
+            dev.watershed.transforms.identity.ResolveIdentities.similaritySchema(comparisons));
+      } catch (IllegalArgumentException e) {
+        spec.error(
+            "match", e.getMessage() + " (a match rule reads the similarity of compared fields)");
+      }
+    }
+    return rule;
   }
 
   private Map<String, HistorySpec> history(

@@ -302,6 +302,35 @@ class SpecParserTest {
   }
 
   @Test
+  void identityAndHistorySections() throws SpecException {
+    String yaml =
+        VALID
+            + String.join(
+                "\n",
+                "identity:",
+                "  customer:",
+                "    blocking: [email, \"email:first3+balance\"]",
+                "    compare: [{ field: email, method: exact }, { field: balance, method: numeric, tolerance: 1 }]",
+                "    match: \"email = 1 or balance = 1\"",
+                "history:",
+                "  customer: { scd2: [email], strategy: timestamp, deletes: new_record }",
+                "");
+    Spec spec = parse(yaml);
+    assertEquals("email = 1 or balance = 1", spec.identity().get("customer").matchRule());
+    assertEquals("updated_at", spec.history().get("customer").updatedAt());
+    assertError(
+        yaml.replace("match: \"email = 1 or balance = 1\"", "match: \"mail = 1\""),
+        "identity.customer.match",
+        37,
+        "no field 'mail'");
+    assertError(
+        yaml.replace("strategy: timestamp", "strategy: snapshot"),
+        "history.customer.strategy",
+        39,
+        "unknown strategy 'snapshot'");
+  }
+
+  @Test
   void secretsFromFilesAreResolvedAndRemembered() throws Exception {
     Files.writeString(folder.resolve("pw.txt"), "from-a-file\n");
     Spec spec = parse(replaceLine(32, "    password: ${file:pw.txt}"));

@@ -129,6 +129,30 @@ public final class Comparison implements Serializable {
     }
   }
 
+  /**
+   * How alike two values are, in [0, 1], for match rules: 1 equal; Jaro-Winkler or Levenshtein
+   * similarity; for dates 1, 0.75 (day and month swapped), 0.5 (one part differs) or 0; for numbers
+   * 1, 0.5 (within the tolerance) or 0; null when either value is empty.
+   */
+  public Double similarity(String a, String b) {
+    int level = level(a, b);
+    if (level == MISSING) {
+      return null;
+    }
+    switch (method) {
+      case JARO_WINKLER:
+        return Similarity.jaroWinkler(a, b);
+      case LEVENSHTEIN:
+        return Similarity.levenshteinSimilarity(a, b);
+      case DATE:
+        return 1.0 - level / 4.0 - (level == 3 ? 0.25 : 0);
+      case NUMERIC:
+        return level == 0 ? 1.0 : level == 1 ? 0.5 : 0.0;
+      default:
+        return level == 0 ? 1.0 : 0.0;
+    }
+  }
+
   @Override
   public String toString() {
     return method.name().toLowerCase(Locale.ROOT)

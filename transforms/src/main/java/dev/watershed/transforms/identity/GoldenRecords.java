@@ -64,6 +64,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
   private final String orderBy;
   private final List<String> sourcePriority;
   private final Instant now;
+  private final String matchedBy;
 
   private GoldenRecords(
       CanonicalModel model,
@@ -73,7 +74,9 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
       String defaultRule,
       String orderBy,
       List<String> sourcePriority,
-      Instant now) {
+      Instant now,
+      String matchedBy) {
+    this.matchedBy = matchedBy;
     this.model = model;
     this.clusters = clusters;
     this.previous = previous;
@@ -91,19 +94,33 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
   public static GoldenRecords of(
       CanonicalModel model, PCollection<Row> clusters, PCollection<KV<String, String>> previous) {
     return new GoldenRecords(
-        model, clusters, previous, Map.of(), "non_null_first", null, List.of(), Instant.EPOCH);
+        model,
+        clusters,
+        previous,
+        Map.of(),
+        "non_null_first",
+        null,
+        List.of(),
+        Instant.EPOCH,
+        "fellegi_sunter");
   }
 
   public GoldenRecords withSurvivorship(
       Map<String, String> perField, String fallback, String orderField, List<String> priority) {
     return new GoldenRecords(
-        model, clusters, previous, perField, fallback, orderField, priority, now);
+        model, clusters, previous, perField, fallback, orderField, priority, now, matchedBy);
+  }
+
+  /** What the crosswalk says matched a record that shares its cluster, e.g. {@code rule}. */
+  public GoldenRecords withMatchedBy(String how) {
+    return new GoldenRecords(
+        model, clusters, previous, rules, defaultRule, orderBy, sourcePriority, now, how);
   }
 
   /** The run's time, written as first_seen and last_seen. */
   public GoldenRecords withClock(Instant instant) {
     return new GoldenRecords(
-        model, clusters, previous, rules, defaultRule, orderBy, sourcePriority, instant);
+        model, clusters, previous, rules, defaultRule, orderBy, sourcePriority, instant, matchedBy);
   }
 
   /** The crosswalk's model, keyed by source_id (model keys are unique across sources). */
@@ -194,7 +211,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                             defaultRule,
                             orderBy,
                             sourcePriority,
-                            now))
+                            now,
+                            matchedBy))
                     .withOutputTags(GOLDEN, TupleTagList.of(CROSSWALK).and(MERGES)));
     out.get(CROSSWALK).setRowSchema(crosswalk.schema());
     out.get(GOLDEN).setRowSchema(golden.schema());
@@ -272,6 +290,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     private final String orderBy;
     private final List<String> sourcePriority;
     private final Instant now;
+    private final String matchedBy;
 
     GoldenFn(
         CanonicalModel model,
@@ -282,7 +301,9 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         String defaultRule,
         String orderBy,
         List<String> sourcePriority,
-        Instant now) {
+        Instant now,
+        String matchedBy) {
+      this.matchedBy = matchedBy;
       this.model = model;
       this.crosswalk = crosswalk;
       this.golden = golden;
@@ -330,7 +351,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                       .build());
         }
       }
-      String matchedBy = members.size() > 1 ? "fellegi_sunter" : "unique";
+      String how = members.size() > 1 ? matchedBy : "unique";
       for (Row m : members) {
         Row record = m.getRow("record");
         String before = m.getString("previous");
@@ -342,7 +363,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                         record.getString(RawRecords.SOURCE),
                         m.getString("record_id"),
                         goldenId,
-                        matchedBy,
+                        how,
                         firstSeen,
                         now,
                         "identity",

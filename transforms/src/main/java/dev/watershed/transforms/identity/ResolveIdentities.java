@@ -1,5 +1,6 @@
 package dev.watershed.transforms.identity;
 
+import dev.watershed.transforms.quality.Expression;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -74,6 +75,7 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
   private final double threshold;
   private final int maxBlockSize;
   private final int iterations;
+  private final String matchRule;
 
   private ResolveIdentities(
       String idField,
@@ -81,7 +83,9 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
       List<Comparison> comparisons,
       double threshold,
       int maxBlockSize,
-      int iterations) {
+      int iterations,
+      String matchRule) {
+    this.matchRule = matchRule;
     this.idField = idField;
     this.blocking = List.copyOf(blocking);
     this.comparisons = List.copyOf(comparisons);
@@ -92,17 +96,17 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
 
   /** Resolves records identified by {@code idField}. */
   public static ResolveIdentities of(String idField) {
-    return new ResolveIdentities(idField, List.of(), List.of(), 0.9, DEFAULT_MAX_BLOCK, 50);
+    return new ResolveIdentities(idField, List.of(), List.of(), 0.9, DEFAULT_MAX_BLOCK, 50, null);
   }
 
   public ResolveIdentities withBlockingKeys(BlockingKey... keys) {
     return new ResolveIdentities(
-        idField, List.of(keys), comparisons, threshold, maxBlockSize, iterations);
+        idField, List.of(keys), comparisons, threshold, maxBlockSize, iterations, matchRule);
   }
 
   public ResolveIdentities withComparisons(Comparison... fields) {
     return new ResolveIdentities(
-        idField, blocking, List.of(fields), threshold, maxBlockSize, iterations);
+        idField, blocking, List.of(fields), threshold, maxBlockSize, iterations, matchRule);
   }
 
   /** The match probability at or above which a pair is a match. */
@@ -111,17 +115,52 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
       throw new IllegalArgumentException("threshold must be between 0 and 1, got " + probability);
     }
     return new ResolveIdentities(
-        idField, blocking, comparisons, probability, maxBlockSize, iterations);
+        idField, blocking, comparisons, probability, maxBlockSize, iterations, matchRule);
   }
 
   public ResolveIdentities withMaxBlockSize(int records) {
-    return new ResolveIdentities(idField, blocking, comparisons, threshold, records, iterations);
+    return new ResolveIdentities(
+        idField, blocking, comparisons, threshold, records, iterations, matchRule);
+  }
+
+  /**
+   * Matches pairs by a declarative rule instead of the Fellegi-Sunter model: an {@link Expression}
+   * over the similarity of each compared field ({@link Comparison#similarity}), e.g. {@code email =
+   * 1 or (surname >= 0.92 and postcode = 1)}. A field with an empty value on either side is null,
+   * so comparisons with it are false.
+   */
+  public ResolveIdentities withMatchRule(String expression) {
+    return new ResolveIdentities(
+        idField, blocking, comparisons, threshold, maxBlockSize, iterations, expression);
+  }
+
+  /** The row a match rule is evaluated on: one decimal similarity per compared field. */
+  public static Schema similaritySchema(List<Comparison> comparisons) {
+    Schema.Builder schema = Schema.builder();
+    for (Comparison comparison : comparisons) {
+      if (!schema.build().hasField(comparison.field())) {
+        schema.addNullableField(comparison.field(), Schema.FieldType.DECIMAL);
+      }
+    }
+    return schema.build();
   }
 
   @Override
   public PCollection<Row> expand(PCollection<Row> records) {
     if (blocking.isEmpty() || comparisons.isEmpty()) {
       throw new IllegalArgumentException("ResolveIdentities needs blocking keys and comparisons");
+    }
+    if (matchRule != null) {
+      Expression rule = Expression.parse(matchRule, similaritySchema(comparisons));
+      PCollection<KV<String, String>> ruleMatches =
+          records
+              .apply("Block", ParDo.of(new BlockFn(idField, blocking)))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), records.getCoder()))
+              .apply("GroupBlocks", GroupByKey.create())
+              .apply("ApplyRule", ParDo.of(new RuleFn(idField, comparisons, maxBlockSize, rule)))
+              .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
+              .apply("OncePerPair", Distinct.create());
+      return cluster(records, ruleMatches);
     }
     // Candidate pairs with their patterns, once per pair however many blocks they share.
     PCollection<KV<String, String>> pairs =
@@ -142,6 +181,11 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
         pairs
             .apply("Score", ParDo.of(new ScoreFn(model, threshold)).withSideInputs(model))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()));
+    return cluster(records, matches);
+  }
+
+  private PCollection<Row> cluster(
+      PCollection<Row> records, PCollection<KV<String, String>> matches) {
     PCollection<KV<String, String>> selves =
         records.apply(
             "Ids",
@@ -162,6 +206,66 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
         .apply("Gather", GroupByKey.create())
         .apply("ConnectedComponents", ParDo.of(new ComponentsFn()))
         .setRowSchema(CLUSTERS);
+  }
+
+  /** Pairs of each block that satisfy the match rule, once per pair and block. */
+  private static final class RuleFn extends DoFn<KV<String, Iterable<Row>>, KV<String, String>> {
+    private final String idField;
+    private final List<Comparison> comparisons;
+    private final int maxBlockSize;
+    private final Expression rule;
+    private final Counter skipped = Metrics.counter("watershed", "identity.blocks_too_large");
+    private final Counter candidates = Metrics.counter("watershed", "identity.candidate_pairs");
+    private transient Schema schema;
+
+    RuleFn(String idField, List<Comparison> comparisons, int maxBlockSize, Expression rule) {
+      this.idField = idField;
+      this.comparisons = comparisons;
+      this.maxBlockSize = maxBlockSize;
+      this.rule = rule;
+    }
+
+    @ProcessElement
+    public void process(
+        @Element KV<String, Iterable<Row>> block, OutputReceiver<KV<String, String>> out) {
+      if (schema == null) {
+        schema = similaritySchema(comparisons);
+      }
+      List<Row> rows = new ArrayList<>();
+      for (Row row : block.getValue()) {
+        rows.add(row);
+        if (rows.size() > maxBlockSize) {
+          skipped.inc();
+          return;
+        }
+      }
+      for (int i = 0; i < rows.size(); i++) {
+        for (int j = i + 1; j < rows.size(); j++) {
+          String ida = String.valueOf(rows.get(i).<Object>getValue(idField));
+          String idb = String.valueOf(rows.get(j).<Object>getValue(idField));
+          if (ida.equals(idb)) {
+            continue;
+          }
+          candidates.inc();
+          Map<String, Object> values = new HashMap<>();
+          for (Comparison comparison : comparisons) {
+            Double similarity =
+                comparison.similarity(
+                    text(rows.get(i), comparison.field()), text(rows.get(j), comparison.field()));
+            values.putIfAbsent(
+                comparison.field(),
+                similarity == null ? null : java.math.BigDecimal.valueOf(similarity));
+          }
+          List<Object> ordered = new ArrayList<>();
+          for (Schema.Field field : schema.getFields()) {
+            ordered.add(values.get(field.getName()));
+          }
+          if (rule.test(Row.withSchema(schema).attachValues(ordered))) {
+            out.output(ida.compareTo(idb) < 0 ? KV.of(ida, idb) : KV.of(idb, ida));
+          }
+        }
+      }
+    }
   }
 
   private static final class BlockFn extends DoFn<Row, KV<String, Row>> {
