@@ -79,9 +79,5 @@ abstract class FileSourceFn extends DoFn<FileIO.ReadableFile, Row> {
       read.inc();
       out.get(DEAD).output(DeadLetter.of(STAGE, reason, detail, sourceName, position, payload));
     }
-
-    String file() {
-      return file;
-    }
   }
 }

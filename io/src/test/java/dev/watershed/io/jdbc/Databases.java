@@ -31,6 +31,18 @@ public final class Databases {
     return JdbcEndpoint.of(MARIADB_URL).withUser("root");
   }
 
+  /** The databases every load test runs against, by name. */
+  public static final List<String> ALL = List.of("postgres", "mariadb", "duckdb");
+
+  /** {@code postgres}, {@code mariadb} or {@code duckdb} (a file in {@code folder}). */
+  public static JdbcEndpoint named(String database, Path folder) {
+    return switch (database) {
+      case "postgres" -> postgres();
+      case "mariadb" -> mariadb();
+      default -> duckdb(folder);
+    };
+  }
+
   public static JdbcEndpoint duckdb(Path folder) {
     return JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("test.duckdb"));
   }

@@ -42,16 +42,11 @@ class JdbcLoadTest {
   private String table;
 
   static Stream<String> databases() {
-    return Stream.of("postgres", "mariadb", "duckdb");
+    return Databases.ALL.stream();
   }
 
   private void use(String database) {
-    endpoint =
-        switch (database) {
-          case "postgres" -> Databases.postgres();
-          case "mariadb" -> Databases.mariadb();
-          default -> Databases.duckdb(folder);
-        };
+    endpoint = Databases.named(database, folder);
     table = "load_test_" + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT);
   }
 

@@ -35,16 +35,11 @@ class Scd2Test {
   private String table;
 
   static Stream<String> databases() {
-    return Stream.of("postgres", "mariadb", "duckdb");
+    return Databases.ALL.stream();
   }
 
   private void use(String database) {
-    endpoint =
-        switch (database) {
-          case "postgres" -> Databases.postgres();
-          case "mariadb" -> Databases.mariadb();
-          default -> Databases.duckdb(folder);
-        };
+    endpoint = Databases.named(database, folder);
     table = "history_test_" + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT);
   }
 

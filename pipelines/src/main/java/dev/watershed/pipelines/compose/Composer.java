@@ -220,9 +220,7 @@ public final class Composer {
     String drift = context.quarantine().get(source.name());
     if (drift != null) {
       PCollectionTuple quarantined =
-          result
-              .output()
-              .apply("quarantine " + source.name(), Quarantine.all(source.name(), drift));
+          result.output().apply("quarantine " + source.name(), Quarantine.all(drift));
       deadLetters.add(quarantined.get(Quarantine.DEAD_LETTERS));
       plan.add(
           String.format(

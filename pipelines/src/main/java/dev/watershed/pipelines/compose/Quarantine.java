@@ -26,7 +26,7 @@ final class Quarantine extends PTransform<PCollection<Row>, PCollectionTuple> {
     this.detail = detail;
   }
 
-  static Quarantine all(String source, String detail) {
+  static Quarantine all(String detail) {
     return new Quarantine(detail);
   }
 

@@ -139,7 +139,7 @@ public final class SpecParser {
     declaredModels = top.object("models", false).keys();
     List<ConformSpec> conform = conform(top, sources, models);
     Map<String, DedupeSpec> dedupe = dedupe(top.object("dedupe", false), models);
-    Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models, dedupe);
+    Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models);
     Map<String, IdentitySpec> identity = identity(top.object("identity", false), models);
     Map<String, HistorySpec> history = history(top.object("history", false), models, dedupe);
     DeadLetterSpec deadLetter = deadLetter(top.object("dead_letter", false));
@@ -591,11 +591,8 @@ public final class SpecParser {
     for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
       String name = entry.getKey();
       YamlObject rule = entry.getValue();
-      CanonicalModel model = models.get(name);
+      CanonicalModel model = modelFor(section, name, models);
       if (model == null) {
-        if (!declaredModels.contains(name)) {
-          section.error(name, "no model named '" + name + "'; models: " + declaredModels);
-        }
         continue;
       }
       rule.rejectUnknown(Set.of("key", "keep", "order_by", "tie_break"));
@@ -627,8 +624,7 @@ public final class SpecParser {
     return out;
   }
 
-  private Map<String, SinkSpec> sinks(
-      YamlObject section, Map<String, CanonicalModel> models, Map<String, DedupeSpec> dedupe) {
+  private Map<String, SinkSpec> sinks(YamlObject section, Map<String, CanonicalModel> models) {
     Map<String, SinkSpec> out = new LinkedHashMap<>();
     if (section.keys().isEmpty() && section.line() > 0) {
       section.error(null, "declare at least one sink");
@@ -806,11 +802,8 @@ public final class SpecParser {
     for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
       String name = entry.getKey();
       YamlObject spec = entry.getValue();
-      CanonicalModel model = models.get(name);
+      CanonicalModel model = modelFor(section, name, models);
       if (model == null) {
-        if (!declaredModels.contains(name)) {
-          section.error(name, "no model named '" + name + "'; models: " + declaredModels);
-        }
         continue;
       }
       spec.rejectUnknown(
@@ -961,11 +954,8 @@ public final class SpecParser {
     for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
       String name = entry.getKey();
       YamlObject spec = entry.getValue();
-      CanonicalModel model = models.get(name);
+      CanonicalModel model = modelFor(section, name, models);
       if (model == null) {
-        if (!declaredModels.contains(name)) {
-          section.error(name, "no model named '" + name + "'; models: " + declaredModels);
-        }
         continue;
       }
       spec.rejectUnknown(Set.of("scd2", "strategy", "updated_at", "deletes"));
@@ -1003,6 +993,19 @@ public final class SpecParser {
       out.put(name, new HistorySpec(name, tracked, strategy, updatedAt, deletes));
     }
     return out;
+  }
+
+  /**
+   * The model a section entry is about; null (with an error, unless the model is declared but
+   * broken, which is reported already) when there is none.
+   */
+  private CanonicalModel modelFor(
+      YamlObject section, String name, Map<String, CanonicalModel> models) {
+    CanonicalModel model = models.get(name);
+    if (model == null && !declaredModels.contains(name)) {
+      section.error(name, "no model named '" + name + "'; models: " + declaredModels);
+    }
+    return model;
   }
 
   private void checkName(YamlObject section, String name, String what) {
