@@ -264,6 +264,9 @@ public final class Composer {
     if (identity.matchRule() != null) {
       resolver = resolver.withMatchRule(identity.matchRule());
     }
+    if (identity.weights() != null) {
+      resolver = resolver.withWeights(identity.weights());
+    }
     PCollection<Row> clusters = rows.apply(name, resolver);
     List<SinkSpec> tables =
         spec.sinks().values().stream()

@@ -9,6 +9,9 @@ import java.util.Map;
  * Identity resolution of one model, under {@code identity:}: how records are blocked and compared,
  * the match threshold, and how the golden record's fields are chosen.
  *
+ * <p>{@code weights}, when given (m and u on every comparison, and {@code prior}), score pairs
+ * instead of weights estimated from the data.
+ *
  * <p>{@code matchRule}, when given, decides matches instead of the Fellegi-Sunter model: an
  * expression over each compared field's similarity.
  *
@@ -25,7 +28,8 @@ public record IdentitySpec(
     String defaultRule,
     Map<String, String> survivorship,
     List<String> sourcePriority,
-    String matchRule) {
+    String matchRule,
+    dev.watershed.transforms.identity.FellegiSunter weights) {
 
   /** The survivorship rules a field may name. */
   public static final List<String> RULES =

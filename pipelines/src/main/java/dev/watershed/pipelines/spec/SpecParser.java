@@ -811,6 +811,7 @@ public final class SpecParser {
               "blocking",
               "compare",
               "threshold",
+              "prior",
               "match",
               "order_by",
               "survivorship",
@@ -837,8 +838,12 @@ public final class SpecParser {
             null, "missing required key 'blocking' (the fields records must share to be compared)");
       }
       List<dev.watershed.transforms.identity.Comparison> comparisons = new ArrayList<>();
+      List<List<Double>> m = new ArrayList<>();
+      List<List<Double>> u = new ArrayList<>();
       for (YamlObject compare : spec.list("compare")) {
-        compare.rejectUnknown(Set.of("field", "method", "thresholds", "tolerance"));
+        compare.rejectUnknown(Set.of("field", "method", "thresholds", "tolerance", "m", "u"));
+        m.add(numbers(compare, "m"));
+        u.add(numbers(compare, "u"));
         String field = compare.string("field", true);
         String method = compare.string("method", "exact");
         if (field == null) {
@@ -927,9 +932,49 @@ public final class SpecParser {
               defaultRule,
               survivorship,
               spec.strings("source_priority"),
-              matchRule(spec, comparisons)));
+              matchRule(spec, comparisons),
+              weights(spec, comparisons, m, u)));
     }
     return out;
+  }
+
+  private static List<Double> numbers(YamlObject item, String key) {
+    List<Double> values = new ArrayList<>();
+    for (String text : item.strings(key)) {
+      try {
+        values.add(Double.parseDouble(text));
+      } catch (NumberFormatException e) {
+        item.error(key, "expected numbers, got '" + text + "'");
+      }
+    }
+    return values;
+  }
+
+  /** Weights given in the spec: m and u on every comparison, or on none. */
+  private static dev.watershed.transforms.identity.FellegiSunter weights(
+      YamlObject spec,
+      List<dev.watershed.transforms.identity.Comparison> comparisons,
+      List<List<Double>> m,
+      List<List<Double>> u) {
+    long given =
+        m.stream().filter(l -> !l.isEmpty()).count() + u.stream().filter(l -> !l.isEmpty()).count();
+    if (given == 0 || m.size() != comparisons.size()) {
+      return null;
+    }
+    if (given != 2L * comparisons.size()) {
+      spec.error(
+          "compare",
+          "give m and u on every comparison, or on none (then they are estimated from the data)");
+      return null;
+    }
+    String prior = spec.string("prior", "0.1");
+    try {
+      return dev.watershed.transforms.identity.FellegiSunter.of(
+          Double.parseDouble(prior), comparisons, m, u);
+    } catch (IllegalArgumentException e) {
+      spec.error("compare", e.getMessage());
+      return null;
+    }
   }
 
   private static String matchRule(

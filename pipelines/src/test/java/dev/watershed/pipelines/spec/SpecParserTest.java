@@ -331,6 +331,30 @@ class SpecParserTest {
   }
 
   @Test
+  void fellegiSunterWeightsGivenInTheSpec() throws SpecException {
+    String yaml =
+        VALID
+            + String.join(
+                "\n",
+                "identity:",
+                "  customer:",
+                "    blocking: [email]",
+                "    prior: 0.2",
+                "    compare:",
+                "      - { field: email, method: exact, m: [0.9, 0.1], u: [0.05, 0.95] }",
+                "");
+    dev.watershed.transforms.identity.FellegiSunter weights =
+        parse(yaml).identity().get("customer").weights();
+    assertEquals(0.2, weights.share(), 1e-9);
+    assertEquals(Math.log(0.9 / 0.05) / Math.log(2), weights.weight(new int[] {0}), 1e-9);
+    assertError(
+        yaml.replace("m: [0.9, 0.1]", "m: [0.9, 0.2]"),
+        "identity.customer.compare",
+        38,
+        "m must be positive and sum to 1");
+  }
+
+  @Test
   void secretsFromFilesAreResolvedAndRemembered() throws Exception {
     Files.writeString(folder.resolve("pw.txt"), "from-a-file\n");
     Spec spec = parse(replaceLine(32, "    password: ${file:pw.txt}"));

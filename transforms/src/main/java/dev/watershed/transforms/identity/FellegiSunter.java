@@ -26,6 +26,48 @@ public final class FellegiSunter implements Serializable {
     this.u = u;
   }
 
+  /**
+   * A model with weights given rather than estimated: for each comparison, m and u per level (each
+   * list as long as the comparison's levels, summing to 1), and the share of matches among
+   * candidate pairs.
+   *
+   * @throws IllegalArgumentException naming the comparison whose probabilities do not fit
+   */
+  public static FellegiSunter of(
+      double share, List<Comparison> comparisons, List<List<Double>> m, List<List<Double>> u) {
+    if (share <= 0 || share >= 1) {
+      throw new IllegalArgumentException(
+          "the share of matches must be between 0 and 1, got " + share);
+    }
+    double[][] mm = new double[comparisons.size()][];
+    double[][] uu = new double[comparisons.size()][];
+    for (int c = 0; c < comparisons.size(); c++) {
+      Comparison comparison = comparisons.get(c);
+      mm[c] = probabilities(comparison, "m", m.get(c));
+      uu[c] = probabilities(comparison, "u", u.get(c));
+    }
+    return new FellegiSunter(share, mm, uu);
+  }
+
+  private static double[] probabilities(Comparison comparison, String name, List<Double> values) {
+    if (values.size() != comparison.levels()) {
+      throw new IllegalArgumentException(
+          comparison
+              + ": "
+              + name
+              + " needs "
+              + comparison.levels()
+              + " probabilities, one per level, got "
+              + values.size());
+    }
+    double sum = values.stream().mapToDouble(Double::doubleValue).sum();
+    if (Math.abs(sum - 1) > 0.001 || values.stream().anyMatch(v -> v <= 0)) {
+      throw new IllegalArgumentException(
+          comparison + ": " + name + " must be positive and sum to 1, got " + values);
+    }
+    return values.stream().mapToDouble(Double::doubleValue).toArray();
+  }
+
   /** Starting values: matches mostly agree, non-matches mostly disagree, 10% matches. */
   public static FellegiSunter initial(List<Comparison> comparisons) {
     double[][] m = new double[comparisons.size()][];

@@ -76,6 +76,7 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
   private final int maxBlockSize;
   private final int iterations;
   private final String matchRule;
+  private final FellegiSunter weights;
 
   private ResolveIdentities(
       String idField,
@@ -84,7 +85,9 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
       double threshold,
       int maxBlockSize,
       int iterations,
-      String matchRule) {
+      String matchRule,
+      FellegiSunter weights) {
+    this.weights = weights;
     this.matchRule = matchRule;
     this.idField = idField;
     this.blocking = List.copyOf(blocking);
@@ -96,17 +99,32 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
 
   /** Resolves records identified by {@code idField}. */
   public static ResolveIdentities of(String idField) {
-    return new ResolveIdentities(idField, List.of(), List.of(), 0.9, DEFAULT_MAX_BLOCK, 50, null);
+    return new ResolveIdentities(
+        idField, List.of(), List.of(), 0.9, DEFAULT_MAX_BLOCK, 50, null, null);
   }
 
   public ResolveIdentities withBlockingKeys(BlockingKey... keys) {
     return new ResolveIdentities(
-        idField, List.of(keys), comparisons, threshold, maxBlockSize, iterations, matchRule);
+        idField,
+        List.of(keys),
+        comparisons,
+        threshold,
+        maxBlockSize,
+        iterations,
+        matchRule,
+        weights);
   }
 
   public ResolveIdentities withComparisons(Comparison... fields) {
     return new ResolveIdentities(
-        idField, blocking, List.of(fields), threshold, maxBlockSize, iterations, matchRule);
+        idField,
+        blocking,
+        List.of(fields),
+        threshold,
+        maxBlockSize,
+        iterations,
+        matchRule,
+        weights);
   }
 
   /** The match probability at or above which a pair is a match. */
@@ -115,12 +133,12 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
       throw new IllegalArgumentException("threshold must be between 0 and 1, got " + probability);
     }
     return new ResolveIdentities(
-        idField, blocking, comparisons, probability, maxBlockSize, iterations, matchRule);
+        idField, blocking, comparisons, probability, maxBlockSize, iterations, matchRule, weights);
   }
 
   public ResolveIdentities withMaxBlockSize(int records) {
     return new ResolveIdentities(
-        idField, blocking, comparisons, threshold, records, iterations, matchRule);
+        idField, blocking, comparisons, threshold, records, iterations, matchRule, weights);
   }
 
   /**
@@ -131,7 +149,13 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
    */
   public ResolveIdentities withMatchRule(String expression) {
     return new ResolveIdentities(
-        idField, blocking, comparisons, threshold, maxBlockSize, iterations, expression);
+        idField, blocking, comparisons, threshold, maxBlockSize, iterations, expression, weights);
+  }
+
+  /** Scores pairs with these weights instead of estimating them from the candidate pairs. */
+  public ResolveIdentities withWeights(FellegiSunter model) {
+    return new ResolveIdentities(
+        idField, blocking, comparisons, threshold, maxBlockSize, iterations, matchRule, model);
   }
 
   /** The row a match rule is evaluated on: one decimal similarity per compared field. */
@@ -171,12 +195,20 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
             .apply("ComparePairs", ParDo.of(new CompareFn(idField, comparisons, maxBlockSize)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
             .apply("OncePerPair", Distinct.create());
-    PCollectionView<FellegiSunter> model =
-        pairs
-            .apply("Patterns", Values.create())
-            .apply("CountPatterns", Count.perElement())
-            .apply("Estimate", Combine.globally(new EstimateFn(comparisons, iterations)))
-            .apply("Model", View.asSingleton());
+    PCollection<FellegiSunter> fitted =
+        weights != null
+            ? records
+                .getPipeline()
+                .apply(
+                    "GivenWeights",
+                    org.apache.beam.sdk.transforms.Create.of(weights)
+                        .withCoder(
+                            org.apache.beam.sdk.coders.SerializableCoder.of(FellegiSunter.class)))
+            : pairs
+                .apply("Patterns", Values.create())
+                .apply("CountPatterns", Count.perElement())
+                .apply("Estimate", Combine.globally(new EstimateFn(comparisons, iterations)));
+    PCollectionView<FellegiSunter> model = fitted.apply("Model", View.asSingleton());
     PCollection<KV<String, String>> matches =
         pairs
             .apply("Score", ParDo.of(new ScoreFn(model, threshold)).withSideInputs(model))

@@ -55,4 +55,34 @@ class MatchRuleTest {
         .containsInAnyOrder("a->a", "b->a", "c->a", "d->d", "e->e");
     pipeline.run().waitUntilFinish();
   }
+
+  @Test
+  void weightsGivenRatherThanEstimated(TestPipeline pipeline) {
+    java.util.List<Comparison> comparisons = java.util.List.of(Comparison.exact("email"));
+    PCollection<Row> clusters =
+        pipeline
+            .apply(
+                Create.of(
+                        person("a", "anna@example.com", "Anna Smith", "10115"),
+                        person("b", "anna@example.com", "Anna Smyth", "10117"),
+                        person("c", "anna.s@example.net", "Anna Smyth", "10117"))
+                    .withRowSchema(PERSON))
+            .apply(
+                ResolveIdentities.of("id")
+                    .withBlockingKeys(BlockingKey.of("name:soundex"))
+                    .withComparisons(comparisons.toArray(Comparison[]::new))
+                    .withWeights(
+                        FellegiSunter.of(
+                            0.1,
+                            comparisons,
+                            java.util.List.of(java.util.List.of(0.9, 0.1)),
+                            java.util.List.of(java.util.List.of(0.01, 0.99))))
+                    .withThreshold(0.9));
+    PAssert.that(
+            clusters.apply(
+                MapElements.into(TypeDescriptors.strings())
+                    .via((Row r) -> r.getString("record_id") + "->" + r.getString("cluster_id"))))
+        .containsInAnyOrder("a->a", "b->a", "c->c");
+    pipeline.run().waitUntilFinish();
+  }
 }
