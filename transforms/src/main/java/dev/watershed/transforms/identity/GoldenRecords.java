@@ -24,12 +24,14 @@ import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
 import org.apache.beam.sdk.transforms.join.CoGroupByKey;
 import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -196,6 +198,35 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     CanonicalModel crosswalk = crosswalkModel(model);
     CanonicalModel golden = goldenModel(model);
     CanonicalModel merges = mergesModel(model);
+    // Golden ids are assigned for all clusters at once, so that no id is claimed twice.
+    TupleTag<KV<String, String>> assigned = new TupleTag<>("assigned");
+    PCollectionTuple assignment =
+        members
+            .apply(
+                "AllMembers",
+                MapElements.into(
+                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
+                    .via(
+                        (KV<String, Row> m) ->
+                            KV.of(
+                                "",
+                                m.getKey()
+                                    + "\u0001"
+                                    + m.getValue().getString("record_id")
+                                    + "\u0001"
+                                    + (m.getValue().getString("previous") == null
+                                        ? ""
+                                        : m.getValue().getString("previous")))))
+            .apply("OneAssignment", GroupByKey.create())
+            .apply(
+                "AssignGoldenIds",
+                ParDo.of(new AssignFn(merges, now))
+                    .withOutputTags(assigned, TupleTagList.of(MERGES)));
+    PCollectionView<Map<String, String>> goldenIds =
+        assignment
+            .get(assigned)
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
+            .apply("GoldenIdOfCluster", View.asMap());
     PCollectionTuple out =
         members
             .apply("ByCluster", GroupByKey.create())
@@ -206,18 +237,111 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                             model,
                             crosswalk,
                             golden,
-                            merges,
+                            goldenIds,
                             rules,
                             defaultRule,
                             orderBy,
                             sourcePriority,
                             now,
                             matchedBy))
-                    .withOutputTags(GOLDEN, TupleTagList.of(CROSSWALK).and(MERGES)));
+                    .withSideInputs(goldenIds)
+                    .withOutputTags(GOLDEN, TupleTagList.of(CROSSWALK)));
     out.get(CROSSWALK).setRowSchema(crosswalk.schema());
     out.get(GOLDEN).setRowSchema(golden.schema());
-    out.get(MERGES).setRowSchema(merges.schema());
-    return out;
+    assignment.get(MERGES).setRowSchema(merges.schema());
+    return PCollectionTuple.of(GOLDEN, out.get(GOLDEN))
+        .and(CROSSWALK, out.get(CROSSWALK))
+        .and(MERGES, assignment.get(MERGES));
+  }
+
+  /**
+   * Assigns golden ids to all clusters, larger clusters first, no id to two clusters. When clusters
+   * merged (every record of an earlier id is in this cluster), the oldest of their ids survives;
+   * when records moved or a cluster split, the cluster keeps the id most of its records had. A
+   * cluster with no earlier id left gets {@code g-<its smallest record key>}. An earlier id that no
+   * cluster keeps is recorded as merged into the cluster holding most of its records.
+   */
+  private static final class AssignFn
+      extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
+    private final CanonicalModel merges;
+    private final Instant now;
+
+    AssignFn(CanonicalModel merges, Instant now) {
+      this.merges = merges;
+      this.now = now;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Iterable<String>> all, MultiOutputReceiver out) {
+      Map<String, Map<String, Integer>> votes = new java.util.TreeMap<>();
+      Map<String, Integer> sizes = new HashMap<>();
+      Map<String, Instant> firstSeen = new HashMap<>();
+      for (String member : all.getValue()) {
+        String[] parts = member.split("\u0001", -1);
+        String cluster = parts[0];
+        sizes.merge(cluster, 1, Integer::sum);
+        votes.computeIfAbsent(cluster, c -> new HashMap<>());
+        if (!parts[2].isEmpty()) {
+          String[] previous = parts[2].split("\\|");
+          votes.get(cluster).merge(previous[0], 1, Integer::sum);
+          firstSeen.merge(previous[0], instant(previous[1]), (a, b) -> a.isBefore(b) ? a : b);
+        }
+      }
+      Map<String, Integer> totals = new HashMap<>();
+      votes.values().forEach(v -> v.forEach((id, n) -> totals.merge(id, n, Integer::sum)));
+      List<String> clusters = new ArrayList<>(votes.keySet());
+      clusters.sort(Comparator.comparing((String c) -> -sizes.get(c)).thenComparing(c -> c));
+      Map<String, String> taken = new HashMap<>();
+      for (String cluster : clusters) {
+        Map<String, Integer> here = votes.get(cluster);
+        List<String> free = new ArrayList<>();
+        for (String id : here.keySet()) {
+          if (!taken.containsKey(id)) {
+            free.add(id);
+          }
+        }
+        // Ids all of whose records are in this cluster: clusters that merged. The oldest survives.
+        List<String> whole =
+            free.stream().filter(id -> here.get(id).equals(totals.get(id))).toList();
+        Comparator<String> oldest =
+            Comparator.comparing((String id) -> firstSeen.get(id)).thenComparing(id -> id);
+        String best =
+            !whole.isEmpty()
+                ? whole.stream().min(oldest).orElseThrow()
+                // Otherwise records moved or a cluster split: the id most records had stays.
+                : free.stream()
+                    .min(Comparator.comparing((String id) -> -here.get(id)).thenComparing(oldest))
+                    .orElse(null);
+        String golden = best != null ? best : "g-" + cluster;
+        taken.put(golden, cluster);
+        out.get(new TupleTag<KV<String, String>>("assigned")).output(KV.of(cluster, golden));
+      }
+      for (String id : firstSeen.keySet()) {
+        if (taken.containsKey(id)) {
+          continue;
+        }
+        String into = null;
+        int most = 0;
+        for (String cluster : clusters) {
+          int count = votes.get(cluster).getOrDefault(id, 0);
+          if (count > most) {
+            most = count;
+            into = cluster;
+          }
+        }
+        String survivor = null;
+        for (Map.Entry<String, String> t : taken.entrySet()) {
+          if (t.getValue().equals(into)) {
+            survivor = t.getKey();
+          }
+        }
+        out.get(MERGES)
+            .output(
+                Row.withSchema(merges.schema())
+                    .addValues(id, survivor, now, "identity", "merge " + id)
+                    .build());
+      }
+    }
   }
 
   static String keyText(Row row, List<String> key) {
@@ -284,7 +408,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     private final CanonicalModel model;
     private final CanonicalModel crosswalk;
     private final CanonicalModel golden;
-    private final CanonicalModel merges;
+    private final PCollectionView<Map<String, String>> goldenIds;
     private final Map<String, String> rules;
     private final String defaultRule;
     private final String orderBy;
@@ -296,7 +420,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         CanonicalModel model,
         CanonicalModel crosswalk,
         CanonicalModel golden,
-        CanonicalModel merges,
+        PCollectionView<Map<String, String>> goldenIds,
         Map<String, String> rules,
         String defaultRule,
         String orderBy,
@@ -307,7 +431,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
       this.model = model;
       this.crosswalk = crosswalk;
       this.golden = golden;
-      this.merges = merges;
+      this.goldenIds = goldenIds;
       this.rules = rules;
       this.defaultRule = defaultRule;
       this.orderBy = orderBy;
@@ -316,41 +440,12 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     }
 
     @ProcessElement
-    public void process(@Element KV<String, Iterable<Row>> cluster, MultiOutputReceiver out) {
+    public void process(ProcessContext context, MultiOutputReceiver out) {
+      KV<String, Iterable<Row>> cluster = context.element();
       List<Row> members = new ArrayList<>();
       cluster.getValue().forEach(members::add);
       members.sort(Comparator.comparing((Row m) -> m.getString("record_id")));
-      // The surviving golden id: the oldest earlier id of any member.
-      String survivor = null;
-      Instant oldest = null;
-      Map<String, Instant> earlier = new HashMap<>();
-      for (Row m : members) {
-        String before = m.getString("previous");
-        if (before == null) {
-          continue;
-        }
-        String[] parts = before.split("\\|");
-        Instant seen = instant(parts[1]);
-        earlier.merge(parts[0], seen, (a, b) -> a.isBefore(b) ? a : b);
-      }
-      for (Map.Entry<String, Instant> id : earlier.entrySet()) {
-        if (survivor == null
-            || id.getValue().isBefore(oldest)
-            || (id.getValue().equals(oldest) && id.getKey().compareTo(survivor) < 0)) {
-          survivor = id.getKey();
-          oldest = id.getValue();
-        }
-      }
-      String goldenId = survivor != null ? survivor : "g-" + cluster.getKey();
-      for (String other : earlier.keySet()) {
-        if (!other.equals(goldenId)) {
-          out.get(MERGES)
-              .output(
-                  Row.withSchema(merges.schema())
-                      .addValues(other, goldenId, now, "identity", "merge " + other)
-                      .build());
-        }
-      }
+      String goldenId = context.sideInput(goldenIds).get(cluster.getKey());
       String how = members.size() > 1 ? matchedBy : "unique";
       for (Row m : members) {
         Row record = m.getRow("record");

@@ -105,6 +105,54 @@ class GoldenRecordsTest {
     pipeline.run().waitUntilFinish();
   }
 
+  @Test
+  void aRecordThatChangesClustersTakesTheNewClustersIdAndASplitKeepsTheIdWithTheMajority(
+      TestPipeline pipeline) {
+    PCollection<Row> rows =
+        pipeline.apply(
+            "Rows",
+            Create.of(
+                    person("a", "a@example.com", "Berlin", "2024-01-01T00:00:00Z", "crm"),
+                    person("b", "c@example.com", "Bonn", "2024-01-01T00:00:00Z", "crm"),
+                    person("c", "c@example.com", "Bonn", "2024-01-01T00:00:00Z", "shop"),
+                    person("d", "c@example.com", "Bonn", "2024-01-01T00:00:00Z", "shop"),
+                    person("e", "e@example.com", "Jena", "2024-01-01T00:00:00Z", "crm"),
+                    person("f", "f@example.com", "Gera", "2024-01-01T00:00:00Z", "crm"),
+                    person("g", "f@example.com", "Gera", "2024-01-01T00:00:00Z", "shop"))
+                .withRowSchema(PERSON.schema()));
+    // b's email changed to c's: b left g-1 (with a) for g-2 (with c and d). e, f, g were one
+    // person (g-3), now f and g are one and e another.
+    PCollection<Row> clusters =
+        pipeline.apply(
+            "Clusters",
+            Create.of(
+                    cluster("a", "a"),
+                    cluster("b", "b"),
+                    cluster("c", "b"),
+                    cluster("d", "b"),
+                    cluster("e", "e"),
+                    cluster("f", "f"),
+                    cluster("g", "f"))
+                .withRowSchema(ResolveIdentities.CLUSTERS));
+    PCollection<KV<String, String>> previous =
+        pipeline.apply(
+            "Previous",
+            Create.of(
+                    KV.of("a", "g-1|2023-01-01 00:00:00|"),
+                    KV.of("b", "g-1|2023-01-01 00:00:00|"),
+                    KV.of("c", "g-2|2023-06-01 00:00:00|"),
+                    KV.of("d", "g-2|2023-06-01 00:00:00|"),
+                    KV.of("e", "g-3|2023-01-01 00:00:00|"),
+                    KV.of("f", "g-3|2023-01-01 00:00:00|"),
+                    KV.of("g", "g-3|2023-01-01 00:00:00|"))
+                .withCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())));
+    PCollectionTuple out = rows.apply(GoldenRecords.of(PERSON, clusters, previous).withClock(NOW));
+    PAssert.that(text(out.get(GoldenRecords.CROSSWALK), "source_id", "golden_id"))
+        .containsInAnyOrder("a|g-1", "b|g-2", "c|g-2", "d|g-2", "e|g-e", "f|g-3", "g|g-3");
+    PAssert.that(out.get(GoldenRecords.MERGES)).empty();
+    pipeline.run().waitUntilFinish();
+  }
+
   private static int step;
 
   private static PCollection<String> text(PCollection<Row> rows, String... fields) {
