@@ -248,6 +248,26 @@ class WatershedCliTest {
         out.toString(StandardCharsets.UTF_8));
   }
 
+  @Test
+  void queryReadsAJdbcUrlToo() throws Exception {
+    execute(
+        POSTGRES,
+        "DROP TABLE IF EXISTS cli_people",
+        "CREATE TABLE cli_people (id INT, email TEXT)",
+        "INSERT INTO cli_people VALUES (1, 'a@example.com')");
+    assertEquals(
+        Watershed.OK,
+        cli(
+            "query",
+            "jdbc:postgresql://127.0.0.1:5432/test?user=postgres",
+            "SELECT id, email FROM cli_people"));
+    assertEquals(
+        String.join("\n", "id | email", "---+--------------", "1  | a@example.com", "(1 row)", ""),
+        out.toString(StandardCharsets.UTF_8));
+    assertEquals(Watershed.FAILED, cli("query", "missing.duckdb", "SELECT 1"));
+    assertTrue(stderr().contains("no DuckDB file at missing.duckdb"), stderr());
+  }
+
   /**
    * Runs the command line in its own JVM, as a user would, so that everything it prints (its own
    * output and the runners' logs with --verbose) is captured.
