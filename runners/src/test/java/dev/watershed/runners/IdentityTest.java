@@ -112,6 +112,11 @@ class IdentityTest {
             "shop-5,g-shop-5,unique",
             "shop-6,g-shop-6,unique"),
         query("SELECT source_id, golden_id, matched_by FROM person_crosswalk ORDER BY source_id"));
+    assertEquals(
+        List.of("source_id,unmatched,confident", "crm-1,false,true", "crm-3,true,"),
+        query(
+            "SELECT source_id, match_score IS NULL AS unmatched, match_score >= 0.9 AS confident"
+                + " FROM person_crosswalk WHERE source_id IN ('crm-1', 'crm-3') ORDER BY 1"));
     // Survivorship: the newest email, the most frequent name, the rest from crm first.
     assertEquals(
         List.of(

@@ -131,6 +131,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         .field("source", "string")
         .field("source_id", "string")
         .field("golden_id", "string")
+        .field("match_score", "decimal(7,6)")
         .field("matched_by", "string")
         .field("first_seen", "timestamp")
         .field("last_seen", "timestamp")
@@ -168,6 +169,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         Schema.builder()
             .addStringField("record_id")
             .addNullableField("previous", Schema.FieldType.STRING)
+            .addNullableField("match_score", Schema.FieldType.DOUBLE)
             .addField("record", Schema.FieldType.row(model.schema()))
             .build();
     TupleTag<String> clusterTag = new TupleTag<>("cluster");
@@ -186,7 +188,15 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
             "ClusterByRecord",
             MapElements.into(
                     TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
-                .via((Row c) -> KV.of(c.getString("record_id"), c.getString("cluster_id"))));
+                .via(
+                    (Row c) ->
+                        KV.of(
+                            c.getString("record_id"),
+                            c.getString("cluster_id")
+                                + ResolveIdentities.SCORE
+                                + (c.getDouble("match_score") == null
+                                    ? ""
+                                    : c.getDouble("match_score")))));
     PCollection<KV<String, Row>> members =
         KeyedPCollectionTuple.of(clusterTag, clusterOf)
             .and(rowTag, byRecord)
@@ -393,14 +403,18 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     @ProcessElement
     public void process(
         @Element KV<String, CoGbkResult> joined, OutputReceiver<KV<String, Row>> out) {
-      String cluster = joined.getValue().getOnly(clusterTag, null);
+      String assigned = joined.getValue().getOnly(clusterTag, null);
       Row row = joined.getValue().getOnly(rowTag, null);
-      if (cluster == null || row == null) {
+      if (assigned == null || row == null) {
         return; // a crosswalk entry of a record not in this run: it keeps its golden id
       }
+      String[] parts = assigned.split(ResolveIdentities.SCORE, -1);
+      Double score = parts.length > 1 && !parts[1].isEmpty() ? Double.valueOf(parts[1]) : null;
       String before = joined.getValue().getOnly(previousTag, null);
       out.output(
-          KV.of(cluster, Row.withSchema(member).addValues(joined.getKey(), before, row).build()));
+          KV.of(
+              parts[0],
+              Row.withSchema(member).addValues(joined.getKey(), before, score, row).build()));
     }
   }
 
@@ -458,6 +472,10 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                         record.getString(RawRecords.SOURCE),
                         m.getString("record_id"),
                         goldenId,
+                        m.getDouble("match_score") == null
+                            ? null
+                            : java.math.BigDecimal.valueOf(m.getDouble("match_score"))
+                                .setScale(6, java.math.RoundingMode.HALF_UP),
                         how,
                         firstSeen,
                         now,

@@ -64,7 +64,11 @@ import org.apache.beam.sdk.values.TypeDescriptors;
 public final class ResolveIdentities extends PTransform<PCollection<Row>, PCollection<Row>> {
   /** The output: each record and its cluster. */
   public static final Schema CLUSTERS =
-      Schema.builder().addStringField("record_id").addStringField("cluster_id").build();
+      Schema.builder()
+          .addStringField("record_id")
+          .addStringField("cluster_id")
+          .addNullableField("match_score", Schema.FieldType.DOUBLE)
+          .build();
 
   /** Default largest block compared pair by pair. */
   public static final int DEFAULT_MAX_BLOCK = 1000;
@@ -293,7 +297,10 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
             ordered.add(values.get(field.getName()));
           }
           if (rule.test(Row.withSchema(schema).attachValues(ordered))) {
-            out.output(ida.compareTo(idb) < 0 ? KV.of(ida, idb) : KV.of(idb, ida));
+            out.output(
+                ida.compareTo(idb) < 0
+                    ? KV.of(ida, idb + SCORE + "1.0")
+                    : KV.of(idb, ida + SCORE + "1.0"));
           }
         }
       }
@@ -455,19 +462,26 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     @ProcessElement
     public void process(ProcessContext context) {
       KV<String, String> pair = context.element();
-      if (context.sideInput(model).probability(levels(pair.getValue())) >= threshold) {
+      double probability = context.sideInput(model).probability(levels(pair.getValue()));
+      if (probability >= threshold) {
         String[] ids = pair.getKey().split("\u0001");
         matched.inc();
-        context.output(KV.of(ids[0], ids[1]));
+        context.output(KV.of(ids[0], ids[1] + SCORE + probability));
       }
     }
   }
 
-  /** Each id of the edges (a self-edge adds a lone id) and the smallest id connected to it. */
+  /** Separates the other end of an edge from the edge's match score. */
+  static final String SCORE = "\u0001";
+
+  /**
+   * Each id of the edges ({@code KV(id, other[SCORE score])}; a self-edge adds a lone id) and the
+   * smallest id connected to it.
+   */
   static Map<String, String> components(Iterable<KV<String, String>> edges) {
     Map<String, String> parent = new HashMap<>();
     for (KV<String, String> edge : edges) {
-      ComponentsFn.union(parent, edge.getKey(), edge.getValue());
+      ComponentsFn.union(parent, edge.getKey(), other(edge.getValue()));
     }
     Map<String, String> clusters = new TreeMap<>();
     for (String id : parent.keySet()) {
@@ -476,19 +490,37 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     return clusters;
   }
 
+  /** The best match score of each id that matched another. */
+  static Map<String, Double> bestScores(Iterable<KV<String, String>> edges) {
+    Map<String, Double> best = new HashMap<>();
+    for (KV<String, String> edge : edges) {
+      int at = edge.getValue().indexOf(SCORE);
+      if (at >= 0 && at + 1 < edge.getValue().length()) {
+        double score = Double.parseDouble(edge.getValue().substring(at + 1));
+        best.merge(edge.getKey(), score, Math::max);
+        best.merge(other(edge.getValue()), score, Math::max);
+      }
+    }
+    return best;
+  }
+
+  private static String other(String value) {
+    int at = value.indexOf(SCORE);
+    return at < 0 ? value : value.substring(0, at);
+  }
+
   /** Union-find over all records and matched pairs; the root of a cluster is its smallest id. */
   private static final class ComponentsFn
       extends DoFn<KV<String, Iterable<KV<String, String>>>, Row> {
     @ProcessElement
     public void process(
         @Element KV<String, Iterable<KV<String, String>>> graph, OutputReceiver<Row> out) {
-      Map<String, String> parent = new HashMap<>();
-      for (KV<String, String> edge : graph.getValue()) {
-        union(parent, edge.getKey(), edge.getValue());
-      }
-      for (String id : parent.keySet()) {
-        out.output(Row.withSchema(CLUSTERS).addValues(id, find(parent, id)).build());
-      }
+      Map<String, Double> scores = bestScores(graph.getValue());
+      components(graph.getValue())
+          .forEach(
+              (id, cluster) ->
+                  out.output(
+                      Row.withSchema(CLUSTERS).addValues(id, cluster, scores.get(id)).build()));
     }
 
     private static String find(Map<String, String> parent, String id) {

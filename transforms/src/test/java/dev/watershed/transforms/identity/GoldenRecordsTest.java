@@ -38,7 +38,7 @@ class GoldenRecordsTest {
   }
 
   private static Row cluster(String record, String cluster) {
-    return Row.withSchema(ResolveIdentities.CLUSTERS).addValues(record, cluster).build();
+    return Row.withSchema(ResolveIdentities.CLUSTERS).addValues(record, cluster, null).build();
   }
 
   @Test
