@@ -249,6 +249,25 @@ class WatershedCliTest {
   }
 
   @Test
+  void aParquetLakeIsASourceAndAMysqlUrlReachesMariaDb() throws Exception {
+    Path toLake = write(spec(CSV_SOURCE, "  lake: { type: parquet, path: lake }"));
+    assertEquals(Watershed.OK, cli("run", toLake.toString(), "--runner=direct"), stderr());
+    Path fromLake =
+        write(
+            spec(
+                    "  people: { type: parquet, path: \"lake/person/*.parquet\" }",
+                    "  maria: { type: mariadb, url: \"jdbc:mysql://127.0.0.1:3306/test\", user: root }")
+                .replace("person_id: { from: id, prefix: \"p-\" }", "person_id: person_id"));
+    assertEquals(Watershed.OK, cli("run", fromLake.toString(), "--runner=direct"), stderr());
+    assertEquals(
+        List.of(
+            "person_id,email,updated",
+            "p-1,anna.new@example.com,2024-02-01 00:00:00",
+            "p-2,ben@example.com,2024-01-01 00:00:00"),
+        Warehouse.csv(MARIADB, "SELECT person_id, email, updated FROM person ORDER BY person_id"));
+  }
+
+  @Test
   void queryReadsAJdbcUrlToo() throws Exception {
     execute(
         POSTGRES,
