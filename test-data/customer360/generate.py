@@ -9,11 +9,14 @@ Four systems hold customers, each in its own shape and mess:
   billing_accounts.jsonl billing accounts: amounts as strings with currency symbols, yes/no
                          words, duplicate account versions, a few broken lines.
   support_tickets.jsonl  support tickets with a nested requester, a few broken lines.
-  shop.sql               the web shop's users, as a SQL script the job loads into DuckDB.
+  shop.sql               the web shop's users, as a SQL script the job loads into DuckDB; about
+                         30% of them are also CRM contacts (the same person in two systems).
 
 Because the generator makes every clean value first and only then renders it messily, it also
 knows exactly what the job must produce: expected/<model>.csv (the warehouse tables, ordered by
-key) and expected/dead_letters.csv (source, position, stage, reason of every bad record). The
+key), expected/dead_letters.csv (source, position, stage, reason of every bad record) and
+expected/customer_crosswalk.csv (each customer's golden id: customers sharing an email or a
+phone are one person). The
 end-to-end tests compare the job's output with these files row by row.
 
 Usage: python3 generate.py [--seed 7] [--scale 1.0] [--out DIR]
@@ -144,8 +147,10 @@ def generate(seed, scale, out):
     # --- CRM contacts (CSV) --------------------------------------------------------------
     n_contacts = int(5000 * scale)
     crm_rows = []
+    crm_people = []
     for i in range(n_contacts):
         p = Person(rng, i)
+        crm_people.append(p)
         cid = "C%06d" % (i + 1)
         signup = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(1800))
         active = rng.random() < 0.8
@@ -202,7 +207,8 @@ def generate(seed, scale, out):
     n_users = int(2500 * scale)
     values = []
     for i in range(n_users):
-        p = Person(rng, 100000 + i)
+        # About 30% of the shop's users are also CRM contacts: the same person in two systems.
+        p = rng.choice(crm_people) if rng.random() < 0.3 else Person(rng, 100000 + i)
         uid = 1 + i
         signup = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1500))
         updated = base + dt.timedelta(minutes=rng.randrange(300 * 24 * 60))
@@ -321,6 +327,28 @@ def generate(seed, scale, out):
           [[t["ticket_id"], t["requester_email"], t["requester_phone"], t["subject"], t["priority"], t["status"], ts(t["created_at"]),
             ts(t["resolved_at"]) if t["resolved_at"] else None, t["_source"]] for _, t in sorted(tickets.items())])
     write("dead_letters.csv", ["source", "position", "stage", "reason"], sorted(dead))
+
+    # Identity: customers are one person when they share an email or a phone (the spec's rule),
+    # transitively; a golden id is g-<the smallest customer id of the person>.
+    parent = {k: k for k in customers}
+
+    def find(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for field in ("email", "phone"):
+        first = {}
+        for k in sorted(customers):
+            v = customers[k][field]
+            if v in first:
+                a, b = find(first[v]), find(k)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                first[v] = k
+    write("customer_crosswalk.csv", ["source_id", "golden_id"], [[k, "g-" + find(k)] for k in sorted(customers)])
 
 
 if __name__ == "__main__":

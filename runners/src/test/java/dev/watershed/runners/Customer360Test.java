@@ -70,6 +70,19 @@ class Customer360Test {
     }
   }
 
+  /**
+   * One golden id per person across CRM and shop, as the generator's union of shared emails and
+   * phones.
+   */
+  private void assertGoldenIdsAreThePeople(Path expected) throws Exception {
+    JdbcEndpoint warehouse = JdbcEndpoint.of("jdbc:duckdb:" + output.resolve("warehouse.duckdb"));
+    Warehouse.assertSameLines(
+        Warehouse.lines(expected.resolve("customer_crosswalk.csv")),
+        Warehouse.csv(
+            warehouse, "SELECT source_id, golden_id FROM customer_crosswalk ORDER BY source_id"),
+        "customer crosswalk");
+  }
+
   private void assertLakeHoldsTheSameRows(Path expected) throws Exception {
     JdbcEndpoint duck = JdbcEndpoint.of("jdbc:duckdb:");
     for (String model : MODELS) {
@@ -157,10 +170,12 @@ class Customer360Test {
     assertWarehouseEqualsExpected(expected);
     assertLakeHoldsTheSameRows(expected);
     assertDeadLettersAreThePlantedOnes(expected);
+    assertGoldenIdsAreThePeople(expected);
 
     run(spec, "flink");
     assertWarehouseEqualsExpected(expected);
     assertLakeHoldsTheSameRows(expected);
+    assertGoldenIdsAreThePeople(expected);
   }
 
   @Test
@@ -173,5 +188,6 @@ class Customer360Test {
     assertWarehouseEqualsExpected(expected);
     assertLakeHoldsTheSameRows(expected);
     assertDeadLettersAreThePlantedOnes(expected);
+    assertGoldenIdsAreThePeople(expected);
   }
 }

@@ -515,8 +515,11 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     @ProcessElement
     public void process(
         @Element KV<String, Iterable<KV<String, String>>> graph, OutputReceiver<Row> out) {
-      Map<String, Double> scores = bestScores(graph.getValue());
-      components(graph.getValue())
+      // A grouped result may be iterated once only (Flink), so it is read into a list first.
+      List<KV<String, String>> edges = new ArrayList<>();
+      graph.getValue().forEach(edges::add);
+      Map<String, Double> scores = bestScores(edges);
+      components(edges)
           .forEach(
               (id, cluster) ->
                   out.output(
