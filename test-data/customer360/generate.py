@@ -16,7 +16,8 @@ Because the generator makes every clean value first and only then renders it mes
 knows exactly what the job must produce: expected/<model>.csv (the warehouse tables, ordered by
 key), expected/dead_letters.csv (source, position, stage, reason of every bad record) and
 expected/customer_crosswalk.csv (each customer's golden id: customers sharing an email or a
-phone are one person). The
+phone are one person) and expected/account_golden.csv (the golden customer owning each account,
+by email; about 30% of account owners and 40% of ticket requesters are CRM contacts). The
 end-to-end tests compare the job's output with these files row by row.
 
 Usage: python3 generate.py [--seed 7] [--scale 1.0] [--out DIR]
@@ -236,7 +237,8 @@ def generate(seed, scale, out):
     n_accounts = int(4000 * scale)
     bill_lines = []
     for i in range(n_accounts):
-        p = Person(rng, 200000 + i)
+        # About 30% of account owners are customers of the CRM or the shop.
+        p = rng.choice(crm_people) if rng.random() < 0.3 else Person(rng, 200000 + i)
         acc = "A-%06d" % (i + 1)
         opened = base - dt.timedelta(minutes=rng.randrange(3 * 365 * 24 * 60))
         versions = 2 if rng.random() < 0.1 else 1
@@ -280,7 +282,8 @@ def generate(seed, scale, out):
     n_tickets = int(7000 * scale)
     ticket_lines = []
     for i in range(n_tickets):
-        p = Person(rng, 300000 + i)
+        # About 40% of requesters are customers of the CRM or the shop.
+        p = rng.choice(crm_people) if rng.random() < 0.4 else Person(rng, 300000 + i)
         tid = 10000 + i
         created = base + dt.timedelta(minutes=rng.randrange(300 * 24 * 60))
         resolved = created + dt.timedelta(minutes=rng.randrange(10, 20000)) if rng.random() < 0.7 else None
@@ -349,6 +352,12 @@ def generate(seed, scale, out):
             else:
                 first[v] = k
     write("customer_crosswalk.csv", ["source_id", "golden_id"], [[k, "g-" + find(k)] for k in sorted(customers)])
+    # Which golden customer owns each account: through the customers with the account's email.
+    golden_by_email = {}
+    for k, c in customers.items():
+        golden_by_email.setdefault(c["email"], set()).add("g-" + find(k))
+    write("account_golden.csv", ["account_id", "golden_id"],
+          sorted([a["account_id"], g] for a in accounts.values() for g in golden_by_email.get(a["customer_email"], ())))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,15 @@ class Customer360Test {
         Warehouse.csv(
             warehouse, "SELECT source_id, golden_id FROM customer_crosswalk ORDER BY source_id"),
         "customer crosswalk");
+    // The README's query: the golden customer owning each account, through the customer email.
+    Warehouse.assertSameLines(
+        Warehouse.lines(expected.resolve("account_golden.csv")),
+        Warehouse.csv(
+            warehouse,
+            "SELECT DISTINCT a.account_id, x.golden_id FROM account a"
+                + " JOIN customer c ON c.email = a.customer_email"
+                + " JOIN customer_crosswalk x ON x.source_id = c.customer_id ORDER BY 1, 2"),
+        "accounts of golden customers");
   }
 
   private void assertLakeHoldsTheSameRows(Path expected) throws Exception {
