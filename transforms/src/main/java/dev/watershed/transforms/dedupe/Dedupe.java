@@ -199,8 +199,12 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     }
   }
 
-  /** The key of a row as text; a separator that cannot occur in normal text keeps fields apart. */
-  static String keyOf(Row row, List<String> fields) {
+  /**
+   * The key of a row as text, as every stage that groups or looks up rows by key writes it: the
+   * value itself for a one-field key, else each value followed by a separator that cannot occur in
+   * normal text.
+   */
+  public static String keyOf(Row row, List<String> fields) {
     if (fields.size() == 1) {
       return String.valueOf(row.<Object>getValue(fields.get(0)));
     }

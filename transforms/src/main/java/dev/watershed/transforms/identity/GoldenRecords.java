@@ -2,6 +2,7 @@ package dev.watershed.transforms.identity;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.records.RawRecords;
 import java.time.Instant;
@@ -181,7 +182,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                 "RowsByKey",
                 MapElements.into(
                         TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.rows()))
-                    .via((Row r) -> KV.of(keyText(r, key), r)))
+                    .via((Row r) -> KV.of(Dedupe.keyOf(r, key), r)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), rows.getCoder()));
     PCollection<KV<String, String>> clusterOf =
         clusters.apply(
@@ -354,17 +355,6 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     }
   }
 
-  static String keyText(Row row, List<String> key) {
-    if (key.size() == 1) {
-      return String.valueOf(row.<Object>getValue(key.get(0)));
-    }
-    StringBuilder text = new StringBuilder();
-    for (String field : key) {
-      text.append(row.<Object>getValue(field)).append('\u0001');
-    }
-    return text.toString();
-  }
-
   /** A timestamp as text from any of the warehouses, as an instant. */
   static Instant instant(String text) {
     String t = text.trim().replace(' ', 'T');
@@ -522,7 +512,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                     int i = sourcePriority.indexOf(r.getString(RawRecords.SOURCE));
                     return i < 0 ? Integer.MAX_VALUE : i;
                   })
-              .thenComparing(r -> keyText(r, model.key()));
+              .thenComparing(r -> Dedupe.keyOf(r, model.key()));
       switch (rules.getOrDefault(field, defaultRule)) {
         case "most_recent":
           Comparator<Row> newest =

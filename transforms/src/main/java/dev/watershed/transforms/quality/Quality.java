@@ -1,6 +1,7 @@
 package dev.watershed.transforms.quality;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.quality.QualityRule.Kind;
 import dev.watershed.transforms.quality.QualityRule.OnFailure;
 import dev.watershed.transforms.records.RawRecords;
@@ -487,7 +488,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
       List<String> stored = new ArrayList<>();
       joined.getValue().getAll(keys).forEach(stored::add);
       for (Row row : group) {
-        String mine = keyText(row, key);
+        String mine = Dedupe.keyOf(row, key);
         String other = stored.stream().filter(k -> !k.equals(mine)).findFirst().orElse(null);
         String detail = null;
         if (group.size() > 1) {
@@ -507,17 +508,6 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
           out.get(ROWS).output(row);
         }
       }
-    }
-
-    private static String keyText(Row row, List<String> key) {
-      StringBuilder text = new StringBuilder();
-      for (String field : key) {
-        text.append(QualityRule.text(row.getValue(field)));
-        if (key.size() > 1) {
-          text.append('\u0001');
-        }
-      }
-      return text.toString();
     }
   }
 
