@@ -3,6 +3,7 @@ package dev.watershed.runners;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.Drift;
+import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
@@ -33,7 +34,9 @@ import org.apache.beam.sdk.PipelineResult;
  * The {@code watershed} command line: parse, validate, compose, run, report.
  *
  * <pre>
- * watershed run SPEC [--runner=flink|direct] [--verbose] [Beam options]
+ * watershed run SPEC [--mode=batch|micro-batch|streaming] [--runner=flink|direct] [--verbose]
+ *     [--stop-when-idle[=DURATION]] [Beam options]
+ * watershed demo streaming
  * watershed validate SPEC
  * watershed plan SPEC
  * watershed query DATABASE SQL
@@ -54,8 +57,13 @@ public final class Watershed {
           "\n",
           "usage: watershed <command> [arguments]",
           "",
-          "  run SPEC [--runner=flink|direct] [--verbose] [--<beam option>=<value> ...]",
-          "                          run the integration (default runner: embedded Flink)",
+          "  run SPEC [--mode=batch|micro-batch|streaming] [--runner=flink|direct]",
+          "           [--stop-when-idle[=5s]] [--verbose] [--<beam option>=<value> ...]",
+          "                          run the integration (default runner: embedded Flink; mode:",
+          "                          the spec's); micro-batch and streaming run until stopped",
+          "                          (Ctrl-C), or with --stop-when-idle once caught up",
+          "  demo streaming          start a Kafka broker in this process, publish change events",
+          "                          and stream them into DuckDB, printing progress",
           "  replay SPEC --from FILE re-process the dead letters in FILE through the spec as it is",
           "                          now; FILE keeps only the records that fail again",
           "  validate SPEC           check the spec without running anything",
@@ -102,9 +110,17 @@ public final class Watershed {
     List<String> beamArgs = new ArrayList<>();
     String runner = "flink";
     String from = null;
+    String mode = null;
+    Duration stopWhenIdle = null;
     for (String arg : args) {
       if (arg.equals("--verbose") || arg.equals("-v")) {
         verbose = true;
+      } else if (arg.startsWith("--mode=")) {
+        mode = arg.substring("--mode=".length());
+      } else if (arg.equals("--stop-when-idle")) {
+        stopWhenIdle = Duration.ofSeconds(5);
+      } else if (arg.startsWith("--stop-when-idle=")) {
+        stopWhenIdle = Continuous.duration(arg.substring("--stop-when-idle=".length()));
       } else if (arg.startsWith("--from=")) {
         from = arg.substring("--from=".length());
       } else if (arg.startsWith("--runner=")) {
@@ -127,7 +143,13 @@ public final class Watershed {
     try {
       switch (command) {
         case "run":
-          return run(argument(positional, 1, "SPEC"), runner, beamArgs);
+          return run(argument(positional, 1, "SPEC"), mode, runner, beamArgs, stopWhenIdle);
+        case "demo":
+          if (!argument(positional, 1, "DEMO").equals("streaming")) {
+            throw new UsageException(
+                "unknown demo '" + positional.get(1) + "'; available: streaming");
+          }
+          return StreamingDemo.run(this, runner, beamArgs);
         case "replay":
           if (from == null) {
             throw new UsageException("replay needs --from=DEAD_LETTER_FILE");
@@ -177,7 +199,11 @@ public final class Watershed {
   }
 
   private Spec spec(String file) throws SpecException {
-    Spec spec = SpecParser.parse(workingDir.resolve(file), workingDir, environment);
+    return spec(file, null);
+  }
+
+  Spec spec(String file, String mode) throws SpecException {
+    Spec spec = SpecParser.parse(workingDir.resolve(file), workingDir, environment, mode);
     Redaction.add(spec.secrets());
     return spec;
   }
@@ -191,10 +217,29 @@ public final class Watershed {
     return OK;
   }
 
-  private int run(String file, String runnerName, List<String> beamArgs) throws Exception {
-    Spec spec = spec(file);
+  private int run(
+      String file, String mode, String runnerName, List<String> beamArgs, Duration stopWhenIdle)
+      throws Exception {
+    Spec spec = spec(file, mode);
     RunnerProfile profile = profile(runnerName);
     checkDatabasesReachable(spec);
+    switch (spec.mode()) {
+      case "micro-batch":
+        return Continuous.microBatch(this, spec, profile, beamArgs, stopWhenIdle);
+      case "streaming":
+        return Continuous.streaming(this, spec, profile, beamArgs, stopWhenIdle);
+      default:
+        return runBatch(spec, profile, beamArgs, ReadRanges.plan(spec));
+    }
+  }
+
+  /** One batch run reading each Kafka and incremental source in its range. */
+  int runBatch(
+      Spec spec,
+      RunnerProfile profile,
+      List<String> beamArgs,
+      Map<String, RunContext.ReadRange> ranges)
+      throws Exception {
     RunReport.clearRunFiles(spec);
     Instant started = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
     Drift.Outcome drift = Drift.check(spec);
@@ -216,7 +261,8 @@ public final class Watershed {
     }
     RunContext context =
         RunContext.run(started, RunReport.lastRunRows(spec))
-            .withDrift(drift.quarantined(), drift.missingColumns());
+            .withDrift(drift.quarantined(), drift.missingColumns())
+            .withRanges(ranges);
     Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
     Composer.compose(spec, pipeline, context);
     err.println("running " + spec.name() + " on " + profile.displayName() + " ...");
@@ -276,7 +322,9 @@ public final class Watershed {
    */
   void checkDatabasesReachable(Spec spec) throws SQLException {
     for (SourceSpec source : spec.sources().values()) {
-      if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
+      if (source.kafka() != null) {
+        Continuous.checkKafka("sources." + source.name(), source.kafka().bootstrapServers());
+      } else if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
         check(
             "sources." + source.name(),
             JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password()));
@@ -289,6 +337,8 @@ public final class Watershed {
             JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password()));
       } else if (sink.type().equals("duckdb")) {
         check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
+      } else if (sink.type().equals("kafka")) {
+        Continuous.checkKafka("sinks." + sink.name(), sink.bootstrapServers());
       }
     }
   }

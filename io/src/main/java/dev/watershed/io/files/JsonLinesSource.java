@@ -70,7 +70,7 @@ public final class JsonLinesSource
   }
 
   /** The text of a JSON value as a raw column: scalars as text, containers as compact JSON. */
-  static String text(JsonNode value) {
+  public static String text(JsonNode value) {
     if (value == null || value.isNull() || value.isMissingNode()) {
       return null;
     }
@@ -81,7 +81,7 @@ public final class JsonLinesSource
   }
 
   /** Follows a dotted path into nested objects. */
-  static JsonNode at(JsonNode object, String path) {
+  public static JsonNode at(JsonNode object, String path) {
     JsonNode direct = object.get(path);
     if (direct != null || path.indexOf('.') < 0) {
       return direct;

@@ -172,14 +172,47 @@ public enum Dialect {
    */
   String mergeFrom(
       String target, String staging, List<String> columns, List<String> key, String version) {
+    return upsert(target, staging, columns, columns, key, version, null);
+  }
+
+  /**
+   * An upsert into {@code target} of the staging rows that pass {@code where} (null: all), by
+   * {@code key}: column {@code columns[i]} takes the staging expression {@code values[i]} (a column
+   * name, or {@code NULL}). With a {@code version} column, a row older than the one stored is not
+   * applied. On conflict every non-key column in {@code columns} is updated; other columns keep
+   * their values.
+   */
+  String upsert(
+      String target,
+      String staging,
+      List<String> columns,
+      List<String> values,
+      List<String> key,
+      String version,
+      String where) {
     List<String> updated = new ArrayList<>();
     for (String column : columns) {
       if (!key.contains(column)) {
         updated.add(column);
       }
     }
-    String insert = insertFrom(target, staging, columns);
+    List<String> selected = new ArrayList<>();
+    for (String value : values) {
+      selected.add(value.equals("NULL") ? "NULL" : quote(staging) + "." + quote(value));
+    }
+    String insert =
+        "INSERT INTO "
+            + quote(target)
+            + " ("
+            + columnList(columns)
+            + ") SELECT "
+            + String.join(", ", selected)
+            + " FROM "
+            + quote(staging);
     if (this == MARIADB) {
+      if (where != null) {
+        insert += " WHERE " + where;
+      }
       // MariaDB applies assignments left to right, so the version column, which the guard reads,
       // must be assigned last.
       if (version != null) {
@@ -211,7 +244,13 @@ public enum Dialect {
       return insert + " ON DUPLICATE KEY UPDATE " + String.join(", ", sets);
     }
     // PostgreSQL needs a WHERE on SELECT ... ON CONFLICT to parse it unambiguously.
-    String select = insert + " WHERE true ON CONFLICT (" + columnList(key) + ") DO ";
+    String select =
+        insert
+            + " WHERE "
+            + (where == null ? "true" : where)
+            + " ON CONFLICT ("
+            + columnList(key)
+            + ") DO ";
     if (updated.isEmpty()) {
       return select + "NOTHING";
     }

@@ -3,6 +3,7 @@ package dev.watershed.io.jdbc;
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
+import dev.watershed.transforms.records.RawRecords;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -60,38 +61,51 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   private final JdbcEndpoint endpoint;
   private final String table;
   private final CanonicalModel model;
-  private final WriteMode mode;
-  private final String versionColumn;
-  private final String sinkName;
-  private final PCollectionView<Boolean> gate;
-  private final Scd2 history;
+  private WriteMode mode = WriteMode.APPEND;
+  private String versionColumn;
+  private String sinkName = "jdbc";
+  private PCollectionView<Boolean> gate;
+  private Scd2 history;
+  private ChangeApply changes;
+  private String statePipeline;
+  private Map<String, String> marks = Map.of();
+  private boolean perBundle;
 
-  private JdbcLoad(
-      JdbcEndpoint endpoint,
-      String table,
-      CanonicalModel model,
-      WriteMode mode,
-      String versionColumn,
-      String sinkName,
-      PCollectionView<Boolean> gate,
-      Scd2 history) {
-    this.history = history;
+  private JdbcLoad(JdbcEndpoint endpoint, String table, CanonicalModel model) {
     this.endpoint = endpoint;
     this.table = table;
     this.model = model;
-    this.mode = mode;
-    this.versionColumn = versionColumn;
-    this.sinkName = sinkName;
-    this.gate = gate;
+  }
+
+  private JdbcLoad copy() {
+    JdbcLoad copy = new JdbcLoad(endpoint, table, model);
+    copy.mode = mode;
+    copy.versionColumn = versionColumn;
+    copy.sinkName = sinkName;
+    copy.gate = gate;
+    copy.history = history;
+    copy.changes = changes;
+    copy.statePipeline = statePipeline;
+    copy.marks = marks;
+    copy.perBundle = perBundle;
+    return copy;
   }
 
   /** Loads rows of {@code model} into {@code table}; appends unless told otherwise. */
   public static JdbcLoad into(JdbcEndpoint endpoint, String table, CanonicalModel model) {
-    return new JdbcLoad(endpoint, table, model, WriteMode.APPEND, null, "jdbc", null, null);
+    JdbcLoad load = new JdbcLoad(endpoint, table, model);
+    if (model.tracksChanges()) {
+      load.changes = ChangeApply.of(ChangeApply.Deletes.HARD);
+      load.versionColumn = RawRecords.VERSION;
+      load.mode = WriteMode.MERGE;
+    }
+    return load;
   }
 
   public JdbcLoad withMode(WriteMode writeMode) {
-    return new JdbcLoad(endpoint, table, model, writeMode, versionColumn, sinkName, gate, history);
+    JdbcLoad next = copy();
+    next.mode = changes != null ? WriteMode.MERGE : writeMode;
+    return next;
   }
 
   /** A merge leaves a stored row alone when its value in this column is newer. */
@@ -100,7 +114,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       throw new IllegalArgumentException(
           "version column '" + column + "' is not a field of model " + model.name());
     }
-    return new JdbcLoad(endpoint, table, model, mode, column, sinkName, gate, history);
+    JdbcLoad next = copy();
+    next.versionColumn = changes != null ? RawRecords.VERSION : column;
+    return next;
   }
 
   /**
@@ -109,8 +125,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    * this to stop every load of a run before anything is committed.
    */
   public JdbcLoad withGate(PCollectionView<Boolean> commitAllowed) {
-    return new JdbcLoad(
-        endpoint, table, model, mode, versionColumn, sinkName, commitAllowed, history);
+    JdbcLoad next = copy();
+    next.gate = commitAllowed;
+    return next;
   }
 
   /**
@@ -118,12 +135,57 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    * each run's rows are a full snapshot that closes and opens versions.
    */
   public JdbcLoad withHistory(Scd2 scd2) {
-    return new JdbcLoad(endpoint, table, model, mode, versionColumn, sinkName, gate, scd2);
+    JdbcLoad next = copy();
+    next.history = scd2;
+    next.changes = null;
+    return next;
+  }
+
+  /**
+   * How deletes of a change stream are applied (the model must {@link
+   * CanonicalModel#tracksChanges() track changes}); hard unless told otherwise.
+   */
+  public JdbcLoad withDeletes(ChangeApply.Deletes deletes) {
+    if (!model.tracksChanges()) {
+      throw new IllegalArgumentException(
+          "model " + model.name() + " is not fed by a change stream; it has no deletes");
+    }
+    JdbcLoad next = copy();
+    next.changes = ChangeApply.of(deletes);
+    return next;
+  }
+
+  /**
+   * Commits {@code sourceMarks} (by source: where this run read up to) to {@link RunState} in the
+   * same transaction as the rows, so the marks never run ahead of or behind what was loaded.
+   */
+  public JdbcLoad withState(String pipeline, Map<String, String> sourceMarks) {
+    JdbcLoad next = copy();
+    next.statePipeline = pipeline;
+    next.marks = new TreeMap<>(sourceMarks);
+    return next;
+  }
+
+  /**
+   * Commits every bundle on its own, for unbounded input: each bundle's rows are staged and merged
+   * in one transaction when the bundle finishes (on Flink, before each checkpoint completes), so
+   * with merge or change apply a bundle replayed after a failure changes nothing.
+   */
+  public JdbcLoad perBundle() {
+    JdbcLoad next = copy();
+    next.perBundle = true;
+    return next;
   }
 
   /** The sink's name, used in counters. */
   public JdbcLoad withSinkName(String name) {
-    return new JdbcLoad(endpoint, table, model, mode, versionColumn, name, gate, history);
+    JdbcLoad next = copy();
+    next.sinkName = name;
+    return next;
+  }
+
+  private List<Schema.Field> stagingFields() {
+    return changes != null ? ChangeApply.stagingFields(model) : columns(model);
   }
 
   static List<Schema.Field> columns(CanonicalModel model) {
@@ -139,16 +201,101 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
             + table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT)
             + "_"
             + run;
-    return rows.apply("WriteStaging", ParDo.of(new StageFn(endpoint, stagingPrefix, model)))
+    if (perBundle) {
+      if (mode != WriteMode.MERGE || gate != null || history != null || !marks.isEmpty()) {
+        throw new IllegalArgumentException(
+            "a per-bundle load merges (or applies changes) without a gate, history or marks");
+      }
+      return rows.apply(
+          "ApplyBundles", ParDo.of(new BundleApplyFn(this, stagingPrefix, stagingFields())));
+    }
+    return rows.apply(
+            "WriteStaging", ParDo.of(new StageFn(endpoint, stagingPrefix, stagingFields())))
         .apply("CollectStaged", Combine.globally(new Staged()))
         .apply("Commit", commit());
   }
 
   private ParDo.SingleOutput<Map<String, Long>, Long> commit() {
-    ParDo.SingleOutput<Map<String, Long>, Long> commit =
-        ParDo.of(
-            new CommitFn(endpoint, table, model, mode, versionColumn, sinkName, gate, history));
+    ParDo.SingleOutput<Map<String, Long>, Long> commit = ParDo.of(new CommitFn(this));
     return gate == null ? commit : commit.withSideInputs(gate);
+  }
+
+  /**
+   * Creates the target when missing and brings it up to the model; creates the tables that applying
+   * changes and keeping state need.
+   */
+  private void prepareTarget(Connection connection) throws SQLException {
+    Dialect dialect = endpoint.dialect();
+    try (Statement statement = connection.createStatement()) {
+      List<Schema.Field> targetFields =
+          changes != null ? changes.targetFields(model) : columns(model);
+      String create =
+          dialect.createTable(
+              table,
+              targetFields,
+              mode == WriteMode.MERGE && history == null ? model.key() : List.of());
+      statement.execute(
+          history == null
+              ? create
+              : create.substring(0, create.length() - 1) + ", " + Scd2.extraColumns(dialect) + ")");
+      evolve(statement, dialect, targetFields);
+      if (changes != null) {
+        for (String sql : changes.prepare(dialect, table, model)) {
+          statement.execute(sql);
+        }
+      }
+      if (!marks.isEmpty()) {
+        statement.execute(RunState.create(dialect, table));
+      }
+    }
+  }
+
+  /** The statements that move one staging table's rows into the target. */
+  private List<String> applyStatements(Dialect dialect, String staging, List<String> names) {
+    if (changes != null) {
+      return changes.statements(dialect, table, staging, model);
+    }
+    return List.of(
+        mode == WriteMode.MERGE
+            ? dialect.mergeFrom(table, staging, names, model.key(), versionColumn)
+            : dialect.insertFrom(table, staging, names));
+  }
+
+  /**
+   * Brings an existing target up to the model: adds the model's new fields as columns, and widens
+   * int columns the model now declares long and decimals it declares wider.
+   */
+  private void evolve(Statement statement, Dialect dialect, List<Schema.Field> fields)
+      throws SQLException {
+    Map<String, int[]> existing = new java.util.HashMap<>();
+    try (java.sql.ResultSet result =
+        statement.executeQuery("SELECT * FROM " + dialect.quote(table) + " WHERE 1 = 0")) {
+      java.sql.ResultSetMetaData meta = result.getMetaData();
+      for (int c = 1; c <= meta.getColumnCount(); c++) {
+        existing.put(
+            meta.getColumnName(c).toLowerCase(Locale.ROOT),
+            new int[] {meta.getColumnType(c), meta.getPrecision(c), meta.getScale(c)});
+      }
+    }
+    for (Schema.Field field : fields) {
+      int[] column = existing.get(field.getName().toLowerCase(Locale.ROOT));
+      if (column == null) {
+        statement.execute(dialect.addColumn(table, field));
+        continue;
+      }
+      ModelTypes.Kind kind = ModelTypes.kind(field);
+      boolean widerInt =
+          kind == ModelTypes.Kind.LONG
+              && (column[0] == java.sql.Types.INTEGER || column[0] == java.sql.Types.SMALLINT);
+      boolean widerDecimal =
+          kind == ModelTypes.Kind.DECIMAL
+              && (column[0] == java.sql.Types.DECIMAL || column[0] == java.sql.Types.NUMERIC)
+              && (ModelTypes.scale(field) > column[2]
+                  || ModelTypes.precision(field) - ModelTypes.scale(field) > column[1] - column[2]);
+      if (widerInt || widerDecimal) {
+        statement.execute(dialect.widenColumn(table, field));
+      }
+    }
   }
 
   @Override
@@ -167,15 +314,15 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   private static final class StageFn extends DoFn<Row, KV<String, Long>> {
     private final JdbcEndpoint endpoint;
     private final String stagingPrefix;
-    private final CanonicalModel model;
+    private final List<Schema.Field> fields;
     private transient Connection connection;
     private transient String staging;
     private transient StagingWriter writer;
 
-    StageFn(JdbcEndpoint endpoint, String stagingPrefix, CanonicalModel model) {
+    StageFn(JdbcEndpoint endpoint, String stagingPrefix, List<Schema.Field> fields) {
       this.endpoint = endpoint;
       this.stagingPrefix = stagingPrefix;
-      this.model = model;
+      this.fields = new ArrayList<>(fields);
     }
 
     @ProcessElement
@@ -185,10 +332,10 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           connection = endpoint.connect();
           staging = stagingPrefix + "_" + UUID.randomUUID().toString().substring(0, 8);
           try (Statement statement = connection.createStatement()) {
-            statement.execute(endpoint.dialect().createStaging(staging, columns(model)));
+            statement.execute(endpoint.dialect().createStaging(staging, fields));
           }
         }
-        writer = StagingWriter.open(endpoint.dialect(), connection, staging, columns(model));
+        writer = StagingWriter.open(endpoint.dialect(), connection, staging, fields);
       }
       writer.write(row);
     }
@@ -256,84 +403,27 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   }
 
   /**
-   * Creates the target when missing, then in one transaction moves every staged row into it, and
-   * drops the staging tables.
+   * Creates the target when missing, then in one transaction moves every staged row into it (and
+   * saves the run's marks), and drops the staging tables.
    */
   private static final class CommitFn extends DoFn<Map<String, Long>, Long> {
-    private final JdbcEndpoint endpoint;
-    private final String table;
-    private final CanonicalModel model;
-    private final WriteMode mode;
-    private final String versionColumn;
-    private final PCollectionView<Boolean> gate;
-    private final Scd2 history;
+    private final JdbcLoad load;
     private final Counter loaded;
     private final Counter blocked;
 
-    CommitFn(
-        JdbcEndpoint endpoint,
-        String table,
-        CanonicalModel model,
-        WriteMode mode,
-        String versionColumn,
-        String sinkName,
-        PCollectionView<Boolean> gate,
-        Scd2 history) {
-      this.history = history;
-      this.gate = gate;
-      this.blocked = Metrics.counter("watershed", "blocked." + sinkName + "." + model.name());
-      this.endpoint = endpoint;
-      this.table = table;
-      this.model = model;
-      this.mode = mode;
-      this.versionColumn = versionColumn;
-      this.loaded = Metrics.counter("watershed", "load." + sinkName + "." + model.name());
-    }
-
-    /**
-     * Brings an existing target up to the model: adds the model's new fields as columns, and widens
-     * int columns the model now declares long and decimals it declares wider.
-     */
-    private void evolve(Connection connection, Statement statement, Dialect dialect)
-        throws SQLException {
-      Map<String, int[]> existing = new java.util.HashMap<>();
-      try (java.sql.ResultSet result =
-          statement.executeQuery("SELECT * FROM " + dialect.quote(table) + " WHERE 1 = 0")) {
-        java.sql.ResultSetMetaData meta = result.getMetaData();
-        for (int c = 1; c <= meta.getColumnCount(); c++) {
-          existing.put(
-              meta.getColumnName(c).toLowerCase(Locale.ROOT),
-              new int[] {meta.getColumnType(c), meta.getPrecision(c), meta.getScale(c)});
-        }
-      }
-      for (Schema.Field field : columns(model)) {
-        int[] column = existing.get(field.getName().toLowerCase(Locale.ROOT));
-        if (column == null) {
-          statement.execute(dialect.addColumn(table, field));
-          continue;
-        }
-        ModelTypes.Kind kind = ModelTypes.kind(field);
-        boolean widerInt =
-            kind == ModelTypes.Kind.LONG
-                && (column[0] == java.sql.Types.INTEGER || column[0] == java.sql.Types.SMALLINT);
-        boolean widerDecimal =
-            kind == ModelTypes.Kind.DECIMAL
-                && (column[0] == java.sql.Types.DECIMAL || column[0] == java.sql.Types.NUMERIC)
-                && (ModelTypes.scale(field) > column[2]
-                    || ModelTypes.precision(field) - ModelTypes.scale(field)
-                        > column[1] - column[2]);
-        if (widerInt || widerDecimal) {
-          statement.execute(dialect.widenColumn(table, field));
-        }
-      }
+    CommitFn(JdbcLoad load) {
+      this.load = load;
+      this.loaded = Metrics.counter("watershed", "load." + load.sinkName + "." + load.model.name());
+      this.blocked =
+          Metrics.counter("watershed", "blocked." + load.sinkName + "." + load.model.name());
     }
 
     @ProcessElement
     public void process(@Element Map<String, Long> staged, ProcessContext context)
         throws SQLException {
-      Dialect dialect = endpoint.dialect();
-      if (gate != null && !context.sideInput(gate)) {
-        try (Connection connection = endpoint.connect();
+      Dialect dialect = load.endpoint.dialect();
+      if (load.gate != null && !context.sideInput(load.gate)) {
+        try (Connection connection = load.endpoint.connect();
             Statement statement = connection.createStatement()) {
           for (String staging : staged.keySet()) {
             statement.execute(dialect.dropTable(staging));
@@ -344,48 +434,32 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         return;
       }
       List<String> names = new ArrayList<>();
-      for (Schema.Field field : columns(model)) {
+      for (Schema.Field field : columns(load.model)) {
         names.add(field.getName());
       }
-      long rows = 0;
-      try (Connection connection = endpoint.connect()) {
-        try (Statement statement = connection.createStatement()) {
-          String create =
-              dialect.createTable(
-                  table,
-                  columns(model),
-                  mode == WriteMode.MERGE && history == null ? model.key() : List.of());
-          statement.execute(
-              history == null
-                  ? create
-                  : create.substring(0, create.length() - 1)
-                      + ", "
-                      + Scd2.extraColumns(dialect)
-                      + ")");
-          evolve(connection, statement, dialect);
-        }
+      long rows = staged.values().stream().mapToLong(Long::longValue).sum();
+      try (Connection connection = load.endpoint.connect()) {
+        load.prepareTarget(connection);
         connection.setAutoCommit(false);
         try (Statement statement = connection.createStatement()) {
-          if (history != null) {
+          if (load.history != null) {
             for (String sql :
-                history.statements(
-                    dialect, table, List.copyOf(staged.keySet()), names, model.key())) {
+                load.history.statements(
+                    dialect, load.table, List.copyOf(staged.keySet()), names, load.model.key())) {
               statement.execute(sql);
             }
+          } else {
+            if (load.mode == WriteMode.OVERWRITE) {
+              statement.execute(dialect.deleteAll(load.table));
+            }
+            for (String staging : staged.keySet()) {
+              for (String sql : load.applyStatements(dialect, staging, names)) {
+                statement.execute(sql);
+              }
+            }
           }
-          if (mode == WriteMode.OVERWRITE && history == null) {
-            statement.execute(dialect.deleteAll(table));
-          }
-          for (Map.Entry<String, Long> staging :
-              history != null ? Map.<String, Long>of().entrySet() : staged.entrySet()) {
-            statement.execute(
-                mode == WriteMode.MERGE
-                    ? dialect.mergeFrom(table, staging.getKey(), names, model.key(), versionColumn)
-                    : dialect.insertFrom(table, staging.getKey(), names));
-            rows += staging.getValue();
-          }
-          if (history != null) {
-            rows = staged.values().stream().mapToLong(Long::longValue).sum();
+          if (!load.marks.isEmpty()) {
+            RunState.save(connection, dialect, load.statePipeline, load.table, load.marks);
           }
           connection.commit();
         } catch (SQLException e) {
@@ -401,6 +475,112 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       }
       loaded.inc(rows);
       context.output(rows);
+    }
+  }
+
+  /**
+   * For unbounded input: stages each bundle's rows in a table of this worker's and, when the bundle
+   * finishes, applies them to the target and empties the staging table in one transaction.
+   */
+  private static final class BundleApplyFn extends DoFn<Row, Long> {
+    private final JdbcLoad load;
+    private final String stagingPrefix;
+    private final List<Schema.Field> fields;
+    private final Counter loaded;
+    private transient Connection connection;
+    private transient String staging;
+    private transient Map<String, Row> pending;
+    private transient long received;
+
+    BundleApplyFn(JdbcLoad load, String stagingPrefix, List<Schema.Field> fields) {
+      this.load = load;
+      this.stagingPrefix = stagingPrefix;
+      this.fields = new ArrayList<>(fields);
+      this.loaded = Metrics.counter("watershed", "load." + load.sinkName + "." + load.model.name());
+    }
+
+    @Setup
+    public void setup() throws SQLException {
+      connection = load.endpoint.connect();
+      load.prepareTarget(connection);
+      staging = stagingPrefix + "_" + UUID.randomUUID().toString().substring(0, 8);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute(load.endpoint.dialect().createStaging(staging, fields));
+      }
+      connection.setAutoCommit(false);
+    }
+
+    @StartBundle
+    public void startBundle() {
+      pending = new java.util.LinkedHashMap<>();
+    }
+
+    /**
+     * Keeps one row per key within the bundle (an upsert statement may touch a row only once): the
+     * newest by the version column, else the last to arrive.
+     */
+    @ProcessElement
+    public void process(@Element Row row) {
+      received++;
+      String key = dev.watershed.transforms.dedupe.Dedupe.keyOf(row, load.model.key());
+      Row held = pending.get(key);
+      if (held != null && load.versionColumn != null) {
+        Comparable<Object> heldVersion = held.getValue(load.versionColumn);
+        Object version = row.getValue(load.versionColumn);
+        if (heldVersion != null && (version == null || heldVersion.compareTo(version) > 0)) {
+          return;
+        }
+      }
+      pending.put(key, row);
+    }
+
+    @FinishBundle
+    public void finishBundle(FinishBundleContext context) throws SQLException {
+      if (pending.isEmpty()) {
+        return;
+      }
+      StagingWriter writer =
+          StagingWriter.open(load.endpoint.dialect(), connection, staging, fields);
+      for (Row row : pending.values()) {
+        writer.write(row);
+      }
+      pending.clear();
+      Dialect dialect = load.endpoint.dialect();
+      List<String> names = new ArrayList<>();
+      for (Schema.Field field : columns(load.model)) {
+        names.add(field.getName());
+      }
+      try {
+        writer.finish();
+        writer.close();
+        try (Statement statement = connection.createStatement()) {
+          for (String sql : load.applyStatements(dialect, staging, names)) {
+            statement.execute(sql);
+          }
+          statement.execute(dialect.deleteAll(staging));
+        }
+        connection.commit();
+        // Rows superseded within the bundle count as loaded: the newer row took their place.
+        loaded.inc(received);
+        context.output(received, Instant.now(), GlobalWindow.INSTANCE);
+        received = 0;
+      } catch (SQLException e) {
+        connection.rollback();
+        throw e;
+      }
+    }
+
+    @Teardown
+    public void teardown() throws SQLException {
+      if (connection != null) {
+        connection.setAutoCommit(true);
+        try (Statement statement = connection.createStatement()) {
+          statement.execute(load.endpoint.dialect().dropTable(staging));
+        } catch (SQLException e) {
+          // The staging table is private to this worker; a leftover one holds no committed data.
+        }
+        connection.close();
+      }
     }
   }
 }

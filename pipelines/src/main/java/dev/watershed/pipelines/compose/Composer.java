@@ -7,11 +7,17 @@ import dev.watershed.io.files.ParquetSink;
 import dev.watershed.io.files.ParquetSource;
 import dev.watershed.io.files.ReplaySource;
 import dev.watershed.io.files.TextSink;
+import dev.watershed.io.jdbc.ChangeApply;
 import dev.watershed.io.jdbc.DestinationValues;
+import dev.watershed.io.jdbc.IncrementalRange;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.io.jdbc.JdbcSource;
 import dev.watershed.io.jdbc.Scd2;
+import dev.watershed.io.kafka.KafkaOffsets;
+import dev.watershed.io.kafka.KafkaRecords;
+import dev.watershed.io.kafka.KafkaSink;
+import dev.watershed.io.kafka.KafkaSource;
 import dev.watershed.pipelines.spec.ConformSpec;
 import dev.watershed.pipelines.spec.DeadLetterSpec;
 import dev.watershed.pipelines.spec.DedupeSpec;
@@ -24,6 +30,7 @@ import dev.watershed.transforms.conform.Conform;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.dedupe.Dedupe;
+import dev.watershed.transforms.dedupe.StreamingDedupe;
 import dev.watershed.transforms.identity.BlockingKey;
 import dev.watershed.transforms.identity.Comparison;
 import dev.watershed.transforms.identity.GoldenRecords;
@@ -31,6 +38,7 @@ import dev.watershed.transforms.identity.ResolveIdentities;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.quality.Quality;
 import dev.watershed.transforms.quality.QualityRule;
+import dev.watershed.transforms.records.RawRecords;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -195,6 +203,37 @@ public final class Composer {
                     .withColumns(List.copyOf(columns)));
         where = source.path();
         break;
+      case "kafka":
+        SourceSpec.Kafka kafka = source.kafka();
+        KafkaSource topic =
+            KafkaSource.read(
+                    source.name(),
+                    kafka.bootstrapServers(),
+                    kafka.topic(),
+                    KafkaRecords.Format.named(kafka.format()))
+                .withColumns(List.copyOf(columns));
+        if (spec.isStreaming()) {
+          topic = topic.unbounded(kafka.group());
+          where =
+              kafka.topic() + " as group " + kafka.group() + ", offsets committed on checkpoints";
+        } else {
+          RunContext.ReadRange range = context.ranges().get(source.name());
+          topic =
+              range == null
+                  ? topic.withRanges(Map.of(), Map.of())
+                  : topic.withRanges(
+                      KafkaOffsets.parse(range.from()), KafkaOffsets.parse(range.to()));
+          where =
+              kafka.topic()
+                  + (range == null
+                      ? ", from the stored offsets to the end"
+                      : " offsets "
+                          + (range.from() == null ? "start" : range.from())
+                          + " to "
+                          + range.to());
+        }
+        result = pipeline.apply(name, topic);
+        break;
       default:
         JdbcEndpoint endpoint = endpoint(source.url(), source.user(), source.password());
         JdbcSource read =
@@ -203,16 +242,37 @@ public final class Composer {
                 .withColumns(List.copyOf(columns))
                 .withKeyColumns(source.key())
                 .withFetchSize(source.fetchSize());
-        read =
-            source.table() != null
-                ? read.fromTable(source.table())
-                : read.fromQuery(source.query());
+        RunContext.ReadRange range = context.ranges().get(source.name());
+        if (source.incremental() != null) {
+          read =
+              read.fromQuery(
+                  IncrementalRange.query(
+                      endpoint.dialect(),
+                      source.table(),
+                      source.query(),
+                      source.incremental().column(),
+                      source.incremental().tieBreak(),
+                      range == null ? null : range.from(),
+                      range == null ? null : range.to()));
+        } else {
+          read =
+              source.table() != null
+                  ? read.fromTable(source.table())
+                  : read.fromQuery(source.query());
+        }
         if (source.initSql() != null) {
           read = read.withInitSql(spec.resolve(source.initSql()));
         }
         result = pipeline.apply(name, read);
         where =
-            endpoint.describe() + (source.table() != null ? " table " + source.table() : " query");
+            endpoint.describe()
+                + (source.table() != null ? " table " + source.table() : " query")
+                + (source.incremental() == null
+                    ? ""
+                    : ", rows past the mark by "
+                        + source.incremental().column()
+                        + ", "
+                        + source.incremental().tieBreak());
     }
     deadLetters.add(result.failures());
     plan.add(
@@ -356,6 +416,18 @@ public final class Composer {
     }
   }
 
+  /** The read marks of the sources feeding {@code model} that a load commits with its rows. */
+  private Map<String, String> marksFor(CanonicalModel model) {
+    Map<String, String> marks = new java.util.TreeMap<>();
+    for (ConformSpec entry : spec.conformInto(model.name())) {
+      RunContext.ReadRange range = context.ranges().get(entry.from());
+      if (range != null && range.to() != null) {
+        marks.put(entry.from(), range.to());
+      }
+    }
+    return marks;
+  }
+
   /** The first table sink that merges {@code model}, or null. */
   private SinkSpec mergingTableSink(String model) {
     for (SinkSpec sink : spec.sinks().values()) {
@@ -367,12 +439,18 @@ public final class Composer {
   }
 
   private JdbcEndpoint tableEndpoint(SinkSpec sink) {
+    return tableEndpoint(spec, sink);
+  }
+
+  /** The database of a table sink. */
+  public static JdbcEndpoint tableEndpoint(Spec spec, SinkSpec sink) {
     return sink.type().equals("duckdb")
         ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path()))
         : endpoint(sink.url(), sink.user(), sink.password());
   }
 
-  private static String tableOf(SinkSpec sink, CanonicalModel model) {
+  /** The table a table sink writes {@code model} to. */
+  public static String tableOf(SinkSpec sink, CanonicalModel model) {
     return sink.schema() == null ? model.name() : sink.schema() + "." + model.name();
   }
 
@@ -385,6 +463,9 @@ public final class Composer {
 
   private PCollection<Row> dedupe(CanonicalModel model, PCollection<Row> rows) {
     DedupeSpec rule = spec.dedupe().get(model.name());
+    if (model.tracksChanges() || spec.isStreaming()) {
+      return dedupeChanges(model, rows, rule);
+    }
     boolean merged =
         spec.sinks().values().stream()
             .anyMatch(s -> s.mode() == WriteMode.MERGE && spec.modelsOf(s).contains(model.name()));
@@ -408,6 +489,46 @@ public final class Composer {
               name, model.key(), rule == null ? "keep first by source position" : keepWords(rule)));
     }
     return out;
+  }
+
+  /**
+   * One row per key for change streams (the newest by {@code _version}) and for streams (the rule's
+   * order, or the first seen): over the whole input in batch, per key with a time-to-live while
+   * streaming.
+   */
+  private PCollection<Row> dedupeChanges(
+      CanonicalModel model, PCollection<Row> rows, DedupeSpec rule) {
+    String orderBy =
+        model.tracksChanges() ? RawRecords.VERSION : rule == null ? null : rule.orderBy();
+    boolean latest = model.tracksChanges() || rule == null || rule.keep() == Dedupe.Keep.LATEST;
+    List<String> tieBreak = rule == null ? List.of() : rule.tieBreak();
+    String name = "dedupe " + model.name() + " by key";
+    String words =
+        (latest ? "keep latest" : "keep first")
+            + (orderBy == null ? " by source position" : " by " + orderBy);
+    if (spec.isStreaming()) {
+      StreamingDedupe dedupe =
+          StreamingDedupe.byKey(
+                  model.key(),
+                  orderBy,
+                  tieBreak,
+                  org.joda.time.Duration.millis(spec.timing().stateTtl().toMillis()))
+              .withMetricsName(model.name() + "_key");
+      if (!latest) {
+        dedupe = dedupe.keepingFirst();
+      }
+      plan.add(
+          String.format(
+              "  %-34s by %s, %s, state kept %s after a key's last change",
+              name, model.key(), words, spec.timing().stateTtl()));
+      return rows.apply(name, dedupe).setRowSchema(model.schema());
+    }
+    Dedupe dedupe = Dedupe.byKey(model.key()).withMetricsName(model.name() + "_key");
+    if (orderBy != null) {
+      dedupe = latest ? dedupe.keepLatest(orderBy) : dedupe.keepFirst(orderBy);
+    }
+    plan.add(String.format("  %-34s by %s, %s", name, model.key(), words));
+    return rows.apply(name, dedupe.withTieBreak(tieBreak)).setRowSchema(model.schema());
   }
 
   /**
@@ -447,6 +568,19 @@ public final class Composer {
       }
     }
     String name = "quality " + model.name();
+    PCollection<Row> deletes = null;
+    if (model.tracksChanges()) {
+      // Rules judge the new image of a change; a delete has none and passes as it is.
+      PCollectionList<Row> split =
+          rows.apply(
+              "split deletes " + model.name(),
+              org.apache.beam.sdk.transforms.Partition.of(
+                  2,
+                  (Row row, int n) ->
+                      Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED)) ? 1 : 0));
+      rows = split.get(0).setRowSchema(model.schema());
+      deletes = split.get(1).setRowSchema(model.schema());
+    }
     PCollectionTuple checked = rows.apply(name, quality);
     deadLetters.add(checked.get(Quality.DEAD_LETTERS));
     checks.add(checked.get(Quality.CHECKS));
@@ -458,7 +592,13 @@ public final class Composer {
             rules.stream()
                 .map(r -> r.name() + " -> " + r.onFailure().specName())
                 .collect(Collectors.joining(", "))));
-    return checked.get(Quality.ROWS);
+    if (deletes == null) {
+      return checked.get(Quality.ROWS);
+    }
+    return PCollectionList.of(checked.get(Quality.ROWS))
+        .and(deletes)
+        .apply("with deletes " + model.name(), Flatten.pCollections())
+        .setRowSchema(model.schema());
   }
 
   /**
@@ -518,20 +658,39 @@ public final class Composer {
         String table = tableOf(sink, model);
         DedupeSpec rule = spec.dedupe().get(model.name());
         String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
-        rows.apply(
-            name,
+        JdbcLoad jdbc =
             JdbcLoad.into(endpoint, table, model)
                 .withMode(writeMode(sink))
                 .withVersionColumn(version)
-                .withSinkName(sink.name())
-                .withGate(gate));
+                .withSinkName(sink.name());
+        if (model.tracksChanges()) {
+          jdbc =
+              jdbc.withDeletes(
+                  ChangeApply.Deletes.valueOf(sink.deletes().toUpperCase(java.util.Locale.ROOT)));
+          version = RawRecords.VERSION;
+        }
+        if (spec.isStreaming()) {
+          jdbc = jdbc.perBundle();
+        } else {
+          jdbc = jdbc.withGate(gate).withState(spec.name(), marksFor(model));
+        }
+        rows.apply(name, jdbc);
         where =
             (sink.type().equals("duckdb") ? sink.path() : endpoint.describe())
                 + " table "
                 + table
                 + (version != null && sink.mode() == WriteMode.MERGE
                     ? ", newer " + version + " wins"
-                    : "");
+                    : "")
+                + (model.tracksChanges() ? ", " + sink.deletes() + " deletes" : "")
+                + (spec.isStreaming() ? ", committed per bundle" : "");
+        break;
+      case "kafka":
+        KafkaSink kafkaSink =
+            KafkaSink.write(sink.bootstrapServers(), sink.topicOf(model.name()), model)
+                .withSinkName(sink.name());
+        rows.apply(name, gate == null ? kafkaSink : kafkaSink.withGate(gate));
+        where = "topic " + sink.topicOf(model.name()) + ", JSON keyed by " + model.key();
         break;
       case "parquet":
         String partition = sink.partitionBy().get(model.name());
@@ -583,11 +742,16 @@ public final class Composer {
       return;
     }
     String file = context.deadLetterFile() != null ? context.deadLetterFile() : target.file();
+    if (spec.isStreaming()) {
+      all.apply("dead letters", DeadLetterFile.appending(spec.resolve(file)));
+      plan.add(String.format("  %-34s jsonl %s, appended per bundle", "dead letters", file));
+      return;
+    }
     all.apply("dead letters", DeadLetterFile.to(spec.resolve(file)));
     plan.add(String.format("  %-34s jsonl %s", "dead letters", file));
   }
 
-  private static JdbcEndpoint endpoint(String url, String user, String password) {
+  static JdbcEndpoint endpoint(String url, String user, String password) {
     JdbcEndpoint endpoint = JdbcEndpoint.of(url);
     if (user != null) {
       endpoint = endpoint.withUser(user);

@@ -16,23 +16,87 @@ import org.apache.beam.sdk.values.Row;
  */
 final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
   private final String file;
+  private final boolean appending;
 
-  private DeadLetterFile(String file) {
+  private DeadLetterFile(String file, boolean appending) {
     this.file = file;
+    this.appending = appending;
   }
 
   static DeadLetterFile to(String file) {
-    return new DeadLetterFile(file);
+    return new DeadLetterFile(file, false);
+  }
+
+  /**
+   * For endless streams: appends each bundle's dead letters to {@code file} (JSON lines) when the
+   * bundle finishes, instead of writing the file once at the end of a run. Dead letters of a bundle
+   * replayed after a failure are appended again: at least once.
+   */
+  static DeadLetterFile appending(String file) {
+    return new DeadLetterFile(file, true);
   }
 
   @Override
   public PDone expand(PCollection<Row> deadLetters) {
+    if (appending) {
+      String path = file.endsWith(".jsonl") ? file : file + ".jsonl";
+      deadLetters
+          .apply("Count", ParDo.of(new CountFn()))
+          .setRowSchema(DeadLetter.SCHEMA)
+          .apply("Append", ParDo.of(new AppendFn(path)));
+      return PDone.in(deadLetters.getPipeline());
+    }
     String prefix =
         file.endsWith(".jsonl") ? file.substring(0, file.length() - ".jsonl".length()) : file;
     return deadLetters
         .apply("Count", ParDo.of(new CountFn()))
         .setRowSchema(DeadLetter.SCHEMA)
         .apply("Write", RowFiles.jsonLines(prefix));
+  }
+
+  /** Appends the JSON lines of each bundle to one file; one writer at a time per JVM. */
+  static final class AppendFn extends DoFn<Row, Void> {
+    private static final Object LOCK = new Object();
+    private final String path;
+    private transient StringBuilder lines;
+    private transient dev.watershed.transforms.records.RowJson json;
+
+    AppendFn(String path) {
+      this.path = path;
+    }
+
+    @StartBundle
+    public void start() {
+      lines = new StringBuilder();
+      if (json == null) {
+        json = new dev.watershed.transforms.records.RowJson();
+      }
+    }
+
+    @ProcessElement
+    public void process(@Element Row deadLetter) {
+      lines.append(json.apply(deadLetter)).append('\n');
+    }
+
+    @FinishBundle
+    public void finish() throws java.io.IOException {
+      if (lines.length() == 0) {
+        return;
+      }
+      java.nio.file.Path file = java.nio.file.Path.of(path);
+      synchronized (LOCK) {
+        if (file.getParent() != null) {
+          java.nio.file.Files.createDirectories(file.getParent());
+        }
+        java.nio.file.Files.writeString(
+            file,
+            lines,
+            java.nio.charset.StandardCharsets.UTF_8,
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.APPEND);
+      }
+      lines.setLength(0);
+    }
   }
 
   static final class CountFn extends DoFn<Row, Row> {

@@ -139,22 +139,7 @@ public final class Drift {
       }
       applyEvolution(source.name(), evolved, models, conform);
     }
-    Spec evolvedSpec =
-        new Spec(
-            spec.name(),
-            spec.mode(),
-            spec.sources(),
-            models,
-            conform,
-            spec.dedupe(),
-            spec.quality(),
-            spec.identity(),
-            spec.history(),
-            spec.sinks(),
-            spec.deadLetter(),
-            spec.reportPath(),
-            spec.secrets(),
-            spec.baseDir());
+    Spec evolvedSpec = spec.withModels(models, conform);
     return new Outcome(evolvedSpec, events, quarantined, missing, observedAll, failed);
   }
 

@@ -17,7 +17,21 @@ public record RunContext(
     Map<String, List<ReplaySource.Record>> replay,
     String deadLetterFile,
     Map<String, String> quarantine,
-    Map<String, Set<String>> missingColumns) {
+    Map<String, Set<String>> missingColumns,
+    Map<String, ReadRange> ranges) {
+
+  /**
+   * Where a source's read starts and ends: marks as kept in {@code _watershed_state} (Kafka offsets
+   * as {@code partition:offset,...}; JDBC high-water marks as JSON). A null {@code from} reads from
+   * the start; a Kafka source's {@code to} is the topic's end when the run was planned.
+   */
+  public record ReadRange(String from, String to) {}
+
+  /** The same run reading each source in {@code sourceRanges} (by source name) in that range. */
+  public RunContext withRanges(Map<String, ReadRange> sourceRanges) {
+    return new RunContext(
+        now, lastRunRows, replay, deadLetterFile, quarantine, missingColumns, sourceRanges);
+  }
 
   /** A run at {@code now} with no earlier run. */
   public static RunContext at(Instant now) {
@@ -27,12 +41,13 @@ public record RunContext(
         null,
         null,
         Map.of(),
+        Map.of(),
         Map.of());
   }
 
   /** A run that reads its sources, at {@code now}. */
   public static RunContext run(Instant now, Map<String, Long> lastRunRows) {
-    return new RunContext(now, lastRunRows, null, null, Map.of(), Map.of());
+    return new RunContext(now, lastRunRows, null, null, Map.of(), Map.of(), Map.of());
   }
 
   /**
@@ -41,7 +56,7 @@ public record RunContext(
    */
   public static RunContext replay(
       Instant now, Map<String, List<ReplaySource.Record>> records, String deadLetterFile) {
-    return new RunContext(now, Map.of(), records, deadLetterFile, Map.of(), Map.of());
+    return new RunContext(now, Map.of(), records, deadLetterFile, Map.of(), Map.of(), Map.of());
   }
 
   /**
@@ -49,7 +64,7 @@ public record RunContext(
    * dead letters (source name to the reason), and columns a JDBC source lost are read as null.
    */
   public RunContext withDrift(Map<String, String> quarantined, Map<String, Set<String>> missing) {
-    return new RunContext(now, lastRunRows, replay, deadLetterFile, quarantined, missing);
+    return new RunContext(now, lastRunRows, replay, deadLetterFile, quarantined, missing, ranges);
   }
 
   public boolean isReplay() {

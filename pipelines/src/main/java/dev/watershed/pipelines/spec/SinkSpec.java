@@ -19,7 +19,15 @@ public record SinkSpec(
     String schema,
     WriteMode mode,
     List<String> models,
-    Map<String, String> partitionBy) {
+    Map<String, String> partitionBy,
+    String deletes,
+    String bootstrapServers,
+    String topic) {
+
+  /** The topic a kafka sink writes {@code model} to: {@code topic} with {model} replaced. */
+  public String topicOf(String model) {
+    return topic.replace("{model}", model);
+  }
 
   public boolean isTable() {
     return type.equals("duckdb") || type.equals("postgres") || type.equals("mariadb");

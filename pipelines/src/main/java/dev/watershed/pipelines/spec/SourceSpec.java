@@ -24,14 +24,32 @@ public record SourceSpec(
     String initSql,
     int fetchSize,
     Map<String, String> schema,
-    String drift) {
+    String drift,
+    Kafka kafka,
+    Incremental incremental) {
+
+  /**
+   * A Kafka source's topic: {@code format} is {@code json} or {@code debezium-json}; {@code group}
+   * the consumer group a streaming run commits offsets for.
+   */
+  public record Kafka(String bootstrapServers, String topic, String format, String group) {
+    public boolean isChangeStream() {
+      return format.equals("debezium-json");
+    }
+  }
+
+  /**
+   * An incremental JDBC source: a run reads only rows past the mark (the greatest {@code column},
+   * then {@code tieBreak}, value loaded so far).
+   */
+  public record Incremental(String column, String tieBreak) {}
 
   /** Drift policies: what a run does when the source's schema changed. */
   public static final java.util.Set<String> DRIFT_POLICIES =
       java.util.Set.of("allow", "evolve", "quarantine", "fail");
 
   public boolean isFile() {
-    return !type.equals("jdbc");
+    return !type.equals("jdbc") && !type.equals("kafka");
   }
 
   /** Never shows credentials. */

@@ -28,7 +28,70 @@ public record Spec(
     DeadLetterSpec deadLetter,
     String reportPath,
     Set<String> secrets,
-    Path baseDir) {
+    Path baseDir,
+    Timing timing) {
+
+  /** The modes a spec runs in. */
+  public static final List<String> MODES = List.of("batch", "micro-batch", "streaming");
+
+  /**
+   * How often and how long things happen outside batch mode: {@code every} is the micro-batch tick,
+   * {@code checkpointEvery} the streaming checkpoint interval (offsets are committed and sinks
+   * flushed with each checkpoint), {@code stateTtl} how long streaming dedupe remembers a key after
+   * its last change.
+   */
+  public record Timing(
+      java.time.Duration every, java.time.Duration checkpointEvery, java.time.Duration stateTtl) {
+    public static final Timing DEFAULT =
+        new Timing(
+            java.time.Duration.ofSeconds(30),
+            java.time.Duration.ofSeconds(10),
+            java.time.Duration.ofHours(24));
+  }
+
+  /** This spec run in another mode (one of {@link #MODES}). */
+  public Spec withMode(String other) {
+    return new Spec(
+        name,
+        other,
+        sources,
+        models,
+        conform,
+        dedupe,
+        quality,
+        identity,
+        history,
+        sinks,
+        deadLetter,
+        reportPath,
+        secrets,
+        baseDir,
+        timing);
+  }
+
+  /** This spec with other models and conform entries (schema evolution). */
+  public Spec withModels(Map<String, CanonicalModel> otherModels, List<ConformSpec> otherConform) {
+    return new Spec(
+        name,
+        mode,
+        sources,
+        otherModels,
+        otherConform,
+        dedupe,
+        quality,
+        identity,
+        history,
+        sinks,
+        deadLetter,
+        reportPath,
+        secrets,
+        baseDir,
+        timing);
+  }
+
+  public boolean isStreaming() {
+    return mode.equals("streaming");
+  }
 
   /** A path from the spec, resolved against the base folder unless absolute or a URL. */
   public String resolve(String path) {

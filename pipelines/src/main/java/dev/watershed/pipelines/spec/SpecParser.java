@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -43,10 +44,10 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  */
 public final class SpecParser {
   static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-  static final Set<String> MODES = Set.of("batch");
-  static final Set<String> SOURCE_TYPES = Set.of("csv", "jsonl", "parquet", "jdbc");
+  static final Set<String> SOURCE_TYPES = Set.of("csv", "jsonl", "parquet", "jdbc", "kafka");
   static final Set<String> SINK_TYPES =
-      Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv");
+      Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv", "kafka");
+  static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
   private final List<SpecError> errors = new ArrayList<>();
   private Set<String> declaredSources = Set.of();
@@ -55,6 +56,7 @@ public final class SpecParser {
   private final Set<String> driftManaged = new java.util.HashSet<>();
   private final References references;
   private final Path baseDir;
+  private String modeOverride;
 
   private SpecParser(Path baseDir, Map<String, String> environment) {
     this.baseDir = baseDir.toAbsolutePath().normalize();
@@ -68,6 +70,15 @@ public final class SpecParser {
    */
   public static Spec parse(Path file, Path baseDir, Map<String, String> environment)
       throws SpecException {
+    return parse(file, baseDir, environment, null);
+  }
+
+  /**
+   * As {@link #parse(Path, Path, Map)}, run in {@code mode} (one of {@link Spec#MODES}) whatever
+   * the spec's {@code mode:} says; null keeps the spec's.
+   */
+  public static Spec parse(Path file, Path baseDir, Map<String, String> environment, String mode)
+      throws SpecException {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
@@ -79,7 +90,9 @@ public final class SpecParser {
           List.of(
               new SpecError(file.toString(), 0, "cannot read the spec file: " + e.getMessage())));
     }
-    return parse(text, baseDir, environment);
+    SpecParser parser = new SpecParser(baseDir, environment);
+    parser.modeOverride = mode;
+    return parser.read(new StringReader(text));
   }
 
   /** Parses spec text; see {@link #parse(Path, Path, Map)}. */
@@ -113,6 +126,8 @@ public final class SpecParser {
         Set.of(
             "name",
             "mode",
+            "every",
+            "streaming",
             "sources",
             "models",
             "conform",
@@ -127,10 +142,13 @@ public final class SpecParser {
     if (name != null && !IDENTIFIER.matcher(name).matches()) {
       top.error("name", "'" + name + "' is not a valid name; use letters, digits and _");
     }
-    String mode = top.string("mode", "batch");
-    if (!MODES.contains(mode)) {
-      top.error("mode", "mode '" + mode + "' is not available; allowed: batch");
+    String mode = modeOverride != null ? modeOverride : top.string("mode", "batch");
+    if (!Spec.MODES.contains(mode)) {
+      top.error(
+          "mode",
+          "mode '" + mode + "' is not available; allowed: " + String.join(", ", Spec.MODES));
     }
+    Spec.Timing timing = timing(top);
     Map<String, SourceSpec> sources = sources(top.object("sources", true));
     Map<String, CanonicalModel> models = models(top.object("models", true));
     // Names declared, even where their declaration has errors: a reference to a broken source or
@@ -138,6 +156,7 @@ public final class SpecParser {
     declaredSources = top.object("sources", false).keys();
     declaredModels = top.object("models", false).keys();
     List<ConformSpec> conform = conform(top, sources, models);
+    models = withChangeStreams(top, models, sources, conform);
     Map<String, DedupeSpec> dedupe = dedupe(top.object("dedupe", false), models);
     Map<String, SinkSpec> sinks = sinks(top.object("sinks", true), models);
     Map<String, IdentitySpec> identity = identity(top.object("identity", false), models);
@@ -161,6 +180,7 @@ public final class SpecParser {
                     + "'"));
       }
     }
+    checkMode(top, mode, sources, models, conform, sinks, identity, history, quality);
     if (!errors.isEmpty()) {
       throw new SpecException(errors);
     }
@@ -178,7 +198,166 @@ public final class SpecParser {
         deadLetter,
         reportPath,
         Set.copyOf(references.secrets()),
-        baseDir);
+        baseDir,
+        timing);
+  }
+
+  /** {@code every:} and {@code streaming:}, with their defaults. */
+  private Spec.Timing timing(YamlObject top) {
+    Duration every = duration(top, "every", Spec.Timing.DEFAULT.every());
+    YamlObject streaming = top.object("streaming", false);
+    streaming.rejectUnknown(Set.of("checkpoint_every", "state_ttl"));
+    return new Spec.Timing(
+        every,
+        duration(streaming, "checkpoint_every", Spec.Timing.DEFAULT.checkpointEvery()),
+        duration(streaming, "state_ttl", Spec.Timing.DEFAULT.stateTtl()));
+  }
+
+  private static Duration duration(YamlObject object, String key, Duration fallback) {
+    String text = object.string(key, false);
+    if (text == null) {
+      return fallback;
+    }
+    java.util.regex.Matcher m = DURATION.matcher(text.trim());
+    if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+      object.error(key, "'" + text + "' is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1d");
+      return fallback;
+    }
+    long n = Long.parseLong(m.group(1));
+    switch (m.group(2)) {
+      case "ms":
+        return Duration.ofMillis(n);
+      case "s":
+        return Duration.ofSeconds(n);
+      case "m":
+        return Duration.ofMinutes(n);
+      case "h":
+        return Duration.ofHours(n);
+      default:
+        return Duration.ofDays(n);
+    }
+  }
+
+  /**
+   * Models fed by a change stream (a {@code debezium-json} Kafka source) carry change metadata, and
+   * are loaded as upserts and deletes; they cannot also be fed by sources that are not change
+   * streams, nor keep history or resolve identities yet.
+   */
+  private Map<String, CanonicalModel> withChangeStreams(
+      YamlObject top,
+      Map<String, CanonicalModel> models,
+      Map<String, SourceSpec> sources,
+      List<ConformSpec> conform) {
+    Map<String, CanonicalModel> out = new LinkedHashMap<>(models);
+    for (CanonicalModel model : models.values()) {
+      List<SourceSpec> feeding = new ArrayList<>();
+      for (ConformSpec entry : conform) {
+        if (entry.to().equals(model.name()) && sources.containsKey(entry.from())) {
+          feeding.add(sources.get(entry.from()));
+        }
+      }
+      long changeStreams =
+          feeding.stream().filter(f -> f.kafka() != null && f.kafka().isChangeStream()).count();
+      if (changeStreams == 0) {
+        continue;
+      }
+      if (changeStreams < feeding.size()) {
+        top.object("models", false)
+            .error(
+                model.name(),
+                "model '"
+                    + model.name()
+                    + "' is fed by change streams and by other sources; feed it from change"
+                    + " streams only, or conform the others to a model of their own");
+      }
+      out.put(model.name(), model.withChanges());
+    }
+    return out;
+  }
+
+  /** What each mode needs of sources and sinks. */
+  private void checkMode(
+      YamlObject top,
+      String mode,
+      Map<String, SourceSpec> sources,
+      Map<String, CanonicalModel> models,
+      List<ConformSpec> conform,
+      Map<String, SinkSpec> sinks,
+      Map<String, IdentitySpec> identity,
+      Map<String, HistorySpec> history,
+      Map<String, List<QualityRule>> quality) {
+    for (CanonicalModel model : models.values()) {
+      if (model.tracksChanges()
+          && (identity.containsKey(model.name()) || history.containsKey(model.name()))) {
+        top.error(
+            identity.containsKey(model.name()) ? "identity" : "history",
+            "model '"
+                + model.name()
+                + "' is fed by a change stream; identity resolution and history of change"
+                + " streams are not available yet");
+      }
+    }
+    if (mode.equals("batch")) {
+      return;
+    }
+    for (SourceSpec source : sources.values()) {
+      boolean ok =
+          mode.equals("streaming")
+              ? source.type().equals("kafka")
+              : source.type().equals("kafka") || source.incremental() != null;
+      if (!ok) {
+        top.object("sources", false)
+            .error(
+                source.name(),
+                mode.equals("streaming")
+                    ? "in streaming mode every source is a kafka topic; read '"
+                        + source.name()
+                        + "' in batch or micro-batch mode"
+                    : "in micro-batch mode every source is a kafka topic or an incremental jdbc"
+                        + " source (add incremental: { column: ..., tie_break: ... })");
+      }
+      if (mode.equals("micro-batch")) {
+        boolean kept =
+            conform.stream()
+                .filter(c -> c.from().equals(source.name()))
+                .anyMatch(
+                    c ->
+                        sinks.values().stream()
+                            .anyMatch(
+                                s ->
+                                    s.isTable()
+                                        && (s.models().isEmpty() || s.models().contains(c.to()))));
+        if (!kept) {
+          top.object("sources", false)
+              .error(
+                  source.name(),
+                  "micro-batch keeps where '"
+                      + source.name()
+                      + "' was read up to in a table sink (duckdb, postgres, mariadb); add one");
+        }
+      }
+    }
+    if (mode.equals("streaming")) {
+      if (!identity.isEmpty() || !history.isEmpty()) {
+        top.error(
+            identity.isEmpty() ? "history" : "identity",
+            "identity resolution and history run in batch and micro-batch mode, not streaming");
+      }
+      if (!quality.isEmpty()) {
+        top.error("quality", "quality rules run in batch and micro-batch mode, not streaming yet");
+      }
+      for (SinkSpec sink : sinks.values()) {
+        if (!sink.isTable() && !sink.type().equals("kafka")) {
+          top.object("sinks", false)
+              .error(
+                  sink.name(),
+                  "in streaming mode sinks are tables (duckdb, postgres, mariadb) or kafka topics");
+        } else if (sink.isTable() && sink.mode() != WriteMode.MERGE) {
+          top.object("sinks", false)
+              .error(sink.name(), "in streaming mode table sinks merge; set write: merge");
+        }
+      }
+    }
   }
 
   private Map<String, SourceSpec> sources(YamlObject section) {
@@ -206,7 +385,12 @@ public final class SpecParser {
                 "init_sql",
                 "fetch_size",
                 "schema",
-                "drift"));
+                "drift",
+                "incremental",
+                "bootstrap_servers",
+                "topic",
+                "format",
+                "group"));
         continue;
       }
       if (!SOURCE_TYPES.contains(type)) {
@@ -224,7 +408,21 @@ public final class SpecParser {
       String initSql = null;
       List<String> key = List.of();
       int fetchSize = 10_000;
-      if (type.equals("jdbc")) {
+      SourceSpec.Kafka kafka = null;
+      SourceSpec.Incremental incremental = null;
+      if (type.equals("kafka")) {
+        source.rejectUnknown(Set.of("type", "bootstrap_servers", "topic", "format", "group"));
+        String format = source.string("format", "json");
+        if (!format.equals("json") && !format.equals("debezium-json")) {
+          source.error("format", "unknown format '" + format + "'; allowed: debezium-json, json");
+        }
+        kafka =
+            new SourceSpec.Kafka(
+                source.string("bootstrap_servers", true),
+                source.string("topic", true),
+                format,
+                source.string("group", "watershed-" + name));
+      } else if (type.equals("jdbc")) {
         source.rejectUnknown(
             Set.of(
                 "type",
@@ -237,7 +435,8 @@ public final class SpecParser {
                 "init_sql",
                 "fetch_size",
                 "schema",
-                "drift"));
+                "drift",
+                "incremental"));
         url = source.string("url", true);
         if (url != null) {
           try {
@@ -262,6 +461,15 @@ public final class SpecParser {
         fetchSize = source.integer("fetch_size", 10_000);
         if (fetchSize < 1) {
           source.error("fetch_size", "must be at least 1");
+        }
+        if (source.has("incremental")) {
+          YamlObject inc = source.object("incremental", true);
+          inc.rejectUnknown(Set.of("column", "tie_break"));
+          String column = inc.string("column", true);
+          String tieBreak = inc.string("tie_break", true);
+          if (column != null && tieBreak != null) {
+            incremental = new SourceSpec.Incremental(column, tieBreak);
+          }
         }
       } else {
         Set<String> allowed =
@@ -300,7 +508,9 @@ public final class SpecParser {
               initSql,
               fetchSize,
               declaredSchema(source),
-              driftPolicy(source)));
+              driftPolicy(source),
+              kafka,
+              incremental));
     }
     return out;
   }
@@ -645,7 +855,10 @@ public final class SpecParser {
                 "password",
                 "schema",
                 "path",
-                "partition_by"));
+                "partition_by",
+                "deletes",
+                "bootstrap_servers",
+                "topic"));
         continue;
       }
       if (!SINK_TYPES.contains(type)) {
@@ -656,8 +869,13 @@ public final class SpecParser {
       Set<String> allowed = new LinkedHashSet<>(List.of("type", "write", "models"));
       if (type.equals("postgres") || type.equals("mariadb")) {
         allowed.addAll(List.of("url", "user", "password", "schema"));
+      } else if (type.equals("kafka")) {
+        allowed.addAll(List.of("bootstrap_servers", "topic"));
       } else {
         allowed.add("path");
+      }
+      if (table) {
+        allowed.add("deletes");
       }
       if (type.equals("parquet")) {
         allowed.add("partition_by");
@@ -685,10 +903,15 @@ public final class SpecParser {
             sink.error("url", e.getMessage());
           }
         }
-      } else {
+      } else if (!type.equals("kafka")) {
         path = sink.string("path", true);
       }
-      WriteMode mode = table ? WriteMode.MERGE : WriteMode.OVERWRITE;
+      String deletes = sink.string("deletes", "hard");
+      if (!deletes.equals("hard") && !deletes.equals("soft")) {
+        sink.error("deletes", "unknown delete policy '" + deletes + "'; allowed: hard, soft");
+      }
+      WriteMode mode =
+          table ? WriteMode.MERGE : type.equals("kafka") ? WriteMode.APPEND : WriteMode.OVERWRITE;
       String write = sink.string("write", false);
       if (write != null) {
         try {
@@ -757,7 +980,10 @@ public final class SpecParser {
               sink.string("schema", false),
               mode,
               sinkModels,
-              partitionBy));
+              partitionBy,
+              deletes,
+              type.equals("kafka") ? sink.string("bootstrap_servers", true) : null,
+              type.equals("kafka") ? sink.string("topic", "{model}") : null));
     }
     return out;
   }

@@ -236,6 +236,9 @@ public final class Conform
     private transient int[] keyIndexes;
     private transient int sourceIn;
     private transient int positionIn;
+    private transient int changeIn;
+    private transient int versionIn;
+    private transient int changedAtIn;
 
     ConformFn(
         CanonicalModel model,
@@ -264,13 +267,25 @@ public final class Conform
           inputSchema.hasField(RawRecords.SOURCE) ? inputSchema.indexOf(RawRecords.SOURCE) : -1;
       positionIn =
           inputSchema.hasField(RawRecords.POSITION) ? inputSchema.indexOf(RawRecords.POSITION) : -1;
+      changeIn = indexOrMissing(RawRecords.CHANGE);
+      versionIn = indexOrMissing(RawRecords.VERSION);
+      changedAtIn = indexOrMissing(RawRecords.CHANGED_AT);
+    }
+
+    private int indexOrMissing(String field) {
+      return inputSchema.hasField(field) ? inputSchema.indexOf(field) : -1;
     }
 
     @ProcessElement
     public void process(@Element Row raw, MultiOutputReceiver out) {
       Schema schema = model.schema();
       Object[] values = new Object[schema.getFieldCount()];
+      boolean delete = changeIn >= 0 && RawRecords.DELETE.equals(raw.getString(changeIn));
       for (CompiledRule rule : compiled) {
+        if (delete && !model.key().contains(rule.target)) {
+          // A delete's old image matters only for its key; its other values are not conformed.
+          continue;
+        }
         try {
           values[rule.targetIndex] = rule.apply(raw);
         } catch (ConformException e) {
@@ -295,6 +310,14 @@ public final class Conform
       values[schema.indexOf(RawRecords.SOURCE)] = sourceIn >= 0 ? raw.getString(sourceIn) : "";
       values[schema.indexOf(RawRecords.POSITION)] =
           positionIn >= 0 ? raw.getString(positionIn) : "";
+      if (model.tracksChanges()) {
+        values[schema.indexOf(RawRecords.DELETED)] = delete;
+        String version = versionIn >= 0 ? raw.getString(versionIn) : null;
+        values[schema.indexOf(RawRecords.VERSION)] = version == null ? null : Long.valueOf(version);
+        String changedAt = changedAtIn >= 0 ? raw.getString(changedAtIn) : null;
+        values[schema.indexOf(RawRecords.CHANGED_AT)] =
+            changedAt == null ? null : java.time.Instant.parse(changedAt);
+      }
       ok.inc();
       out.get(conformed).output(Row.withSchema(schema).addValues(values).build());
     }

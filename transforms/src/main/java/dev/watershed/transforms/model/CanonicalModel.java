@@ -29,11 +29,13 @@ public final class CanonicalModel implements Serializable {
   private final String name;
   private final Schema schema;
   private final List<String> key;
+  private final boolean changes;
 
-  private CanonicalModel(String name, Schema schema, List<String> key) {
+  private CanonicalModel(String name, Schema schema, List<String> key, boolean changes) {
     this.name = name;
     this.schema = schema;
     this.key = List.copyOf(key);
+    this.changes = changes;
   }
 
   public static Builder builder(String name) {
@@ -60,11 +62,41 @@ public final class CanonicalModel implements Serializable {
     return fields;
   }
 
-  /** The fields a load writes: the data fields, then {@code _source}. */
+  /**
+   * The fields a load writes: the data fields, then {@code _source}; for a model fed by a change
+   * stream also {@code _version} and {@code _deleted}.
+   */
   public List<Schema.Field> loadFields() {
     List<Schema.Field> fields = dataFields();
     fields.add(schema.getField(RawRecords.SOURCE));
+    if (changes) {
+      fields.add(schema.getField(RawRecords.VERSION));
+      fields.add(schema.getField(RawRecords.DELETED));
+    }
     return fields;
+  }
+
+  /**
+   * True when the model is fed by a change stream: its rows then also carry {@code _version} (the
+   * change's position in the source log), {@code _deleted} and {@code _changed_at}, and loads apply
+   * them as upserts and deletes.
+   */
+  public boolean tracksChanges() {
+    return changes;
+  }
+
+  /** This model, fed by a change stream ({@link #tracksChanges()}). */
+  public CanonicalModel withChanges() {
+    if (changes) {
+      return this;
+    }
+    Schema.Builder builder = Schema.builder();
+    builder.addFields(schema.getFields());
+    builder
+        .addNullableField(RawRecords.VERSION, Schema.FieldType.INT64)
+        .addNullableField(RawRecords.DELETED, Schema.FieldType.BOOLEAN)
+        .addField(ModelTypes.field(RawRecords.CHANGED_AT, "timestamp"));
+    return new CanonicalModel(name, builder.build(), key, true);
   }
 
   /** The key fields, in declaration order of the key. */
@@ -116,7 +148,7 @@ public final class CanonicalModel implements Serializable {
         }
       }
       schema.addStringField(RawRecords.SOURCE).addStringField(RawRecords.POSITION);
-      return new CanonicalModel(name, schema.build(), key);
+      return new CanonicalModel(name, schema.build(), key, false);
     }
   }
 }

@@ -31,7 +31,46 @@ public final class RawRecords {
   /** Metadata field: the raw payload as read, kept for dead letters. */
   public static final String RAW = "_raw";
 
+  /**
+   * Change metadata field, only on records of a change stream: {@value #UPSERT} or {@value
+   * #DELETE}.
+   */
+  public static final String CHANGE = "_change";
+
+  /**
+   * Change metadata field: the change's position in its source's log (a PostgreSQL LSN, a MySQL
+   * binlog file and position packed into one number), as text; later changes have larger versions.
+   */
+  public static final String VERSION = "_version";
+
+  /** Change metadata field: when the change happened in the source, as an ISO-8601 instant. */
+  public static final String CHANGED_AT = "_changed_at";
+
+  /**
+   * Field of a model fed by a change stream (not of raw records): true when the row is a delete.
+   */
+  public static final String DELETED = "_deleted";
+
+  /** {@value #CHANGE} of a create, update or snapshot read: the record is the new image. */
+  public static final String UPSERT = "upsert";
+
+  /** {@value #CHANGE} of a delete: the record is the old image, of which only the key matters. */
+  public static final String DELETE = "delete";
+
   private RawRecords() {}
+
+  /** As {@link #schema}, followed by the change metadata fields of a change stream. */
+  public static Schema changeSchema(List<String> columns) {
+    Schema.Builder builder = Schema.builder();
+    for (Schema.Field field : schema(columns).getFields()) {
+      builder.addField(field);
+    }
+    return builder
+        .addNullableField(CHANGE, Schema.FieldType.STRING)
+        .addNullableField(VERSION, Schema.FieldType.STRING)
+        .addNullableField(CHANGED_AT, Schema.FieldType.STRING)
+        .build();
+  }
 
   /** A raw schema with one nullable string field per column, followed by the metadata fields. */
   public static Schema schema(List<String> columns) {
@@ -52,6 +91,12 @@ public final class RawRecords {
 
   /** True when {@code name} is one of the metadata fields rather than a data column. */
   public static boolean isMetadata(String name) {
-    return name.equals(SOURCE) || name.equals(POSITION) || name.equals(RAW);
+    return name.equals(SOURCE)
+        || name.equals(POSITION)
+        || name.equals(RAW)
+        || name.equals(CHANGE)
+        || name.equals(VERSION)
+        || name.equals(CHANGED_AT)
+        || name.equals(DELETED);
   }
 }

@@ -1,0 +1,313 @@
+package dev.watershed.io.kafka;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.watershed.io.files.JsonLinesSource;
+import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.records.RawRecords;
+import java.io.Serializable;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.values.Row;
+
+/**
+ * Turns one Kafka record into a raw row ({@link RawRecords}) of a source, or explains why it
+ * cannot.
+ *
+ * <p>Two value formats:
+ *
+ * <ul>
+ *   <li>{@link Format#JSON}: the value is a JSON object whose fields (or dotted paths) are the
+ *       columns; every record is an upsert.
+ *   <li>{@link Format#DEBEZIUM_JSON}: the value is a Debezium change event, with or without the
+ *       {@code schema}/{@code payload} wrapper of the JSON converter. {@code op} {@code c}, {@code
+ *       r} and {@code u} become upserts of {@code after}; {@code d} a delete of {@code before}. The
+ *       change's version is its position in the source log: {@code source.lsn} (PostgreSQL), or
+ *       {@code source.file} + {@code pos} + {@code row} (MySQL, MariaDB) packed into one number
+ *       that grows with the log; events without either fall back to {@code source.ts_ms}. With the
+ *       schema wrapper, Debezium's encodings of dates (days since 1970), timestamps (epoch milli-,
+ *       micro- or nanoseconds) and decimals (base64 unscaled bytes) are turned back into text that
+ *       conform reads.
+ * </ul>
+ *
+ * <p>A record with a null value (a tombstone, which Debezium writes after each delete for log
+ * compaction) carries no change and yields nothing. Everything else that cannot be read, such as a
+ * value that is not JSON, an unknown {@code op} or a missing image, is a {@link Failure} with the
+ * topic, partition and offset as its position and the raw value as its payload.
+ */
+public final class KafkaRecords implements Serializable {
+  /** Dead-letter reasons. */
+  public static final String NOT_JSON = "invalid JSON";
+
+  public static final String UNKNOWN_OP = "unknown change operation";
+  public static final String MISSING_IMAGE = "missing change image";
+  public static final String NO_POSITION = "missing source position";
+
+  /** The format of record values. */
+  public enum Format {
+    JSON("json"),
+    DEBEZIUM_JSON("debezium-json");
+
+    private final String specName;
+
+    Format(String specName) {
+      this.specName = specName;
+    }
+
+    public String specName() {
+      return specName;
+    }
+
+    /** The format named in a spec, or null. */
+    public static Format named(String name) {
+      for (Format format : values()) {
+        if (format.specName.equals(name)) {
+          return format;
+        }
+      }
+      return null;
+    }
+  }
+
+  /** Why a record could not be read. */
+  public static final class Failure extends Exception {
+    private final String reason;
+
+    Failure(String reason, String detail) {
+      super(detail);
+      this.reason = reason;
+    }
+
+    public String reason() {
+      return reason;
+    }
+  }
+
+  private static final Pattern BINLOG_FILE = Pattern.compile(".*?(\\d+)$");
+
+  private final String sourceName;
+  private final Format format;
+  private final Schema schema;
+  private transient ObjectMapper mapper;
+
+  private KafkaRecords(String sourceName, Format format, List<String> columns) {
+    this.sourceName = sourceName;
+    this.format = format;
+    this.schema =
+        format == Format.DEBEZIUM_JSON
+            ? RawRecords.changeSchema(columns)
+            : RawRecords.schema(columns);
+  }
+
+  /** Reads records of source {@code sourceName} into rows with {@code columns}. */
+  public static KafkaRecords of(String sourceName, Format format, List<String> columns) {
+    return new KafkaRecords(sourceName, format, columns);
+  }
+
+  /** The schema of the rows {@link #read} returns. */
+  public Schema schema() {
+    return schema;
+  }
+
+  /** The position written into rows and dead letters: topic, partition and offset. */
+  public static String position(String topic, int partition, long offset) {
+    return topic + "/" + partition + "@" + offset;
+  }
+
+  /** The record's value as text for dead letters: UTF-8, or base64 when it is not text. */
+  public static String payload(byte[] value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(value)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return "base64:" + Base64.getEncoder().encodeToString(value);
+    }
+  }
+
+  /** A dead letter (stage {@code extract}) for a record that {@link #read} refused. */
+  public Row deadLetter(Failure failure, String topic, int partition, long offset, byte[] value) {
+    return DeadLetter.of(
+        "extract",
+        failure.reason(),
+        failure.getMessage(),
+        sourceName,
+        position(topic, partition, offset),
+        payload(value));
+  }
+
+  /**
+   * The raw row of one record, or null for a tombstone.
+   *
+   * @throws Failure when the value cannot be read as the source's format
+   */
+  public Row read(String topic, int partition, long offset, byte[] value) throws Failure {
+    if (value == null) {
+      return null;
+    }
+    if (mapper == null) {
+      mapper = new ObjectMapper();
+    }
+    String text = payload(value);
+    JsonNode node;
+    try {
+      node = mapper.readTree(text);
+    } catch (JsonProcessingException e) {
+      throw new Failure(NOT_JSON, e.getOriginalMessage());
+    }
+    if (node == null || !node.isObject()) {
+      throw new Failure(NOT_JSON, "the value is not a JSON object");
+    }
+    String position = position(topic, partition, offset);
+    int dataColumns = schema.getFieldCount() - (format == Format.DEBEZIUM_JSON ? 6 : 3);
+    List<Object> values = new ArrayList<>(schema.getFieldCount());
+    if (format == Format.JSON) {
+      for (int c = 0; c < dataColumns; c++) {
+        values.add(JsonLinesSource.text(JsonLinesSource.at(node, schema.getField(c).getName())));
+      }
+      values.add(sourceName);
+      values.add(position);
+      values.add(text);
+      return Row.withSchema(schema).addValues(values).build();
+    }
+    JsonNode event = node.has("payload") && node.has("schema") ? node.get("payload") : node;
+    Map<String, String> types =
+        node.has("schema") ? fieldTypes(node.get("schema")) : Map.<String, String>of();
+    if (event == null || !event.isObject()) {
+      throw new Failure(MISSING_IMAGE, "the change event has no payload object");
+    }
+    String op = event.path("op").asText("");
+    String change;
+    JsonNode image;
+    switch (op) {
+      case "c":
+      case "r":
+      case "u":
+        change = RawRecords.UPSERT;
+        image = event.get("after");
+        break;
+      case "d":
+        change = RawRecords.DELETE;
+        image = event.get("before");
+        break;
+      default:
+        throw new Failure(
+            UNKNOWN_OP,
+            "op '" + op + "' is not one of c, r, u, d" + (op.equals("t") ? " (truncate)" : ""));
+    }
+    if (image == null || !image.isObject()) {
+      throw new Failure(
+          MISSING_IMAGE,
+          "op '"
+              + op
+              + "' needs a '"
+              + (change.equals(RawRecords.DELETE) ? "before" : "after")
+              + "' object");
+    }
+    JsonNode source = event.path("source");
+    for (int c = 0; c < dataColumns; c++) {
+      String column = schema.getField(c).getName();
+      values.add(decode(JsonLinesSource.at(image, column), types.get(column), column));
+    }
+    values.add(sourceName);
+    values.add(position);
+    values.add(text);
+    values.add(change);
+    values.add(Long.toString(version(source)));
+    long tsMs = source.path("ts_ms").asLong(event.path("ts_ms").asLong(0));
+    values.add(tsMs > 0 ? Instant.ofEpochMilli(tsMs).toString() : null);
+    return Row.withSchema(schema).addValues(values).build();
+  }
+
+  /**
+   * The change's position in its source log as one number that grows with the log: the LSN for
+   * PostgreSQL; for MySQL and MariaDB the binlog file's sequence number (19 bits), the position in
+   * it (32 bits) and the row within the event (12 bits).
+   */
+  static long version(JsonNode source) throws Failure {
+    if (source.hasNonNull("lsn")) {
+      return source.get("lsn").asLong();
+    }
+    if (source.hasNonNull("file") && source.hasNonNull("pos")) {
+      Matcher file = BINLOG_FILE.matcher(source.get("file").asText());
+      if (!file.matches()) {
+        throw new Failure(NO_POSITION, "binlog file '" + source.get("file").asText() + "'");
+      }
+      long sequence = Long.parseLong(file.group(1));
+      long pos = source.get("pos").asLong();
+      long row = source.path("row").asLong(0);
+      return (sequence << 44) | (pos << 12) | Math.min(row, 4095);
+    }
+    if (source.hasNonNull("ts_ms")) {
+      return source.get("ts_ms").asLong();
+    }
+    throw new Failure(
+        NO_POSITION, "the event's source has none of lsn, file and pos, ts_ms to order it by");
+  }
+
+  /** Debezium's semantic type names of the {@code after} fields, from the schema wrapper. */
+  private static Map<String, String> fieldTypes(JsonNode schema) {
+    Map<String, String> types = new HashMap<>();
+    for (JsonNode part : schema.path("fields")) {
+      if (!part.path("field").asText().equals("after")
+          && !part.path("field").asText().equals("before")) {
+        continue;
+      }
+      for (JsonNode field : part.path("fields")) {
+        String name = field.path("name").asText(null);
+        if (name == null) {
+          continue;
+        }
+        if (name.equals("org.apache.kafka.connect.data.Decimal")) {
+          name = name + ":" + field.path("parameters").path("scale").asText("0");
+        }
+        types.put(field.path("field").asText(), name);
+      }
+    }
+    return types;
+  }
+
+  /** The text of a value, undoing Debezium's encodings named by {@code type}. */
+  private static String decode(JsonNode value, String type, String column) throws Failure {
+    String text = JsonLinesSource.text(value);
+    if (text == null || type == null || !value.isValueNode()) {
+      return text;
+    }
+    try {
+      switch (type) {
+        case "io.debezium.time.Date":
+        case "org.apache.kafka.connect.data.Date":
+          return LocalDate.ofEpochDay(value.asLong()).toString();
+        case "io.debezium.time.Timestamp":
+        case "org.apache.kafka.connect.data.Timestamp":
+          return Instant.ofEpochMilli(value.asLong()).toString();
+        case "io.debezium.time.MicroTimestamp":
+          return Instant.EPOCH.plusNanos(value.asLong() * 1000).toString();
+        case "io.debezium.time.NanoTimestamp":
+          return Instant.EPOCH.plusNanos(value.asLong()).toString();
+        default:
+          if (type.startsWith("org.apache.kafka.connect.data.Decimal:") && value.isTextual()) {
+            int scale = Integer.parseInt(type.substring(type.indexOf(':') + 1));
+            byte[] unscaled = Base64.getDecoder().decode(value.asText());
+            return new BigDecimal(new BigInteger(unscaled), scale).toPlainString();
+          }
+          return text;
+      }
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new Failure("unreadable encoded value", column + ": '" + text + "' as " + type);
+    }
+  }
+}

@@ -1,0 +1,337 @@
+package dev.watershed.runners;
+
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.io.kafka.KafkaOffsets;
+import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.ReadRanges;
+import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.spec.SinkSpec;
+import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.spec.Spec;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.beam.runners.direct.DirectOptions;
+import org.apache.beam.runners.flink.FlinkPipelineOptions;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.StreamingOptions;
+
+/**
+ * The two modes that run until stopped: micro-batch (a batch run on every tick, each reading what
+ * changed since the marks the last one committed) and streaming (one unbounded job that commits per
+ * bundle and checkpoints its Kafka offsets).
+ *
+ * <p>Both stop on Ctrl-C (or SIGTERM), or with {@code --stop-when-idle} once caught up: for
+ * micro-batch at the first tick with nothing new; for streaming when every consumer group has
+ * committed up to the topic's end and the tables have not changed for the given time.
+ */
+final class Continuous {
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+  private static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
+
+  private Continuous() {}
+
+  static Duration duration(String text) {
+    Matcher m = DURATION.matcher(text.trim());
+    if (!m.matches()) {
+      throw new IllegalArgumentException(
+          "'" + text + "' is not a duration; write e.g. 500ms, 5s, 2m or 1h");
+    }
+    long n = Long.parseLong(m.group(1));
+    switch (m.group(2)) {
+      case "ms":
+        return Duration.ofMillis(n);
+      case "s":
+        return Duration.ofSeconds(n);
+      case "m":
+        return Duration.ofMinutes(n);
+      default:
+        return Duration.ofHours(n);
+    }
+  }
+
+  /** Fails with one line naming the broker when no broker answers at {@code servers}. */
+  static void checkKafka(String where, String servers) {
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of(
+                "bootstrap.servers",
+                servers,
+                "default.api.timeout.ms",
+                10_000,
+                "request.timeout.ms",
+                5_000))) {
+      admin.describeCluster().nodes().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          where
+              + ": cannot reach Kafka at "
+              + servers
+              + "; check that the broker runs and bootstrap_servers is right");
+    }
+  }
+
+  /** Sets a flag on Ctrl-C and lets the loop finish what it is doing first. */
+  private static final class StopSignal {
+    final AtomicBoolean stop = new AtomicBoolean();
+    final CountDownLatch done = new CountDownLatch(1);
+    final Thread hook =
+        new Thread(
+            () -> {
+              stop.set(true);
+              try {
+                done.await(60, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+
+    StopSignal() {
+      Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    void finished() {
+      done.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // Shutting down already: the hook is running and waits for done.
+      }
+    }
+  }
+
+  static int microBatch(
+      Watershed cli, Spec spec, RunnerProfile profile, List<String> beamArgs, Duration stopWhenIdle)
+      throws Exception {
+    StopSignal signal = new StopSignal();
+    try {
+      Duration every = spec.timing().every();
+      cli.err()
+          .println(
+              "micro-batch " + spec.name() + " every " + every + " on " + profile.displayName());
+      for (int tick = 1; !signal.stop.get(); tick++) {
+        long started = System.nanoTime();
+        Map<String, RunContext.ReadRange> ranges = ReadRanges.plan(spec);
+        if (ReadRanges.pending(ranges, spec) == 0) {
+          cli.err().println("tick " + tick + ": nothing new since the last committed marks");
+          if (stopWhenIdle != null) {
+            return Watershed.OK;
+          }
+        } else {
+          cli.err().println("tick " + tick + ": " + describe(ranges));
+          int code = cli.runBatch(spec, profile, beamArgs, ranges);
+          if (code != Watershed.OK) {
+            return code;
+          }
+        }
+        long wait = every.toNanos() - (System.nanoTime() - started);
+        while (wait > 0 && !signal.stop.get()) {
+          long step = Math.min(wait, TimeUnit.MILLISECONDS.toNanos(200));
+          Thread.sleep(step / 1_000_000, (int) (step % 1_000_000));
+          wait -= step;
+        }
+      }
+      return Watershed.OK;
+    } finally {
+      signal.finished();
+    }
+  }
+
+  private static String describe(Map<String, RunContext.ReadRange> ranges) {
+    StringBuilder text = new StringBuilder();
+    ranges.forEach(
+        (source, range) ->
+            text.append(text.length() == 0 ? "" : "; ")
+                .append(source)
+                .append(" from ")
+                .append(range.from() == null ? "the start" : range.from())
+                .append(" to ")
+                .append(range.to()));
+    return text.toString();
+  }
+
+  static int streaming(
+      Watershed cli, Spec spec, RunnerProfile profile, List<String> beamArgs, Duration stopWhenIdle)
+      throws Exception {
+    PipelineOptions options = profile.options(beamArgs);
+    options.as(StreamingOptions.class).setStreaming(true);
+    if (profile == RunnerProfile.FLINK) {
+      FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
+      if (beamArgs.stream().noneMatch(a -> a.startsWith("--checkpointingInterval="))) {
+        flink.setCheckpointingInterval(spec.timing().checkpointEvery().toMillis());
+      }
+      // Sinks commit in finishBundle; finishing bundles before each checkpoint means offsets are
+      // committed only after the rows they cover.
+      flink.setFinishBundleBeforeCheckpointing(true);
+      if (!flink.getFlinkMaster().startsWith("[")) {
+        flink.setAttachedMode(false);
+      }
+    } else {
+      options.as(DirectOptions.class).setBlockOnRun(false);
+    }
+    Pipeline pipeline = Pipeline.create(options);
+    Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    Composer.compose(spec, pipeline, RunContext.run(now, Map.of()));
+    StopSignal signal = new StopSignal();
+    long start = System.nanoTime();
+    java.util.concurrent.atomic.AtomicReference<Throwable> failure =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    PipelineResult result = null;
+    if (profile == RunnerProfile.FLINK
+        && options.as(FlinkPipelineOptions.class).getFlinkMaster().startsWith("[")) {
+      // Embedded Flink runs a streaming job attached, blocking its caller until the job ends; it
+      // runs on a thread of its own and ends with this process. That is safe at any moment:
+      // bundles commit on their own and offsets only after the rows they cover.
+      Thread job =
+          new Thread(
+              () -> {
+                try {
+                  pipeline.run();
+                } catch (Throwable t) {
+                  failure.set(t);
+                }
+              },
+              "watershed-streaming-job");
+      job.setDaemon(true);
+      job.start();
+    } else {
+      result = pipeline.run();
+    }
+    cli.err().println("streaming " + spec.name() + " on " + profile.displayName() + " ...");
+    Map<String, Long> counters = Map.of();
+    try {
+      Map<String, Long> lastRows = null;
+      long lastCommitted = committed(spec);
+      long idleSince = System.nanoTime();
+      while (!signal.stop.get()) {
+        Thread.sleep(PROGRESS_EVERY.toMillis());
+        if (failure.get() != null) {
+          throw new IllegalStateException(
+              "the streaming job failed: " + Failures.describe(failure.get()), failure.get());
+        }
+        PipelineResult.State state = result == null ? null : result.getState();
+        if (state == PipelineResult.State.FAILED || state == PipelineResult.State.CANCELLED) {
+          throw new IllegalStateException("the streaming job stopped: " + state);
+        }
+        long committed = committed(spec);
+        long lag = lag(spec);
+        Map<String, Long> rows = tableRows(spec);
+        double perSecond = (committed - lastCommitted) / (double) PROGRESS_EVERY.toSeconds();
+        lastCommitted = committed;
+        cli.out()
+            .printf(
+                "%s  %.0f events/s  lag %d  %s%n",
+                Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                perSecond,
+                lag,
+                rows.isEmpty() ? "" : rows.toString().replace("{", "").replace("}", ""));
+        if (lag != 0 || !rows.equals(lastRows)) {
+          idleSince = System.nanoTime();
+        }
+        lastRows = rows;
+        if (stopWhenIdle != null && System.nanoTime() - idleSince >= stopWhenIdle.toNanos()) {
+          cli.err().println("caught up and idle for " + stopWhenIdle + "; stopping");
+          break;
+        }
+      }
+      if (result != null) {
+        try {
+          counters = RunSummary.counters(result);
+        } catch (RuntimeException e) {
+          counters = null;
+        }
+      } else {
+        counters = null;
+      }
+    } finally {
+      try {
+        if (result != null) {
+          result.cancel();
+        }
+      } catch (Exception e) {
+        // Already stopped.
+      }
+      signal.finished();
+    }
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    if (counters != null) {
+      cli.out().print(RunSummary.of(spec, counters, elapsed, profile.displayName()).render());
+    } else {
+      // An attached embedded job reports its counters only when it ends, and it never ends.
+      cli.out()
+          .printf(
+              "stopped after %ds: offsets committed %d, lag %d, %s%n",
+              elapsed.toSeconds(), committed(spec), lag(spec), tableRows(spec));
+    }
+    return Watershed.OK;
+  }
+
+  /** Offsets committed by the streaming consumer groups, summed over their topics' partitions. */
+  private static long committed(Spec spec) {
+    long committed = 0;
+    for (SourceSpec source : spec.sources().values()) {
+      if (source.kafka() != null) {
+        committed +=
+            KafkaOffsets.committed(
+                    source.kafka().bootstrapServers(),
+                    source.kafka().topic(),
+                    source.kafka().group())
+                .values()
+                .stream()
+                .mapToLong(Long::longValue)
+                .sum();
+      }
+    }
+    return committed;
+  }
+
+  private static long lag(Spec spec) {
+    long lag = 0;
+    for (SourceSpec source : spec.sources().values()) {
+      if (source.kafka() != null) {
+        lag +=
+            KafkaOffsets.lag(
+                source.kafka().bootstrapServers(), source.kafka().topic(), source.kafka().group());
+      }
+    }
+    return lag;
+  }
+
+  /** Rows in each table the spec loads, by table name; tables not created yet are left out. */
+  static Map<String, Long> tableRows(Spec spec) {
+    Map<String, Long> rows = new LinkedHashMap<>();
+    for (SinkSpec sink : spec.sinks().values()) {
+      if (!sink.isTable()) {
+        continue;
+      }
+      JdbcEndpoint endpoint = Composer.tableEndpoint(spec, sink);
+      for (String model : spec.modelsOf(sink)) {
+        String table = Composer.tableOf(sink, spec.models().get(model));
+        try (Connection connection = endpoint.connect();
+            Statement statement = connection.createStatement();
+            ResultSet count =
+                statement.executeQuery("SELECT COUNT(*) FROM " + endpoint.dialect().quote(table))) {
+          count.next();
+          rows.put(table, count.getLong(1));
+        } catch (SQLException e) {
+          // Not created yet: the first bundle creates it.
+        }
+      }
+    }
+    return rows;
+  }
+}
