@@ -214,7 +214,7 @@ final class Continuous {
     cli.err().println("streaming " + spec.name() + " on " + profile.displayName() + " ...");
     Map<String, Long> counters = Map.of();
     try {
-      Map<String, Long> lastRows = null;
+      List<Object> lastProgress = null;
       long lastCommitted = committed(spec);
       long idleSince = System.nanoTime();
       while (!signal.stop.get()) {
@@ -225,6 +225,7 @@ final class Continuous {
         }
         PipelineResult.State state = result == null ? null : result.getState();
         if (state == PipelineResult.State.FAILED || state == PipelineResult.State.CANCELLED) {
+          result.waitUntilFinish(); // throws the job's failure, if the runner keeps it
           throw new IllegalStateException("the streaming job stopped: " + state);
         }
         long committed = committed(spec);
@@ -239,12 +240,25 @@ final class Continuous {
                 perSecond,
                 lag,
                 rows.isEmpty() ? "" : rows.toString().replace("{", "").replace("}", ""));
-        if (lag != 0 || !rows.equals(lastRows)) {
+        // Idle: nothing published, committed or loaded since the last look. (The Direct runner
+        // commits a read's last offsets only when it reads again, so its lag may stay above 0.)
+        List<Object> progress = List.of(lag, committed, rows);
+        if (!progress.equals(lastProgress)) {
           idleSince = System.nanoTime();
         }
-        lastRows = rows;
+        lastProgress = progress;
         if (stopWhenIdle != null && System.nanoTime() - idleSince >= stopWhenIdle.toNanos()) {
-          cli.err().println("caught up and idle for " + stopWhenIdle + "; stopping");
+          cli.err()
+              .println(
+                  "idle for "
+                      + stopWhenIdle
+                      + "; stopping"
+                      + (lag == 0
+                          ? ""
+                          : " ("
+                              + lag
+                              + " records read but not yet committed are read again on"
+                              + " the next start)"));
           break;
         }
       }

@@ -64,7 +64,8 @@ final class StreamingDemo {
     Files.createDirectories(folder);
     Files.deleteIfExists(folder.resolve("warehouse.duckdb"));
     Files.deleteIfExists(folder.resolve("warehouse.duckdb.wal"));
-    Files.deleteIfExists(folder.resolve("dead-letter.jsonl"));
+    Path deadLetters = folder.resolve("dead-letters");
+    Files.deleteIfExists(deadLetters.resolve("dead-letter.jsonl"));
     try (LocalKafka kafka = LocalKafka.start()) {
       kafka.createTopic(TOPIC, 2);
       ChangeEvents events = ChangeEvents.generate(20261125L, 2000);
@@ -75,7 +76,7 @@ final class StreamingDemo {
               kafka.bootstrapServers(),
               folder.resolve("warehouse.duckdb").toString(),
               "soft",
-              folder.resolve("dead-letter.jsonl").toString()));
+              deadLetters.toString()));
       cli.err()
           .printf(
               "broker %s: publishing %d change events (%d late, %d duplicated, %d poison)%n",
