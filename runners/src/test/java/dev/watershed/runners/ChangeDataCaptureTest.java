@@ -5,13 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.kafka.LocalKafka;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -205,6 +208,125 @@ class ChangeDataCaptureTest {
     for (String file : List.of("batch.duckdb", "micro.duckdb", "streaming.duckdb")) {
       String result = compare("jdbc:duckdb:" + folder.resolve(file), "customer", events, true);
       assertTrue(result.startsWith("matches"), file + ": " + result);
+    }
+  }
+
+  /**
+   * Kill -9 mid-stream and restart: the job (embedded Flink, its own JVM) is killed while events
+   * are still arriving, then started again; the PostgreSQL table ends exactly as the source history
+   * does, so nothing was lost and nothing applied twice.
+   */
+  @Test
+  void aStreamingJobKilledMidwayAndRestartedLosesAndDuplicatesNothing() throws Exception {
+    dropTables(PG, "cdc_kill.customer", "cdc_kill._ws_deleted_customer");
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS cdc_kill");
+    }
+    String topic = topic();
+    ChangeEvents events = ChangeEvents.generate(13L, 400);
+    int size = events.delivery().size();
+    Path spec =
+        spec(
+            "cdc_kill",
+            topic,
+            "  pg: { type: postgres, url: \""
+                + PG
+                + "\", user: postgres, schema: cdc_kill, deletes: hard }");
+    Files.writeString(
+        spec, Files.readString(spec).replace("checkpoint_every: 2s", "checkpoint_every: 1s"));
+    int first = size / 4;
+    events.publish(kafka.bootstrapServers(), topic, 0, first);
+    Process job = startJob(spec, "job-1.log");
+    // The rest arrives while the job runs, in small batches.
+    Thread producer =
+        new Thread(
+            () -> {
+              for (int at = first; at < size; at += 25) {
+                events.publish(kafka.bootstrapServers(), topic, at, Math.min(size, at + 25));
+                try {
+                  Thread.sleep(300);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            });
+    // Once the job has committed a checkpoint, the rest starts to arrive; the kill comes while it
+    // is still arriving and being loaded.
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+    while (committedOffsets("watershed-crm_customers", topic) == 0
+        && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    producer.start();
+    Thread.sleep(2500);
+    job.destroyForcibly(); // SIGKILL: no shutdown hook, no final commit
+    assertTrue(job.waitFor(30, TimeUnit.SECONDS));
+    long committedAtKill = committedOffsets("watershed-crm_customers", topic);
+    long rowsAtKill = rows("cdc_kill.customer");
+    producer.join();
+    assertTrue(
+        committedAtKill > 0 && committedAtKill < size,
+        "killed midway: " + committedAtKill + " of " + size + " offsets committed");
+    assertTrue(rowsAtKill > 0, "rows were loaded before the kill");
+
+    Process restarted = startJob(spec, "job-2.log", "--stop-when-idle=4s");
+    assertTrue(restarted.waitFor(4, TimeUnit.MINUTES), log("job-2.log"));
+    assertEquals(0, restarted.exitValue(), log("job-2.log"));
+    String result = compare(PG, "cdc_kill.customer", events, false);
+    assertTrue(result.startsWith("matches"), result + "\n" + log("job-2.log"));
+  }
+
+  private Process startJob(Path spec, String logName, String... extra) throws Exception {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g",
+                "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                "--add-opens=java.base/java.util=ALL-UNNAMED",
+                "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+                "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Watershed.class.getName(),
+                "run",
+                spec.toString(),
+                "--mode=streaming",
+                "--runner=flink"));
+    command.addAll(List.of(extra));
+    return new ProcessBuilder(command)
+        .directory(folder.toFile())
+        .redirectErrorStream(true)
+        .redirectOutput(folder.resolve(logName).toFile())
+        .start();
+  }
+
+  private String log(String name) {
+    try {
+      return Files.readString(folder.resolve(name), StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      return "(no log: " + e.getMessage() + ")";
+    }
+  }
+
+  private static long committedOffsets(String group, String topic) {
+    return dev.watershed.io.kafka.KafkaOffsets.committed(kafka.bootstrapServers(), topic, group)
+        .values()
+        .stream()
+        .mapToLong(Long::longValue)
+        .sum();
+  }
+
+  private static long rows(String table) throws SQLException {
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement();
+        java.sql.ResultSet r = s.executeQuery("SELECT count(*) FROM " + table)) {
+      r.next();
+      return r.getLong(1);
+    } catch (SQLException e) {
+      return 0;
     }
   }
 
