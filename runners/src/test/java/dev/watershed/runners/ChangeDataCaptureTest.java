@@ -330,6 +330,58 @@ class ChangeDataCaptureTest {
     }
   }
 
+  @Test
+  void aKafkaSinkPublishesEachLoadedRowAsJsonKeyedByTheModelKey() throws Exception {
+    String topic = topic();
+    ChangeEvents events = ChangeEvents.generate(17L, 40);
+    events.publish(kafka.bootstrapServers(), topic, 0, events.delivery().size());
+    String out = "conformed." + UUID.randomUUID().toString().substring(0, 8) + ".{model}";
+    Path spec =
+        spec(
+            "cdc_publish",
+            topic,
+            "  events: { type: kafka, bootstrap_servers: \""
+                + kafka.bootstrapServers()
+                + "\", topic: \""
+                + out
+                + "\" }");
+    Cli cli = new Cli(folder);
+    assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());
+    String outTopic = out.replace("{model}", "customer");
+    java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> latest =
+        new java.util.TreeMap<>();
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+            java.util.Map.of(
+                "bootstrap.servers", kafka.bootstrapServers(),
+                "group.id", "check",
+                "auto.offset.reset", "earliest"),
+            new org.apache.kafka.common.serialization.StringDeserializer(),
+            new org.apache.kafka.common.serialization.StringDeserializer())) {
+      consumer.subscribe(List.of(outTopic));
+      long deadline = System.currentTimeMillis() + 30_000;
+      int expected = events.finalRows().size() + events.deleted().size();
+      while (latest.size() < expected && System.currentTimeMillis() < deadline) {
+        for (var record : consumer.poll(java.time.Duration.ofMillis(500))) {
+          latest.put(record.key(), json.readTree(record.value()));
+        }
+      }
+    }
+    // One message per key: the newest change, deletes flagged.
+    assertEquals(events.finalRows().size() + events.deleted().size(), latest.size());
+    for (var row : events.finalRows().entrySet()) {
+      com.fasterxml.jackson.databind.JsonNode message = latest.get(row.getKey().toString());
+      assertEquals(row.getValue().get("email"), message.path("email").asText(), message.toString());
+      assertEquals(false, message.path("_deleted").asBoolean());
+      assertTrue(message.path("_version").asLong() > 0);
+    }
+    for (Long id : events.deleted().keySet()) {
+      assertEquals(true, latest.get(id.toString()).path("_deleted").asBoolean());
+    }
+  }
+
   private static int tombstonesIn(ChangeEvents events, int from, int to) {
     int n = 0;
     for (ChangeEvents.Event event : events.delivery().subList(from, to)) {

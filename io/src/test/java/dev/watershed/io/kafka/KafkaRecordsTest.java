@@ -1,0 +1,117 @@
+package dev.watershed.io.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.watershed.transforms.records.RawRecords;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.apache.beam.sdk.values.Row;
+import org.junit.jupiter.api.Test;
+
+class KafkaRecordsTest {
+  private static final KafkaRecords DEBEZIUM =
+      KafkaRecords.of("crm", KafkaRecords.Format.DEBEZIUM_JSON, List.of("id", "balance", "born"));
+
+  private static Row read(KafkaRecords records, String value) throws KafkaRecords.Failure {
+    return records.read("t", 0, 42, value == null ? null : value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void anUpdateWithTheSchemaWrapperIsAnUpsertOfAfterWithDecodedValues() throws Exception {
+    // balance 12.34 as Debezium's base64 unscaled bytes (1234 = 0x04D2), born as days since 1970.
+    String value =
+        "{\"schema\": {\"type\": \"struct\", \"fields\": [{\"field\": \"after\", \"fields\": ["
+            + "{\"field\": \"balance\", \"name\": \"org.apache.kafka.connect.data.Decimal\","
+            + " \"parameters\": {\"scale\": \"2\"}},"
+            + "{\"field\": \"born\", \"name\": \"io.debezium.time.Date\"}]}]},"
+            + " \"payload\": {\"op\": \"u\", \"before\": {\"id\": 7},"
+            + " \"after\": {\"id\": 7, \"balance\": \"BNI=\", \"born\": 19000},"
+            + " \"source\": {\"lsn\": 123456, \"ts_ms\": 1767225600000}}}";
+    Row row = read(DEBEZIUM, value);
+    assertEquals("7", row.getString("id"));
+    assertEquals("12.34", row.getString("balance"));
+    assertEquals("2022-01-08", row.getString("born"));
+    assertEquals(RawRecords.UPSERT, row.getString(RawRecords.CHANGE));
+    assertEquals("123456", row.getString(RawRecords.VERSION));
+    assertEquals("2026-01-01T00:00:00Z", row.getString(RawRecords.CHANGED_AT));
+    assertEquals("t/0@42", row.getString(RawRecords.POSITION));
+  }
+
+  @Test
+  void aDeleteReadsTheKeyFromBeforeAndATombstoneYieldsNothing() throws Exception {
+    Row row =
+        read(
+            DEBEZIUM,
+            "{\"op\": \"d\", \"before\": {\"id\": 9}, \"after\": null, \"source\": {\"lsn\": 9}}");
+    assertEquals("9", row.getString("id"));
+    assertEquals(RawRecords.DELETE, row.getString(RawRecords.CHANGE));
+    assertNull(read(DEBEZIUM, null));
+  }
+
+  @Test
+  void binlogPositionsOrderAcrossFilesPositionsAndRows() throws Exception {
+    long[] versions = {
+      version("mysql-bin.000003", 100, 0),
+      version("mysql-bin.000003", 100, 1),
+      version("mysql-bin.000003", 4000, 0),
+      version("mysql-bin.000004", 4, 0)
+    };
+    for (int i = 1; i < versions.length; i++) {
+      assertTrue(versions[i - 1] < versions[i], "version " + i + " orders after " + (i - 1));
+    }
+  }
+
+  private static long version(String file, long pos, int row) throws Exception {
+    return Long.parseLong(
+        read(
+                DEBEZIUM,
+                "{\"op\": \"c\", \"after\": {\"id\": 1}, \"source\": {\"file\": \""
+                    + file
+                    + "\", \"pos\": "
+                    + pos
+                    + ", \"row\": "
+                    + row
+                    + "}}")
+            .getString(RawRecords.VERSION));
+  }
+
+  @Test
+  void poisonMessagesFailWithAReason() {
+    assertEquals(
+        KafkaRecords.NOT_JSON,
+        assertThrows(KafkaRecords.Failure.class, () -> read(DEBEZIUM, "{nope")).reason());
+    KafkaRecords.Failure truncate =
+        assertThrows(
+            KafkaRecords.Failure.class,
+            () -> read(DEBEZIUM, "{\"op\": \"t\", \"source\": {\"lsn\": 1}}"));
+    assertEquals(KafkaRecords.UNKNOWN_OP, truncate.reason());
+    assertTrue(truncate.getMessage().contains("truncate"));
+    assertEquals(
+        KafkaRecords.MISSING_IMAGE,
+        assertThrows(
+                KafkaRecords.Failure.class,
+                () -> read(DEBEZIUM, "{\"op\": \"c\", \"after\": null, \"source\": {\"lsn\": 1}}"))
+            .reason());
+    assertEquals(
+        KafkaRecords.NO_POSITION,
+        assertThrows(
+                KafkaRecords.Failure.class,
+                () -> read(DEBEZIUM, "{\"op\": \"c\", \"after\": {\"id\": 1}, \"source\": {}}"))
+            .reason());
+    assertEquals(
+        "base64:/w==", KafkaRecords.payload(new byte[] {(byte) 0xff}), "bytes that are not text");
+  }
+
+  @Test
+  void plainJsonValuesAreUpsertsWithDottedPaths() throws Exception {
+    KafkaRecords json =
+        KafkaRecords.of("events", KafkaRecords.Format.JSON, List.of("id", "customer.email"));
+    Row row = read(json, "{\"id\": 3, \"customer\": {\"email\": \"a@b.c\"}}");
+    assertEquals("3", row.getString("id"));
+    assertEquals("a@b.c", row.getString("customer.email"));
+    assertTrue(!row.getSchema().hasField(RawRecords.CHANGE));
+  }
+}

@@ -1,0 +1,115 @@
+package dev.watershed.pipelines.spec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the spec says about modes, Kafka sources and sinks, incremental reads and deletes. */
+class ModesSpecTest {
+  @TempDir Path folder;
+
+  private static String spec(String mode, String source, String sinks, String extra) {
+    return String.join(
+        "\n",
+        "name: changes",
+        "mode: " + mode,
+        extra,
+        "sources:",
+        "  crm:",
+        source,
+        "models:",
+        "  customer:",
+        "    key: [customer_id]",
+        "    fields: { customer_id: long, email: string }",
+        "conform:",
+        "  - from: crm",
+        "    to: customer",
+        "    fields: { customer_id: id, email: email }",
+        "sinks:",
+        sinks,
+        "");
+  }
+
+  private static final String KAFKA =
+      "    type: kafka\n    bootstrap_servers: localhost:9092\n    topic: crm.customers\n"
+          + "    format: debezium-json";
+  private static final String WAREHOUSE = "  w: { type: duckdb, path: w.duckdb, deletes: soft }";
+
+  private Spec parse(String yaml) throws SpecException {
+    return SpecParser.parse(yaml, folder, Map.of());
+  }
+
+  private String errors(String yaml) {
+    SpecException e = assertThrows(SpecException.class, () -> parse(yaml));
+    return e.errors().stream().map(SpecError::toString).collect(Collectors.joining("\n"));
+  }
+
+  @Test
+  void aChangeStreamMakesItsModelTrackChangesInEveryMode() throws Exception {
+    for (String mode : Spec.MODES) {
+      Spec spec =
+          parse(
+              spec(
+                  mode,
+                  KAFKA,
+                  WAREHOUSE,
+                  "every: 5s\nstreaming: { checkpoint_every: 2s, state_ttl: 1h }"));
+      assertEquals(mode, spec.mode());
+      assertTrue(spec.models().get("customer").tracksChanges());
+      assertEquals("soft", spec.sinks().get("w").deletes());
+      assertEquals("watershed-crm", spec.sources().get("crm").kafka().group());
+      assertEquals(
+          new Spec.Timing(Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofHours(1)),
+          spec.timing());
+    }
+  }
+
+  @Test
+  void eachModeSaysWhatItCannotRun() {
+    String csv = "    type: csv\n    path: missing.csv";
+    assertTrue(
+        errors(spec("streaming", csv, WAREHOUSE, ""))
+            .contains("in streaming mode every source is a kafka topic"),
+        errors(spec("streaming", csv, WAREHOUSE, "")));
+    assertTrue(
+        errors(spec("micro-batch", KAFKA, "  lake: { type: parquet, path: lake }", ""))
+            .contains("micro-batch keeps where 'crm' was read up to in a table sink"));
+    assertTrue(
+        errors(spec("streaming", KAFKA, "  lake: { type: parquet, path: lake }", ""))
+            .contains("in streaming mode sinks are tables"));
+    assertTrue(
+        errors(spec("hourly", KAFKA, WAREHOUSE, ""))
+            .contains("allowed: batch, micro-batch, streaming"));
+    assertTrue(
+        errors(spec("batch", KAFKA, WAREHOUSE, "every: soon"))
+            .contains("'soon' is not a duration"));
+    assertTrue(
+        errors(spec("batch", KAFKA, "  w: { type: duckdb, path: w.duckdb, deletes: maybe }", ""))
+            .contains("unknown delete policy 'maybe'; allowed: hard, soft"));
+    assertTrue(
+        errors(spec("batch", KAFKA.replace("debezium-json", "avro"), WAREHOUSE, ""))
+            .contains("unknown format 'avro'; allowed: debezium-json, json"));
+  }
+
+  @Test
+  void anIncrementalJdbcSourceRunsInMicroBatchAndTheModeCanBeOverridden() throws Exception {
+    String jdbc =
+        "    type: jdbc\n    url: jdbc:postgresql://127.0.0.1:5432/test\n    table: orders\n"
+            + "    incremental: { column: updated_at, tie_break: id }";
+    Spec spec = parse(spec("micro-batch", jdbc, WAREHOUSE, ""));
+    assertEquals(
+        new SourceSpec.Incremental("updated_at", "id"), spec.sources().get("crm").incremental());
+    assertTrue(!spec.models().get("customer").tracksChanges());
+    assertTrue(
+        errors(spec("streaming", jdbc, WAREHOUSE, ""))
+            .contains("in streaming mode every source is a kafka topic"));
+    assertEquals("streaming", spec.withMode("streaming").mode());
+  }
+}
