@@ -9,6 +9,7 @@ import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
 import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.transforms.metrics.RunCounters;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -187,6 +188,7 @@ final class Continuous {
     Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
     Composer.compose(spec, pipeline, RunContext.run(now, Map.of()));
     StopSignal signal = new StopSignal();
+    RunCounters.resetTallies();
     long start = System.nanoTime();
     java.util.concurrent.atomic.AtomicReference<Throwable> failure =
         new java.util.concurrent.atomic.AtomicReference<>();
@@ -269,7 +271,8 @@ final class Continuous {
           counters = null;
         }
       } else {
-        counters = null;
+        // Embedded Flink runs the job in this JVM: its counters are the tallies here.
+        counters = RunCounters.tallies();
       }
     } finally {
       try {
@@ -282,14 +285,22 @@ final class Continuous {
       signal.finished();
     }
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    if (counters != null) {
-      cli.out().print(RunSummary.of(spec, counters, elapsed, profile.displayName()).render());
-    } else {
-      // An attached embedded job reports its counters only when it ends, and it never ends.
-      cli.out()
-          .printf(
-              "stopped after %ds: offsets committed %d, lag %d, %s%n",
-              elapsed.toSeconds(), committed(spec), lag(spec), tableRows(spec));
+    cli.out()
+        .printf(
+            "stopped after %ds: offsets committed %d, lag %d, %s%n",
+            elapsed.toSeconds(), committed(spec), lag(spec), tableRows(spec));
+    if (counters == null) {
+      cli.err().println("the runner reported no counters; the run cannot be reconciled");
+      return Watershed.OK;
+    }
+    RunSummary summary = RunSummary.of(spec, counters, elapsed, profile.displayName());
+    cli.out().print(summary.render());
+    if (!summary.reconciled()) {
+      // Records still between stages when the job stopped are read again on the next start.
+      cli.err()
+          .println(
+              "note: records were still in flight when the job stopped; they are read again on"
+                  + " the next start");
     }
     return Watershed.OK;
   }

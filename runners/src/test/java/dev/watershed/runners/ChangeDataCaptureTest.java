@@ -275,9 +275,30 @@ class ChangeDataCaptureTest {
     assertEquals(0, restarted.exitValue(), log("job-2.log"));
     String result = compare(PG, "cdc_kill.customer", events, false);
     assertTrue(result.startsWith("matches"), result + "\n" + log("job-2.log"));
+    assertTrue(log("job-2.log").contains("reconciled"), log("job-2.log"));
+  }
+
+  /** The one-command demo, as a newcomer runs it: its own broker, events, DuckDB, a check. */
+  @Test
+  void theStreamingDemoEndsReconciledAndMatchingTheSourceHistory() throws Exception {
+    Process demo = startCommand("demo.log", "demo", "streaming");
+    assertTrue(demo.waitFor(4, TimeUnit.MINUTES), log("demo.log"));
+    String output = log("demo.log");
+    assertEquals(0, demo.exitValue(), output);
+    assertTrue(output.contains("events/s"), output);
+    assertTrue(output.contains("reconciled"), output);
+    assertTrue(output.contains("matches the source history"), output);
   }
 
   private Process startJob(Path spec, String logName, String... extra) throws Exception {
+    List<String> args =
+        new ArrayList<>(List.of("run", spec.toString(), "--mode=streaming", "--runner=flink"));
+    args.addAll(List.of(extra));
+    return startCommand(logName, args.toArray(new String[0]));
+  }
+
+  /** Runs the command line in a JVM of its own, as scripts/watershed does. */
+  private Process startCommand(String logName, String... args) throws Exception {
     List<String> command =
         new ArrayList<>(
             List.of(
@@ -290,12 +311,8 @@ class ChangeDataCaptureTest {
                 "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
                 "-cp",
                 System.getProperty("java.class.path"),
-                Watershed.class.getName(),
-                "run",
-                spec.toString(),
-                "--mode=streaming",
-                "--runner=flink"));
-    command.addAll(List.of(extra));
+                Watershed.class.getName()));
+    command.addAll(List.of(args));
     return new ProcessBuilder(command)
         .directory(folder.toFile())
         .redirectErrorStream(true)

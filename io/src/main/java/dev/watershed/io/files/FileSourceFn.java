@@ -3,7 +3,6 @@ package dev.watershed.io.files;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -33,7 +32,8 @@ abstract class FileSourceFn extends DoFn<FileIO.ReadableFile, Row> {
   FileSourceFn(String sourceName, Schema schema) {
     this.sourceName = sourceName;
     this.schema = schema;
-    this.read = Metrics.counter("watershed", "source." + sourceName + ".read");
+    this.read =
+        dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
   }
 
   /** Matches {@code filepattern} and reads every file with {@code fn}: rows and dead letters. */

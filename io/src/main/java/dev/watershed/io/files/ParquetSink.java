@@ -23,7 +23,6 @@ import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.io.parquet.ParquetIO;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Contextful;
 import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -271,7 +270,8 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         String table) {
       this.avroJson = avroJson;
       this.columns = columns;
-      this.written = Metrics.counter("watershed", "load." + sinkName + "." + table);
+      this.written =
+          dev.watershed.transforms.metrics.RunCounters.counter("load." + sinkName + "." + table);
     }
 
     @Override

@@ -11,7 +11,6 @@ import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -109,7 +108,8 @@ public final class ReplaySource
       this.schema = schema;
       this.header = header;
       this.delimiter = delimiter;
-      this.read = Metrics.counter("watershed", "source." + sourceName + ".read");
+      this.read =
+          dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
     }
 
     @Setup

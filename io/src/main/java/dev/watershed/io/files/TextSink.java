@@ -12,7 +12,6 @@ import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -169,7 +168,7 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
     FormatFn(List<String> columns, Format format, String counter) {
       this.columns = columns;
       this.format = format;
-      this.written = Metrics.counter("watershed", counter);
+      this.written = dev.watershed.transforms.metrics.RunCounters.counter(counter);
     }
 
     @Setup

@@ -19,7 +19,6 @@ import org.apache.beam.sdk.coders.MapCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -413,9 +412,12 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
 
     CommitFn(JdbcLoad load) {
       this.load = load;
-      this.loaded = Metrics.counter("watershed", "load." + load.sinkName + "." + load.model.name());
+      this.loaded =
+          dev.watershed.transforms.metrics.RunCounters.counter(
+              "load." + load.sinkName + "." + load.model.name());
       this.blocked =
-          Metrics.counter("watershed", "blocked." + load.sinkName + "." + load.model.name());
+          dev.watershed.transforms.metrics.RunCounters.counter(
+              "blocked." + load.sinkName + "." + load.model.name());
     }
 
     @ProcessElement
@@ -496,7 +498,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       this.load = load;
       this.stagingPrefix = stagingPrefix;
       this.fields = new ArrayList<>(fields);
-      this.loaded = Metrics.counter("watershed", "load." + load.sinkName + "." + load.model.name());
+      this.loaded =
+          dev.watershed.transforms.metrics.RunCounters.counter(
+              "load." + load.sinkName + "." + load.model.name());
     }
 
     @Setup

@@ -21,7 +21,6 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -288,7 +287,8 @@ public final class JdbcSource
       this.schema = schema;
       this.rows = rows;
       this.dead = dead;
-      this.read = Metrics.counter("watershed", "source." + sourceName + ".read");
+      this.read =
+          dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
     }
 
     @ProcessElement

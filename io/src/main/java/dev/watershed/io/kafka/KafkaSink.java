@@ -9,7 +9,6 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -91,7 +90,7 @@ public final class KafkaSink extends PTransform<PCollection<Row>, PDone> {
       this.key = key;
       this.schema = schema;
       this.gate = gate;
-      this.published = Metrics.counter("watershed", "load." + name);
+      this.published = dev.watershed.transforms.metrics.RunCounters.counter("load." + name);
     }
 
     @ProcessElement

@@ -11,7 +11,6 @@ import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.io.kafka.KafkaRecord;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -171,8 +170,11 @@ public final class KafkaSource
 
     Reader(KafkaRecords records, String sourceName) {
       this.records = records;
-      this.read = Metrics.counter("watershed", "source." + sourceName + ".read");
-      this.tombstones = Metrics.counter("watershed", "source." + sourceName + ".tombstones");
+      this.read =
+          dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
+      this.tombstones =
+          dev.watershed.transforms.metrics.RunCounters.counter(
+              "source." + sourceName + ".tombstones");
     }
 
     void accept(

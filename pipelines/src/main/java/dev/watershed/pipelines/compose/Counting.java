@@ -1,7 +1,6 @@
 package dev.watershed.pipelines.compose;
 
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.values.Row;
@@ -11,7 +10,7 @@ final class Counting extends DoFn<Row, Row> {
   private final Counter counter;
 
   private Counting(String name) {
-    this.counter = Metrics.counter("watershed", name);
+    this.counter = dev.watershed.transforms.metrics.RunCounters.counter(name);
   }
 
   static ParDo.SingleOutput<Row, Row> rows(String counterName) {

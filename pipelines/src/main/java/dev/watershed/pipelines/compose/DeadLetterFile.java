@@ -1,7 +1,6 @@
 package dev.watershed.pipelines.compose;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -103,10 +102,11 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     @ProcessElement
     public void process(@Element Row deadLetter, OutputReceiver<Row> out) {
       String stage = deadLetter.getString(DeadLetter.STAGE);
-      Metrics.counter("watershed", "dead." + stage + "." + deadLetter.getString(DeadLetter.SOURCE))
+      dev.watershed.transforms.metrics.RunCounters.counter(
+              "dead." + stage + "." + deadLetter.getString(DeadLetter.SOURCE))
           .inc();
-      Metrics.counter(
-              "watershed", "reason." + stage + "." + deadLetter.getString(DeadLetter.REASON))
+      dev.watershed.transforms.metrics.RunCounters.counter(
+              "reason." + stage + "." + deadLetter.getString(DeadLetter.REASON))
           .inc();
       out.output(deadLetter);
     }

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -251,9 +250,11 @@ public final class Conform
       this.rules = rules;
       this.inputSchema = inputSchema;
       this.dead = dead;
-      this.ok = Metrics.counter("watershed", "conform." + model.name() + ".ok");
+      this.ok =
+          dev.watershed.transforms.metrics.RunCounters.counter("conform." + model.name() + ".ok");
       this.deadLettered =
-          Metrics.counter("watershed", "conform." + model.name() + ".dead_lettered");
+          dev.watershed.transforms.metrics.RunCounters.counter(
+              "conform." + model.name() + ".dead_lettered");
     }
 
     @Setup

@@ -6,7 +6,6 @@ import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -189,7 +188,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
 
     KeyFn(List<String> key, String name) {
       this.key = key;
-      this.in = Metrics.counter("watershed", "dedupe." + name + ".in");
+      this.in = dev.watershed.transforms.metrics.RunCounters.counter("dedupe." + name + ".in");
     }
 
     @ProcessElement
@@ -219,7 +218,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     private final Counter kept;
 
     KeptFn(String name) {
-      this.kept = Metrics.counter("watershed", "dedupe." + name + ".kept");
+      this.kept = dev.watershed.transforms.metrics.RunCounters.counter("dedupe." + name + ".kept");
     }
 
     @ProcessElement

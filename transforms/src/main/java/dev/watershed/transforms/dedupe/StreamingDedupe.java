@@ -7,7 +7,6 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.state.StateSpec;
 import org.apache.beam.sdk.state.StateSpecs;
@@ -126,8 +125,8 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
       this.chooser = chooser;
       this.timeToLive = timeToLive;
       this.keptSpec = StateSpecs.value(RowCoder.of(schema));
-      this.in = Metrics.counter("watershed", "dedupe." + name + ".in");
-      this.kept = Metrics.counter("watershed", "dedupe." + name + ".kept");
+      this.in = dev.watershed.transforms.metrics.RunCounters.counter("dedupe." + name + ".in");
+      this.kept = dev.watershed.transforms.metrics.RunCounters.counter("dedupe." + name + ".kept");
     }
 
     @ProcessElement

@@ -9,7 +9,6 @@ import java.util.TreeMap;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
@@ -250,8 +249,10 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     private final List<Comparison> comparisons;
     private final int maxBlockSize;
     private final Expression rule;
-    private final Counter skipped = Metrics.counter("watershed", "identity.blocks_too_large");
-    private final Counter candidates = Metrics.counter("watershed", "identity.candidate_pairs");
+    private final Counter skipped =
+        dev.watershed.transforms.metrics.RunCounters.counter("identity.blocks_too_large");
+    private final Counter candidates =
+        dev.watershed.transforms.metrics.RunCounters.counter("identity.candidate_pairs");
     private transient Schema schema;
 
     RuleFn(String idField, List<Comparison> comparisons, int maxBlockSize, Expression rule) {
@@ -336,8 +337,10 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     private final String idField;
     private final List<Comparison> comparisons;
     private final int maxBlockSize;
-    private final Counter skipped = Metrics.counter("watershed", "identity.blocks_too_large");
-    private final Counter candidates = Metrics.counter("watershed", "identity.candidate_pairs");
+    private final Counter skipped =
+        dev.watershed.transforms.metrics.RunCounters.counter("identity.blocks_too_large");
+    private final Counter candidates =
+        dev.watershed.transforms.metrics.RunCounters.counter("identity.candidate_pairs");
 
     CompareFn(String idField, List<Comparison> comparisons, int maxBlockSize) {
       this.idField = idField;
@@ -452,7 +455,8 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
   private static final class ScoreFn extends DoFn<KV<String, String>, KV<String, String>> {
     private final PCollectionView<FellegiSunter> model;
     private final double threshold;
-    private final Counter matched = Metrics.counter("watershed", "identity.matched_pairs");
+    private final Counter matched =
+        dev.watershed.transforms.metrics.RunCounters.counter("identity.matched_pairs");
 
     ScoreFn(PCollectionView<FellegiSunter> model, double threshold) {
       this.model = model;

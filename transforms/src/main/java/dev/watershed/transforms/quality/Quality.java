@@ -18,7 +18,6 @@ import java.util.UUID;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
-import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
@@ -363,7 +362,9 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
   /** Reports a failed row and applies the rule's action; true when the row goes on. */
   static boolean fail(
       String model, QualityRule rule, Row row, String detail, DoFn.MultiOutputReceiver out) {
-    Metrics.counter("watershed", "quality." + model + "." + rule.name() + ".failed").inc();
+    dev.watershed.transforms.metrics.RunCounters.counter(
+            "quality." + model + "." + rule.name() + ".failed")
+        .inc();
     String payload = new RowJson().apply(row);
     Schema schema = row.getSchema();
     String source = schema.hasField(RawRecords.SOURCE) ? row.getString(RawRecords.SOURCE) : null;
@@ -383,13 +384,14 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                 .build());
     switch (rule.onFailure()) {
       case DEAD_LETTER:
-        Metrics.counter("watershed", "quality." + model + ".dead_lettered").inc();
+        dev.watershed.transforms.metrics.RunCounters.counter("quality." + model + ".dead_lettered")
+            .inc();
         out.get(DEAD_LETTERS)
             .output(
                 DeadLetter.forRule(STAGE, REASON, rule.name(), detail, source, position, payload));
         return false;
       case DROP:
-        Metrics.counter("watershed", "quality." + model + ".dropped").inc();
+        dev.watershed.transforms.metrics.RunCounters.counter("quality." + model + ".dropped").inc();
         return false;
       default:
         return true;
