@@ -73,10 +73,10 @@ final class Continuous {
                 "bootstrap.servers",
                 servers,
                 "default.api.timeout.ms",
-                10_000,
+                5_000,
                 "request.timeout.ms",
-                5_000))) {
-      admin.describeCluster().nodes().get(10, TimeUnit.SECONDS);
+                3_000))) {
+      admin.describeCluster().nodes().get(6, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException(
           where

@@ -399,6 +399,23 @@ class ChangeDataCaptureTest {
     }
   }
 
+  @Test
+  void anUnreachableBrokerIsOneLineNamingItAndTheFix() throws Exception {
+    Path spec = spec("unreachable", "crm.customers", duckdbSink("u.duckdb", "hard"));
+    Files.writeString(
+        spec,
+        Files.readString(spec)
+            .replace(
+                "bootstrap_servers: " + kafka.bootstrapServers(),
+                "bootstrap_servers: 127.0.0.1:1"));
+    Cli cli = new Cli(folder);
+    assertEquals(Watershed.FAILED, cli.run("run", spec.toString()), cli.output());
+    assertEquals(
+        "error: sources.crm_customers: cannot reach Kafka at 127.0.0.1:1; check that the broker"
+            + " runs and bootstrap_servers is right\n(run with --verbose for details)\n",
+        cli.stderr());
+  }
+
   private static int tombstonesIn(ChangeEvents events, int from, int to) {
     int n = 0;
     for (ChangeEvents.Event event : events.delivery().subList(from, to)) {
