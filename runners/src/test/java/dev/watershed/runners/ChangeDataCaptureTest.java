@@ -416,6 +416,57 @@ class ChangeDataCaptureTest {
         cli.stderr());
   }
 
+  @Test
+  void aTruncateDeletesEveryOlderRowHardOrSoft() throws Exception {
+    dropTables(PG, "cdc_truncate.customer");
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS cdc_truncate");
+    }
+    String topic = topic();
+    String create =
+        "{\"op\": \"c\", \"after\": {\"id\": %d, \"name\": \"N%d\", \"email\": \"e%d@x.io\","
+            + " \"status\": \"active\"}, \"source\": {\"lsn\": %d, \"ts_ms\": 1767225600000}}";
+    List<String> values =
+        List.of(
+            String.format(create, 1, 1, 1, 10),
+            String.format(create, 2, 2, 2, 20),
+            String.format(create, 3, 3, 3, 30),
+            "{\"op\": \"t\", \"source\": {\"lsn\": 40, \"ts_ms\": 1767225660000}}",
+            String.format(create, 4, 4, 4, 50));
+    try (org.apache.kafka.clients.producer.KafkaProducer<String, String> producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<>(
+            java.util.Map.of("bootstrap.servers", kafka.bootstrapServers()),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.StringSerializer())) {
+      for (String value : values) {
+        // One partition's order is the log's: a truncate is not keyed to one row.
+        producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 0, "k", value));
+      }
+    }
+    Path spec =
+        spec(
+            "cdc_truncate",
+            topic,
+            duckdbSink("t.duckdb", "hard")
+                + "\n  pg: { type: postgres, url: \""
+                + PG
+                + "\", user: postgres, schema: cdc_truncate, deletes: soft }");
+    Cli cli = new Cli(folder);
+    assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());
+    assertEquals(
+        List.of("customer_id", "4"),
+        Warehouse.csv(
+            JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("t.duckdb")),
+            "SELECT customer_id FROM customer ORDER BY 1"));
+    assertEquals(
+        List.of("customer_id,deleted", "1,true", "2,true", "3,true", "4,false"),
+        Warehouse.csv(
+            JdbcEndpoint.of(PG).withUser("postgres"),
+            "SELECT customer_id, _deleted_at IS NOT NULL AS deleted FROM cdc_truncate.customer"
+                + " ORDER BY 1"));
+  }
+
   private static int tombstonesIn(ChangeEvents events, int from, int to) {
     int n = 0;
     for (ChangeEvents.Event event : events.delivery().subList(from, to)) {

@@ -24,6 +24,11 @@ import org.apache.beam.sdk.schemas.Schema;
  * check; a soft delete keeps its row (with the key, the version and {@code _deleted_at}) even when
  * the deleted row was never loaded.
  *
+ * <p>A truncate (Debezium {@code op: t}) is staged as a delete without a key: every stored row
+ * older than it is deleted (or marked), and so are staged upserts older than it. A change older
+ * than a truncate that arrives in a later run than the truncate is applied: the truncate's version
+ * is not kept.
+ *
  * <p>Target columns: the model's data fields, {@code _source}, {@code _version}, {@code
  * _changed_at} (when the source made the change), and for soft deletes {@code _deleted_at}.
  */
@@ -101,12 +106,64 @@ public final class ChangeApply implements Serializable {
     List<String> key = model.key();
     String version = RawRecords.VERSION;
     String s = dialect.quote(staging) + ".";
-    String isDelete = s + dialect.quote(RawRecords.DELETED);
+    String firstKey = dialect.quote(key.get(0));
+    // A truncate is a staged delete without a key: it deletes every row older than itself.
+    String isTruncate = s + dialect.quote(RawRecords.DELETED) + " AND " + s + firstKey + " IS NULL";
+    String isDelete =
+        s + dialect.quote(RawRecords.DELETED) + " AND " + s + firstKey + " IS NOT NULL";
     List<String> upsertColumns =
         targetFields(model).stream().map(Schema.Field::getName).collect(Collectors.toList());
     List<String> upsertValues = new ArrayList<>(upsertColumns);
     List<String> statements = new ArrayList<>();
-    String upsertsOnly = "NOT " + isDelete;
+    String truncates =
+        "SELECT max("
+            + dialect.quote(version)
+            + ") FROM "
+            + dialect.quote(staging)
+            + " WHERE "
+            + isTruncate;
+    String olderThanTruncate =
+        "("
+            + truncates
+            + ") IS NOT NULL AND ("
+            + dialect.quote(version)
+            + " IS NULL OR "
+            + dialect.quote(version)
+            + " < ("
+            + truncates
+            + "))";
+    String truncateSoftly =
+        "UPDATE "
+            + dialect.quote(table)
+            + " SET "
+            + dialect.quote(DELETED_AT)
+            + " = (SELECT max("
+            + dialect.quote(RawRecords.CHANGED_AT)
+            + ") FROM "
+            + dialect.quote(staging)
+            + " WHERE "
+            + isTruncate
+            + ") WHERE "
+            + dialect.quote(DELETED_AT)
+            + " IS NULL AND "
+            + olderThanTruncate;
+    if (deletes == Deletes.HARD) {
+      statements.add("DELETE FROM " + dialect.quote(table) + " WHERE " + olderThanTruncate);
+    }
+    // Hard: upserts older than a truncate in the same batch were truncated with the table. Soft:
+    // they are loaded, then marked by the truncate like every other older row.
+    String upsertsOnly =
+        deletes == Deletes.SOFT
+            ? "NOT " + s + dialect.quote(RawRecords.DELETED)
+            : "NOT "
+                + s
+                + dialect.quote(RawRecords.DELETED)
+                + " AND NOT ("
+                + s
+                + dialect.quote(version)
+                + " < COALESCE(("
+                + truncates
+                + "), -1))";
     if (deletes == Deletes.SOFT) {
       upsertValues.set(upsertColumns.indexOf(DELETED_AT), "NULL");
       List<String> deleteColumns = new ArrayList<>(key);
@@ -157,6 +214,9 @@ public final class ChangeApply implements Serializable {
     }
     statements.add(
         dialect.upsert(table, staging, upsertColumns, upsertValues, key, version, upsertsOnly));
+    if (deletes == Deletes.SOFT) {
+      statements.add(truncateSoftly);
+    }
     return statements;
   }
 

@@ -203,10 +203,12 @@ public final class KafkaRecords implements Serializable {
         change = RawRecords.DELETE;
         image = event.get("before");
         break;
+      case "t":
+        change = RawRecords.TRUNCATE;
+        image = mapper.createObjectNode();
+        break;
       default:
-        throw new Failure(
-            UNKNOWN_OP,
-            "op '" + op + "' is not one of c, r, u, d" + (op.equals("t") ? " (truncate)" : ""));
+        throw new Failure(UNKNOWN_OP, "op '" + op + "' is not one of c, r, u, d, t");
     }
     if (image == null || !image.isObject()) {
       throw new Failure(

@@ -281,8 +281,14 @@ public final class Conform
     public void process(@Element Row raw, MultiOutputReceiver out) {
       Schema schema = model.schema();
       Object[] values = new Object[schema.getFieldCount()];
-      boolean delete = changeIn >= 0 && RawRecords.DELETE.equals(raw.getString(changeIn));
+      String change = changeIn >= 0 ? raw.getString(changeIn) : null;
+      boolean truncate = RawRecords.TRUNCATE.equals(change);
+      boolean delete = truncate || RawRecords.DELETE.equals(change);
       for (CompiledRule rule : compiled) {
+        if (truncate) {
+          // A truncate has no row: no value, no key.
+          break;
+        }
         if (delete && !model.key().contains(rule.target)) {
           // A delete's old image matters only for its key; its other values are not conformed.
           continue;
@@ -296,7 +302,7 @@ public final class Conform
         }
       }
       for (int key : keyIndexes) {
-        if (values[key] == null) {
+        if (values[key] == null && !truncate) {
           deadLettered.inc();
           out.get(dead)
               .output(

@@ -57,6 +57,9 @@ public final class RawRecords {
   /** {@value #CHANGE} of a delete: the record is the old image, of which only the key matters. */
   public static final String DELETE = "delete";
 
+  /** {@value #CHANGE} of a truncate: every row of the table older than the change is deleted. */
+  public static final String TRUNCATE = "truncate";
+
   private RawRecords() {}
 
   /** As {@link #schema}, followed by the change metadata fields of a change stream. */
