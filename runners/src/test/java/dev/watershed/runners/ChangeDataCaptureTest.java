@@ -467,6 +467,96 @@ class ChangeDataCaptureTest {
                 + " ORDER BY 1"));
   }
 
+  /**
+   * History from a change stream: every change a version in source order; a change delivered late
+   * (in a later run) is put in its place and its neighbours' validity follows; duplicates add
+   * nothing; a delete closes the key's history.
+   */
+  @Test
+  void historyFromChangesPlacesLateChangesAndIgnoresDuplicates() throws Exception {
+    dropTables(
+        PG, "cdc_hist.customer", "cdc_hist.customer_history", "cdc_hist._ws_deleted_customer");
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS cdc_hist");
+    }
+    String topic = topic();
+    long t0 = 1_767_225_600_000L; // 2026-01-01T00:00:00Z
+    String change =
+        "{\"op\": \"%s\", \"before\": %s, \"after\": %s, \"source\": {\"lsn\": %d, \"ts_ms\": %d}}";
+    java.util.function.BiFunction<Integer, String, String> image =
+        (id, status) ->
+            String.format(
+                "{\"id\": %d, \"name\": \"N%d\", \"email\": \"e%d@x.io\", \"status\": \"%s\"}",
+                id, id, id, status);
+    String c1 = String.format(change, "c", "null", image.apply(1, "active"), 10, t0);
+    String u1 = String.format(change, "u", "null", image.apply(1, "paused"), 20, t0 + 600_000);
+    String u1b = String.format(change, "u", "null", image.apply(1, "churned"), 30, t0 + 1_200_000);
+    String c2 = String.format(change, "c", "null", image.apply(2, "active"), 15, t0 + 300_000);
+    String d2 = String.format(change, "d", image.apply(2, "active"), "null", 25, t0 + 900_000);
+    Path spec =
+        spec(
+            "cdc_hist",
+            topic,
+            duckdbSink("h.duckdb", "hard")
+                + "\n  pg: { type: postgres, url: \""
+                + PG
+                + "\", user: postgres, schema: cdc_hist }");
+    Files.writeString(
+        spec,
+        Files.readString(spec)
+            .replace(
+                "sinks:\n",
+                "history:\n  customer: { scd2: [status], deletes: invalidate }\nsinks:\n"));
+    Cli cli = new Cli(folder);
+    send(topic, c1, u1b, c2, d2); // u1 is late: it arrives after the next run
+    assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());
+    send(topic, u1, u1b, c2); // the late change, and two duplicates
+    assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());
+
+    List<String> expected =
+        List.of(
+            "customer_id,status,valid_from,valid_to,is_current,is_deleted",
+            "1,active,2026-01-01 00:00:00,2026-01-01 00:10:00,false,false",
+            "1,paused,2026-01-01 00:10:00,2026-01-01 00:20:00,false,false",
+            "1,churned,2026-01-01 00:20:00,,true,false",
+            "2,active,2026-01-01 00:05:00,2026-01-01 00:15:00,false,false",
+            "2,,2026-01-01 00:15:00,,false,true");
+    String query =
+        "SELECT customer_id, status, valid_from, valid_to, is_current, is_deleted FROM %s"
+            + " ORDER BY customer_id, _version";
+    assertEquals(
+        expected,
+        Warehouse.csv(
+            JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("h.duckdb")),
+            String.format(query, "customer_history")));
+    assertEquals(
+        expected,
+        Warehouse.csv(
+            JdbcEndpoint.of(PG).withUser("postgres"),
+            String.format(query, "cdc_hist.customer_history")));
+    // What was customer 1's status at 00:12? The late change answers.
+    assertEquals(
+        List.of("status", "paused"),
+        Warehouse.csv(
+            JdbcEndpoint.of(PG).withUser("postgres"),
+            "SELECT status FROM cdc_hist.customer_history WHERE customer_id = 1"
+                + " AND valid_from <= TIMESTAMPTZ '2026-01-01 00:12:00+00'"
+                + " AND (valid_to IS NULL OR valid_to > TIMESTAMPTZ '2026-01-01 00:12:00+00')"));
+  }
+
+  private static void send(String topic, String... values) {
+    try (org.apache.kafka.clients.producer.KafkaProducer<String, String> producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<>(
+            java.util.Map.of("bootstrap.servers", kafka.bootstrapServers()),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.StringSerializer())) {
+      for (String value : values) {
+        producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, 0, "k", value));
+      }
+    }
+  }
+
   private static int tombstonesIn(ChangeEvents events, int from, int to) {
     int n = 0;
     for (ChangeEvents.Event event : events.delivery().subList(from, to)) {

@@ -184,7 +184,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   }
 
   private List<Schema.Field> stagingFields() {
-    return changes != null ? ChangeApply.stagingFields(model) : columns(model);
+    return model.tracksChanges() ? ChangeApply.stagingFields(model) : columns(model);
   }
 
   static List<Schema.Field> columns(CanonicalModel model) {

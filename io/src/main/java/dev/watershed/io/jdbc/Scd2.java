@@ -33,7 +33,9 @@ public final class Scd2 implements Serializable {
   /** Strategies for telling a change. */
   public enum Strategy {
     CHECK,
-    TIMESTAMP
+    TIMESTAMP,
+    /** Every change of a change stream is a version, placed by its {@code _version}. */
+    CHANGES
   }
 
   /** What happens to keys missing from the snapshot. */
@@ -66,6 +68,24 @@ public final class Scd2 implements Serializable {
   /** History driven by an {@code updatedAt} column: a newer value is a new version. */
   public static Scd2 timestamp(List<String> tracked, String updatedAt) {
     return new Scd2(tracked, Strategy.TIMESTAMP, updatedAt, Deletes.IGNORE, Instant.EPOCH);
+  }
+
+  /**
+   * History from a change stream (a model that tracks changes): every change is a version, valid
+   * from when the source made it ({@code _changed_at}) until the key's next change in source order
+   * ({@code _version}). Changes may arrive late, twice or in a later run: a late change is inserted
+   * in its place and its neighbours' {@code valid_from}/{@code valid_to} follow; a change already
+   * recorded (same key and {@code _version}) is not recorded again. Deletes are versions marked
+   * {@code is_deleted} ({@code invalidate}: never current; {@code new_record}: current while last);
+   * under {@code ignore} they are not recorded.
+   */
+  public static Scd2 changes(List<String> tracked) {
+    return new Scd2(tracked, Strategy.CHANGES, null, Deletes.INVALIDATE, Instant.EPOCH);
+  }
+
+  /** True for history built from a change stream's changes. */
+  public boolean fromChanges() {
+    return strategy == Strategy.CHANGES;
   }
 
   public Scd2 withDeletes(Deletes policy) {
@@ -126,6 +146,9 @@ public final class Scd2 implements Serializable {
       List<String> staging,
       List<String> columns,
       List<String> key) {
+    if (strategy == Strategy.CHANGES) {
+      return changeStatements(dialect, history, staging, columns, key);
+    }
     String h = dialect.quote(history);
     String cols = dialect.columnList(columns);
     String snapshot =
@@ -274,12 +297,164 @@ public final class Scd2 implements Serializable {
     return sql;
   }
 
+  /**
+   * Records each staged change not yet in {@code history} as a version, then recomputes {@code
+   * valid_to} and {@code is_current} of every version of the keys touched, in source order.
+   */
+  private List<String> changeStatements(
+      Dialect dialect,
+      String history,
+      List<String> staging,
+      List<String> columns,
+      List<String> key) {
+    String h = dialect.quote(history);
+    String version = dialect.quote("_version");
+    String deleted = dialect.quote("_deleted");
+    String changedAt = dialect.quote("_changed_at");
+    List<String> selected = new ArrayList<>(columns);
+    selected.add("_changed_at");
+    String cols = dialect.columnList(selected);
+    String changes =
+        "("
+            + staging.stream()
+                .map(t -> "SELECT " + cols + " FROM " + dialect.quote(t))
+                .collect(Collectors.joining(" UNION ALL "))
+            + ") s";
+    String hash =
+        "MD5(CONCAT_WS('|', "
+            + tracked.stream()
+                .map(
+                    c ->
+                        "COALESCE(CAST(s."
+                            + dialect.quote(c)
+                            + " AS "
+                            + textType(dialect)
+                            + "), '\\N')")
+                .collect(Collectors.joining(", "))
+            + "))";
+    String sameKey =
+        key.stream()
+            .map(k -> "s." + dialect.quote(k) + " = " + h + "." + dialect.quote(k))
+            .collect(Collectors.joining(" AND "));
+    List<String> sql = new ArrayList<>();
+    if (staging.isEmpty()) {
+      return sql;
+    }
+    String keep =
+        "s."
+            + dialect.quote(key.get(0))
+            + " IS NOT NULL"
+            + (deletes == Deletes.IGNORE ? " AND NOT s." + deleted : "");
+    sql.add(
+        "INSERT INTO "
+            + h
+            + " ("
+            + dialect.columnList(columns)
+            + ", row_hash, valid_from, valid_to, is_current, is_deleted) SELECT DISTINCT "
+            + columns.stream().map(c -> "s." + dialect.quote(c)).collect(Collectors.joining(", "))
+            + ", "
+            + hash
+            + ", s."
+            + changedAt
+            + ", CAST(NULL AS "
+            + timestampType(dialect)
+            + "), "
+            + bool(dialect, false)
+            + ", s."
+            + deleted
+            + " FROM "
+            + changes
+            + " WHERE "
+            + keep
+            + " AND NOT EXISTS (SELECT 1 FROM "
+            + h
+            + " WHERE "
+            + sameKey
+            + " AND "
+            + h
+            + "."
+            + version
+            + " = s."
+            + version
+            + ")");
+    String keys = key.stream().map(dialect::quote).collect(Collectors.joining(", "));
+    String touched =
+        "EXISTS (SELECT 1 FROM " + changes + " WHERE " + sameKey.replace(h + ".", "v.") + ")";
+    String neighbours =
+        "(SELECT "
+            + keys
+            + ", "
+            + version
+            + ", LEAD(valid_from) OVER (PARTITION BY "
+            + keys
+            + " ORDER BY "
+            + version
+            + ") AS next_from FROM "
+            + h
+            + " v WHERE "
+            + touched
+            + ") n";
+    String current =
+        deletes == Deletes.NEW_RECORD
+            ? "n.next_from IS NULL"
+            : "n.next_from IS NULL AND NOT " + h + ".is_deleted";
+    String join =
+        key.stream()
+                .map(k -> "n." + dialect.quote(k) + " = " + h + "." + dialect.quote(k))
+                .collect(Collectors.joining(" AND "))
+            + " AND n."
+            + version
+            + " = "
+            + h
+            + "."
+            + version;
+    if (dialect == Dialect.MARIADB) {
+      sql.add(
+          "UPDATE "
+              + h
+              + " JOIN "
+              + neighbours
+              + " ON "
+              + join
+              + " SET "
+              + h
+              + ".valid_to = n.next_from, "
+              + h
+              + ".is_current = ("
+              + current
+              + ")");
+    } else {
+      sql.add(
+          "UPDATE "
+              + h
+              + " SET valid_to = n.next_from, is_current = ("
+              + current
+              + ") FROM "
+              + neighbours
+              + " WHERE "
+              + join);
+    }
+    return sql;
+  }
+
+  private static String timestampType(Dialect dialect) {
+    return dialect == Dialect.POSTGRES
+        ? "TIMESTAMPTZ"
+        : dialect == Dialect.MARIADB ? "DATETIME(6)" : "TIMESTAMP";
+  }
+
   private static String bool(Dialect dialect, boolean value) {
     return dialect == Dialect.MARIADB ? (value ? "1" : "0") : (value ? "TRUE" : "FALSE");
   }
 
   @Override
   public String toString() {
+    if (strategy == Strategy.CHANGES) {
+      return "scd2 from changes of "
+          + tracked
+          + ", deletes "
+          + deletes.name().toLowerCase(Locale.ROOT);
+    }
     return "scd2 "
         + strategy.name().toLowerCase(Locale.ROOT)
         + " of "

@@ -127,11 +127,13 @@ public final class Composer {
       plan.add(String.format("  %-34s %s", name, describe(entry.fields())));
     }
     Map<String, PCollection<Row>> deduped = new LinkedHashMap<>();
+    Map<String, PCollection<Row>> collected = new LinkedHashMap<>();
     for (CanonicalModel model : spec.models().values()) {
       PCollection<Row> rows =
           PCollectionList.of(conformed.get(model.name()))
               .apply("collect " + model.name(), Flatten.pCollections())
               .setRowSchema(model.schema());
+      collected.put(model.name(), rows);
       deduped.put(model.name(), dedupe(model, rows));
     }
     Map<String, PCollection<Row>> ready = new LinkedHashMap<>();
@@ -151,7 +153,12 @@ public final class Composer {
     if (!context.isReplay()) {
       // History needs a full snapshot; a replay holds only the records that failed before.
       for (HistorySpec history : spec.history().values()) {
-        keepHistory(history, spec.models().get(history.model()), ready.get(history.model()));
+        CanonicalModel model = spec.models().get(history.model());
+        // A change stream's history has every change, not only the newest per key.
+        keepHistory(
+            history,
+            model,
+            model.tracksChanges() ? collected.get(model.name()) : ready.get(model.name()));
       }
     }
     for (IdentitySpec identity : spec.identity().values()) {
@@ -395,9 +402,11 @@ public final class Composer {
   /** Loads the model's rows into {@code <model>_history} in every table sink that writes it. */
   private void keepHistory(HistorySpec history, CanonicalModel model, PCollection<Row> rows) {
     Scd2 scd2 =
-        (history.strategy().equals("timestamp")
-                ? Scd2.timestamp(history.tracked(), history.updatedAt())
-                : Scd2.check(history.tracked()))
+        (history.strategy().equals("changes")
+                ? Scd2.changes(history.tracked())
+                : history.strategy().equals("timestamp")
+                    ? Scd2.timestamp(history.tracked(), history.updatedAt())
+                    : Scd2.check(history.tracked()))
             .withDeletes(Scd2.Deletes.valueOf(history.deletes().toUpperCase(java.util.Locale.ROOT)))
             .withClock(context.now());
     for (SinkSpec sink : spec.sinks().values()) {

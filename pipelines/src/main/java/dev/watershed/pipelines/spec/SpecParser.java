@@ -287,14 +287,13 @@ public final class SpecParser {
       Map<String, HistorySpec> history,
       Map<String, List<QualityRule>> quality) {
     for (CanonicalModel model : models.values()) {
-      if (model.tracksChanges()
-          && (identity.containsKey(model.name()) || history.containsKey(model.name()))) {
+      if (model.tracksChanges() && identity.containsKey(model.name())) {
         top.error(
-            identity.containsKey(model.name()) ? "identity" : "history",
+            "identity",
             "model '"
                 + model.name()
-                + "' is fed by a change stream; identity resolution and history of change"
-                + " streams are not available yet");
+                + "' is fed by a change stream; identity resolution of change streams is not"
+                + " available yet");
       }
     }
     if (mode.equals("batch")) {
@@ -1240,9 +1239,20 @@ public final class SpecParser {
           spec.error("scd2", "model '" + name + "' has no field '" + column + "'");
         }
       }
-      String strategy = spec.string("strategy", "check");
-      if (!Set.of("check", "timestamp").contains(strategy)) {
-        spec.error("strategy", "unknown strategy '" + strategy + "'; allowed: check, timestamp");
+      String strategy = spec.string("strategy", model.tracksChanges() ? "changes" : "check");
+      if (model.tracksChanges() && !strategy.equals("changes")) {
+        spec.error(
+            "strategy",
+            "model '"
+                + name
+                + "' is fed by a change stream: its history follows the changes;"
+                + " use strategy: changes (the default)");
+      } else if (!model.tracksChanges() && !Set.of("check", "timestamp").contains(strategy)) {
+        spec.error(
+            "strategy",
+            "unknown strategy '"
+                + strategy
+                + "'; allowed: check, timestamp (changes: for models fed by change streams)");
       }
       DedupeSpec rule = dedupe.get(name);
       String updatedAt = spec.string("updated_at", rule == null ? null : rule.orderBy());
