@@ -545,6 +545,53 @@ class ChangeDataCaptureTest {
                 + " AND (valid_to IS NULL OR valid_to > TIMESTAMPTZ '2026-01-01 00:12:00+00')"));
   }
 
+  @Test
+  void poisonMessagesCanGoToADeadLetterTopicWithTheirPositionAndRawValue() throws Exception {
+    String topic = topic();
+    String good =
+        "{\"op\": \"c\", \"after\": {\"id\": 1, \"name\": \"A\", \"email\": \"a@x.io\","
+            + " \"status\": \"active\"}, \"source\": {\"lsn\": 1}}";
+    send(topic, good, "not json at all", "{\"op\": \"z\", \"source\": {\"lsn\": 2}}");
+    String deadTopic = "dead." + topic;
+    Path spec = spec("cdc_dead", topic, duckdbSink("d.duckdb", "hard"));
+    Files.writeString(
+        spec,
+        Files.readString(spec)
+            .replaceAll(
+                "dead_letter: .*",
+                "dead_letter: { type: kafka, bootstrap_servers: \""
+                    + kafka.bootstrapServers()
+                    + "\", topic: "
+                    + deadTopic
+                    + " }"));
+    Cli cli = new Cli(folder);
+    assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());
+    assertTrue(cli.stdout().contains("reconciled"), cli.stdout());
+    List<String> messages = new ArrayList<>();
+    try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer =
+        new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+            java.util.Map.of(
+                "bootstrap.servers", kafka.bootstrapServers(),
+                "group.id", "check-dead",
+                "auto.offset.reset", "earliest"),
+            new org.apache.kafka.common.serialization.StringDeserializer(),
+            new org.apache.kafka.common.serialization.StringDeserializer())) {
+      consumer.subscribe(List.of(deadTopic));
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (messages.size() < 2 && System.currentTimeMillis() < deadline) {
+        for (var record : consumer.poll(java.time.Duration.ofMillis(500))) {
+          messages.add(record.key() + " " + record.value());
+        }
+      }
+    }
+    messages.sort(null);
+    assertEquals(2, messages.size(), messages.toString());
+    assertTrue(messages.get(0).startsWith("crm_customers/" + topic + "/0@1 "), messages.get(0));
+    assertTrue(messages.get(0).contains("\"reason\":\"invalid JSON\""), messages.get(0));
+    assertTrue(messages.get(0).contains("\"payload\":\"not json at all\""), messages.get(0));
+    assertTrue(messages.get(1).contains("\"reason\":\"unknown change operation\""));
+  }
+
   private static void send(String topic, String... values) {
     try (org.apache.kafka.clients.producer.KafkaProducer<String, String> producer =
         new org.apache.kafka.clients.producer.KafkaProducer<>(

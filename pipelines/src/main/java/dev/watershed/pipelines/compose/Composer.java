@@ -741,6 +741,11 @@ public final class Composer {
             .apply("collect dead letters", Flatten.pCollections())
             .setRowSchema(DeadLetter.SCHEMA);
     DeadLetterSpec target = spec.deadLetter();
+    if (target.isKafka() && context.deadLetterFile() == null) {
+      all.apply("dead letters", DeadLetterFile.toKafka(target.url(), target.table()));
+      plan.add(String.format("  %-34s %s", "dead letters", target.describe()));
+      return;
+    }
     if (target.isTable() && context.deadLetterFile() == null) {
       JdbcEndpoint endpoint =
           target.type().equals("duckdb")

@@ -16,10 +16,24 @@ import org.apache.beam.sdk.values.Row;
 final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
   private final String file;
   private final boolean appending;
+  private final String bootstrapServers;
 
   private DeadLetterFile(String file, boolean appending) {
+    this(file, appending, null);
+  }
+
+  private DeadLetterFile(String file, boolean appending, String bootstrapServers) {
     this.file = file;
     this.appending = appending;
+    this.bootstrapServers = bootstrapServers;
+  }
+
+  /**
+   * Publishes dead letters as JSON to a Kafka topic, keyed by their source and position, in batch
+   * and streaming alike (at least once).
+   */
+  static DeadLetterFile toKafka(String bootstrapServers, String topic) {
+    return new DeadLetterFile(topic, true, bootstrapServers);
   }
 
   static DeadLetterFile to(String file) {
@@ -37,6 +51,24 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
 
   @Override
   public PDone expand(PCollection<Row> deadLetters) {
+    if (bootstrapServers != null) {
+      return deadLetters
+          .apply("Count", ParDo.of(new CountFn()))
+          .setRowSchema(DeadLetter.SCHEMA)
+          .apply("ToJson", ParDo.of(new ToJsonFn()))
+          .setCoder(
+              org.apache.beam.sdk.coders.KvCoder.of(
+                  org.apache.beam.sdk.coders.StringUtf8Coder.of(),
+                  org.apache.beam.sdk.coders.StringUtf8Coder.of()))
+          .apply(
+              "Publish",
+              org.apache.beam.sdk.io.kafka.KafkaIO.<String, String>write()
+                  .withBootstrapServers(bootstrapServers)
+                  .withTopic(file)
+                  .withKeySerializer(org.apache.kafka.common.serialization.StringSerializer.class)
+                  .withValueSerializer(
+                      org.apache.kafka.common.serialization.StringSerializer.class));
+    }
     if (appending) {
       String path = file.endsWith(".jsonl") ? file : file + ".jsonl";
       deadLetters
@@ -95,6 +127,26 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
             java.nio.file.StandardOpenOption.APPEND);
       }
       lines.setLength(0);
+    }
+  }
+
+  /** A dead letter as a Kafka record: key {@code source/position}, value the JSON object. */
+  static final class ToJsonFn extends DoFn<Row, org.apache.beam.sdk.values.KV<String, String>> {
+    private transient dev.watershed.transforms.records.RowJson json;
+
+    @ProcessElement
+    public void process(
+        @Element Row deadLetter,
+        OutputReceiver<org.apache.beam.sdk.values.KV<String, String>> out) {
+      if (json == null) {
+        json = new dev.watershed.transforms.records.RowJson();
+      }
+      out.output(
+          org.apache.beam.sdk.values.KV.of(
+              deadLetter.getString(DeadLetter.SOURCE)
+                  + "/"
+                  + deadLetter.getString(DeadLetter.POSITION),
+              json.apply(deadLetter)));
     }
   }
 

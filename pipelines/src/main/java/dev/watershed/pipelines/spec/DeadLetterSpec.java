@@ -3,7 +3,9 @@ package dev.watershed.pipelines.spec;
 /**
  * Where dead letters go, under {@code dead_letter:}: a JSON lines file ({@code type: jsonl}, the
  * default, under {@code path}), or a table in a DuckDB file ({@code path}) or a PostgreSQL or
- * MariaDB database ({@code url}, {@code user}, {@code password}), appended to on every run.
+ * MariaDB database ({@code url}, {@code user}, {@code password}), appended to on every run, or a
+ * Kafka topic ({@code type: kafka}: {@code bootstrap_servers} is kept in {@code url}, {@code topic}
+ * in {@code table}).
  */
 public record DeadLetterSpec(
     String type, String path, String url, String user, String password, String table) {
@@ -11,7 +13,11 @@ public record DeadLetterSpec(
   public static final String DEFAULT_TABLE = "_watershed_dead_letters";
 
   public boolean isTable() {
-    return !type.equals("jsonl");
+    return !type.equals("jsonl") && !type.equals("kafka");
+  }
+
+  public boolean isKafka() {
+    return type.equals("kafka");
   }
 
   /** The JSON lines file dead letters are written to (for {@code jsonl}). */
@@ -21,6 +27,9 @@ public record DeadLetterSpec(
 
   /** Where dead letters land, in words, without credentials. */
   public String describe() {
+    if (isKafka()) {
+      return "kafka topic " + table;
+    }
     if (!isTable()) {
       return file();
     }

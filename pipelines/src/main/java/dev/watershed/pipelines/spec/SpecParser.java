@@ -180,7 +180,7 @@ public final class SpecParser {
                     + "'"));
       }
     }
-    checkMode(top, mode, sources, models, conform, sinks, identity, history, quality);
+    checkMode(top, mode, sources, models, conform, sinks, identity, history, quality, deadLetter);
     if (!errors.isEmpty()) {
       throw new SpecException(errors);
     }
@@ -285,7 +285,8 @@ public final class SpecParser {
       Map<String, SinkSpec> sinks,
       Map<String, IdentitySpec> identity,
       Map<String, HistorySpec> history,
-      Map<String, List<QualityRule>> quality) {
+      Map<String, List<QualityRule>> quality,
+      DeadLetterSpec deadLetter) {
     for (CanonicalModel model : models.values()) {
       if (model.tracksChanges() && identity.containsKey(model.name())) {
         top.error(
@@ -344,6 +345,11 @@ public final class SpecParser {
       }
       if (!quality.isEmpty()) {
         top.error("quality", "quality rules run in batch and micro-batch mode, not streaming yet");
+      }
+      if (deadLetter.isTable()) {
+        top.error(
+            "dead_letter",
+            "in streaming mode dead letters go to JSON lines (type: jsonl) or a kafka topic");
       }
       for (SinkSpec sink : sinks.values()) {
         if (!sink.isTable() && !sink.type().equals("kafka")) {
@@ -992,7 +998,17 @@ public final class SpecParser {
       return new DeadLetterSpec("jsonl", "target/dead-letter", null, null, null, null);
     }
     String type = section.string("type", "jsonl");
-    Set<String> types = Set.of("jsonl", "duckdb", "postgres", "mariadb");
+    Set<String> types = Set.of("jsonl", "duckdb", "postgres", "mariadb", "kafka");
+    if (type.equals("kafka")) {
+      section.rejectUnknown(Set.of("type", "bootstrap_servers", "topic"));
+      return new DeadLetterSpec(
+          type,
+          null,
+          section.string("bootstrap_servers", true),
+          null,
+          null,
+          section.string("topic", true));
+    }
     if (!types.contains(type)) {
       section.error("type", "unknown dead-letter type '" + type + "'; allowed: " + sorted(types));
       return new DeadLetterSpec("jsonl", "target/dead-letter", null, null, null, null);
