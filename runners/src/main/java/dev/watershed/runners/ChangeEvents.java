@@ -15,9 +15,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * A seeded history of Debezium change events for a PostgreSQL table {@code public.customers} (id,
- * name, email, status), for the streaming demo and the tests, together with the table's final state
- * that applying the history must reach.
+ * A seeded history of Debezium change events for a PostgreSQL table ({@code public.customers} of
+ * the CRM or {@code public.accounts} of billing), for the streaming demo and the tests, together
+ * with the table's final state that applying the history must reach.
  *
  * <p>The history has inserts, updates, deletes (each followed by a tombstone) and primary-key
  * changes (a delete of the old key and an insert of the new one). The delivery order is not the
@@ -35,6 +35,56 @@ final class ChangeEvents {
     "Ada", "Ben", "Chloe", "Dev", "Ema", "Finn", "Gia", "Hugo", "Iris", "Jon", "Kai", "Lena"
   };
 
+  /** The source tables a history can be of. */
+  enum Table {
+    /** {@code public.customers} (id, name, email, status) of the CRM. */
+    CUSTOMERS("crm", "customers"),
+    /** {@code public.accounts} (id, customer_id, plan, balance) of the billing system. */
+    ACCOUNTS("billing", "accounts");
+
+    final String db;
+    final String name;
+
+    Table(String db, String name) {
+      this.db = db;
+      this.name = name;
+    }
+
+    Map<String, Object> row(Random random, long id) {
+      Map<String, Object> row = new TreeMap<>();
+      row.put("id", id);
+      if (this == CUSTOMERS) {
+        row.put(
+            "name", NAMES[random.nextInt(NAMES.length)] + " " + (char) ('A' + random.nextInt(26)));
+        row.put("email", "c" + id + "@example.com");
+        row.put("status", STATUSES[random.nextInt(STATUSES.length)]);
+      } else {
+        row.put("customer_id", 1 + random.nextInt(1000));
+        row.put("plan", PLANS[random.nextInt(PLANS.length)]);
+        row.put("balance", random.nextInt(100_000) / 100.0);
+      }
+      return row;
+    }
+
+    void change(Random random, Map<String, Object> row) {
+      long id = (Long) row.get("id");
+      if (this == CUSTOMERS) {
+        row.put("status", STATUSES[random.nextInt(STATUSES.length)]);
+        if (random.nextBoolean()) {
+          row.put("email", "c" + id + "." + random.nextInt(1000) + "@example.com");
+        }
+      } else {
+        row.put("balance", random.nextInt(100_000) / 100.0);
+        if (random.nextBoolean()) {
+          row.put("plan", PLANS[random.nextInt(PLANS.length)]);
+        }
+      }
+    }
+  }
+
+  private static final String[] PLANS = {"free", "pro", "team", "enterprise"};
+
+  private final Table table;
   private final List<Event> delivery = new ArrayList<>();
   private final Map<Long, Map<String, Object>> finalRows = new TreeMap<>();
   private final Map<Long, Long> deletedAt = new TreeMap<>();
@@ -42,12 +92,19 @@ final class ChangeEvents {
   private int late;
   private int duplicates;
 
-  private ChangeEvents() {}
+  private ChangeEvents(Table table) {
+    this.table = table;
+  }
 
-  /** A history touching about {@code customers} keys. */
+  /** A history of {@code public.customers} touching about {@code customers} keys. */
   static ChangeEvents generate(long seed, int customers) {
-    ChangeEvents events = new ChangeEvents();
-    events.build(new Random(seed), customers);
+    return generate(Table.CUSTOMERS, seed, customers);
+  }
+
+  /** A history of {@code table} touching about {@code keys} keys. */
+  static ChangeEvents generate(Table table, long seed, int keys) {
+    ChangeEvents events = new ChangeEvents(table);
+    events.build(new Random(seed), keys);
     return events;
   }
 
@@ -90,7 +147,7 @@ final class ChangeEvents {
       int dice = random.nextInt(100);
       if (current.isEmpty() || dice < 34 || nextId <= customers / 2) {
         long id = nextId++;
-        Map<String, Object> row = row(random, id);
+        Map<String, Object> row = table.row(random, id);
         current.put(id, row);
         source.add(event("c", null, row, lsn, ts, id));
       } else {
@@ -99,10 +156,7 @@ final class ChangeEvents {
         Map<String, Object> before = current.get(id);
         if (dice < 80) {
           Map<String, Object> after = new TreeMap<>(before);
-          after.put("status", STATUSES[random.nextInt(STATUSES.length)]);
-          if (random.nextBoolean()) {
-            after.put("email", "c" + id + "." + random.nextInt(1000) + "@example.com");
-          }
+          table.change(random, after);
           current.put(id, after);
           source.add(event("u", before, after, lsn, ts, id));
         } else if (dice < 93) {
@@ -168,16 +222,7 @@ final class ChangeEvents {
     delivery.addAll(out);
   }
 
-  private static Map<String, Object> row(Random random, long id) {
-    Map<String, Object> row = new TreeMap<>();
-    row.put("id", id);
-    row.put("name", NAMES[random.nextInt(NAMES.length)] + " " + (char) ('A' + random.nextInt(26)));
-    row.put("email", "c" + id + "@example.com");
-    row.put("status", STATUSES[random.nextInt(STATUSES.length)]);
-    return row;
-  }
-
-  private static Event event(
+  private Event event(
       String op,
       Map<String, Object> before,
       Map<String, Object> after,
@@ -191,9 +236,9 @@ final class ChangeEvents {
     payload.put("ts_ms", ts + 150);
     ObjectNode source = payload.putObject("source");
     source.put("connector", "postgresql");
-    source.put("db", "crm");
+    source.put("db", table.db);
     source.put("schema", "public");
-    source.put("table", "customers");
+    source.put("table", table.name);
     source.put("lsn", lsn);
     source.put("ts_ms", ts);
     return new Event(Long.toString(id), payload.toString());

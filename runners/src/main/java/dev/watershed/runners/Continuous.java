@@ -220,14 +220,18 @@ final class Continuous {
       long lastCommitted = committed(spec);
       long idleSince = System.nanoTime();
       while (!signal.stop.get()) {
-        Thread.sleep(PROGRESS_EVERY.toMillis());
+        if (result != null) {
+          // Waiting on the job (not sleeping) surfaces its failure with its cause.
+          result.waitUntilFinish(org.joda.time.Duration.millis(PROGRESS_EVERY.toMillis()));
+        } else {
+          Thread.sleep(PROGRESS_EVERY.toMillis());
+        }
         if (failure.get() != null) {
           throw new IllegalStateException(
               "the streaming job failed: " + Failures.describe(failure.get()), failure.get());
         }
         PipelineResult.State state = result == null ? null : result.getState();
         if (state == PipelineResult.State.FAILED || state == PipelineResult.State.CANCELLED) {
-          result.waitUntilFinish(); // throws the job's failure, if the runner keeps it
           throw new IllegalStateException("the streaming job stopped: " + state);
         }
         long committed = committed(spec);

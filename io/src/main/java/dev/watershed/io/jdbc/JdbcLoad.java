@@ -224,6 +224,16 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    * changes and keeping state need.
    */
   private void prepareTarget(Connection connection) throws SQLException {
+    // Workers of one JVM set up at the same time; DuckDB refuses two concurrent creates of one
+    // table ("write-write conflict"), so they take turns.
+    synchronized (PREPARE_LOCK) {
+      prepareTargetAlone(connection);
+    }
+  }
+
+  private static final Object PREPARE_LOCK = new Object();
+
+  private void prepareTargetAlone(Connection connection) throws SQLException {
     Dialect dialect = endpoint.dialect();
     try (Statement statement = connection.createStatement()) {
       List<Schema.Field> targetFields =
@@ -508,8 +518,10 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       connection = load.endpoint.connect();
       load.prepareTarget(connection);
       staging = stagingPrefix + "_" + UUID.randomUUID().toString().substring(0, 8);
-      try (Statement statement = connection.createStatement()) {
-        statement.execute(load.endpoint.dialect().createStaging(staging, fields));
+      synchronized (PREPARE_LOCK) {
+        try (Statement statement = connection.createStatement()) {
+          statement.execute(load.endpoint.dialect().createStaging(staging, fields));
+        }
       }
       connection.setAutoCommit(false);
     }

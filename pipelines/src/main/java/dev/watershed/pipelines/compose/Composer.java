@@ -554,6 +554,9 @@ public final class Composer {
     if (rules.isEmpty()) {
       return rows;
     }
+    if (spec.isStreaming()) {
+      return streamingQuality(model, rows, rules);
+    }
     Quality quality =
         Quality.of(model.name(), rules)
             .withClock(context.now())
@@ -597,6 +600,40 @@ public final class Composer {
     plan.add(
         String.format(
             "  %-34s %s",
+            name,
+            rules.stream()
+                .map(r -> r.name() + " -> " + r.onFailure().specName())
+                .collect(Collectors.joining(", "))));
+    if (deletes == null) {
+      return checked.get(Quality.ROWS);
+    }
+    return PCollectionList.of(checked.get(Quality.ROWS))
+        .and(deletes)
+        .apply("with deletes " + model.name(), Flatten.pCollections())
+        .setRowSchema(model.schema());
+  }
+
+  /** Row rules on a stream: each change's new image judged on its own; deletes pass. */
+  private PCollection<Row> streamingQuality(
+      CanonicalModel model, PCollection<Row> rows, List<QualityRule> rules) {
+    String name = "quality " + model.name();
+    PCollection<Row> deletes = null;
+    if (model.tracksChanges()) {
+      PCollectionList<Row> split =
+          rows.apply(
+              "split deletes " + model.name(),
+              org.apache.beam.sdk.transforms.Partition.of(
+                  2,
+                  (Row row, int n) ->
+                      Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED)) ? 1 : 0));
+      rows = split.get(0).setRowSchema(model.schema());
+      deletes = split.get(1).setRowSchema(model.schema());
+    }
+    PCollectionTuple checked = rows.apply(name, Quality.rowRulesOnly(model.name(), rules));
+    deadLetters.add(checked.get(Quality.DEAD_LETTERS));
+    plan.add(
+        String.format(
+            "  %-34s %s (row rules, on each record as it arrives)",
             name,
             rules.stream()
                 .map(r -> r.name() + " -> " + r.onFailure().specName())

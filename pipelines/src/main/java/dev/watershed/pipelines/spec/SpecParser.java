@@ -343,8 +343,32 @@ public final class SpecParser {
             identity.isEmpty() ? "history" : "identity",
             "identity resolution and history run in batch and micro-batch mode, not streaming");
       }
-      if (!quality.isEmpty()) {
-        top.error("quality", "quality rules run in batch and micro-batch mode, not streaming yet");
+      for (Map.Entry<String, List<QualityRule>> rules : quality.entrySet()) {
+        for (QualityRule rule : rules.getValue()) {
+          boolean allRows =
+              !rule.kind().isRowRule()
+                  || rule.kind() == QualityRule.Kind.UNIQUE
+                  || rule.kind() == QualityRule.Kind.RELATIONSHIPS;
+          if (allRows) {
+            top.error(
+                "quality",
+                "rule "
+                    + rule.name()
+                    + " of "
+                    + rules.getKey()
+                    + " judges all rows together; in streaming mode only row rules run"
+                    + " (not_null, accepted_values, regex, range, expression)");
+          } else if (rule.onFailure() == QualityRule.OnFailure.FAIL) {
+            top.error(
+                "quality",
+                "rule "
+                    + rule.name()
+                    + " of "
+                    + rules.getKey()
+                    + ": on_failure: fail stops a whole run, which a stream does not have; use"
+                    + " dead_letter, drop or warn");
+          }
+        }
       }
       if (deadLetter.isTable()) {
         top.error(

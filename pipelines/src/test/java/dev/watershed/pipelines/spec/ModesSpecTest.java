@@ -99,6 +99,22 @@ class ModesSpecTest {
   }
 
   @Test
+  void streamingRunsRowRulesButNotRulesOverAllRowsOrRulesThatFailARun() throws Exception {
+    String rowRule = "quality:\n  customer:\n    - not_null: email\n      on_failure: dead_letter";
+    assertEquals(
+        1, parse(spec("streaming", KAFKA, WAREHOUSE, rowRule)).qualityOf("customer").size());
+    String all =
+        errors(
+            spec(
+                "streaming",
+                KAFKA,
+                WAREHOUSE,
+                "quality:\n  customer:\n    - unique: email\n    - not_null: email\n      on_failure: fail"));
+    assertTrue(all.contains("judges all rows together; in streaming mode only row rules run"), all);
+    assertTrue(all.contains("on_failure: fail stops a whole run"), all);
+  }
+
+  @Test
   void anIncrementalJdbcSourceRunsInMicroBatchAndTheModeCanBeOverridden() throws Exception {
     String jdbc =
         "    type: jdbc\n    url: jdbc:postgresql://127.0.0.1:5432/test\n    table: orders\n"

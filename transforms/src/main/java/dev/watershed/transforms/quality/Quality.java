@@ -398,6 +398,38 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
     }
   }
 
+  /**
+   * Only the rules that judge one row at a time (not_null, accepted_values, regex, range,
+   * expression), for endless streams, where rules over all rows (unique, relationships, dataset
+   * rules) and a gate that stops a whole run have no end of input to wait for. Output: {@link
+   * #ROWS}, {@link #DEAD_LETTERS} and {@link #FINDINGS}.
+   */
+  public static PTransform<PCollection<Row>, PCollectionTuple> rowRulesOnly(
+      String model, List<QualityRule> rules) {
+    for (QualityRule rule : rules) {
+      if (!rule.kind().isRowRule()
+          || rule.kind() == Kind.UNIQUE
+          || rule.kind() == Kind.RELATIONSHIPS) {
+        throw new IllegalArgumentException(
+            "rule " + rule.name() + " judges all rows together; it cannot run on a stream");
+      }
+    }
+    return new PTransform<PCollection<Row>, PCollectionTuple>() {
+      @Override
+      public PCollectionTuple expand(PCollection<Row> input) {
+        PCollectionTuple step =
+            input.apply(
+                "RowRules",
+                ParDo.of(new RowRulesFn(model, rules))
+                    .withOutputTags(ROWS, TupleTagList.of(DEAD_LETTERS).and(FINDINGS)));
+        step.get(ROWS).setRowSchema(input.getSchema());
+        step.get(DEAD_LETTERS).setRowSchema(DeadLetter.SCHEMA);
+        step.get(FINDINGS).setRowSchema(FINDING);
+        return step;
+      }
+    };
+  }
+
   private static final class RowRulesFn extends DoFn<Row, Row> {
     private final String model;
     private final List<QualityRule> rules;
