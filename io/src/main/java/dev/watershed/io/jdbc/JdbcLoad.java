@@ -232,6 +232,8 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   }
 
   private static final Object PREPARE_LOCK = new Object();
+  private static final java.util.concurrent.ConcurrentMap<String, Object> APPLY_LOCKS =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private void prepareTargetAlone(Connection connection) throws SQLException {
     Dialect dialect = endpoint.dialect();
@@ -555,6 +557,17 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       if (pending.isEmpty()) {
         return;
       }
+      // Bundles of one table apply one at a time in this JVM: two transactions changing one key
+      // at once could otherwise interleave a delete and an older upsert (and DuckDB refuses
+      // concurrent updates of a row outright). Beam does not promise that a key's changes reach
+      // the same worker after a shuffle.
+      synchronized (
+          APPLY_LOCKS.computeIfAbsent(load.endpoint.url() + " " + load.table, k -> new Object())) {
+        applyPending(context);
+      }
+    }
+
+    private void applyPending(FinishBundleContext context) throws SQLException {
       StagingWriter writer =
           StagingWriter.open(load.endpoint.dialect(), connection, staging, fields);
       for (Row row : pending.values()) {

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
@@ -14,19 +15,21 @@ import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.Distinct;
 import org.apache.beam.sdk.transforms.DoFn;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.Max;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.transforms.View;
-import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.join.CoGbkResult;
+import org.apache.beam.sdk.transforms.join.CoGroupByKey;
+import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TypeDescriptors;
 
 /**
@@ -40,13 +43,14 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  *       expectation-maximisation (no labels needed); pairs whose match probability reaches the
  *       threshold are matches.
  *   <li>Clustering: connected components of the matches (chains A~B, B~C give one cluster), by
- *       union-find over all matched pairs; every record's cluster id is the smallest record id in
- *       its cluster, so ids are stable while clusters do not change.
+ *       minimum-label propagation in parallel with a convergence check ({@link
+ *       ConnectedComponents}); every record's cluster id is the smallest record id in its cluster,
+ *       so ids are stable while clusters do not change.
  * </ol>
  *
- * <p>Output: one row per input record, {@code record_id} and {@code cluster_id}. Clustering runs on
- * one worker over the matched pairs (not the records), which suits millions of matches but not
- * billions.
+ * <p>Output: one row per input record, {@code record_id} and {@code cluster_id}. Clustering runs in
+ * parallel; only edges still unconverged after {@value #CLUSTER_ROUNDS} rounds (long chains) are
+ * joined on one worker.
  *
  * <pre>{@code
  * PCollection<Row> clusters =
@@ -219,28 +223,88 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     return cluster(records, matches);
   }
 
+  /** Rounds of label propagation before the remaining edges are joined on one worker. */
+  static final int CLUSTER_ROUNDS = 4;
+
   private PCollection<Row> cluster(
       PCollection<Row> records, PCollection<KV<String, String>> matches) {
-    PCollection<KV<String, String>> selves =
-        records.apply(
-            "Ids",
-            MapElements.into(
-                    TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
-                .via(
-                    (Row r) ->
-                        KV.of(
-                            String.valueOf(r.<Object>getValue(idField)),
-                            String.valueOf(r.<Object>getValue(idField)))));
-    return PCollectionList.of(selves)
-        .and(matches)
-        .apply("Edges", Flatten.pCollections())
-        .apply("OneGraph", WithKeys.of(""))
-        .setCoder(
-            KvCoder.of(
-                StringUtf8Coder.of(), KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())))
-        .apply("Gather", GroupByKey.create())
-        .apply("ConnectedComponents", ParDo.of(new ComponentsFn()))
+    KvCoder<String, String> pair = KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
+    PCollection<KV<String, String>> components =
+        matches
+            .apply(
+                "MatchedPairs",
+                MapElements.into(
+                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
+                    .via((KV<String, String> m) -> KV.of(m.getKey(), other(m.getValue()))))
+            .setCoder(pair)
+            .apply("ConnectedComponents", new ConnectedComponents(CLUSTER_ROUNDS));
+    PCollection<KV<String, Double>> scores =
+        matches
+            .apply("Scores", ParDo.of(new ScoresFn()))
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), DoubleCoder.of()))
+            .apply("BestScore", Combine.perKey(Max.ofDoubles()));
+    PCollection<KV<String, String>> ids =
+        records
+            .apply(
+                "Ids",
+                MapElements.into(
+                        TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
+                    .via(
+                        (Row r) ->
+                            KV.of(
+                                String.valueOf(r.<Object>getValue(idField)),
+                                String.valueOf(r.<Object>getValue(idField)))))
+            .setCoder(pair);
+    TupleTag<String> self = new TupleTag<>("self");
+    TupleTag<String> component = new TupleTag<>("component");
+    TupleTag<Double> score = new TupleTag<>("score");
+    return KeyedPCollectionTuple.of(self, ids)
+        .and(component, components)
+        .and(score, scores)
+        .apply("JoinClusters", CoGroupByKey.create())
+        .apply("Clusters", ParDo.of(new ClusterRowFn(self, component, score)))
         .setRowSchema(CLUSTERS);
+  }
+
+  /** Both records of a scored match, with its score. */
+  private static final class ScoresFn extends DoFn<KV<String, String>, KV<String, Double>> {
+    @ProcessElement
+    public void process(@Element KV<String, String> match, OutputReceiver<KV<String, Double>> out) {
+      int at = match.getValue().indexOf(SCORE);
+      if (at >= 0 && at + 1 < match.getValue().length()) {
+        double value = Double.parseDouble(match.getValue().substring(at + 1));
+        out.output(KV.of(match.getKey(), value));
+        out.output(KV.of(other(match.getValue()), value));
+      }
+    }
+  }
+
+  /** One row per record: its cluster (its own id when it matched nothing) and best score. */
+  private static final class ClusterRowFn extends DoFn<KV<String, CoGbkResult>, Row> {
+    private final TupleTag<String> self;
+    private final TupleTag<String> component;
+    private final TupleTag<Double> score;
+
+    ClusterRowFn(TupleTag<String> self, TupleTag<String> component, TupleTag<Double> score) {
+      this.self = self;
+      this.component = component;
+      this.score = score;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, CoGbkResult> record, OutputReceiver<Row> out) {
+      if (!record.getValue().getAll(self).iterator().hasNext()) {
+        return;
+      }
+      String id = record.getKey();
+      out.output(
+          Row.withSchema(CLUSTERS)
+              .addValues(
+                  id,
+                  record.getValue().getOnly(component, id),
+                  record.getValue().getOnly(score, null))
+              .build());
+    }
   }
 
   /** Pairs of each block that satisfy the match rule, once per pair and block. */
@@ -478,85 +542,8 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
   /** Separates the other end of an edge from the edge's match score. */
   static final String SCORE = "\u0001";
 
-  /**
-   * Each id of the edges ({@code KV(id, other[SCORE score])}; a self-edge adds a lone id) and the
-   * smallest id connected to it.
-   */
-  static Map<String, String> components(Iterable<KV<String, String>> edges) {
-    Map<String, String> parent = new HashMap<>();
-    for (KV<String, String> edge : edges) {
-      ComponentsFn.union(parent, edge.getKey(), other(edge.getValue()));
-    }
-    Map<String, String> clusters = new TreeMap<>();
-    for (String id : parent.keySet()) {
-      clusters.put(id, ComponentsFn.find(parent, id));
-    }
-    return clusters;
-  }
-
-  /** The best match score of each id that matched another. */
-  static Map<String, Double> bestScores(Iterable<KV<String, String>> edges) {
-    Map<String, Double> best = new HashMap<>();
-    for (KV<String, String> edge : edges) {
-      int at = edge.getValue().indexOf(SCORE);
-      if (at >= 0 && at + 1 < edge.getValue().length()) {
-        double score = Double.parseDouble(edge.getValue().substring(at + 1));
-        best.merge(edge.getKey(), score, Math::max);
-        best.merge(other(edge.getValue()), score, Math::max);
-      }
-    }
-    return best;
-  }
-
   private static String other(String value) {
     int at = value.indexOf(SCORE);
     return at < 0 ? value : value.substring(0, at);
-  }
-
-  /** Union-find over all records and matched pairs; the root of a cluster is its smallest id. */
-  private static final class ComponentsFn
-      extends DoFn<KV<String, Iterable<KV<String, String>>>, Row> {
-    @ProcessElement
-    public void process(
-        @Element KV<String, Iterable<KV<String, String>>> graph, OutputReceiver<Row> out) {
-      // A grouped result may be iterated once only (Flink), so it is read into a list first.
-      List<KV<String, String>> edges = new ArrayList<>();
-      graph.getValue().forEach(edges::add);
-      Map<String, Double> scores = bestScores(edges);
-      components(edges)
-          .forEach(
-              (id, cluster) ->
-                  out.output(
-                      Row.withSchema(CLUSTERS).addValues(id, cluster, scores.get(id)).build()));
-    }
-
-    private static String find(Map<String, String> parent, String id) {
-      String root = id;
-      while (!parent.get(root).equals(root)) {
-        root = parent.get(root);
-      }
-      String node = id;
-      while (!parent.get(node).equals(root)) {
-        String next = parent.get(node);
-        parent.put(node, root);
-        node = next;
-      }
-      return root;
-    }
-
-    private static void union(Map<String, String> parent, String a, String b) {
-      parent.putIfAbsent(a, a);
-      parent.putIfAbsent(b, b);
-      String ra = find(parent, a);
-      String rb = find(parent, b);
-      if (!ra.equals(rb)) {
-        // The smaller id becomes the root, so a cluster's id is its smallest record id.
-        if (ra.compareTo(rb) < 0) {
-          parent.put(rb, ra);
-        } else {
-          parent.put(ra, rb);
-        }
-      }
-    }
   }
 }

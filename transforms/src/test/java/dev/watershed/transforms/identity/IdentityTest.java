@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.apache.beam.sdk.values.KV;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -95,24 +94,5 @@ class IdentityTest {
     assertTrue(model.probability(new int[] {0, 0}) > 0.95, model.describe(comparisons));
     assertTrue(model.probability(new int[] {1, 1}) < 0.01, model.describe(comparisons));
     assertTrue(model.weight(new int[] {0, Comparison.MISSING}) > 0);
-  }
-
-  @Test
-  void clustersFollowChainsAndLongPaths() {
-    Map<String, String> clusters =
-        ResolveIdentities.components(
-            List.of(
-                KV.of("c", "b"),
-                KV.of("a", "b"), // a~b, b~c: one cluster through b
-                KV.of("e", "f"),
-                KV.of("f", "g"),
-                KV.of("g", "h"),
-                KV.of("d", "h"), // a path d..h
-                KV.of("x", "x"))); // alone
-    assertEquals(
-        Map.of(
-            "a", "a", "b", "a", "c", "a", "d", "d", "e", "d", "f", "d", "g", "d", "h", "d", "x",
-            "x"),
-        clusters);
   }
 }
