@@ -288,6 +288,23 @@ public final class SpecParser {
       Map<String, List<QualityRule>> quality,
       DeadLetterSpec deadLetter) {
     for (CanonicalModel model : models.values()) {
+      HistorySpec kept = history.get(model.name());
+      if (kept != null && !kept.strategy().equals("changes") && !kept.deletes().equals("ignore")) {
+        for (ConformSpec entry : conform) {
+          SourceSpec source = sources.get(entry.from());
+          if (entry.to().equals(model.name())
+              && source != null
+              && (source.incremental() != null || source.kafka() != null)) {
+            top.error(
+                "history",
+                "history of '"
+                    + model.name()
+                    + "' detects deletes from a full snapshot, but source '"
+                    + source.name()
+                    + "' is read in part (incremental or a topic); set deletes: ignore");
+          }
+        }
+      }
       if (model.tracksChanges() && identity.containsKey(model.name())) {
         top.error(
             "identity",

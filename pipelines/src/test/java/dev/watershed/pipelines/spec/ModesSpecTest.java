@@ -127,5 +127,13 @@ class ModesSpecTest {
         errors(spec("streaming", jdbc, WAREHOUSE, ""))
             .contains("in streaming mode every source is a kafka topic"));
     assertEquals("streaming", spec.withMode("streaming").mode());
+    assertTrue(
+        errors(
+                spec(
+                    "batch",
+                    jdbc,
+                    WAREHOUSE,
+                    "history:\n  customer: { scd2: [email], deletes: invalidate }"))
+            .contains("is read in part (incremental or a topic); set deletes: ignore"));
   }
 }
