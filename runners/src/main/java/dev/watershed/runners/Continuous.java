@@ -22,8 +22,6 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
@@ -41,29 +39,9 @@ import org.apache.beam.sdk.options.StreamingOptions;
  * committed up to the topic's end and the tables have not changed for the given time.
  */
 final class Continuous {
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
   private static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
 
   private Continuous() {}
-
-  static Duration duration(String text) {
-    Matcher m = DURATION.matcher(text.trim());
-    if (!m.matches()) {
-      throw new IllegalArgumentException(
-          "'" + text + "' is not a duration; write e.g. 500ms, 5s, 2m or 1h");
-    }
-    long n = Long.parseLong(m.group(1));
-    switch (m.group(2)) {
-      case "ms":
-        return Duration.ofMillis(n);
-      case "s":
-        return Duration.ofSeconds(n);
-      case "m":
-        return Duration.ofMinutes(n);
-      default:
-        return Duration.ofHours(n);
-    }
-  }
 
   /** Fails with one line naming the broker when no broker answers at {@code servers}. */
   static void checkKafka(String where, String servers) {

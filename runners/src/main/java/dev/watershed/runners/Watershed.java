@@ -120,7 +120,12 @@ public final class Watershed {
       } else if (arg.equals("--stop-when-idle")) {
         stopWhenIdle = Duration.ofSeconds(5);
       } else if (arg.startsWith("--stop-when-idle=")) {
-        stopWhenIdle = Continuous.duration(arg.substring("--stop-when-idle=".length()));
+        try {
+          stopWhenIdle = SpecParser.parseDuration(arg.substring("--stop-when-idle=".length()));
+        } catch (IllegalArgumentException e) {
+          err.println("error: --stop-when-idle: " + e.getMessage());
+          return SPEC_ERROR;
+        }
       } else if (arg.startsWith("--from=")) {
         from = arg.substring("--from=".length());
       } else if (arg.startsWith("--runner=")) {

@@ -159,22 +159,8 @@ public final class Scd2 implements Serializable {
                     .map(t -> "SELECT " + cols + " FROM " + dialect.quote(t))
                     .collect(Collectors.joining(" UNION ALL "))
                 + ") s";
-    String hash =
-        "MD5(CONCAT_WS('|', "
-            + tracked.stream()
-                .map(
-                    c ->
-                        "COALESCE(CAST(s."
-                            + dialect.quote(c)
-                            + " AS "
-                            + textType(dialect)
-                            + "), '\\\\N')")
-                .collect(Collectors.joining(", "))
-            + "))";
-    String sameKey =
-        key.stream()
-            .map(k -> "s." + dialect.quote(k) + " = " + h + "." + dialect.quote(k))
-            .collect(Collectors.joining(" AND "));
+    String hash = hash(dialect);
+    String sameKey = sameKey(dialect, key, h);
     String now = nowLiteral(dialect);
     List<String> sql = new ArrayList<>();
     String changed =
@@ -320,22 +306,8 @@ public final class Scd2 implements Serializable {
                 .map(t -> "SELECT " + cols + " FROM " + dialect.quote(t))
                 .collect(Collectors.joining(" UNION ALL "))
             + ") s";
-    String hash =
-        "MD5(CONCAT_WS('|', "
-            + tracked.stream()
-                .map(
-                    c ->
-                        "COALESCE(CAST(s."
-                            + dialect.quote(c)
-                            + " AS "
-                            + textType(dialect)
-                            + "), '\\N')")
-                .collect(Collectors.joining(", "))
-            + "))";
-    String sameKey =
-        key.stream()
-            .map(k -> "s." + dialect.quote(k) + " = " + h + "." + dialect.quote(k))
-            .collect(Collectors.joining(" AND "));
+    String hash = hash(dialect);
+    String sameKey = sameKey(dialect, key, h);
     List<String> sql = new ArrayList<>();
     if (staging.isEmpty()) {
       return sql;
@@ -435,6 +407,28 @@ public final class Scd2 implements Serializable {
               + join);
     }
     return sql;
+  }
+
+  /** An MD5 of the tracked columns of staged row {@code s}, nulls written as {@code \\N}. */
+  private String hash(Dialect dialect) {
+    return "MD5(CONCAT_WS('|', "
+        + tracked.stream()
+            .map(
+                c ->
+                    "COALESCE(CAST(s."
+                        + dialect.quote(c)
+                        + " AS "
+                        + textType(dialect)
+                        + "), '\\\\N')")
+            .collect(Collectors.joining(", "))
+        + "))";
+  }
+
+  /** Staged row {@code s} and a row of {@code h} (a quoted table) have the same key. */
+  private static String sameKey(Dialect dialect, List<String> key, String h) {
+    return key.stream()
+        .map(k -> "s." + dialect.quote(k) + " = " + h + "." + dialect.quote(k))
+        .collect(Collectors.joining(" AND "));
   }
 
   private static String timestampType(Dialect dialect) {

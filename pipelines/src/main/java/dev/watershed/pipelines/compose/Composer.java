@@ -52,6 +52,7 @@ import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.values.KV;
@@ -555,7 +556,7 @@ public final class Composer {
       return rows;
     }
     if (spec.isStreaming()) {
-      return streamingQuality(model, rows, rules);
+      return withDeletes(model, rows, streamingQuality(model, rows, rules));
     }
     Quality quality =
         Quality.of(model.name(), rules)
@@ -580,20 +581,7 @@ public final class Composer {
       }
     }
     String name = "quality " + model.name();
-    PCollection<Row> deletes = null;
-    if (model.tracksChanges()) {
-      // Rules judge the new image of a change; a delete has none and passes as it is.
-      PCollectionList<Row> split =
-          rows.apply(
-              "split deletes " + model.name(),
-              org.apache.beam.sdk.transforms.Partition.of(
-                  2,
-                  (Row row, int n) ->
-                      Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED)) ? 1 : 0));
-      rows = split.get(0).setRowSchema(model.schema());
-      deletes = split.get(1).setRowSchema(model.schema());
-    }
-    PCollectionTuple checked = rows.apply(name, quality);
+    PCollectionTuple checked = upserts(model, rows).apply(name, quality);
     deadLetters.add(checked.get(Quality.DEAD_LETTERS));
     checks.add(checked.get(Quality.CHECKS));
     findings.add(checked.get(Quality.FINDINGS));
@@ -604,32 +592,48 @@ public final class Composer {
             rules.stream()
                 .map(r -> r.name() + " -> " + r.onFailure().specName())
                 .collect(Collectors.joining(", "))));
-    if (deletes == null) {
-      return checked.get(Quality.ROWS);
+    return withDeletes(model, rows, checked.get(Quality.ROWS));
+  }
+
+  /**
+   * The rows quality rules judge: all of them, or for a change stream only the upserts, since a
+   * delete has no new image to judge.
+   */
+  private static PCollection<Row> upserts(CanonicalModel model, PCollection<Row> rows) {
+    if (!model.tracksChanges()) {
+      return rows;
     }
-    return PCollectionList.of(checked.get(Quality.ROWS))
+    return rows.apply(
+            "upserts of " + model.name(),
+            Filter.by((Row row) -> !Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED))))
+        .setRowSchema(model.schema());
+  }
+
+  /**
+   * {@code checked} and, for a change stream, the deletes of {@code rows}, which pass as they are.
+   */
+  private static PCollection<Row> withDeletes(
+      CanonicalModel model, PCollection<Row> rows, PCollection<Row> checked) {
+    if (!model.tracksChanges()) {
+      return checked;
+    }
+    PCollection<Row> deletes =
+        rows.apply(
+                "deletes of " + model.name(),
+                Filter.by((Row row) -> Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED))))
+            .setRowSchema(model.schema());
+    return PCollectionList.of(checked)
         .and(deletes)
         .apply("with deletes " + model.name(), Flatten.pCollections())
         .setRowSchema(model.schema());
   }
 
-  /** Row rules on a stream: each change's new image judged on its own; deletes pass. */
+  /** Row rules on a stream: each change's new image judged on its own. */
   private PCollection<Row> streamingQuality(
       CanonicalModel model, PCollection<Row> rows, List<QualityRule> rules) {
     String name = "quality " + model.name();
-    PCollection<Row> deletes = null;
-    if (model.tracksChanges()) {
-      PCollectionList<Row> split =
-          rows.apply(
-              "split deletes " + model.name(),
-              org.apache.beam.sdk.transforms.Partition.of(
-                  2,
-                  (Row row, int n) ->
-                      Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED)) ? 1 : 0));
-      rows = split.get(0).setRowSchema(model.schema());
-      deletes = split.get(1).setRowSchema(model.schema());
-    }
-    PCollectionTuple checked = rows.apply(name, Quality.rowRulesOnly(model.name(), rules));
+    PCollectionTuple checked =
+        upserts(model, rows).apply(name, Quality.rowRulesOnly(model.name(), rules));
     deadLetters.add(checked.get(Quality.DEAD_LETTERS));
     plan.add(
         String.format(
@@ -638,13 +642,7 @@ public final class Composer {
             rules.stream()
                 .map(r -> r.name() + " -> " + r.onFailure().specName())
                 .collect(Collectors.joining(", "))));
-    if (deletes == null) {
-      return checked.get(Quality.ROWS);
-    }
-    return PCollectionList.of(checked.get(Quality.ROWS))
-        .and(deletes)
-        .apply("with deletes " + model.name(), Flatten.pCollections())
-        .setRowSchema(model.schema());
+    return checked.get(Quality.ROWS);
   }
 
   /**

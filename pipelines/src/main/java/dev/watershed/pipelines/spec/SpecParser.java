@@ -218,10 +218,25 @@ public final class SpecParser {
     if (text == null) {
       return fallback;
     }
+    try {
+      return parseDuration(text);
+    } catch (IllegalArgumentException e) {
+      object.error(key, e.getMessage());
+      return fallback;
+    }
+  }
+
+  /**
+   * A duration as a spec or the command line writes it: a positive whole number and a unit, {@code
+   * ms}, {@code s}, {@code m}, {@code h} or {@code d}.
+   *
+   * @throws IllegalArgumentException naming the text and the accepted forms
+   */
+  public static Duration parseDuration(String text) {
     java.util.regex.Matcher m = DURATION.matcher(text.trim());
     if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
-      object.error(key, "'" + text + "' is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1d");
-      return fallback;
+      throw new IllegalArgumentException(
+          "'" + text + "' is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1d");
     }
     long n = Long.parseLong(m.group(1));
     switch (m.group(2)) {
