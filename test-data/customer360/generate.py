@@ -15,9 +15,10 @@ Four systems hold customers, each in its own shape and mess:
 Because the generator makes every clean value first and only then renders it messily, it also
 knows exactly what the job must produce: expected/<model>.csv (the warehouse tables, ordered by
 key), expected/dead_letters.csv (source, position, stage, reason of every bad record) and
-expected/customer_crosswalk.csv (each customer's golden id: customers sharing an email or a
-phone are one person) and expected/account_golden.csv (the golden customer owning each account,
-by email; about 30% of account owners and 40% of ticket requesters are CRM contacts). The
+expected/customer_crosswalk.csv (the golden customer id of every customer, account and ticket:
+records sharing an email or a phone are one person), expected/account_golden.csv (the golden
+customer owning each account) and expected/customer_golden_count.csv (how many people there are;
+about 30% of account owners and 40% of ticket requesters are CRM contacts). The
 end-to-end tests compare the job's output with these files row by row.
 
 Usage: python3 generate.py [--seed 7] [--scale 1.0] [--out DIR]
@@ -331,9 +332,18 @@ def generate(seed, scale, out):
             ts(t["resolved_at"]) if t["resolved_at"] else None, t["_source"]] for _, t in sorted(tickets.items())])
     write("dead_letters.csv", ["source", "position", "stage", "reason"], sorted(dead))
 
-    # Identity: customers are one person when they share an email or a phone (the spec's rule),
-    # transitively; a golden id is g-<the smallest customer id of the person>.
-    parent = {k: k for k in customers}
+    # Identity: records are one person when they share an email or a phone (the spec's rule),
+    # transitively: customers of the CRM and the shop, and, through the spec's include, billing
+    # accounts (by their customer email) and support tickets (by the requester's email and phone).
+    # A golden id is g-<the smallest record id of the person>.
+    people = {}
+    for k, c in customers.items():
+        people[k] = {"email": c["email"], "phone": c["phone"]}
+    for k, a in accounts.items():
+        people[k] = {"email": a["customer_email"], "phone": None}
+    for k, t in tickets.items():
+        people[k] = {"email": t["requester_email"], "phone": t["requester_phone"]}
+    parent = {k: k for k in people}
 
     def find(k):
         while parent[k] != k:
@@ -343,22 +353,22 @@ def generate(seed, scale, out):
 
     for field in ("email", "phone"):
         first = {}
-        for k in sorted(customers):
-            v = customers[k][field]
+        for k in sorted(people):
+            v = people[k][field]
+            if v in (None, ""):
+                continue
             if v in first:
                 a, b = find(first[v]), find(k)
                 if a != b:
                     parent[max(a, b)] = min(a, b)
             else:
                 first[v] = k
-    write("customer_crosswalk.csv", ["source_id", "golden_id"], [[k, "g-" + find(k)] for k in sorted(customers)])
-    # Which golden customer owns each account: through the customers with the account's email.
-    golden_by_email = {}
-    for k, c in customers.items():
-        golden_by_email.setdefault(c["email"], set()).add("g-" + find(k))
+    write("customer_crosswalk.csv", ["source_id", "golden_id"], [[k, "g-" + find(k)] for k in sorted(people)])
+    # The golden customer owning each account: the account's own crosswalk entry.
     write("account_golden.csv", ["account_id", "golden_id"],
-          sorted([a["account_id"], g] for a in accounts.values() for g in golden_by_email.get(a["customer_email"], ())))
-
+          sorted([k, "g-" + find(k)] for k in accounts))
+    # Golden customers: one per person (persons known only from accounts or tickets included).
+    write("customer_golden_count.csv", ["golden_customers"], [[len({find(k) for k in people})]])
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

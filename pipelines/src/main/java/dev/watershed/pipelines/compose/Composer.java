@@ -8,6 +8,8 @@ import dev.watershed.io.files.ParquetSource;
 import dev.watershed.io.files.ReplaySource;
 import dev.watershed.io.files.TextSink;
 import dev.watershed.io.jdbc.ChangeApply;
+import dev.watershed.io.jdbc.DeleteByKey;
+import dev.watershed.io.jdbc.DestinationRows;
 import dev.watershed.io.jdbc.DestinationValues;
 import dev.watershed.io.jdbc.IncrementalRange;
 import dev.watershed.io.jdbc.JdbcEndpoint;
@@ -31,9 +33,11 @@ import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.dedupe.StreamingDedupe;
+import dev.watershed.transforms.identity.AffectedRecords;
 import dev.watershed.transforms.identity.BlockingKey;
 import dev.watershed.transforms.identity.Comparison;
 import dev.watershed.transforms.identity.GoldenRecords;
+import dev.watershed.transforms.identity.IncludedRecords;
 import dev.watershed.transforms.identity.ResolveIdentities;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.quality.Quality;
@@ -41,6 +45,7 @@ import dev.watershed.transforms.quality.QualityRule;
 import dev.watershed.transforms.records.RawRecords;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -54,6 +59,7 @@ import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
@@ -61,6 +67,7 @@ import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TypeDescriptors;
 
 /**
  * Turns a {@link Spec} into a Beam graph: the only class that knows both.
@@ -163,7 +170,7 @@ public final class Composer {
       }
     }
     for (IdentitySpec identity : spec.identity().values()) {
-      resolve(identity, spec.models().get(identity.model()), ready.get(identity.model()));
+      resolve(identity, spec.models().get(identity.model()), ready);
     }
     writeDeadLetters();
   }
@@ -318,12 +325,31 @@ public final class Composer {
   }
 
   /**
-   * Resolves identities among a model's rows and merges golden records, the crosswalk and golden id
-   * merges into every table sink that writes the model. Golden ids stay stable because the previous
-   * crosswalk is read back from the first such sink.
+   * Resolves identities among a model's rows (and the records of models its identity includes) and
+   * merges golden records, the crosswalk and golden id merges into every table sink that writes the
+   * model. Golden ids stay stable because the previous crosswalk is read back from the first such
+   * sink. When the model's records are read in part (incremental JDBC, Kafka topics, a replay), the
+   * arriving records are resolved together with the earlier clusters they may touch, read back from
+   * that sink ({@link AffectedRecords}); other clusters are left as they are.
    */
-  private void resolve(IdentitySpec identity, CanonicalModel model, PCollection<Row> rows) {
+  private void resolve(
+      IdentitySpec identity, CanonicalModel model, Map<String, PCollection<Row>> ready) {
     String name = "identity " + model.name();
+    List<PCollection<Row>> members = new ArrayList<>();
+    members.add(ready.get(model.name()));
+    for (Map.Entry<String, Map<String, String>> include : identity.include().entrySet()) {
+      CanonicalModel other = spec.models().get(include.getKey());
+      members.add(
+          ready
+              .get(other.name())
+              .apply(
+                  "include " + other.name() + " in " + name,
+                  IncludedRecords.of(model, other, include.getValue())));
+    }
+    PCollection<Row> rows =
+        PCollectionList.of(members)
+            .apply("records of " + name, Flatten.pCollections())
+            .setRowSchema(model.schema());
     ResolveIdentities resolver =
         ResolveIdentities.of(model.key().get(0))
             .withBlockingKeys(identity.blocking().toArray(BlockingKey[]::new))
@@ -335,7 +361,6 @@ public final class Composer {
     if (identity.weights() != null) {
       resolver = resolver.withWeights(identity.weights());
     }
-    PCollection<Row> clusters = rows.apply(name, resolver);
     List<SinkSpec> tables =
         spec.sinks().values().stream()
             .filter(s -> s.isTable() && spec.modelsOf(s).contains(model.name()))
@@ -353,6 +378,21 @@ public final class Composer {
                     tableOf(tables.get(0), crosswalk),
                     "source_id",
                     List.of("golden_id", "first_seen")));
+    if (!tables.isEmpty() && readInPart(identity)) {
+      rows =
+          rows.apply(
+              "affected " + name,
+              AffectedRecords.of(
+                  model.key().get(0),
+                  identity.blocking(),
+                  earlier(identity, model, tables.get(0)),
+                  previous));
+      plan.add(
+          String.format(
+              "  %-34s arriving records with the earlier clusters they may touch, from %s",
+              "affected " + name, tables.get(0).name()));
+    }
+    PCollection<Row> clusters = rows.apply(name, resolver);
     PCollectionTuple golden =
         rows.apply(
             "golden " + model.name(),
@@ -397,7 +437,55 @@ public final class Composer {
                 "  %-34s %s merge: table %s",
                 "load " + sink.name() + " " + table.name(), sink.type(), tableOf(sink, table)));
       }
+      // A golden id merged into another leaves the golden table; the merges table says where to.
+      CanonicalModel goldenTable = GoldenRecords.goldenModel(model);
+      golden
+          .get(GoldenRecords.MERGES)
+          .apply(
+              "merged ids of " + sink.name() + " " + goldenTable.name(),
+              MapElements.into(TypeDescriptors.strings()).via((Row m) -> m.getString("golden_id")))
+          .apply(
+              "retire " + sink.name() + " " + goldenTable.name(),
+              DeleteByKey.from(tableEndpoint(sink), tableOf(sink, goldenTable), "golden_id")
+                  .withGate(gate)
+                  .withCounter("retired." + sink.name() + "." + goldenTable.name()));
     }
+  }
+
+  /** True when a model's identity sees only part of its records in a run. */
+  private boolean readInPart(IdentitySpec identity) {
+    if (context.isReplay()) {
+      return true;
+    }
+    Set<String> models = new HashSet<>(identity.include().keySet());
+    models.add(identity.model());
+    return spec.conform().stream()
+        .filter(entry -> models.contains(entry.to()))
+        .map(entry -> spec.sources().get(entry.from()))
+        .anyMatch(source -> source.incremental() != null || source.kafka() != null);
+  }
+
+  /** The records of an identity's models loaded by earlier runs, as rows of the resolved model. */
+  private PCollection<Row> earlier(IdentitySpec identity, CanonicalModel model, SinkSpec sink) {
+    List<PCollection<Row>> earlier = new ArrayList<>();
+    earlier.add(
+        pipeline.apply(
+            "earlier " + model.name() + " of " + sink.name(),
+            DestinationRows.of(tableEndpoint(sink), tableOf(sink, model), model)));
+    for (Map.Entry<String, Map<String, String>> include : identity.include().entrySet()) {
+      CanonicalModel other = spec.models().get(include.getKey());
+      earlier.add(
+          pipeline
+              .apply(
+                  "earlier " + other.name() + " of " + sink.name(),
+                  DestinationRows.of(tableEndpoint(sink), tableOf(sink, other), other))
+              .apply(
+                  "earlier " + other.name() + " as " + model.name(),
+                  IncludedRecords.of(model, other, include.getValue())));
+    }
+    return PCollectionList.of(earlier)
+        .apply("earlier records of " + model.name(), Flatten.pCollections())
+        .setRowSchema(model.schema());
   }
 
   /** Loads the model's rows into {@code <model>_history} in every table sink that writes it. */

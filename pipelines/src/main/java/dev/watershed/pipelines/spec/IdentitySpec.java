@@ -18,6 +18,12 @@ import java.util.Map;
  * <p>{@code survivorship} maps a field to {@code most_recent}, {@code most_frequent}, {@code
  * non_null_first} or a source priority list; fields not listed use {@code defaultRule}. {@code
  * orderBy} is the field that says which record is most recent.
+ *
+ * <p>{@code include} brings records of other models into the resolution: for each other model,
+ * which of its fields stands for which field of this model (e.g. a billing account's {@code
+ * customer_email} for a customer's {@code email}). Such records are blocked, compared, clustered
+ * and written to the crosswalk like the model's own, keyed by their own key, and give their mapped
+ * values to survivorship.
  */
 public record IdentitySpec(
     String model,
@@ -29,7 +35,8 @@ public record IdentitySpec(
     Map<String, String> survivorship,
     List<String> sourcePriority,
     String matchRule,
-    dev.watershed.transforms.identity.FellegiSunter weights) {
+    dev.watershed.transforms.identity.FellegiSunter weights,
+    Map<String, Map<String, String>> include) {
 
   /** The survivorship rules a field may name. */
   public static final List<String> RULES =

@@ -320,13 +320,37 @@ public final class SpecParser {
           }
         }
       }
-      if (model.tracksChanges() && identity.containsKey(model.name())) {
+      boolean included =
+          identity.values().stream().anyMatch(i -> i.include().containsKey(model.name()));
+      if (model.tracksChanges() && (identity.containsKey(model.name()) || included)) {
         top.error(
             "identity",
             "model '"
                 + model.name()
                 + "' is fed by a change stream; identity resolution of change streams is not"
                 + " available yet");
+      }
+    }
+    for (IdentitySpec resolved : identity.values()) {
+      for (SinkSpec sink : sinks.values()) {
+        boolean writesModel =
+            sink.isTable() && (sink.models().isEmpty() || sink.models().contains(resolved.model()));
+        for (String other : resolved.include().keySet()) {
+          if (writesModel && !sink.models().isEmpty() && !sink.models().contains(other)) {
+            top.object("sinks", false)
+                .error(
+                    sink.name(),
+                    "identity of '"
+                        + resolved.model()
+                        + "' includes '"
+                        + other
+                        + "', so a table sink writing '"
+                        + resolved.model()
+                        + "' must write '"
+                        + other
+                        + "' too (later runs match against it)");
+          }
+        }
       }
     }
     if (mode.equals("batch")) {
@@ -1112,7 +1136,8 @@ public final class SpecParser {
               "match",
               "order_by",
               "survivorship",
-              "source_priority"));
+              "source_priority",
+              "include"));
       List<dev.watershed.transforms.identity.BlockingKey> blocking = new ArrayList<>();
       for (String key : spec.strings("blocking")) {
         String[] parts = key.split("\\+");
@@ -1230,9 +1255,72 @@ public final class SpecParser {
               survivorship,
               spec.strings("source_priority"),
               matchRule(spec, comparisons),
-              weights(spec, comparisons, m, u)));
+              weights(spec, comparisons, m, u),
+              include(spec, model, models)));
     }
     return out;
+  }
+
+  /**
+   * Records of other models resolved with this one: {@code include: { account: { email:
+   * customer_email } }} maps fields of this model to fields of the other, of the same type.
+   */
+  private Map<String, Map<String, String>> include(
+      YamlObject spec, CanonicalModel model, Map<String, CanonicalModel> models) {
+    Map<String, Map<String, String>> include = new LinkedHashMap<>();
+    YamlObject section = spec.object("include", false);
+    if (!section.keys().isEmpty()
+        && ModelTypes.kind(model.schema().getField(model.key().get(0))) != ModelTypes.Kind.STRING) {
+      spec.error(
+          "include",
+          "records of other models join by their key as text; the key of '"
+              + model.name()
+              + "' must be a string");
+    }
+    for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
+      CanonicalModel other = modelFor(section, entry.getKey(), models);
+      if (other == null) {
+        continue;
+      }
+      if (other.name().equals(model.name())) {
+        section.error(other.name(), "a model's own records are always resolved; list other models");
+        continue;
+      }
+      Map<String, String> fields = new LinkedHashMap<>();
+      YamlObject mapping = entry.getValue();
+      for (String field : mapping.keys()) {
+        String from = mapping.string(field, true);
+        if (from == null) {
+          continue;
+        }
+        if (!model.schema().hasField(field) || field.startsWith("_")) {
+          mapping.error(field, "model '" + model.name() + "' has no field '" + field + "'");
+        } else if (model.key().contains(field)) {
+          mapping.error(field, "the key is the included record's own key; map other fields");
+        } else if (!other.schema().hasField(from) || from.startsWith("_")) {
+          mapping.error(field, "model '" + other.name() + "' has no field '" + from + "'");
+        } else if (!ModelTypes.describe(model.schema().getField(field))
+            .equals(ModelTypes.describe(other.schema().getField(from)))) {
+          mapping.error(
+              field,
+              "'"
+                  + from
+                  + "' is "
+                  + ModelTypes.describe(other.schema().getField(from))
+                  + " but '"
+                  + field
+                  + "' is "
+                  + ModelTypes.describe(model.schema().getField(field)));
+        } else {
+          fields.put(field, from);
+        }
+      }
+      if (fields.isEmpty()) {
+        section.error(other.name(), "map at least one field, e.g. { email: customer_email }");
+      }
+      include.put(other.name(), fields);
+    }
+    return include;
   }
 
   private static List<Double> numbers(YamlObject item, String key) {

@@ -4,14 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RawRecords;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatterBuilder;
-import java.time.format.DateTimeParseException;
-import java.time.temporal.ChronoField;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -295,7 +290,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         if (!parts[2].isEmpty()) {
           String[] previous = parts[2].split("\\|");
           votes.get(cluster).merge(previous[0], 1, Integer::sum);
-          firstSeen.merge(previous[0], instant(previous[1]), (a, b) -> a.isBefore(b) ? a : b);
+          firstSeen.merge(
+              previous[0], ModelTypes.instant(previous[1]), (a, b) -> a.isBefore(b) ? a : b);
         }
       }
       Map<String, Integer> totals = new HashMap<>();
@@ -352,24 +348,6 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                     .addValues(id, survivor, now, "identity", "merge " + id)
                     .build());
       }
-    }
-  }
-
-  /** A timestamp as text from any of the warehouses, as an instant. */
-  static Instant instant(String text) {
-    String t = text.trim().replace(' ', 'T');
-    try {
-      return OffsetDateTime.parse(t.matches(".*[+-]\\d\\d$") ? t + ":00" : t).toInstant();
-    } catch (DateTimeParseException e) {
-      return LocalDateTime.parse(
-              t,
-              new DateTimeFormatterBuilder()
-                  .appendPattern("uuuu-MM-dd'T'HH:mm[:ss]")
-                  .optionalStart()
-                  .appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true)
-                  .optionalEnd()
-                  .toFormatter())
-          .toInstant(ZoneOffset.UTC);
     }
   }
 
@@ -454,7 +432,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
       for (Row m : members) {
         Row record = m.getRow("record");
         String before = m.getString("previous");
-        Instant firstSeen = before == null ? now : instant(before.split("\\|")[1]);
+        Instant firstSeen = before == null ? now : ModelTypes.instant(before.split("\\|")[1]);
         out.get(CROSSWALK)
             .output(
                 Row.withSchema(crosswalk.schema())

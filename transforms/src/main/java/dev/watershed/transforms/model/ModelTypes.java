@@ -161,4 +161,25 @@ public final class ModelTypes {
         ? field.getOptions().<Integer>getValue(SCALE_OPTION)
         : 0;
   }
+
+  /**
+   * A timestamp as a warehouse prints it, as an instant: with an offset (PostgreSQL's {@code
+   * TIMESTAMPTZ}, e.g. {@code 2024-01-01 01:00:00+01}) or as UTC wall time (DuckDB, MariaDB).
+   */
+  public static java.time.Instant instant(String text) {
+    String t = text.trim().replace(' ', 'T');
+    try {
+      return java.time.OffsetDateTime.parse(t.matches(".*[+-]\\d\\d$") ? t + ":00" : t).toInstant();
+    } catch (java.time.format.DateTimeParseException e) {
+      return java.time.LocalDateTime.parse(
+              t,
+              new java.time.format.DateTimeFormatterBuilder()
+                  .appendPattern("uuuu-MM-dd'T'HH:mm[:ss]")
+                  .optionalStart()
+                  .appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, 0, 9, true)
+                  .optionalEnd()
+                  .toFormatter())
+          .toInstant(java.time.ZoneOffset.UTC);
+    }
+  }
 }
