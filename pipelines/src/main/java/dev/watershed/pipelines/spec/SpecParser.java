@@ -1315,7 +1315,7 @@ public final class SpecParser {
           fields.put(field, from);
         }
       }
-      if (fields.isEmpty()) {
+      if (mapping.keys().isEmpty()) {
         section.error(other.name(), "map at least one field, e.g. { email: customer_email }");
       }
       include.put(other.name(), fields);

@@ -331,6 +331,58 @@ class SpecParserTest {
   }
 
   @Test
+  void identityIncludesRecordsOfOtherModels() throws SpecException {
+    String yaml =
+        VALID
+                .replace(
+                    "conform:\n",
+                    String.join(
+                        "\n",
+                        "  account:", // 15
+                        "    key: [account_id]", // 16
+                        "    fields: { account_id: string, owner: string, opened: date }", // 17
+                        "conform:", // 18
+                        ""))
+                .replace(
+                    "dedupe:\n",
+                    "  - { from: crm, to: account, fields: { account_id: id, owner: email } }\ndedupe:\n")
+            + String.join(
+                "\n",
+                "identity:", // 37
+                "  customer:", // 38
+                "    blocking: [email]", // 39
+                "    compare: [{ field: email, method: exact }]", // 40
+                "    include:", // 41
+                "      account: { email: owner }", // 42
+                "");
+    assertEquals(
+        Map.of("account", Map.of("email", "owner")),
+        parse(yaml).identity().get("customer").include());
+    assertError(
+        yaml.replace("{ email: owner }", "{ email: opened }"),
+        "identity.customer.include.account.email",
+        42,
+        "'opened' is date but 'email' is string");
+    assertError(
+        yaml.replace("{ email: owner }", "{ email: owner_email }"),
+        "identity.customer.include.account.email",
+        42,
+        "model 'account' has no field 'owner_email'");
+    assertError(
+        yaml.replace("account: { email: owner }", "invoice: { email: owner }"),
+        "identity.customer.include.invoice",
+        42,
+        "no model named 'invoice'");
+    assertError(
+        yaml.replace(
+            "warehouse: { type: duckdb, path: target/w.duckdb, write: merge }",
+            "warehouse: { type: duckdb, path: target/w.duckdb, write: merge, models: [customer] }"),
+        "sinks.warehouse",
+        30,
+        "must write 'account' too");
+  }
+
+  @Test
   void fellegiSunterWeightsGivenInTheSpec() throws SpecException {
     String yaml =
         VALID
