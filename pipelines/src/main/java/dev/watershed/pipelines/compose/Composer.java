@@ -389,8 +389,13 @@ public final class Composer {
                   previous));
       plan.add(
           String.format(
-              "  %-34s arriving records with the earlier clusters they may touch, from %s",
-              "affected " + name, tables.get(0).name()));
+              "  %-34s arriving records with the earlier clusters they may touch, from %s%s",
+              "affected " + name,
+              tables.get(0).name(),
+              identity.matchRule() == null && identity.weights() == null
+                  ? " (Fellegi-Sunter weights estimated from these records only: give m and u"
+                      + " in the spec for the same scoring every run)"
+                  : ""));
     }
     PCollection<Row> clusters = rows.apply(name, resolver);
     PCollectionTuple golden =

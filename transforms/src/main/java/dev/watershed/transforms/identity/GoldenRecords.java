@@ -12,22 +12,23 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
 import org.apache.beam.sdk.transforms.join.CoGroupByKey;
 import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
@@ -39,7 +40,11 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * <p>Golden ids: a cluster keeps the golden id its records had in the previous crosswalk; when a
  * cluster now holds records of several earlier golden ids, the oldest (earliest {@code first_seen},
  * then smallest) survives and the others are recorded in {@link #MERGES} as merged into it; a
- * cluster with no earlier id gets {@code g-<its smallest record key>}.
+ * cluster with no earlier id gets {@code g-<its smallest record key>}. When records moved between
+ * clusters or a cluster split, larger clusters choose first and an id goes to the cluster with most
+ * of its records. Ids are assigned in parallel: clusters whose earlier ids are all theirs alone
+ * (unchanged, new or merged) decide by themselves; only clusters sharing an earlier id are decided
+ * together, on one worker.
  *
  * <p>Survivorship, per field: {@code most_recent} (the newest record by the order field with a
  * value), {@code most_frequent}, {@code non_null_first} (the first record with a value, in source
@@ -204,38 +209,62 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     CanonicalModel crosswalk = crosswalkModel(model);
     CanonicalModel golden = goldenModel(model);
     CanonicalModel merges = mergesModel(model);
-    // Golden ids are assigned for all clusters at once, so that no id is claimed twice.
-    TupleTag<KV<String, String>> assigned = new TupleTag<>("assigned");
-    PCollectionTuple assignment =
+    // Golden ids in parallel, no id to two clusters. A cluster whose earlier ids all have every
+    // record in it (unchanged, new, or clusters that merged) decides alone; clusters sharing an
+    // earlier id with another cluster (records moved, a cluster split) are decided together.
+    KvCoder<String, String> strings = KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
+    TupleTag<KV<String, String>> decided = new TupleTag<>("decided");
+    TupleTag<KV<String, String>> contested = new TupleTag<>("contested");
+    TupleTag<Row> retired = new TupleTag<>("retired");
+    PCollectionTuple local =
         members
             .apply(
-                "AllMembers",
+                "EarlierIds",
                 MapElements.into(
                         TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.strings()))
                     .via(
                         (KV<String, Row> m) ->
                             KV.of(
-                                "",
-                                m.getKey()
-                                    + "\u0001"
-                                    + m.getValue().getString("record_id")
-                                    + "\u0001"
-                                    + (m.getValue().getString("previous") == null
-                                        ? ""
-                                        : m.getValue().getString("previous")))))
-            .apply("OneAssignment", GroupByKey.create())
+                                m.getKey(),
+                                m.getValue().getString("previous") == null
+                                    ? ""
+                                    : m.getValue().getString("previous"))))
+            .setCoder(strings)
+            .apply("EarlierIdsByCluster", GroupByKey.create())
+            .apply("Votes", ParDo.of(new VotesFn()))
+            .setCoder(strings)
+            .apply("VotesById", GroupByKey.create())
+            .apply("Shares", ParDo.of(new SharesFn()))
+            .setCoder(strings)
+            .apply("SharesByCluster", GroupByKey.create())
             .apply(
-                "AssignGoldenIds",
-                ParDo.of(new AssignFn(merges, now))
-                    .withOutputTags(assigned, TupleTagList.of(MERGES)));
-    PCollectionView<Map<String, String>> goldenIds =
-        assignment
-            .get(assigned)
-            .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
-            .apply("GoldenIdOfCluster", View.asMap());
+                "DecideAlone",
+                ParDo.of(new DecideAloneFn(merges, now, contested, retired))
+                    .withOutputTags(decided, TupleTagList.of(contested).and(retired)));
+    PCollectionTuple together =
+        local
+            .get(contested)
+            .setCoder(strings)
+            .apply("Contested", GroupByKey.create())
+            .apply(
+                "DecideTogether",
+                ParDo.of(new DecideTogetherFn(merges, now, retired))
+                    .withOutputTags(decided, TupleTagList.of(retired)));
+    PCollection<KV<String, String>> goldenIds =
+        PCollectionList.of(local.get(decided).setCoder(strings))
+            .and(together.get(decided).setCoder(strings))
+            .apply("GoldenIds", Flatten.pCollections());
+    PCollection<Row> mergedIds =
+        PCollectionList.of(local.get(retired).setRowSchema(merges.schema()))
+            .and(together.get(retired).setRowSchema(merges.schema()))
+            .apply("MergedIds", Flatten.pCollections())
+            .setRowSchema(merges.schema());
+    TupleTag<Row> memberTag = new TupleTag<>("member");
+    TupleTag<String> goldenTag = new TupleTag<>("goldenId");
     PCollectionTuple out =
-        members
-            .apply("ByCluster", GroupByKey.create())
+        KeyedPCollectionTuple.of(memberTag, members)
+            .and(goldenTag, goldenIds)
+            .apply("ByCluster", CoGroupByKey.create())
             .apply(
                 "Golden",
                 ParDo.of(
@@ -243,110 +272,259 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                             model,
                             crosswalk,
                             golden,
-                            goldenIds,
+                            memberTag,
+                            goldenTag,
                             rules,
                             defaultRule,
                             orderBy,
                             sourcePriority,
                             now,
                             matchedBy))
-                    .withSideInputs(goldenIds)
                     .withOutputTags(GOLDEN, TupleTagList.of(CROSSWALK)));
     out.get(CROSSWALK).setRowSchema(crosswalk.schema());
     out.get(GOLDEN).setRowSchema(golden.schema());
-    assignment.get(MERGES).setRowSchema(merges.schema());
     return PCollectionTuple.of(GOLDEN, out.get(GOLDEN))
         .and(CROSSWALK, out.get(CROSSWALK))
-        .and(MERGES, assignment.get(MERGES));
+        .and(MERGES, mergedIds);
+  }
+
+  /** Separates the parts of a vote or a share. */
+  private static final String PART = "\u0001";
+
+  /**
+   * For one cluster, a vote for each earlier golden id its records had: {@code KV(earlier id,
+   * cluster|cluster size|records here|earliest first_seen here)}.
+   */
+  private static final class VotesFn
+      extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
+    @ProcessElement
+    public void process(
+        @Element KV<String, Iterable<String>> cluster, OutputReceiver<KV<String, String>> out) {
+      int size = 0;
+      Map<String, Integer> here = new TreeMap<>();
+      Map<String, Instant> firstSeen = new HashMap<>();
+      for (String previous : cluster.getValue()) {
+        size++;
+        if (!previous.isEmpty()) {
+          String[] parts = previous.split("\\|");
+          here.merge(parts[0], 1, Integer::sum);
+          firstSeen.merge(parts[0], ModelTypes.instant(parts[1]), (a, b) -> a.isBefore(b) ? a : b);
+        }
+      }
+      for (Map.Entry<String, Integer> id : here.entrySet()) {
+        out.output(
+            KV.of(
+                id.getKey(),
+                String.join(
+                    PART,
+                    cluster.getKey(),
+                    String.valueOf(size),
+                    String.valueOf(id.getValue()),
+                    firstSeen.get(id.getKey()).toString())));
+      }
+    }
   }
 
   /**
-   * Assigns golden ids to all clusters, larger clusters first, no id to two clusters. When clusters
-   * merged (every record of an earlier id is in this cluster), the oldest of their ids survives;
-   * when records moved or a cluster split, the cluster keeps the id most of its records had. A
-   * cluster with no earlier id left gets {@code g-<its smallest record key>}. An earlier id that no
-   * cluster keeps is recorded as merged into the cluster holding most of its records.
+   * For one earlier golden id, its share in each cluster holding its records: {@code KV(cluster,
+   * cluster size|id|records here|all its records|first_seen)}.
    */
-  private static final class AssignFn
+  private static final class SharesFn
+      extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
+    @ProcessElement
+    public void process(
+        @Element KV<String, Iterable<String>> votes, OutputReceiver<KV<String, String>> out) {
+      List<String[]> all = new ArrayList<>();
+      int total = 0;
+      Instant firstSeen = null;
+      for (String vote : votes.getValue()) {
+        String[] v = vote.split(PART);
+        all.add(v);
+        total += Integer.parseInt(v[2]);
+        Instant seen = Instant.parse(v[3]);
+        firstSeen = firstSeen == null || seen.isBefore(firstSeen) ? seen : firstSeen;
+      }
+      for (String[] v : all) {
+        out.output(
+            KV.of(
+                v[0],
+                String.join(
+                    PART,
+                    v[1],
+                    votes.getKey(),
+                    v[2],
+                    String.valueOf(total),
+                    firstSeen.toString())));
+      }
+    }
+  }
+
+  /** One earlier id's share of a cluster. */
+  private record Share(int clusterSize, String id, int here, int total, Instant firstSeen) {
+    static Share parse(String text) {
+      String[] v = text.split(PART);
+      return new Share(
+          Integer.parseInt(v[0]),
+          v[1],
+          Integer.parseInt(v[2]),
+          Integer.parseInt(v[3]),
+          Instant.parse(v[4]));
+    }
+
+    boolean whole() {
+      return here == total;
+    }
+
+    String text() {
+      return String.join(
+          PART,
+          String.valueOf(clusterSize),
+          id,
+          String.valueOf(here),
+          String.valueOf(total),
+          firstSeen.toString());
+    }
+  }
+
+  private static final Comparator<Share> OLDEST =
+      Comparator.comparing(Share::firstSeen).thenComparing(Share::id);
+
+  private static Row merge(CanonicalModel merges, String id, String into, Instant now) {
+    return Row.withSchema(merges.schema())
+        .addValues(id, into, now, "identity", "merge " + id)
+        .build();
+  }
+
+  /**
+   * A cluster all of whose earlier ids are whole here keeps the oldest of them (the others merged
+   * into it); a cluster with no earlier id is left to {@code g-<cluster id>}. Any other cluster
+   * goes to {@link DecideTogetherFn}.
+   */
+  private static final class DecideAloneFn
       extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
     private final CanonicalModel merges;
     private final Instant now;
+    private final TupleTag<KV<String, String>> contested;
+    private final TupleTag<Row> retired;
 
-    AssignFn(CanonicalModel merges, Instant now) {
+    DecideAloneFn(
+        CanonicalModel merges,
+        Instant now,
+        TupleTag<KV<String, String>> contested,
+        TupleTag<Row> retired) {
       this.merges = merges;
       this.now = now;
+      this.contested = contested;
+      this.retired = retired;
+    }
+
+    @ProcessElement
+    public void process(@Element KV<String, Iterable<String>> cluster, MultiOutputReceiver out) {
+      List<Share> shares = new ArrayList<>();
+      cluster.getValue().forEach(text -> shares.add(Share.parse(text)));
+      if (!shares.stream().allMatch(Share::whole)) {
+        for (Share share : shares) {
+          out.get(contested).output(KV.of("", cluster.getKey() + PART + share.text()));
+        }
+        return;
+      }
+      String kept = shares.stream().min(OLDEST).orElseThrow().id();
+      out.get(new TupleTag<KV<String, String>>("decided")).output(KV.of(cluster.getKey(), kept));
+      for (Share share : shares) {
+        if (!share.id().equals(kept)) {
+          out.get(retired).output(merge(merges, share.id(), kept, now));
+        }
+      }
+    }
+  }
+
+  /**
+   * Decides the clusters sharing earlier ids, larger clusters first: each takes, of the ids not yet
+   * taken, a whole one (the oldest) or else the one most of its records had (then the oldest); none
+   * left: {@code g-<cluster id>}. An earlier id no cluster took is merged into the cluster holding
+   * most of its records. These clusters are few: those whose records moved or that split.
+   */
+  private static final class DecideTogetherFn
+      extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
+    private final CanonicalModel merges;
+    private final Instant now;
+    private final TupleTag<Row> retired;
+
+    DecideTogetherFn(CanonicalModel merges, Instant now, TupleTag<Row> retired) {
+      this.merges = merges;
+      this.now = now;
+      this.retired = retired;
     }
 
     @ProcessElement
     public void process(@Element KV<String, Iterable<String>> all, MultiOutputReceiver out) {
-      Map<String, Map<String, Integer>> votes = new java.util.TreeMap<>();
-      Map<String, Integer> sizes = new HashMap<>();
-      Map<String, Instant> firstSeen = new HashMap<>();
-      for (String member : all.getValue()) {
-        String[] parts = member.split("\u0001", -1);
-        String cluster = parts[0];
-        sizes.merge(cluster, 1, Integer::sum);
-        votes.computeIfAbsent(cluster, c -> new HashMap<>());
-        if (!parts[2].isEmpty()) {
-          String[] previous = parts[2].split("\\|");
-          votes.get(cluster).merge(previous[0], 1, Integer::sum);
-          firstSeen.merge(
-              previous[0], ModelTypes.instant(previous[1]), (a, b) -> a.isBefore(b) ? a : b);
-        }
+      Map<String, List<Share>> byCluster = new TreeMap<>();
+      for (String text : all.getValue()) {
+        int at = text.indexOf(PART);
+        byCluster
+            .computeIfAbsent(text.substring(0, at), c -> new ArrayList<>())
+            .add(Share.parse(text.substring(at + 1)));
       }
-      Map<String, Integer> totals = new HashMap<>();
-      votes.values().forEach(v -> v.forEach((id, n) -> totals.merge(id, n, Integer::sum)));
-      List<String> clusters = new ArrayList<>(votes.keySet());
-      clusters.sort(Comparator.comparing((String c) -> -sizes.get(c)).thenComparing(c -> c));
-      Map<String, String> taken = new HashMap<>();
+      List<String> clusters = new ArrayList<>(byCluster.keySet());
+      clusters.sort(
+          Comparator.comparing((String c) -> -byCluster.get(c).get(0).clusterSize())
+              .thenComparing(c -> c));
+      Map<String, String> takenBy = new HashMap<>();
+      Map<String, String> goldenOf = new HashMap<>();
       for (String cluster : clusters) {
-        Map<String, Integer> here = votes.get(cluster);
-        List<String> free = new ArrayList<>();
-        for (String id : here.keySet()) {
-          if (!taken.containsKey(id)) {
-            free.add(id);
-          }
-        }
-        // Ids all of whose records are in this cluster: clusters that merged. The oldest survives.
-        List<String> whole =
-            free.stream().filter(id -> here.get(id).equals(totals.get(id))).toList();
-        Comparator<String> oldest =
-            Comparator.comparing((String id) -> firstSeen.get(id)).thenComparing(id -> id);
-        String best =
+        List<Share> free =
+            byCluster.get(cluster).stream().filter(s -> !takenBy.containsKey(s.id())).toList();
+        List<Share> whole = free.stream().filter(Share::whole).toList();
+        String golden =
             !whole.isEmpty()
-                ? whole.stream().min(oldest).orElseThrow()
-                // Otherwise records moved or a cluster split: the id most records had stays.
+                ? whole.stream().min(OLDEST).orElseThrow().id()
                 : free.stream()
-                    .min(Comparator.comparing((String id) -> -here.get(id)).thenComparing(oldest))
-                    .orElse(null);
-        String golden = best != null ? best : "g-" + cluster;
-        taken.put(golden, cluster);
-        out.get(new TupleTag<KV<String, String>>("assigned")).output(KV.of(cluster, golden));
+                    .min(Comparator.comparing((Share s) -> -s.here()).thenComparing(OLDEST))
+                    .map(Share::id)
+                    .orElseGet(() -> freshId(cluster, byCluster, takenBy));
+        takenBy.put(golden, cluster);
+        goldenOf.put(cluster, golden);
+        out.get(new TupleTag<KV<String, String>>("decided")).output(KV.of(cluster, golden));
       }
-      for (String id : firstSeen.keySet()) {
-        if (taken.containsKey(id)) {
-          continue;
-        }
-        String into = null;
-        int most = 0;
-        for (String cluster : clusters) {
-          int count = votes.get(cluster).getOrDefault(id, 0);
-          if (count > most) {
-            most = count;
-            into = cluster;
+      retireUntaken(clusters, byCluster, takenBy, goldenOf, out);
+    }
+
+    /**
+     * {@code g-<cluster id>}, unless an earlier id of these clusters is already called so (record
+     * {@code a} left the cluster that was named after it): then {@code g-<cluster id>.2}, ....
+     */
+    private static String freshId(
+        String cluster, Map<String, List<Share>> byCluster, Map<String, String> takenBy) {
+      java.util.Set<String> used = new java.util.HashSet<>(takenBy.keySet());
+      byCluster.values().forEach(shares -> shares.forEach(s -> used.add(s.id())));
+      String id = "g-" + cluster;
+      for (int n = 2; used.contains(id); n++) {
+        id = "g-" + cluster + "." + n;
+      }
+      return id;
+    }
+
+    private void retireUntaken(
+        List<String> clusters,
+        Map<String, List<Share>> byCluster,
+        Map<String, String> takenBy,
+        Map<String, String> goldenOf,
+        MultiOutputReceiver out) {
+      Map<String, Share> mostRecords = new TreeMap<>();
+      Map<String, String> clusterOfMost = new HashMap<>();
+      for (String cluster : clusters) {
+        for (Share share : byCluster.get(cluster)) {
+          Share best = mostRecords.get(share.id());
+          if (best == null || share.here() > best.here()) {
+            mostRecords.put(share.id(), share);
+            clusterOfMost.put(share.id(), cluster);
           }
         }
-        String survivor = null;
-        for (Map.Entry<String, String> t : taken.entrySet()) {
-          if (t.getValue().equals(into)) {
-            survivor = t.getKey();
-          }
+      }
+      for (String id : mostRecords.keySet()) {
+        if (!takenBy.containsKey(id)) {
+          out.get(retired).output(merge(merges, id, goldenOf.get(clusterOfMost.get(id)), now));
         }
-        out.get(MERGES)
-            .output(
-                Row.withSchema(merges.schema())
-                    .addValues(id, survivor, now, "identity", "merge " + id)
-                    .build());
       }
     }
   }
@@ -386,11 +564,12 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     }
   }
 
-  private static final class GoldenFn extends DoFn<KV<String, Iterable<Row>>, Row> {
+  private static final class GoldenFn extends DoFn<KV<String, CoGbkResult>, Row> {
     private final CanonicalModel model;
     private final CanonicalModel crosswalk;
     private final CanonicalModel golden;
-    private final PCollectionView<Map<String, String>> goldenIds;
+    private final TupleTag<Row> memberTag;
+    private final TupleTag<String> goldenTag;
     private final Map<String, String> rules;
     private final String defaultRule;
     private final String orderBy;
@@ -402,7 +581,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         CanonicalModel model,
         CanonicalModel crosswalk,
         CanonicalModel golden,
-        PCollectionView<Map<String, String>> goldenIds,
+        TupleTag<Row> memberTag,
+        TupleTag<String> goldenTag,
         Map<String, String> rules,
         String defaultRule,
         String orderBy,
@@ -413,7 +593,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
       this.model = model;
       this.crosswalk = crosswalk;
       this.golden = golden;
-      this.goldenIds = goldenIds;
+      this.memberTag = memberTag;
+      this.goldenTag = goldenTag;
       this.rules = rules;
       this.defaultRule = defaultRule;
       this.orderBy = orderBy;
@@ -422,12 +603,11 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     }
 
     @ProcessElement
-    public void process(ProcessContext context, MultiOutputReceiver out) {
-      KV<String, Iterable<Row>> cluster = context.element();
+    public void process(@Element KV<String, CoGbkResult> cluster, MultiOutputReceiver out) {
       List<Row> members = new ArrayList<>();
-      cluster.getValue().forEach(members::add);
+      cluster.getValue().getAll(memberTag).forEach(members::add);
       members.sort(Comparator.comparing((Row m) -> m.getString("record_id")));
-      String goldenId = context.sideInput(goldenIds).get(cluster.getKey());
+      String goldenId = cluster.getValue().getOnly(goldenTag, "g-" + cluster.getKey());
       String how = members.size() > 1 ? matchedBy : "unique";
       for (Row m : members) {
         Row record = m.getRow("record");

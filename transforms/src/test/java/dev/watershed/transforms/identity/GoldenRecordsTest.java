@@ -153,6 +153,36 @@ class GoldenRecordsTest {
     pipeline.run().waitUntilFinish();
   }
 
+  @Test
+  void aClusterLeftWithoutAnIdNeverReusesOneNamedAfterItsRecord(TestPipeline pipeline) {
+    PCollection<Row> rows =
+        pipeline.apply(
+            "Rows",
+            Create.of(
+                    person("a", "a@example.com", "Berlin", "2024-01-01T00:00:00Z", "crm"),
+                    person("b", "b@example.com", "Bonn", "2024-01-01T00:00:00Z", "crm"),
+                    person("c", "b@example.com", "Bonn", "2024-01-01T00:00:00Z", "shop"))
+                .withRowSchema(PERSON.schema()));
+    // a and b were one person, g-a, named after a. Now b is with c (new), and a alone: the larger
+    // cluster keeps g-a, and a's new id must not be g-a again.
+    PCollection<Row> clusters =
+        pipeline.apply(
+            "Clusters",
+            Create.of(cluster("a", "a"), cluster("b", "b"), cluster("c", "b"))
+                .withRowSchema(ResolveIdentities.CLUSTERS));
+    PCollection<KV<String, String>> previous =
+        pipeline.apply(
+            "Previous",
+            Create.of(
+                    KV.of("a", "g-a|2023-01-01 00:00:00|"), KV.of("b", "g-a|2023-01-01 00:00:00|"))
+                .withCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())));
+    PCollectionTuple out = rows.apply(GoldenRecords.of(PERSON, clusters, previous).withClock(NOW));
+    PAssert.that(text(out.get(GoldenRecords.CROSSWALK), "source_id", "golden_id"))
+        .containsInAnyOrder("a|g-a.2", "b|g-a", "c|g-a");
+    PAssert.that(out.get(GoldenRecords.MERGES)).empty();
+    pipeline.run().waitUntilFinish();
+  }
+
   private static int step;
 
   private static PCollection<String> text(PCollection<Row> rows, String... fields) {
