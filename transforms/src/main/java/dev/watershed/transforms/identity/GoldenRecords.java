@@ -41,10 +41,10 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * cluster now holds records of several earlier golden ids, the oldest (earliest {@code first_seen},
  * then smallest) survives and the others are recorded in {@link #MERGES} as merged into it; a
  * cluster with no earlier id gets {@code g-<its smallest record key>}. When records moved between
- * clusters or a cluster split, larger clusters choose first and an id goes to the cluster with most
- * of its records. Ids are assigned in parallel: clusters whose earlier ids are all theirs alone
- * (unchanged, new or merged) decide by themselves; only clusters sharing an earlier id are decided
- * together, on one worker.
+ * clusters or a cluster split, larger clusters choose first, each the free id most of its records
+ * had. Ids are assigned in parallel: clusters whose earlier ids are all theirs alone (unchanged,
+ * new or merged) decide by themselves; only clusters sharing an earlier id are decided together, on
+ * one worker.
  *
  * <p>Survivorship, per field: {@code most_recent} (the newest record by the order field with a
  * value), {@code most_frequent}, {@code non_null_first} (the first record with a value, in source
