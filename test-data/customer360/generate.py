@@ -335,7 +335,8 @@ def generate(seed, scale, out):
     # Identity: records are one person when they share an email or a phone (the spec's rule),
     # transitively: customers of the CRM and the shop, and, through the spec's include, billing
     # accounts (by their customer email) and support tickets (by the requester's email and phone).
-    # A golden id is g-<the smallest record id of the person>.
+    # A golden id is g-<the person's record from the first source in the spec's source_priority
+    # (crm, shop, billing, support), then the smallest id>.
     people = {}
     for k, c in customers.items():
         people[k] = {"email": c["email"], "phone": c["phone"]}
@@ -363,10 +364,17 @@ def generate(seed, scale, out):
                     parent[max(a, b)] = min(a, b)
             else:
                 first[v] = k
-    write("customer_crosswalk.csv", ["source_id", "golden_id"], [[k, "g-" + find(k)] for k in sorted(people)])
+    priority = {"crm": 0, "shop": 1, "bill": 2, "sup": 3}
+    name = {}
+    for k in people:
+        root = find(k)
+        rank = (priority[k.split("-")[0]], k)
+        if root not in name or rank < name[root]:
+            name[root] = rank
+    golden = {k: "g-" + name[find(k)][1] for k in people}
+    write("customer_crosswalk.csv", ["source_id", "golden_id"], [[k, golden[k]] for k in sorted(people)])
     # The golden customer owning each account: the account's own crosswalk entry.
-    write("account_golden.csv", ["account_id", "golden_id"],
-          sorted([k, "g-" + find(k)] for k in accounts))
+    write("account_golden.csv", ["account_id", "golden_id"], sorted([k, golden[k]] for k in accounts))
     # Golden customers: one per person (persons known only from accounts or tickets included).
     write("customer_golden_count.csv", ["golden_customers"], [[len({find(k) for k in people})]])
 

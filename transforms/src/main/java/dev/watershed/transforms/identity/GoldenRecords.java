@@ -226,12 +226,16 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                         (KV<String, Row> m) ->
                             KV.of(
                                 m.getKey(),
-                                m.getValue().getString("previous") == null
-                                    ? ""
-                                    : m.getValue().getString("previous"))))
+                                String.join(
+                                    PART,
+                                    m.getValue().getString("previous") == null
+                                        ? ""
+                                        : m.getValue().getString("previous"),
+                                    m.getValue().getRow("record").getString(RawRecords.SOURCE),
+                                    m.getValue().getString("record_id")))))
             .setCoder(strings)
             .apply("EarlierIdsByCluster", GroupByKey.create())
-            .apply("Votes", ParDo.of(new VotesFn()))
+            .apply("Votes", ParDo.of(new VotesFn(sourcePriority)))
             .setCoder(strings)
             .apply("VotesById", GroupByKey.create())
             .apply("Shares", ParDo.of(new SharesFn()))
@@ -292,18 +296,43 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
   private static final String PART = "\u0001";
 
   /**
+   * The id a new cluster gets: {@code g-<key>} of its record from the first source in the priority
+   * list (then the smallest key), e.g. {@code g-crm-17}.
+   */
+  static String freshName(List<String[]> sourceAndKey, List<String> sourcePriority) {
+    Comparator<String[]> first =
+        Comparator.comparingInt(
+                (String[] r) -> {
+                  int i = sourcePriority.indexOf(r[0]);
+                  return i < 0 ? Integer.MAX_VALUE : i;
+                })
+            .thenComparing(r -> r[1]);
+    return "g-" + sourceAndKey.stream().min(first).orElseThrow()[1];
+  }
+
+  /**
    * For one cluster, a vote for each earlier golden id its records had: {@code KV(earlier id,
-   * cluster|cluster size|records here|earliest first_seen here)}.
+   * cluster|cluster size|records here|earliest first_seen here|the cluster's fresh name)}.
    */
   private static final class VotesFn
       extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
+    private final List<String> sourcePriority;
+
+    VotesFn(List<String> sourcePriority) {
+      this.sourcePriority = sourcePriority;
+    }
+
     @ProcessElement
     public void process(
         @Element KV<String, Iterable<String>> cluster, OutputReceiver<KV<String, String>> out) {
       int size = 0;
       Map<String, Integer> here = new TreeMap<>();
       Map<String, Instant> firstSeen = new HashMap<>();
-      for (String previous : cluster.getValue()) {
+      List<String[]> records = new ArrayList<>();
+      for (String member : cluster.getValue()) {
+        String[] fields = member.split(PART, -1);
+        String previous = fields[0];
+        records.add(new String[] {fields[1], fields[2]});
         size++;
         if (!previous.isEmpty()) {
           String[] parts = previous.split("\\|");
@@ -320,14 +349,15 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                     cluster.getKey(),
                     String.valueOf(size),
                     String.valueOf(id.getValue()),
-                    firstSeen.get(id.getKey()).toString())));
+                    firstSeen.get(id.getKey()).toString(),
+                    freshName(records, sourcePriority))));
       }
     }
   }
 
   /**
    * For one earlier golden id, its share in each cluster holding its records: {@code KV(cluster,
-   * cluster size|id|records here|all its records|first_seen)}.
+   * cluster size|id|records here|all its records|first_seen|the cluster's fresh name)}.
    */
   private static final class SharesFn
       extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
@@ -354,13 +384,15 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                     votes.getKey(),
                     v[2],
                     String.valueOf(total),
-                    firstSeen.toString())));
+                    firstSeen.toString(),
+                    v[4])));
       }
     }
   }
 
   /** One earlier id's share of a cluster. */
-  private record Share(int clusterSize, String id, int here, int total, Instant firstSeen) {
+  private record Share(
+      int clusterSize, String id, int here, int total, Instant firstSeen, String freshName) {
     static Share parse(String text) {
       String[] v = text.split(PART);
       return new Share(
@@ -368,7 +400,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
           v[1],
           Integer.parseInt(v[2]),
           Integer.parseInt(v[3]),
-          Instant.parse(v[4]));
+          Instant.parse(v[4]),
+          v[5]);
     }
 
     boolean whole() {
@@ -382,7 +415,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
           id,
           String.valueOf(here),
           String.valueOf(total),
-          firstSeen.toString());
+          firstSeen.toString(),
+          freshName);
     }
   }
 
@@ -490,16 +524,17 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     }
 
     /**
-     * {@code g-<cluster id>}, unless an earlier id of these clusters is already called so (record
-     * {@code a} left the cluster that was named after it): then {@code g-<cluster id>.2}, ....
+     * The cluster's fresh name ({@link #freshName}), unless an earlier id of these clusters is
+     * already called so (record {@code a} left the cluster named after it): then {@code g-a.2}.
      */
     private static String freshId(
         String cluster, Map<String, List<Share>> byCluster, Map<String, String> takenBy) {
       java.util.Set<String> used = new java.util.HashSet<>(takenBy.keySet());
       byCluster.values().forEach(shares -> shares.forEach(s -> used.add(s.id())));
-      String id = "g-" + cluster;
+      String base = byCluster.get(cluster).get(0).freshName();
+      String id = base;
       for (int n = 2; used.contains(id); n++) {
-        id = "g-" + cluster + "." + n;
+        id = base + "." + n;
       }
       return id;
     }
@@ -607,7 +642,17 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
       List<Row> members = new ArrayList<>();
       cluster.getValue().getAll(memberTag).forEach(members::add);
       members.sort(Comparator.comparing((Row m) -> m.getString("record_id")));
-      String goldenId = cluster.getValue().getOnly(goldenTag, "g-" + cluster.getKey());
+      String goldenId = cluster.getValue().getOnly(goldenTag, null);
+      if (goldenId == null) {
+        List<String[]> records = new ArrayList<>();
+        for (Row m : members) {
+          records.add(
+              new String[] {
+                m.getRow("record").getString(RawRecords.SOURCE), m.getString("record_id")
+              });
+        }
+        goldenId = freshName(records, sourcePriority);
+      }
       String how = members.size() > 1 ? matchedBy : "unique";
       for (Row m : members) {
         Row record = m.getRow("record");
