@@ -397,6 +397,9 @@ public final class Composer {
                       + " in the spec for the same scoring every run)"
                   : ""));
     }
+    rows =
+        rows.apply("count " + name, Counting.rows("identity." + model.name() + ".records"))
+            .setRowSchema(model.schema());
     PCollection<Row> clusters = rows.apply(name, resolver);
     PCollectionTuple golden =
         rows.apply(
@@ -441,6 +444,20 @@ public final class Composer {
             String.format(
                 "  %-34s %s merge: table %s",
                 "load " + sink.name() + " " + table.name(), sink.type(), tableOf(sink, table)));
+      }
+      if (sink == tables.get(0)) {
+        golden
+            .get(GoldenRecords.GOLDEN)
+            .apply(
+                "count golden " + model.name(),
+                Counting.rows("identity." + model.name() + ".golden"))
+            .setRowSchema(GoldenRecords.goldenModel(model).schema());
+        golden
+            .get(GoldenRecords.MERGES)
+            .apply(
+                "count merged " + model.name(),
+                Counting.rows("identity." + model.name() + ".merged"))
+            .setRowSchema(GoldenRecords.mergesModel(model).schema());
       }
       // A golden id merged into another leaves the golden table; the merges table says where to.
       CanonicalModel goldenTable = GoldenRecords.goldenModel(model);

@@ -272,6 +272,20 @@ public final class RunSummary {
                 sink.name(), model, sink.mode().specName(), loadedInto(sink.name(), model)));
       }
     }
+    if (!spec.identity().isEmpty()) {
+      out.append(
+          String.format(
+              "%n%-14s %10s %12s %12s%n", "identity", "records", "golden ids", "merged ids"));
+      for (String model : spec.identity().keySet()) {
+        out.append(
+            String.format(
+                "%-14s %10d %12d %12d%n",
+                model,
+                counter("identity." + model + ".records"),
+                counter("identity." + model + ".golden"),
+                counter("identity." + model + ".merged")));
+      }
+    }
     if (spec.quality().values().stream().anyMatch(rules -> !rules.isEmpty())) {
       out.append(
           String.format(
