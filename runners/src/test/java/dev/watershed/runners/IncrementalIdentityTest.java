@@ -10,9 +10,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Identity resolution when each run reads only new and changed rows (incremental JDBC from
@@ -28,10 +28,14 @@ class IncrementalIdentityTest {
   @TempDir Path folder;
   private Cli cli;
   private Path spec;
+  private JdbcEndpoint warehouse;
+  private String tables;
 
-  @BeforeEach
-  void setUp() throws Exception {
+  /** The spec with its warehouse in DuckDB or PostgreSQL (schema idr). */
+  private void setUp(String warehouseType) throws Exception {
     execute(
+        "DROP SCHEMA IF EXISTS idr CASCADE",
+        "CREATE SCHEMA idr",
         "DROP TABLE IF EXISTS idr_people",
         "DROP TABLE IF EXISTS idr_tickets",
         "CREATE TABLE idr_people (id INT PRIMARY KEY, name TEXT, email TEXT, phone TEXT,"
@@ -86,8 +90,16 @@ class IncrementalIdentityTest {
             "    include:",
             "      ticket: { email: email, phone: phone, updated_at: opened_at }",
             "sinks:",
-            "  warehouse: { type: duckdb, path: w.duckdb }",
+            warehouseType.equals("duckdb")
+                ? "  warehouse: { type: duckdb, path: w.duckdb }"
+                : "  warehouse: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:5432/test\","
+                    + " user: postgres, schema: idr }",
             ""));
+    warehouse =
+        warehouseType.equals("duckdb")
+            ? JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb"))
+            : SOURCE;
+    tables = warehouseType.equals("duckdb") ? "" : "idr.";
   }
 
   private static void execute(String... statements) throws SQLException {
@@ -99,8 +111,9 @@ class IncrementalIdentityTest {
     }
   }
 
+  /** Rows of a query on the warehouse; {@code person_*} tables are found in either database. */
   private List<String> warehouse(String sql) throws SQLException {
-    return Warehouse.csv(JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb")), sql);
+    return Warehouse.csv(warehouse, sql.replace(" person_", " " + tables + "person_"));
   }
 
   private void run() {
@@ -115,8 +128,10 @@ class IncrementalIdentityTest {
     return warehouse("SELECT golden_id, email, records FROM person_golden ORDER BY golden_id");
   }
 
-  @Test
-  void arrivingRecordsJoinMergeAndLeaveEarlierClusters() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"duckdb", "postgres"})
+  void arrivingRecordsJoinMergeAndLeaveEarlierClusters(String warehouseType) throws Exception {
+    setUp(warehouseType);
     // Run 1: three people, and a ticket of Eve's (same email, another phone).
     execute(
         "INSERT INTO idr_people VALUES"
@@ -152,9 +167,10 @@ class IncrementalIdentityTest {
         cli.output());
     // Only Anna's cluster was opened again; Ben's and Eve's entries were not rewritten.
     assertEquals(
-        List.of("source_id,rewritten", "p-1,true", "p-2,false", "p-7,false", "t-1,false"),
+        List.of("source_id,rewritten", "p-1,yes", "p-2,no", "p-7,no", "t-1,no"),
         warehouse(
-            "SELECT source_id, last_seen > first_seen AS rewritten FROM person_crosswalk"
+            "SELECT source_id, CASE WHEN last_seen > first_seen THEN 'yes' ELSE 'no' END AS"
+                + " rewritten FROM person_crosswalk"
                 + " WHERE source_id IN ('p-1', 'p-2', 'p-7', 't-1') ORDER BY 1"));
 
     // Run 3: someone with Dan's email and the phone on Eve's ticket joins Dan (new in run 2) and
