@@ -199,8 +199,14 @@ final class Continuous {
       long idleSince = System.nanoTime();
       while (!signal.stop.get()) {
         if (result != null) {
-          // Waiting on the job (not sleeping) surfaces its failure with its cause.
+          // Waiting on the job (not sleeping) surfaces its failure with its cause. A job on a
+          // cluster may answer at once; the rest of the interval is slept.
+          long waitStart = System.nanoTime();
           result.waitUntilFinish(org.joda.time.Duration.millis(PROGRESS_EVERY.toMillis()));
+          long left = PROGRESS_EVERY.toMillis() - (System.nanoTime() - waitStart) / 1_000_000;
+          if (left > 0 && !result.getState().isTerminal()) {
+            Thread.sleep(left);
+          }
         } else {
           Thread.sleep(PROGRESS_EVERY.toMillis());
         }
@@ -211,6 +217,11 @@ final class Continuous {
         PipelineResult.State state = result == null ? null : result.getState();
         if (state == PipelineResult.State.FAILED || state == PipelineResult.State.CANCELLED) {
           throw new IllegalStateException("the streaming job stopped: " + state);
+        }
+        if (state == PipelineResult.State.DONE) {
+          // On a cluster: stopped with a savepoint (resume with --savepointPath=...).
+          cli.err().println("the streaming job finished (stopped with a savepoint, or drained)");
+          break;
         }
         long committed = committed(spec);
         long lag = lag(spec);

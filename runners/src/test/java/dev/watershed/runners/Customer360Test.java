@@ -35,7 +35,7 @@ class Customer360Test {
   @TempDir Path output;
 
   /** The demo spec, reading the given data folder and writing under the test's own folder. */
-  private Path spec(String dataFolder) throws IOException {
+  static Path spec(Path output, String dataFolder) throws IOException {
     String yaml =
         Files.readString(ROOT.resolve("test-data/customer360/integration.yaml"))
             .replace("test-data/customer360/", dataFolder + "/")
@@ -60,7 +60,7 @@ class Customer360Test {
     return summary;
   }
 
-  private void assertWarehouseEqualsExpected(Path expected) throws Exception {
+  static void assertWarehouseEqualsExpected(Path output, Path expected) throws Exception {
     JdbcEndpoint warehouse = JdbcEndpoint.of("jdbc:duckdb:" + output.resolve("warehouse.duckdb"));
     for (String model : MODELS) {
       Warehouse.assertSameLines(
@@ -74,7 +74,7 @@ class Customer360Test {
    * One golden id per person across CRM, shop, billing accounts and support tickets, as the
    * generator's union of shared emails and phones.
    */
-  private void assertGoldenIdsAreThePeople(Path expected) throws Exception {
+  static void assertGoldenIdsAreThePeople(Path output, Path expected) throws Exception {
     JdbcEndpoint warehouse = JdbcEndpoint.of("jdbc:duckdb:" + output.resolve("warehouse.duckdb"));
     Warehouse.assertSameLines(
         Warehouse.lines(expected.resolve("customer_crosswalk.csv")),
@@ -95,7 +95,7 @@ class Customer360Test {
         "one golden customer per person");
   }
 
-  private void assertLakeHoldsTheSameRows(Path expected) throws Exception {
+  static void assertLakeHoldsTheSameRows(Path output, Path expected) throws Exception {
     JdbcEndpoint duck = JdbcEndpoint.of("jdbc:duckdb:");
     for (String model : MODELS) {
       List<String> expectedKeys = new ArrayList<>();
@@ -124,7 +124,7 @@ class Customer360Test {
     assertEquals(List.of("country", "DE", "FR", "GB", "NL", "US"), partitions);
   }
 
-  private void assertDeadLettersAreThePlantedOnes(Path expected) throws IOException {
+  static void assertDeadLettersAreThePlantedOnes(Path output, Path expected) throws IOException {
     ObjectMapper json = new ObjectMapper();
     List<String> actual = new ArrayList<>();
     for (String line : Files.readAllLines(output.resolve("dead-letter/dead-letter.jsonl"))) {
@@ -174,32 +174,32 @@ class Customer360Test {
 
   @Test
   void embeddedFlinkLoadsExactlyTheExpectedTablesAndAReRunChangesNothing() throws Exception {
-    Path spec = spec("test-data/customer360");
+    Path spec = spec(output, "test-data/customer360");
     Path expected = ROOT.resolve("test-data/customer360/expected");
     String summary = run(spec, "flink");
     assertTrue(summary.contains("batch run on flink"), summary);
     assertReconciled(summary, expected);
-    assertWarehouseEqualsExpected(expected);
-    assertLakeHoldsTheSameRows(expected);
-    assertDeadLettersAreThePlantedOnes(expected);
-    assertGoldenIdsAreThePeople(expected);
+    assertWarehouseEqualsExpected(output, expected);
+    assertLakeHoldsTheSameRows(output, expected);
+    assertDeadLettersAreThePlantedOnes(output, expected);
+    assertGoldenIdsAreThePeople(output, expected);
 
     run(spec, "flink");
-    assertWarehouseEqualsExpected(expected);
-    assertLakeHoldsTheSameRows(expected);
-    assertGoldenIdsAreThePeople(expected);
+    assertWarehouseEqualsExpected(output, expected);
+    assertLakeHoldsTheSameRows(output, expected);
+    assertGoldenIdsAreThePeople(output, expected);
   }
 
   @Test
   void directRunnerLoadsExactlyTheExpectedTables() throws Exception {
-    Path spec = spec("test-data/customer360/small");
+    Path spec = spec(output, "test-data/customer360/small");
     Path expected = ROOT.resolve("test-data/customer360/small/expected");
     String summary = run(spec, "direct");
     assertTrue(summary.contains("batch run on direct"), summary);
     assertReconciled(summary, expected);
-    assertWarehouseEqualsExpected(expected);
-    assertLakeHoldsTheSameRows(expected);
-    assertDeadLettersAreThePlantedOnes(expected);
-    assertGoldenIdsAreThePeople(expected);
+    assertWarehouseEqualsExpected(output, expected);
+    assertLakeHoldsTheSameRows(output, expected);
+    assertDeadLettersAreThePlantedOnes(output, expected);
+    assertGoldenIdsAreThePeople(output, expected);
   }
 }
