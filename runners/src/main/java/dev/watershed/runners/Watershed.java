@@ -344,7 +344,36 @@ public final class Watershed {
         check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
       } else if (sink.type().equals("kafka")) {
         Continuous.checkKafka("sinks." + sink.name(), sink.bootstrapServers());
+      } else if (sink.type().equals("bigquery")) {
+        checkBigQuery("sinks." + sink.name());
       }
+    }
+  }
+
+  /**
+   * Fails with one line when BigQuery cannot be reached or no Google Cloud credentials are found,
+   * instead of the client library's minutes of retries.
+   */
+  static void checkBigQuery(String where) {
+    String host = "bigquery.googleapis.com";
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.connect(new java.net.InetSocketAddress(host, 443), 5_000);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(
+          where
+              + ": cannot reach BigQuery at "
+              + host
+              + ":443 ("
+              + e.getClass().getSimpleName()
+              + "); check the network or proxy settings");
+    }
+    try {
+      com.google.auth.oauth2.GoogleCredentials.getApplicationDefault();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(
+          where
+              + ": no Google Cloud credentials found; set GOOGLE_APPLICATION_CREDENTIALS to a"
+              + " service account key file, or run: gcloud auth application-default login");
     }
   }
 

@@ -153,6 +153,24 @@ class WatershedCliTest {
     assertFalse(stderr().contains("\tat "), stderr());
   }
 
+  /**
+   * Without network or credentials for Google Cloud, a bigquery sink fails before the run starts,
+   * in one line (which line depends on the machine: here no route to BigQuery, elsewhere no
+   * credentials), instead of the client library retrying for minutes.
+   */
+  @Test
+  void aBigQuerySinkWithoutNetworkOrCredentialsIsOneMessageNamingTheFix() throws IOException {
+    Path spec =
+        write(spec(CSV_SOURCE, "  bq: { type: bigquery, project: acme-test, dataset: crm }"));
+    assertEquals(Watershed.FAILED, cli("run", spec.toString(), "--runner=direct"));
+    assertTrue(stderr().startsWith("error: sinks.bq: "), stderr());
+    assertTrue(
+        stderr().contains("cannot reach BigQuery at bigquery.googleapis.com:443")
+            || stderr().contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        stderr());
+    assertFalse(stderr().contains("\tat "), stderr());
+  }
+
   @Test
   void loadsFromPostgresIntoMariaDbAndAReRunChangesNothing() throws Exception {
     execute(

@@ -1,6 +1,7 @@
 package dev.watershed.pipelines.compose;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.io.bigquery.BigQueryLoad;
 import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.files.JsonLinesSource;
 import dev.watershed.io.files.ParquetSink;
@@ -838,6 +839,44 @@ public final class Composer {
                     : "")
                 + (model.tracksChanges() ? ", " + sink.deletes() + " deletes" : "")
                 + (spec.isStreaming() ? ", committed per bundle" : "");
+        break;
+      case "bigquery":
+        SinkSpec.BigQueryTarget target = sink.bigQuery();
+        DedupeSpec latest = spec.dedupe().get(model.name());
+        String order =
+            model.tracksChanges()
+                ? RawRecords.VERSION
+                : latest != null && latest.keep() == Dedupe.Keep.LATEST ? latest.orderBy() : null;
+        BigQueryLoad bigQuery =
+            BigQueryLoad.into(target.tableOf(model.name()), model)
+                .withMode(sink.mode())
+                .withVersionColumn(order, context.now())
+                .withClustering(
+                    target.clusterBy().stream().filter(model.schema()::hasField).toList())
+                .withJsonFields(
+                    target.jsonFields().stream().filter(model.schema()::hasField).toList())
+                .withSinkName(sink.name());
+        if (target.atLeastOnce()) {
+          bigQuery = bigQuery.withAtLeastOnce();
+        }
+        if (sink.partitionBy().containsKey(model.name())) {
+          bigQuery = bigQuery.withPartitioning(sink.partitionBy().get(model.name()));
+        }
+        if (spec.isStreaming()) {
+          bigQuery = bigQuery.withTriggeringFrequency(spec.timing().checkpointEvery());
+        } else if (gate != null) {
+          bigQuery = bigQuery.withGate(gate);
+        }
+        deadLetters.add(rows.apply(name, bigQuery));
+        where =
+            "BigQuery table "
+                + target.tableOf(model.name())
+                + ", Storage Write API "
+                + (sink.mode() == WriteMode.MERGE
+                    ? "CDC upserts by "
+                        + model.key()
+                        + (order != null ? ", newer " + order + " wins" : "")
+                    : target.atLeastOnce() ? "at least once" : "exactly once");
         break;
       case "kafka":
         KafkaSink kafkaSink =

@@ -156,6 +156,11 @@ public final class RunSummary {
     return counter("quality." + model + ".dropped");
   }
 
+  /** Rows a sink refused (BigQuery rejects rows it cannot store); they are dead letters. */
+  public long rejectedBy(String sink, String model) {
+    return counter("rejected." + sink + "." + model);
+  }
+
   /** Rows a sink did not commit because the quality gate was closed. */
   public long blockedInto(String sink, String model) {
     return counter("blocked." + sink + "." + model);
@@ -191,7 +196,10 @@ public final class RunSummary {
     }
     for (SinkSpec sink : spec.sinks().values()) {
       for (String model : spec.modelsOf(sink)) {
-        if (loadedInto(sink.name(), model) + blockedInto(sink.name(), model) != loaded(model)) {
+        if (loadedInto(sink.name(), model)
+                + blockedInto(sink.name(), model)
+                + rejectedBy(sink.name(), model)
+            != loaded(model)) {
           return false;
         }
       }

@@ -22,7 +22,25 @@ public record SinkSpec(
     Map<String, String> partitionBy,
     String deletes,
     String bootstrapServers,
-    String topic) {
+    String topic,
+    BigQueryTarget bigQuery) {
+
+  /**
+   * Where and how a bigquery sink writes: tables {@code project:dataset.<model>}, through the
+   * Storage Write API exactly once (or at least once), clustered by the listed fields a model has,
+   * with the listed string fields typed JSON.
+   */
+  public record BigQueryTarget(
+      String project,
+      String dataset,
+      boolean atLeastOnce,
+      List<String> clusterBy,
+      List<String> jsonFields) {
+    /** {@code project:dataset.model}. */
+    public String tableOf(String model) {
+      return project + ":" + dataset + "." + model;
+    }
+  }
 
   /** The topic a kafka sink writes {@code model} to: {@code topic} with {model} replaced. */
   public String topicOf(String model) {

@@ -46,7 +46,7 @@ public final class SpecParser {
   static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   static final Set<String> SOURCE_TYPES = Set.of("csv", "jsonl", "parquet", "jdbc", "kafka");
   static final Set<String> SINK_TYPES =
-      Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv", "kafka");
+      Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv", "kafka", "bigquery");
   static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
   private final List<SpecError> errors = new ArrayList<>();
@@ -943,7 +943,12 @@ public final class SpecParser {
                 "partition_by",
                 "deletes",
                 "bootstrap_servers",
-                "topic"));
+                "topic",
+                "project",
+                "dataset",
+                "method",
+                "cluster_by",
+                "json"));
         continue;
       }
       if (!SINK_TYPES.contains(type)) {
@@ -956,6 +961,10 @@ public final class SpecParser {
         allowed.addAll(List.of("url", "user", "password", "schema"));
       } else if (type.equals("kafka")) {
         allowed.addAll(List.of("bootstrap_servers", "topic"));
+      } else if (type.equals("bigquery")) {
+        allowed.addAll(
+            List.of(
+                "project", "dataset", "method", "partition_by", "cluster_by", "json", "deletes"));
       } else {
         allowed.add("path");
       }
@@ -988,15 +997,18 @@ public final class SpecParser {
             sink.error("url", e.getMessage());
           }
         }
-      } else if (!type.equals("kafka")) {
+      } else if (!type.equals("kafka") && !type.equals("bigquery")) {
         path = sink.string("path", true);
       }
+      SinkSpec.BigQueryTarget bigQuery = type.equals("bigquery") ? bigQuery(sink, models) : null;
       String deletes = sink.string("deletes", "hard");
       if (!deletes.equals("hard") && !deletes.equals("soft")) {
         sink.error("deletes", "unknown delete policy '" + deletes + "'; allowed: hard, soft");
       }
       WriteMode mode =
-          table ? WriteMode.MERGE : type.equals("kafka") ? WriteMode.APPEND : WriteMode.OVERWRITE;
+          table || type.equals("bigquery")
+              ? WriteMode.MERGE
+              : type.equals("kafka") ? WriteMode.APPEND : WriteMode.OVERWRITE;
       String write = sink.string("write", false);
       if (write != null) {
         try {
@@ -1005,7 +1017,16 @@ public final class SpecParser {
           sink.error("write", e.getMessage());
         }
       }
-      if (!table && mode == WriteMode.MERGE) {
+      if (type.equals("bigquery") && mode == WriteMode.OVERWRITE) {
+        sink.error(
+            "write",
+            "BigQuery's Storage Write API appends or merges; use append or merge (or drop the"
+                + " table first)");
+      }
+      if (type.equals("bigquery") && !deletes.equals("hard")) {
+        sink.error("deletes", "a bigquery sink applies deletes as BigQuery CDC deletes: use hard");
+      }
+      if (!table && !type.equals("bigquery") && mode == WriteMode.MERGE) {
         sink.error(
             "write",
             "merge needs a table sink (duckdb, postgres, mariadb); "
@@ -1052,6 +1073,22 @@ public final class SpecParser {
           }
         }
       }
+      if (type.equals("bigquery")) {
+        for (Map.Entry<String, String> partition : partitionBy.entrySet()) {
+          ModelTypes.Kind kind =
+              ModelTypes.kind(
+                  models.get(partition.getKey()).schema().getField(partition.getValue()));
+          if (kind != ModelTypes.Kind.DATE && kind != ModelTypes.Kind.TIMESTAMP) {
+            sink.error(
+                "partition_by",
+                "BigQuery partitions by day on a date or timestamp field; '"
+                    + partition.getValue()
+                    + "' of '"
+                    + partition.getKey()
+                    + "' is neither");
+          }
+        }
+      }
       out.put(
           name,
           new SinkSpec(
@@ -1068,9 +1105,46 @@ public final class SpecParser {
               partitionBy,
               deletes,
               type.equals("kafka") ? sink.string("bootstrap_servers", true) : null,
-              type.equals("kafka") ? sink.string("topic", "{model}") : null));
+              type.equals("kafka") ? sink.string("topic", "{model}") : null,
+              bigQuery));
     }
     return out;
+  }
+
+  /**
+   * A bigquery sink's project, dataset, Storage Write API method, clustering and JSON fields.
+   * Project and dataset are names, never credentials (those come from the environment).
+   */
+  private SinkSpec.BigQueryTarget bigQuery(YamlObject sink, Map<String, CanonicalModel> models) {
+    String project = sink.string("project", true);
+    String dataset = sink.string("dataset", true);
+    for (String[] name : new String[][] {{"project", project}, {"dataset", dataset}}) {
+      if (name[1] != null && !name[1].matches("[A-Za-z0-9_.:-]+")) {
+        sink.error(name[0], "'" + name[1] + "' is not a valid BigQuery " + name[0] + " name");
+      }
+    }
+    String method = sink.string("method", "exactly_once");
+    if (!method.equals("exactly_once") && !method.equals("at_least_once")) {
+      sink.error("method", "unknown method '" + method + "'; allowed: exactly_once, at_least_once");
+    }
+    List<String> clusterBy = sink.strings("cluster_by");
+    if (clusterBy.size() > 4) {
+      sink.error("cluster_by", "BigQuery clusters by at most 4 fields");
+    }
+    List<String> json = sink.strings("json");
+    for (String field : json) {
+      boolean isString =
+          models.values().stream()
+              .anyMatch(
+                  m ->
+                      m.schema().hasField(field)
+                          && ModelTypes.kind(m.schema().getField(field)) == ModelTypes.Kind.STRING);
+      if (!isString) {
+        sink.error("json", "no model has a string field '" + field + "' to type JSON");
+      }
+    }
+    return new SinkSpec.BigQueryTarget(
+        project, dataset, method.equals("at_least_once"), clusterBy, json);
   }
 
   private DeadLetterSpec deadLetter(YamlObject section) {

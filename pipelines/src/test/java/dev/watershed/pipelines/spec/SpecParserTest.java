@@ -383,6 +383,37 @@ class SpecParserTest {
   }
 
   @Test
+  void bigQuerySinks() throws SpecException {
+    String yaml =
+        replaceLine(
+            27,
+            "  lake: { type: bigquery, project: acme-prod, dataset: crm, partition_by: updated_at,"
+                + " cluster_by: [email], method: at_least_once }");
+    SinkSpec sink = parse(yaml).sinks().get("lake");
+    assertEquals(WriteMode.MERGE, sink.mode());
+    assertEquals("acme-prod:crm.customer", sink.bigQuery().tableOf("customer"));
+    assertTrue(sink.bigQuery().atLeastOnce());
+    assertEquals(List.of("email"), sink.bigQuery().clusterBy());
+    assertEquals(Map.of("customer", "updated_at"), sink.partitionBy());
+    assertError(
+        yaml.replace("method: at_least_once", "write: overwrite"),
+        "sinks.lake.write",
+        27,
+        "appends or merges");
+    assertError(
+        yaml.replace("method: at_least_once", "method: sometimes"),
+        "sinks.lake.method",
+        27,
+        "unknown method 'sometimes'");
+    assertError(yaml.replace("project: acme-prod, ", ""), "sinks.lake", 27, "'project'");
+    assertError(
+        yaml.replace("partition_by: updated_at", "partition_by: email"),
+        "sinks.lake.partition_by",
+        27,
+        "'email' of 'customer' is neither");
+  }
+
+  @Test
   void fellegiSunterWeightsGivenInTheSpec() throws SpecException {
     String yaml =
         VALID
