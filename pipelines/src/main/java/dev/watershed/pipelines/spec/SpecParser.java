@@ -90,15 +90,23 @@ public final class SpecParser {
           List.of(
               new SpecError(file.toString(), 0, "cannot read the spec file: " + e.getMessage())));
     }
-    SpecParser parser = new SpecParser(baseDir, environment);
-    parser.modeOverride = mode;
-    return parser.read(new StringReader(text));
+    return parse(text, baseDir, environment, mode);
   }
 
   /** Parses spec text; see {@link #parse(Path, Path, Map)}. */
   public static Spec parse(String yaml, Path baseDir, Map<String, String> environment)
       throws SpecException {
-    return new SpecParser(baseDir, environment).read(new StringReader(yaml));
+    return parse(yaml, baseDir, environment, null);
+  }
+
+  /**
+   * Parses spec text in {@code mode} (null keeps the spec's); see {@link #parse(Path, Path, Map)}.
+   */
+  public static Spec parse(String yaml, Path baseDir, Map<String, String> environment, String mode)
+      throws SpecException {
+    SpecParser parser = new SpecParser(baseDir, environment);
+    parser.modeOverride = mode;
+    return parser.read(new StringReader(yaml));
   }
 
   private Spec read(Reader reader) throws SpecException {
