@@ -111,7 +111,7 @@ public final class LoadBenchmark {
             + " ((g * 7919) % 1000000) / 100.0, 'EUR',"
             + " TIMESTAMPTZ '2024-01-01 00:00:00+00' + (g % 525600) * INTERVAL '1 minute',"
             + " TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 second'"
-            + " FROM generate_series(1, "
+            + " FROM generate_series(1::BIGINT, "
             + rows
             + ") g",
         "ANALYZE bench.orders");

@@ -1,7 +1,5 @@
 package dev.watershed.io.jdbc;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.records.RawRecords;
 import java.math.BigDecimal;
@@ -73,6 +71,7 @@ public final class JdbcSource
   private final String initSqlPath;
   private final int fetchSize;
   private final java.util.Set<String> missingColumns;
+  private final int partitions;
 
   private JdbcSource(
       String sourceName,
@@ -83,7 +82,9 @@ public final class JdbcSource
       List<String> keyColumns,
       String initSqlPath,
       int fetchSize,
-      java.util.Set<String> missingColumns) {
+      java.util.Set<String> missingColumns,
+      int partitions) {
+    this.partitions = partitions;
     this.sourceName = sourceName;
     this.endpoint = endpoint;
     this.table = table;
@@ -105,7 +106,8 @@ public final class JdbcSource
         List.of(),
         null,
         DEFAULT_FETCH_SIZE,
-        java.util.Set.of());
+        java.util.Set.of(),
+        1);
   }
 
   /** Reads a table ({@code name} or {@code schema.name}). */
@@ -119,7 +121,8 @@ public final class JdbcSource
         keyColumns,
         initSqlPath,
         fetchSize,
-        missingColumns);
+        missingColumns,
+        partitions);
   }
 
   /** Reads the rows of a query. */
@@ -133,7 +136,8 @@ public final class JdbcSource
         keyColumns,
         initSqlPath,
         fetchSize,
-        missingColumns);
+        missingColumns,
+        partitions);
   }
 
   /** The columns to read; required. */
@@ -147,7 +151,30 @@ public final class JdbcSource
         keyColumns,
         initSqlPath,
         fetchSize,
-        missingColumns);
+        missingColumns,
+        partitions);
+  }
+
+  /**
+   * Reads a table in this many key ranges, in parallel, when its key is one integer column (else,
+   * and for queries, in one read). The ranges split the key's span evenly; rows with a null key are
+   * read by a range of their own.
+   */
+  public JdbcSource withPartitions(int count) {
+    if (count < 1) {
+      throw new IllegalArgumentException("partitions must be positive, got " + count);
+    }
+    return new JdbcSource(
+        sourceName,
+        endpoint,
+        table,
+        query,
+        columns,
+        keyColumns,
+        initSqlPath,
+        fetchSize,
+        missingColumns,
+        count);
   }
 
   /** Columns that identify a row, used in positions for dead letters. */
@@ -161,13 +188,23 @@ public final class JdbcSource
         List.copyOf(columnNames),
         initSqlPath,
         fetchSize,
-        missingColumns);
+        missingColumns,
+        partitions);
   }
 
   /** A SQL script (a file of statements separated by {@code ;}) run before the read. */
   public JdbcSource withInitSql(String path) {
     return new JdbcSource(
-        sourceName, endpoint, table, query, columns, keyColumns, path, fetchSize, missingColumns);
+        sourceName,
+        endpoint,
+        table,
+        query,
+        columns,
+        keyColumns,
+        path,
+        fetchSize,
+        missingColumns,
+        partitions);
   }
 
   public JdbcSource withFetchSize(int rows) {
@@ -175,7 +212,16 @@ public final class JdbcSource
       throw new IllegalArgumentException("fetch size must be positive, got " + rows);
     }
     return new JdbcSource(
-        sourceName, endpoint, table, query, columns, keyColumns, initSqlPath, rows, missingColumns);
+        sourceName,
+        endpoint,
+        table,
+        query,
+        columns,
+        keyColumns,
+        initSqlPath,
+        rows,
+        missingColumns,
+        partitions);
   }
 
   /**
@@ -192,7 +238,8 @@ public final class JdbcSource
         keyColumns,
         initSqlPath,
         fetchSize,
-        java.util.Set.copyOf(columnNames));
+        java.util.Set.copyOf(columnNames),
+        partitions);
   }
 
   @Override
@@ -223,13 +270,22 @@ public final class JdbcSource
     Schema schema = RawRecords.schema(readColumns);
     TupleTag<Row> rows = new TupleTag<>("rows");
     TupleTag<Row> dead = new TupleTag<>("dead_letters");
+    PCollection<String> queries = input.apply("Query", Create.of(sql));
+    // An in-memory database built by init SQL exists only inside each read: no ranges there.
+    if (partitions > 1 && table != null && keyColumns.size() == 1 && initSqlPath == null) {
+      queries =
+          queries
+              .apply(
+                  "KeyRanges",
+                  ParDo.of(new KeyRangesFn(endpoint, table, keyColumns.get(0), partitions)))
+              .setCoder(org.apache.beam.sdk.coders.StringUtf8Coder.of())
+              .apply("SpreadRanges", org.apache.beam.sdk.transforms.Reshuffle.viaRandomKey());
+    }
     PCollectionTuple out =
-        input
-            .apply("Query", Create.of(sql))
-            .apply(
-                "ReadRows",
-                ParDo.of(new ReadFn(this, schema, rows, dead))
-                    .withOutputTags(rows, TupleTagList.of(dead)));
+        queries.apply(
+            "ReadRows",
+            ParDo.of(new ReadFn(this, schema, rows, dead))
+                .withOutputTags(rows, TupleTagList.of(dead)));
     return WithFailures.Result.of(
         out.get(rows).setRowSchema(schema), out.get(dead).setRowSchema(DeadLetter.SCHEMA));
   }
@@ -265,6 +321,73 @@ public final class JdbcSource
     return statements;
   }
 
+  /**
+   * Splits a table's query into key ranges: {@code WHERE key >= a AND key < b} over the span of an
+   * integer key, plus one range for null keys. A key that is not an integer, or an empty table,
+   * keeps the one query.
+   */
+  private static final class KeyRangesFn extends DoFn<String, String> {
+    private final JdbcEndpoint endpoint;
+    private final String table;
+    private final String key;
+    private final int partitions;
+
+    KeyRangesFn(JdbcEndpoint endpoint, String table, String key, int partitions) {
+      this.endpoint = endpoint;
+      this.table = table;
+      this.key = key;
+      this.partitions = partitions;
+    }
+
+    @ProcessElement
+    public void process(@Element String sql, OutputReceiver<String> out) throws SQLException {
+      Dialect dialect = endpoint.dialect();
+      String column = dialect.quote(key);
+      Long low = null;
+      Long high = null;
+      try (Connection connection = endpoint.connect();
+          Statement statement = connection.createStatement();
+          ResultSet span =
+              statement.executeQuery(
+                  "SELECT min(" + column + "), max(" + column + ") FROM " + dialect.quote(table))) {
+        span.next();
+        Object min = span.getObject(1);
+        Object max = span.getObject(2);
+        boolean integral =
+            min instanceof Long
+                || min instanceof Integer
+                || min instanceof Short
+                || min instanceof java.math.BigInteger;
+        if (integral && max != null) {
+          low = ((Number) min).longValue();
+          high = ((Number) max).longValue();
+        }
+      } catch (SQLException e) {
+        low = null; // the one query then reports the problem as it reads
+      }
+      if (low == null) {
+        out.output(sql);
+        return;
+      }
+      long span = high - low + 1;
+      long step = Math.max(1, (span + partitions - 1) / partitions);
+      for (long from = low; from <= high; from += step) {
+        long to = from + step;
+        out.output(
+            sql
+                + " WHERE "
+                + column
+                + " >= "
+                + from
+                + (to <= high ? " AND " + column + " < " + to : ""));
+        if (to > high || to < from) {
+          break;
+        }
+      }
+      out.output(sql + " WHERE " + column + " IS NULL");
+    }
+  }
+
   private static final class ReadFn extends DoFn<String, Row> {
     private final String sourceName;
     private final JdbcEndpoint endpoint;
@@ -293,7 +416,6 @@ public final class JdbcSource
 
     @ProcessElement
     public void process(@Element String sql, MultiOutputReceiver out) throws Exception {
-      ObjectMapper mapper = new ObjectMapper();
       int dataColumns = schema.getFieldCount() - 3;
       try (Connection connection = endpoint.connect()) {
         if (initSqlPath != null) {
@@ -319,7 +441,7 @@ public final class JdbcSource
             while (result.next()) {
               rowNumber++;
               List<Object> values = new ArrayList<>(dataColumns + 3);
-              ObjectNode payload = mapper.createObjectNode();
+              StringBuilder payload = new StringBuilder(256).append('{');
               String failure = null;
               for (int c = 1; c <= dataColumns; c++) {
                 String value;
@@ -330,8 +452,9 @@ public final class JdbcSource
                   failure = meta.getColumnName(c) + ": " + e.getMessage();
                 }
                 values.add(value);
-                payload.put(schema.getField(c - 1).getName(), value);
+                appendJsonField(payload, c == 1, schema.getField(c - 1).getName(), value);
               }
+              payload.append('}');
               String position = position(values, rowNumber);
               read.inc();
               if (failure != null) {
@@ -354,6 +477,19 @@ public final class JdbcSource
           }
         }
         connection.commit();
+      }
+    }
+
+    /** Appends {@code "name":"value"} (or null) to a JSON object being written. */
+    private static void appendJsonField(
+        StringBuilder json, boolean first, String name, String value) {
+      com.fasterxml.jackson.core.io.JsonStringEncoder quote =
+          com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
+      json.append(first ? "\"" : ",\"").append(quote.quoteAsString(name)).append("\":");
+      if (value == null) {
+        json.append("null");
+      } else {
+        json.append('"').append(quote.quoteAsString(value)).append('"');
       }
     }
 

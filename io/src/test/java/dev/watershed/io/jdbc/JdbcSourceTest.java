@@ -68,6 +68,50 @@ class JdbcSourceTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /**
+   * A table with an integer key is read in key ranges in parallel: every row exactly once, rows
+   * with a null key too, on PostgreSQL and MariaDB.
+   */
+  @Test
+  void aTableReadInKeyRangesYieldsEveryRowOnce(TestPipeline pipeline) throws SQLException {
+    for (JdbcEndpoint database : List.of(Databases.postgres(), Databases.mariadb())) {
+      Databases.execute(
+          database,
+          "DROP TABLE IF EXISTS source_test_accounts",
+          "CREATE TABLE source_test_accounts (id INT, balance DECIMAL(10,2), opened DATE, day DATE)");
+      StringBuilder insert =
+          new StringBuilder("INSERT INTO source_test_accounts VALUES (NULL, 0, NULL, NULL)");
+      for (int id = -3; id <= 1000; id += 7) {
+        insert.append(", (").append(id).append(", 1, NULL, NULL)");
+      }
+      Databases.execute(database, insert.toString());
+    }
+    List<String> expected = new java.util.ArrayList<>();
+    expected.add("null");
+    for (int id = -3; id <= 1000; id += 7) {
+      expected.add(String.valueOf(id));
+    }
+    for (JdbcEndpoint database : List.of(Databases.postgres(), Databases.mariadb())) {
+      PCollection<Row> rows =
+          pipeline
+              .apply(
+                  "read " + database.dialect(),
+                  JdbcSource.read("billing", database)
+                      .fromTable("source_test_accounts")
+                      .withColumns(List.of("id", "balance"))
+                      .withKeyColumns(List.of("id"))
+                      .withPartitions(5))
+              .output();
+      PAssert.that(
+              rows.apply(
+                  "ids " + database.dialect(),
+                  MapElements.into(TypeDescriptors.strings())
+                      .via((Row r) -> String.valueOf(r.getString("id")))))
+          .containsInAnyOrder(expected);
+    }
+    pipeline.run().waitUntilFinish();
+  }
+
   @Test
   void readsMariaDbAndDuckDbBuiltFromAScript(TestPipeline pipeline) throws Exception {
     Databases.execute(

@@ -257,7 +257,9 @@ public final class Composer {
                 .withMissingColumns(context.missingColumns().getOrDefault(source.name(), Set.of()))
                 .withColumns(List.copyOf(columns))
                 .withKeyColumns(source.key())
-                .withFetchSize(source.fetchSize());
+                .withFetchSize(source.fetchSize())
+                // A whole table with an integer key is read in key ranges, on every worker.
+                .withPartitions(READ_PARTITIONS);
         RunContext.ReadRange range = context.ranges().get(source.name());
         if (source.incremental() != null) {
           read =
@@ -306,6 +308,9 @@ public final class Composer {
     }
     return result.output();
   }
+
+  /** Key ranges a whole-table JDBC read is split into (more than workers, to even them out). */
+  static final int READ_PARTITIONS = 8;
 
   /** In a replay, a source yields the raw records of its dead letters instead of reading. */
   private PCollection<Row> replay(SourceSpec source, String name, List<String> columns) {

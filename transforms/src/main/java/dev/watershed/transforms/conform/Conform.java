@@ -326,7 +326,11 @@ public final class Conform
             changedAt == null ? null : java.time.Instant.parse(changedAt);
       }
       ok.inc();
-      out.get(conformed).output(Row.withSchema(schema).addValues(values).build());
+      // The rules cast every value to its field's Java type, so the row is attached as is:
+      // Row.Builder.build() would re-check every value of every row (measured: a quarter of a
+      // PostgreSQL-to-PostgreSQL load's CPU).
+      out.get(conformed)
+          .output(Row.withSchema(schema).attachValues(java.util.Arrays.asList(values)));
     }
   }
 }

@@ -279,6 +279,12 @@ public final class Normalizers {
     if (text == null) {
       return null;
     }
+    if (formats.isEmpty()) {
+      Instant utc = utcInstant(text);
+      if (utc != null) {
+        return utc;
+      }
+    }
     List<DateTimeFormatter> candidates = formats.isEmpty() ? ISO_TIMESTAMPS : formats;
     for (DateTimeFormatter format : candidates) {
       try {
@@ -298,6 +304,79 @@ public final class Normalizers {
     throw new ConformException(
         UNPARSABLE_TIMESTAMP,
         "'" + value + "' matches none of the timestamp formats " + describe(formats));
+  }
+
+  /**
+   * {@code uuuu-MM-ddTHH:mm[:ss[.fraction]]Z}, the form JDBC and JSON sources most often give (and
+   * {@link Instant#toString()} writes), read without a formatter; null for any other form. Values
+   * out of range (a 30th of February) are left to the formatters, which reject them.
+   */
+  static Instant utcInstant(String text) {
+    int n = text.length();
+    if (n < 17
+        || n > 30
+        || text.charAt(n - 1) != 'Z'
+        || text.charAt(4) != '-'
+        || text.charAt(7) != '-'
+        || text.charAt(10) != 'T'
+        || text.charAt(13) != ':') {
+      return null;
+    }
+    int year = digits(text, 0, 4);
+    int month = digits(text, 5, 7);
+    int day = digits(text, 8, 10);
+    int hour = digits(text, 11, 13);
+    int minute = digits(text, 14, 16);
+    int second = 0;
+    int nanos = 0;
+    int at = 16;
+    if (at < n - 1) {
+      if (text.charAt(at) != ':' || at + 3 > n - 1) {
+        return null;
+      }
+      second = digits(text, at + 1, at + 3);
+      at += 3;
+      if (at < n - 1) {
+        int fraction = n - 1 - (at + 1);
+        if (text.charAt(at) != '.' || fraction < 1 || fraction > 9) {
+          return null;
+        }
+        nanos = digits(text, at + 1, n - 1);
+        for (int i = fraction; i < 9; i++) {
+          nanos *= 10;
+        }
+      }
+    }
+    if (year < 0
+        || month < 1
+        || month > 12
+        || day < 1
+        || day > 28
+        || hour < 0
+        || hour > 23
+        || minute < 0
+        || minute > 59
+        || second < 0
+        || second > 59
+        || nanos < 0) {
+      return null;
+    }
+    return LocalDateTime.of(year, month, day, hour, minute, second, nanos)
+        .toInstant(java.time.ZoneOffset.UTC)
+        .truncatedTo(ChronoUnit.MICROS);
+  }
+
+  /** The number written in text[from, to), or -1 when a character is not a digit. */
+  private static int digits(String text, int from, int to) {
+    int value = 0;
+    for (int i = from; i < to; i++) {
+      char c = text.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      value = value * 10 + (c - '0');
+    }
+    return value;
   }
 
   /**

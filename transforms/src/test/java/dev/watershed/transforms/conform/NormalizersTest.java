@@ -172,6 +172,37 @@ class NormalizersTest {
   }
 
   @Test
+  void utcTimestampsReadWithoutAFormatterAgreeWithInstantParse() throws ConformException {
+    for (String text :
+        List.of(
+            "2024-03-01T10:15Z",
+            "2024-03-01T10:15:07Z",
+            "2024-03-01T10:15:07.5Z",
+            "2024-12-31T23:59:59.123456Z",
+            "1999-01-28T00:00:00.000000001Z")) {
+      assertEquals(
+          java.time.OffsetDateTime.parse(text)
+              .toInstant()
+              .truncatedTo(java.time.temporal.ChronoUnit.MICROS),
+          Normalizers.timestamp(text, List.of(), ZoneId.of("UTC")),
+          text);
+    }
+    // Other shapes, and days a month may lack, go to the strict formatters.
+    assertEquals(null, Normalizers.utcInstant("2024-03-01T10:15:07+01:00"));
+    assertEquals(null, Normalizers.utcInstant("2024-02-29T10:15:07Z"));
+    assertEquals(
+        java.time.Instant.parse("2024-02-29T10:15:07Z"),
+        Normalizers.timestamp("2024-02-29T10:15:07Z", List.of(), ZoneId.of("UTC")));
+    ConformException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ConformException.class,
+            () -> Normalizers.timestamp("2023-02-29T10:15:07Z", List.of(), ZoneId.of("UTC")));
+    assertEquals("unparsable timestamp", e.reason());
+    assertEquals(null, Normalizers.utcInstant("2024-13-01T10:15:07Z"));
+    assertEquals(null, Normalizers.utcInstant("2024-03-01T10:15:07.Z"));
+  }
+
+  @Test
   void timestampsWithAndWithoutOffsets() throws ConformException {
     ZoneId utc = ZoneOffset.UTC;
     assertEquals(
