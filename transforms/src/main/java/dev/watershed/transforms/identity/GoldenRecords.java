@@ -213,7 +213,6 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     // record in it (unchanged, new, or clusters that merged) decides alone; clusters sharing an
     // earlier id with another cluster (records moved, a cluster split) are decided together.
     KvCoder<String, String> strings = KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
-    TupleTag<KV<String, String>> decided = new TupleTag<>("decided");
     TupleTag<KV<String, String>> contested = new TupleTag<>("contested");
     TupleTag<Row> retired = new TupleTag<>("retired");
     PCollectionTuple local =
@@ -244,7 +243,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
             .apply(
                 "DecideAlone",
                 ParDo.of(new DecideAloneFn(merges, now, contested, retired))
-                    .withOutputTags(decided, TupleTagList.of(contested).and(retired)));
+                    .withOutputTags(DECIDED, TupleTagList.of(contested).and(retired)));
     PCollectionTuple together =
         local
             .get(contested)
@@ -253,10 +252,10 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
             .apply(
                 "DecideTogether",
                 ParDo.of(new DecideTogetherFn(merges, now, retired))
-                    .withOutputTags(decided, TupleTagList.of(retired)));
+                    .withOutputTags(DECIDED, TupleTagList.of(retired)));
     PCollection<KV<String, String>> goldenIds =
-        PCollectionList.of(local.get(decided).setCoder(strings))
-            .and(together.get(decided).setCoder(strings))
+        PCollectionList.of(local.get(DECIDED).setCoder(strings))
+            .and(together.get(DECIDED).setCoder(strings))
             .apply("GoldenIds", Flatten.pCollections());
     PCollection<Row> mergedIds =
         PCollectionList.of(local.get(retired).setRowSchema(merges.schema()))
@@ -291,6 +290,9 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         .and(CROSSWALK, out.get(CROSSWALK))
         .and(MERGES, mergedIds);
   }
+
+  /** Each cluster's golden id, from {@link DecideAloneFn} and {@link DecideTogetherFn}. */
+  private static final TupleTag<KV<String, String>> DECIDED = new TupleTag<>("decided");
 
   /** Separates the parts of a vote or a share. */
   private static final String PART = "\u0001";
@@ -431,8 +433,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
 
   /**
    * A cluster all of whose earlier ids are whole here keeps the oldest of them (the others merged
-   * into it); a cluster with no earlier id is left to {@code g-<cluster id>}. Any other cluster
-   * goes to {@link DecideTogetherFn}.
+   * into it); a cluster with no earlier id gets a fresh id later ({@link #freshName}). Any other
+   * cluster goes to {@link DecideTogetherFn}.
    */
   private static final class DecideAloneFn
       extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
@@ -463,7 +465,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         return;
       }
       String kept = shares.stream().min(OLDEST).orElseThrow().id();
-      out.get(new TupleTag<KV<String, String>>("decided")).output(KV.of(cluster.getKey(), kept));
+      out.get(DECIDED).output(KV.of(cluster.getKey(), kept));
       for (Share share : shares) {
         if (!share.id().equals(kept)) {
           out.get(retired).output(merge(merges, share.id(), kept, now));
@@ -475,8 +477,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
   /**
    * Decides the clusters sharing earlier ids, larger clusters first: each takes, of the ids not yet
    * taken, a whole one (the oldest) or else the one most of its records had (then the oldest); none
-   * left: {@code g-<cluster id>}. An earlier id no cluster took is merged into the cluster holding
-   * most of its records. These clusters are few: those whose records moved or that split.
+   * left: a fresh id ({@link #freshName}). An earlier id no cluster took is merged into the cluster
+   * holding most of its records. These clusters are few: those whose records moved or that split.
    */
   private static final class DecideTogetherFn
       extends DoFn<KV<String, Iterable<String>>, KV<String, String>> {
@@ -518,7 +520,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                     .orElseGet(() -> freshId(cluster, byCluster, takenBy));
         takenBy.put(golden, cluster);
         goldenOf.put(cluster, golden);
-        out.get(new TupleTag<KV<String, String>>("decided")).output(KV.of(cluster, golden));
+        out.get(DECIDED).output(KV.of(cluster, golden));
       }
       retireUntaken(clusters, byCluster, takenBy, goldenOf, out);
     }
