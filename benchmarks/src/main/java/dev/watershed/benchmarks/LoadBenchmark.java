@@ -234,6 +234,54 @@ public final class LoadBenchmark {
         spec("duckdb", true, "  duck: { type: duckdb, path: " + duck + ", write: merge }"),
         () -> check(duckChecksum(duck), latest),
         "SELECT 1");
+    // CSV files into DuckDB: the limit is DuckDB's own CSV reader into a table.
+    Path csv = work.resolve("orders.csv");
+    shell(
+        "psql -h 127.0.0.1 -U postgres -d test -qc \"\\copy (SELECT "
+            + COLUMNS
+            + " FROM bench.orders) TO '"
+            + csv
+            + "' WITH (FORMAT csv, HEADER)\"");
+    List<Double> duckCsv = new ArrayList<>();
+    for (int run = 0; run < runs; run++) {
+      Path file = work.resolve("csv-limit-" + run + ".duckdb");
+      long start = System.nanoTime();
+      try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + file);
+          Statement s = c.createStatement()) {
+        s.execute(
+            "CREATE TABLE orders AS SELECT * FROM read_csv('"
+                + csv
+                + "', header = true, columns = {'id': 'BIGINT', 'customer_key': 'BIGINT',"
+                + " 'first_name': 'VARCHAR', 'last_name': 'VARCHAR', 'email': 'VARCHAR',"
+                + " 'amount': 'DECIMAL(12,2)', 'currency': 'VARCHAR',"
+                + " 'created_at': 'TIMESTAMPTZ', 'updated_at': 'TIMESTAMPTZ'})");
+      }
+      duckCsv.add((System.nanoTime() - start) / 1e9);
+    }
+    results.add(
+        new Result(
+            "limit: DuckDB read_csv into a table",
+            "",
+            duckCsv,
+            List.of(),
+            0,
+            0,
+            check(
+                duckQuery(
+                    "jdbc:duckdb:" + work.resolve("csv-limit-0.duckdb"),
+                    "SELECT count(*), sum(id), sum(amount) FROM orders"),
+                all)));
+    Path csvDuck = work.resolve("bench.duckdb");
+    watershed(
+        "watershed CSV -> DuckDB append (conform, no dedupe)",
+        "limit: DuckDB read_csv into a table",
+        csvSpec(csv, csvDuck),
+        () ->
+            check(
+                duckQuery(
+                    "jdbc:duckdb:" + csvDuck, "SELECT count(*), sum(id), sum(amount) FROM orders"),
+                all),
+        "SELECT 1");
     Path lake = work.resolve("lake");
     watershed(
         "watershed PG -> Parquet (conform, no dedupe)",
@@ -265,11 +313,12 @@ public final class LoadBenchmark {
         Statement s = c.createStatement();
         ResultSet r = s.executeQuery(query)) {
       r.next();
+      java.math.BigDecimal amount = r.getBigDecimal(3);
       return r.getLong(1)
           + "|"
           + r.getLong(2)
           + "|"
-          + r.getBigDecimal(3).setScale(2, java.math.RoundingMode.UNNECESSARY);
+          + (amount == null ? null : amount.setScale(2, java.math.RoundingMode.UNNECESSARY));
     } catch (SQLException e) {
       return "unreadable: " + e.getMessage();
     }
@@ -336,6 +385,17 @@ public final class LoadBenchmark {
     Path file = work.resolve(name + ".yaml");
     Files.writeString(file, yaml);
     return file;
+  }
+
+  /** The same model read from the CSV export, appended to DuckDB. */
+  private Path csvSpec(Path csv, Path duck) throws IOException {
+    Path spec = spec("csv", false, "  duck: { type: duckdb, path: " + duck + ", write: append }");
+    String yaml =
+        Files.readString(spec)
+            .replaceAll(
+                "(?m)^  orders: \\{ type: jdbc.*$", "  orders: { type: csv, path: " + csv + " }");
+    Files.writeString(spec, yaml);
+    return spec;
   }
 
   interface Check {

@@ -396,6 +396,15 @@ public final class Normalizers {
           DateTimeFormatter.ISO_OFFSET_DATE_TIME,
           DateTimeFormatter.ISO_LOCAL_DATE_TIME,
           formatter("yyyy-MM-dd HH:mm[:ss][.SSS][XXX]"),
+          // PostgreSQL's text form: 2024-01-01 10:00:00.123456+00 (fraction 1-9, offset +HH).
+          new DateTimeFormatterBuilder()
+              .appendPattern("uuuu-MM-dd HH:mm:ss")
+              .optionalStart()
+              .appendFraction(ChronoField.NANO_OF_SECOND, 1, 9, true)
+              .optionalEnd()
+              .appendOffset("+HH", "Z")
+              .toFormatter(Locale.ENGLISH)
+              .withResolverStyle(ResolverStyle.STRICT),
           DateTimeFormatter.ISO_LOCAL_DATE);
 
   private static String describe(List<DateTimeFormatter> formats) {

@@ -199,6 +199,13 @@ class NormalizersTest {
             () -> Normalizers.timestamp("2023-02-29T10:15:07Z", List.of(), ZoneId.of("UTC")));
     assertEquals("unparsable timestamp", e.reason());
     assertEquals(null, Normalizers.utcInstant("2024-13-01T10:15:07Z"));
+    // PostgreSQL's text form, as its CSV exports write it.
+    assertEquals(
+        java.time.Instant.parse("2024-01-01T09:01:00Z"),
+        Normalizers.timestamp("2024-01-01 10:01:00+01", List.of(), ZoneId.of("UTC")));
+    assertEquals(
+        java.time.Instant.parse("2024-01-01T00:01:00.123456Z"),
+        Normalizers.timestamp("2024-01-01 00:01:00.123456+00", List.of(), ZoneId.of("UTC")));
     assertEquals(null, Normalizers.utcInstant("2024-03-01T10:15:07.Z"));
   }
 
