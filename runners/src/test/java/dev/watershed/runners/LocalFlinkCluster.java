@@ -210,8 +210,8 @@ final class LocalFlinkCluster implements AutoCloseable {
 
   /** Number of times the job was restarted after a failure. */
   long restarts(String job) throws Exception {
-    JsonNode checkpoints = get("/jobs/" + job + "/exceptions");
-    return checkpoints.path("exceptionHistory").path("entries").size();
+    JsonNode exceptions = get("/jobs/" + job + "/exceptions");
+    return exceptions.path("exceptionHistory").path("entries").size();
   }
 
   /** Completed checkpoints of a job. */

@@ -176,6 +176,29 @@ class BigQueryLoadTest {
   }
 
   @Test
+  void aClosedQualityGateWritesNoRowAtAll(TestPipeline pipeline) throws Exception {
+    org.apache.beam.sdk.values.PCollectionView<Boolean> closed =
+        pipeline
+            .apply("Gate", Create.of(false))
+            .apply(org.apache.beam.sdk.transforms.View.asSingleton());
+    rows(
+            pipeline,
+            account("bill-1", "1.00", "2024-03-01T00:00:00Z", null),
+            account("bill-2", "2.00", "2024-03-01T00:00:00Z", null))
+        .apply(
+            BigQueryLoad.into(TABLE, ACCOUNT)
+                .withMode(WriteMode.APPEND)
+                .withGate(closed)
+                .withTestServices(services));
+    pipeline.run().waitUntilFinish();
+    Table table = table();
+    assertEquals(
+        List.of(),
+        table == null ? List.of() : datasets.getAllRows("watershed-test", "warehouse", "account"),
+        "a closed gate loads nothing");
+  }
+
+  @Test
   void rowsBigQueryRejectsBecomeDeadLettersWithTheirKeyAndPayload(TestPipeline pipeline)
       throws Exception {
     datasets.setShouldFailRow(
