@@ -6,6 +6,7 @@ import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.direct.DirectRunner;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.runners.flink.FlinkRunner;
+import org.apache.beam.runners.flink.VersionDependentFlinkPipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 
@@ -18,7 +19,12 @@ public enum RunnerProfile {
   /**
    * Flink, embedded in this process by default ({@code [local]}): the fast local default. Measured
    * on this project's machine, the Direct runner is about 100 times slower on keyed work such as
-   * dedupe. Sets parallelism to the number of cores, object reuse and faster copy.
+   * dedupe. Sets parallelism to the number of cores, object reuse, faster copy, and batch jobs on
+   * Flink's DataStream API ({@code --useDataStreamForBatch}: about twice as fast as the DataSet API
+   * here, which cannot chain a stage to a stage with two outputs, so every record was serialized
+   * between each source, conform and its dead letters). The embedded cluster reads {@code
+   * embedded-flink.yaml} (this package's resource) unless {@code --flinkConfDir} or {@code
+   * FLINK_CONF_DIR} names another configuration.
    */
   FLINK,
   /** Beam's Direct runner: slow on keyed work; the runner of unit tests. */
@@ -58,6 +64,14 @@ public enum RunnerProfile {
       }
       if (!hasArg(beamArgs, "fasterCopy")) {
         flink.setFasterCopy(true);
+      }
+      if (!hasArg(beamArgs, "useDataStreamForBatch")) {
+        flink.as(VersionDependentFlinkPipelineOptions.class).setUseDataStreamForBatch(true);
+      }
+      if (flink.getFlinkMaster().startsWith("[")
+          && !hasArg(beamArgs, "flinkConfDir")
+          && System.getenv("FLINK_CONF_DIR") == null) {
+        flink.setFlinkConfDir(EmbeddedFlinkConfig.folder().toString());
       }
       return flink;
     }
