@@ -150,6 +150,9 @@ final class Continuous {
     options.as(StreamingOptions.class).setStreaming(true);
     if (profile == RunnerProfile.FLINK) {
       FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
+      if (beamArgs.stream().noneMatch(a -> a.startsWith("--maxBundleSize="))) {
+        flink.setMaxBundleSize(RunnerProfile.STREAMING_BUNDLE_SIZE);
+      }
       if (beamArgs.stream().noneMatch(a -> a.startsWith("--checkpointingInterval="))) {
         flink.setCheckpointingInterval(spec.timing().checkpointEvery().toMillis());
       }

@@ -30,6 +30,16 @@ public enum RunnerProfile {
   /** Beam's Direct runner: slow on keyed work; the runner of unit tests. */
   DIRECT;
 
+  /**
+   * Elements per bundle of a batch job on Flink. Beam's default for batch, a million, lets a
+   * combine's pre-aggregation buffer a million rows per worker before it combines any; ten thousand
+   * keeps that buffer small and was as fast on a 2M-row dedupe.
+   */
+  static final long BATCH_BUNDLE_SIZE = 10_000;
+
+  /** Elements per bundle of a streaming job on Flink: Beam's default for streaming. */
+  static final long STREAMING_BUNDLE_SIZE = 1_000;
+
   public static RunnerProfile named(String name) {
     try {
       return valueOf(name.trim().toUpperCase(Locale.ROOT));
@@ -64,6 +74,9 @@ public enum RunnerProfile {
       }
       if (!hasArg(beamArgs, "fasterCopy")) {
         flink.setFasterCopy(true);
+      }
+      if (!hasArg(beamArgs, "maxBundleSize")) {
+        flink.setMaxBundleSize(BATCH_BUNDLE_SIZE);
       }
       if (!hasArg(beamArgs, "useDataStreamForBatch")) {
         flink.as(VersionDependentFlinkPipelineOptions.class).setUseDataStreamForBatch(true);

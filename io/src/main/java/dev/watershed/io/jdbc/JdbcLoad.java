@@ -466,7 +466,20 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
             if (load.mode == WriteMode.OVERWRITE) {
               statement.execute(dialect.deleteAll(load.table));
             }
-            for (String staging : staged.keySet()) {
+            List<String> stagings = new ArrayList<>(staged.keySet());
+            if (load.changes != null && stagings.size() > 1) {
+              // A truncate applies to every older change of the run, whichever worker staged it:
+              // the changes are gathered into one staging table and applied together.
+              List<String> staging = new ArrayList<>();
+              for (Schema.Field field : load.stagingFields()) {
+                staging.add(field.getName());
+              }
+              for (String other : stagings.subList(1, stagings.size())) {
+                statement.execute(dialect.insertFrom(stagings.get(0), other, staging));
+              }
+              stagings = stagings.subList(0, 1);
+            }
+            for (String staging : stagings) {
               for (String sql : load.applyStatements(dialect, staging, names)) {
                 statement.execute(sql);
               }

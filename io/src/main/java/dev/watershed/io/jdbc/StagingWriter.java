@@ -2,7 +2,6 @@ package dev.watershed.io.jdbc;
 
 import dev.watershed.transforms.model.ModelTypes;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -21,7 +20,7 @@ import org.postgresql.core.BaseConnection;
 
 /**
  * Bulk-writes rows into a staging table with the fastest path each database offers: PostgreSQL
- * COPY, the DuckDB appender, and batched inserts for MariaDB.
+ * binary COPY, the DuckDB appender, and batched inserts for MariaDB.
  *
  * <p>One writer serves one bundle: {@link #write} rows, then {@link #finish}. The staging table is
  * invisible to readers of the target; {@link JdbcLoad} moves its rows into the target in one
@@ -64,84 +63,101 @@ abstract class StagingWriter implements AutoCloseable {
     return LocalDateTime.ofInstant(instant, ZoneOffset.UTC);
   }
 
-  /** PostgreSQL COPY ... FROM STDIN in text format, streamed in chunks. */
+  /**
+   * PostgreSQL {@code COPY ... FROM STDIN (FORMAT binary)}, streamed in chunks. The staging table
+   * is created from the same fields ({@link Dialect#createStaging}), so every column's type is the
+   * one written here: text as UTF-8, int4, int8, bool, numeric, date and timestamptz in
+   * PostgreSQL's binary forms. Binary input saves the server parsing every value as text (measured:
+   * a third of the server's time on a 2M-row COPY).
+   */
   private static final class PostgresCopy extends StagingWriter {
     private static final int FLUSH_BYTES = 1 << 20;
+    private static final byte[] HEADER = {
+      'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xFF, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
+    };
     private final CopyIn copy;
-    private final StringBuilder buffer = new StringBuilder(FLUSH_BYTES + 4096);
+    private final ModelTypes.Kind[] kinds;
+    private final FieldIndexes indexes;
+    private final CopyBuffer buffer = new CopyBuffer(FLUSH_BYTES + 4096);
 
     PostgresCopy(Connection connection, String table, List<Schema.Field> fields)
         throws SQLException {
       super(connection, table, fields);
       StringBuilder columns = new StringBuilder();
-      for (Schema.Field field : fields) {
+      kinds = new ModelTypes.Kind[fields.size()];
+      for (int i = 0; i < fields.size(); i++) {
         columns
             .append(columns.length() == 0 ? "" : ", ")
-            .append(Dialect.POSTGRES.quote(field.getName()));
+            .append(Dialect.POSTGRES.quote(fields.get(i).getName()));
+        kinds[i] = kindOf(fields.get(i));
       }
+      indexes = new FieldIndexes(fields);
       CopyManager manager = connection.unwrap(BaseConnection.class).getCopyAPI();
       copy =
-          manager.copyIn("COPY " + Dialect.POSTGRES.quote(table) + " (" + columns + ") FROM STDIN");
+          manager.copyIn(
+              "COPY "
+                  + Dialect.POSTGRES.quote(table)
+                  + " ("
+                  + columns
+                  + ") FROM STDIN (FORMAT binary)");
+      buffer.put(HEADER);
     }
 
     @Override
     void write(Row row) throws SQLException {
-      for (int i = 0; i < fields.size(); i++) {
-        if (i > 0) {
-          buffer.append('\t');
-        }
-        Object value = row.getValue(fields.get(i).getName());
+      int[] index = indexes.of(row);
+      buffer.putShort(kinds.length);
+      for (int i = 0; i < kinds.length; i++) {
+        Object value = row.getValue(index[i]);
         if (value == null) {
-          buffer.append("\\N");
-        } else if (value instanceof String) {
-          escape((String) value);
-        } else if (value instanceof BigDecimal) {
-          buffer.append(((BigDecimal) value).toPlainString());
-        } else if (value instanceof Instant) {
-          buffer.append(value);
-        } else if (value instanceof Boolean) {
-          buffer.append(((Boolean) value) ? 't' : 'f');
-        } else {
-          buffer.append(value);
+          buffer.putInt(-1);
+          continue;
+        }
+        switch (kinds[i]) {
+          case STRING:
+            buffer.putLengthAndUtf8((String) value);
+            break;
+          case INT:
+            buffer.putInt(4).putInt((Integer) value);
+            break;
+          case LONG:
+            buffer.putInt(8).putLong((Long) value);
+            break;
+          case DECIMAL:
+            PostgresNumeric.write(buffer, (BigDecimal) value);
+            break;
+          case BOOLEAN:
+            buffer.putInt(1).put((Boolean) value ? (byte) 1 : (byte) 0);
+            break;
+          case DATE:
+            buffer.putInt(4).putInt((int) (((LocalDate) value).toEpochDay() - POSTGRES_EPOCH_DAY));
+            break;
+          case TIMESTAMP:
+            Instant instant = (Instant) value;
+            buffer
+                .putInt(8)
+                .putLong(
+                    Math.addExact(
+                        Math.multiplyExact(
+                            instant.getEpochSecond() - POSTGRES_EPOCH_SECOND, 1_000_000L),
+                        instant.getNano() / 1000));
+            break;
         }
       }
-      buffer.append('\n');
       rows++;
-      if (buffer.length() >= FLUSH_BYTES) {
+      if (buffer.size() >= FLUSH_BYTES) {
         flush();
       }
     }
 
-    private void escape(String s) {
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        switch (c) {
-          case '\\':
-            buffer.append("\\\\");
-            break;
-          case '\t':
-            buffer.append("\\t");
-            break;
-          case '\n':
-            buffer.append("\\n");
-            break;
-          case '\r':
-            buffer.append("\\r");
-            break;
-          default:
-            buffer.append(c);
-        }
-      }
-    }
-
     private void flush() throws SQLException {
-      byte[] bytes = buffer.toString().getBytes(StandardCharsets.UTF_8);
-      copy.writeToCopy(bytes, 0, bytes.length);
-      buffer.setLength(0);
+      copy.writeToCopy(buffer.array(), 0, buffer.size());
+      buffer.clear();
     }
 
     @Override
     long finish() throws SQLException {
+      buffer.putShort(-1);
       flush();
       copy.endCopy();
       return rows;
@@ -155,11 +171,45 @@ abstract class StagingWriter implements AutoCloseable {
     }
   }
 
+  /** 2000-01-01, PostgreSQL's epoch for dates, in days since 1970-01-01. */
+  static final long POSTGRES_EPOCH_DAY = 10_957;
+
+  /** 2000-01-01T00:00:00Z, PostgreSQL's epoch for timestamps, in seconds since 1970. */
+  static final long POSTGRES_EPOCH_SECOND = POSTGRES_EPOCH_DAY * 86_400;
+
+  /**
+   * The positions of the written fields in the rows' schema, found once per schema: by name,
+   * because staging fields are a subset of a model's fields.
+   */
+  static final class FieldIndexes {
+    private final List<Schema.Field> fields;
+    private Schema schema;
+    private int[] indexes;
+
+    FieldIndexes(List<Schema.Field> fields) {
+      this.fields = fields;
+    }
+
+    int[] of(Row row) {
+      Schema rowSchema = row.getSchema();
+      if (rowSchema != schema) {
+        int[] found = new int[fields.size()];
+        for (int i = 0; i < found.length; i++) {
+          found[i] = rowSchema.indexOf(fields.get(i).getName());
+        }
+        indexes = found;
+        schema = rowSchema;
+      }
+      return indexes;
+    }
+  }
+
   /** The DuckDB appender: columnar appends, no SQL per row. */
   private static final class DuckDbAppend extends StagingWriter {
     private final DuckDBAppender appender;
     private final ModelTypes.Kind[] kinds;
     private final int[] scales;
+    private final FieldIndexes indexes;
 
     DuckDbAppend(Connection connection, String table, List<Schema.Field> fields)
         throws SQLException {
@@ -174,13 +224,15 @@ abstract class StagingWriter implements AutoCloseable {
         kinds[i] = kindOf(fields.get(i));
         scales[i] = ModelTypes.scale(fields.get(i));
       }
+      indexes = new FieldIndexes(fields);
     }
 
     @Override
     void write(Row row) throws SQLException {
+      int[] index = indexes.of(row);
       appender.beginRow();
-      for (int i = 0; i < fields.size(); i++) {
-        Object value = row.getValue(fields.get(i).getName());
+      for (int i = 0; i < kinds.length; i++) {
+        Object value = row.getValue(index[i]);
         if (value == null) {
           appender.appendNull();
           continue;
@@ -232,6 +284,7 @@ abstract class StagingWriter implements AutoCloseable {
     private static final int BATCH = 2000;
     private final PreparedStatement insert;
     private final ModelTypes.Kind[] kinds;
+    private final FieldIndexes indexes;
     private int pending;
 
     BatchedInsert(Dialect dialect, Connection connection, String table, List<Schema.Field> fields)
@@ -249,12 +302,14 @@ abstract class StagingWriter implements AutoCloseable {
       insert =
           connection.prepareStatement(
               sql.append(") VALUES (").append(marks).append(')').toString());
+      indexes = new FieldIndexes(fields);
     }
 
     @Override
     void write(Row row) throws SQLException {
-      for (int i = 0; i < fields.size(); i++) {
-        Object value = row.getValue(fields.get(i).getName());
+      int[] index = indexes.of(row);
+      for (int i = 0; i < kinds.length; i++) {
+        Object value = row.getValue(index[i]);
         if (value instanceof Instant) {
           value = utc((Instant) value);
         }

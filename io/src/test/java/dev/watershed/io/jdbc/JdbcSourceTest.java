@@ -1,5 +1,8 @@
 package dev.watershed.io.jdbc;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -66,6 +69,68 @@ class JdbcSourceTest {
             "1|12.50|2024-03-01T09:00:00Z|2024-02-29|source_test_accounts id=1",
             "2|null|null|null|source_test_accounts id=2");
     pipeline.run().waitUntilFinish();
+  }
+
+  /**
+   * PostgreSQL timestamps and numerics read as the server's text come out exactly as {@link
+   * java.time.Instant#toString()} and {@link java.math.BigDecimal#toPlainString()} write them, for
+   * every fraction length, before 1970 and 2000, and in the year 9999.
+   */
+  @Test
+  void readsPostgresTimestampsAndNumericsAsJavaWritesThem(TestPipeline pipeline)
+      throws SQLException {
+    java.util.Random random = new java.util.Random(5);
+    List<String> expected = new java.util.ArrayList<>();
+    StringBuilder insert = new StringBuilder("INSERT INTO source_test_accounts VALUES ");
+    for (int id = 0; id < 300; id++) {
+      long seconds = id == 0 ? 253_402_300_799L : random.nextLong(-5_000_000_000L, 5_000_000_000L);
+      int micros =
+          id % 3 == 0 ? 0 : id % 3 == 1 ? random.nextInt(1_000_000) : random.nextInt(1000) * 1000;
+      java.time.Instant at = java.time.Instant.ofEpochSecond(seconds, micros * 1000L);
+      java.math.BigDecimal balance =
+          java.math.BigDecimal.valueOf(random.nextLong(-10_000_000_000L, 10_000_000_000L), 2);
+      insert
+          .append(id == 0 ? "" : ", ")
+          .append("(")
+          .append(id)
+          .append(", ")
+          .append(balance.toPlainString())
+          .append(", TIMESTAMPTZ '")
+          .append(at)
+          .append("', NULL, NULL)");
+      expected.add(
+          id + "|" + balance.toPlainString() + "|" + at + "|null|source_test_accounts id=" + id);
+    }
+    Databases.execute(
+        Databases.postgres(),
+        "DROP TABLE IF EXISTS source_test_accounts",
+        "CREATE TABLE source_test_accounts (id INT PRIMARY KEY, balance NUMERIC(14,2), opened TIMESTAMPTZ, day DATE, note TEXT)",
+        insert.toString());
+    PCollection<Row> rows =
+        pipeline
+            .apply(
+                JdbcSource.read("billing", Databases.postgres())
+                    .fromTable("source_test_accounts")
+                    .withColumns(List.of("id", "balance", "opened", "day"))
+                    .withKeyColumns(List.of("id")))
+            .output();
+    PAssert.that(text(rows)).containsInAnyOrder(expected);
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void rewritesOnlyPostgresUtcTimestampText() {
+    assertEquals("2024-01-01T10:00:00Z", PostgresText.utcTimestamp("2024-01-01 10:00:00+00"));
+    assertEquals("2024-01-01T10:00:00.100Z", PostgresText.utcTimestamp("2024-01-01 10:00:00.1+00"));
+    assertEquals(
+        "2024-01-01T10:00:00.123400Z", PostgresText.utcTimestamp("2024-01-01 10:00:00.1234+00"));
+    assertEquals(
+        "1969-12-31T23:59:59.999999Z", PostgresText.utcTimestamp("1969-12-31 23:59:59.999999+00"));
+    assertNull(PostgresText.utcTimestamp("2024-01-01 10:00:00+01"));
+    assertNull(PostgresText.utcTimestamp("2024-01-01 10:00:00+05:30"));
+    assertNull(PostgresText.utcTimestamp("0044-03-15 12:00:00+00 BC"));
+    assertNull(PostgresText.utcTimestamp("infinity"));
+    assertNull(PostgresText.utcTimestamp("12024-01-01 10:00:00+00"));
   }
 
   /**

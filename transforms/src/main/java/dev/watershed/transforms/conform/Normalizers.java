@@ -307,18 +307,19 @@ public final class Normalizers {
   }
 
   /**
-   * {@code uuuu-MM-ddTHH:mm[:ss[.fraction]]Z}, the form JDBC and JSON sources most often give (and
-   * {@link Instant#toString()} writes), read without a formatter; null for any other form. Values
-   * out of range (a 30th of February) are left to the formatters, which reject them.
+   * {@code uuuu-MM-ddTHH:mm[:ss[.fraction]]} followed by {@code Z} or an offset ({@code +01},
+   * {@code -05:30}, {@code +0530}), with {@code T} or a space before the time: the forms JDBC and
+   * JSON sources most often give ({@link Instant#toString()}, PostgreSQL's text), read without a
+   * formatter; null for any other form. Values out of range (a 30th of February) are left to the
+   * formatters, which reject them. Digits below the microsecond are dropped.
    */
   static Instant utcInstant(String text) {
     int n = text.length();
     if (n < 17
-        || n > 30
-        || text.charAt(n - 1) != 'Z'
+        || n > 35
         || text.charAt(4) != '-'
         || text.charAt(7) != '-'
-        || text.charAt(10) != 'T'
+        || (text.charAt(10) != 'T' && text.charAt(10) != ' ')
         || text.charAt(13) != ':') {
       return null;
     }
@@ -330,28 +331,35 @@ public final class Normalizers {
     int second = 0;
     int nanos = 0;
     int at = 16;
-    if (at < n - 1) {
-      if (text.charAt(at) != ':' || at + 3 > n - 1) {
+    if (at < n && text.charAt(at) == ':') {
+      if (at + 3 > n) {
         return null;
       }
       second = digits(text, at + 1, at + 3);
       at += 3;
-      if (at < n - 1) {
-        int fraction = n - 1 - (at + 1);
-        if (text.charAt(at) != '.' || fraction < 1 || fraction > 9) {
+      if (at < n && text.charAt(at) == '.') {
+        int end = at + 1;
+        while (end < n && text.charAt(end) >= '0' && text.charAt(end) <= '9') {
+          end++;
+        }
+        int fraction = end - (at + 1);
+        if (fraction < 1 || fraction > 9) {
           return null;
         }
-        nanos = digits(text, at + 1, n - 1);
+        nanos = digits(text, at + 1, end);
         for (int i = fraction; i < 9; i++) {
           nanos *= 10;
         }
+        at = end;
       }
     }
-    if (year < 0
+    int offsetSeconds = offsetSeconds(text, at);
+    if (offsetSeconds == Integer.MIN_VALUE
+        || year < 0
         || month < 1
         || month > 12
         || day < 1
-        || day > 28
+        || day > daysInMonth(year, month)
         || hour < 0
         || hour > 23
         || minute < 0
@@ -361,9 +369,50 @@ public final class Normalizers {
         || nanos < 0) {
       return null;
     }
-    return LocalDateTime.of(year, month, day, hour, minute, second, nanos)
-        .toInstant(java.time.ZoneOffset.UTC)
-        .truncatedTo(ChronoUnit.MICROS);
+    long epochDay = LocalDate.of(year, month, day).toEpochDay();
+    return Instant.ofEpochSecond(
+        epochDay * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds,
+        nanos - nanos % 1000);
+  }
+
+  /**
+   * The offset that ends {@code text} at {@code at}: {@code Z}, {@code +HH}, {@code +HH:MM} or
+   * {@code +HHMM} (or with {@code -}), in seconds; {@link Integer#MIN_VALUE} for anything else.
+   */
+  private static int offsetSeconds(String text, int at) {
+    int n = text.length();
+    if (at == n - 1 && text.charAt(at) == 'Z') {
+      return 0;
+    }
+    if (at >= n || (text.charAt(at) != '+' && text.charAt(at) != '-')) {
+      return Integer.MIN_VALUE;
+    }
+    int sign = text.charAt(at) == '+' ? 1 : -1;
+    int rest = n - at - 1;
+    int hours;
+    int minutes = 0;
+    if (rest == 2) {
+      hours = digits(text, at + 1, at + 3);
+    } else if (rest == 4) {
+      hours = digits(text, at + 1, at + 3);
+      minutes = digits(text, at + 3, at + 5);
+    } else if (rest == 5 && text.charAt(at + 3) == ':') {
+      hours = digits(text, at + 1, at + 3);
+      minutes = digits(text, at + 4, at + 6);
+    } else {
+      return Integer.MIN_VALUE;
+    }
+    if (hours < 0 || hours > 18 || minutes < 0 || minutes > 59) {
+      return Integer.MIN_VALUE;
+    }
+    return sign * (hours * 3600 + minutes * 60);
+  }
+
+  private static int daysInMonth(int year, int month) {
+    if (month == 2) {
+      return java.time.Year.isLeap(year) ? 29 : 28;
+    }
+    return month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31;
   }
 
   /** The number written in text[from, to), or -1 when a character is not a digit. */

@@ -56,7 +56,7 @@ public final class DeadLetter {
         detail,
         schema.hasField(RawRecords.SOURCE) ? record.getString(RawRecords.SOURCE) : null,
         schema.hasField(RawRecords.POSITION) ? record.getString(RawRecords.POSITION) : null,
-        schema.hasField(RawRecords.RAW) ? record.getString(RawRecords.RAW) : record.toString());
+        schema.hasField(RawRecords.RAW) ? RawRecords.payload(record) : record.toString());
   }
 
   /** A dead letter with every field given. */

@@ -1,7 +1,9 @@
 package dev.watershed.transforms.records;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.util.List;
 import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.values.Row;
 
 /**
  * The shape of a record as it leaves a source, before it is conformed to a canonical model.
@@ -14,7 +16,9 @@ import org.apache.beam.sdk.schemas.Schema;
  *   <li>{@value #SOURCE}: the source's name in the spec, e.g. {@code crm};
  *   <li>{@value #POSITION}: where in the source, e.g. {@code crm_contacts.csv:17} or {@code
  *       public.accounts id=42};
- *   <li>{@value #RAW}: the raw payload as read (the CSV line, the JSON object, the row as JSON).
+ *   <li>{@value #RAW}: the raw payload as read (the CSV line, the JSON object); null when the
+ *       record's columns are its payload (a database row), which {@link #payload} then writes as a
+ *       JSON object only when a record fails.
  * </ul>
  *
  * <p>Landing every value as text and typing it in {@code Conform} keeps one parsing path for all
@@ -90,6 +94,44 @@ public final class RawRecords {
         .addStringField(POSITION)
         .addNullableField(RAW, Schema.FieldType.STRING)
         .build();
+  }
+
+  /**
+   * The raw payload of a record: {@value #RAW} when the source kept it, else the record's columns
+   * as a JSON object of strings ({@code {"id":"42","email":null}}), in column order.
+   */
+  public static String payload(Row record) {
+    Schema schema = record.getSchema();
+    if (schema.hasField(RAW) && record.getString(RAW) != null) {
+      return record.getString(RAW);
+    }
+    StringBuilder json = new StringBuilder(256).append('{');
+    boolean first = true;
+    for (int i = 0; i < schema.getFieldCount(); i++) {
+      String name = schema.getField(i).getName();
+      if (isMetadata(name)) {
+        continue;
+      }
+      Object value = record.getValue(i);
+      appendJsonField(json, first, name, value == null ? null : value.toString());
+      first = false;
+    }
+    return json.append('}').toString();
+  }
+
+  /** Appends {@code "name":"value"} (or {@code null}) to a JSON object being written. */
+  public static void appendJsonField(StringBuilder json, boolean first, String name, String value) {
+    JsonStringEncoder quote = JsonStringEncoder.getInstance();
+    json.append(first ? "\"" : ",\"");
+    quote.quoteAsString(name, json);
+    json.append("\":");
+    if (value == null) {
+      json.append("null");
+    } else {
+      json.append('"');
+      quote.quoteAsString(value, json);
+      json.append('"');
+    }
   }
 
   /** True when {@code name} is one of the metadata fields rather than a data column. */

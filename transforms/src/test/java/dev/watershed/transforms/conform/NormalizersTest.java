@@ -187,9 +187,29 @@ class NormalizersTest {
           Normalizers.timestamp(text, List.of(), ZoneId.of("UTC")),
           text);
     }
-    // Other shapes, and days a month may lack, go to the strict formatters.
-    assertEquals(null, Normalizers.utcInstant("2024-03-01T10:15:07+01:00"));
-    assertEquals(null, Normalizers.utcInstant("2024-02-29T10:15:07Z"));
+    // Offsets and PostgreSQL's text form are read without a formatter too.
+    assertEquals(
+        java.time.Instant.parse("2024-03-01T09:15:07Z"),
+        Normalizers.utcInstant("2024-03-01T10:15:07+01:00"));
+    assertEquals(
+        java.time.Instant.parse("2024-03-01T15:45:07.5Z"),
+        Normalizers.utcInstant("2024-03-01 10:15:07.5-0530"));
+    assertEquals(
+        java.time.Instant.parse("2024-03-01T10:15:07.123456Z"),
+        Normalizers.utcInstant("2024-03-01 10:15:07.123456789+00"));
+    // Every day of a leap and a common year, against java.time.
+    for (java.time.LocalDate day = java.time.LocalDate.of(2023, 1, 1);
+        day.getYear() < 2025;
+        day = day.plusDays(1)) {
+      String text = day + "T23:59:59.999Z";
+      assertEquals(java.time.Instant.parse(text), Normalizers.utcInstant(text), text);
+    }
+    // Days a month lacks, times without an offset and other shapes go to the strict formatters.
+    assertEquals(null, Normalizers.utcInstant("2023-02-29T10:15:07Z"));
+    assertEquals(null, Normalizers.utcInstant("2024-04-31T10:15:07Z"));
+    assertEquals(null, Normalizers.utcInstant("2024-03-01T10:15:07"));
+    assertEquals(null, Normalizers.utcInstant("2024-03-01T10:15:07+1"));
+    assertEquals(null, Normalizers.utcInstant("2024-03-01T10:15:07+19:00"));
     assertEquals(
         java.time.Instant.parse("2024-02-29T10:15:07Z"),
         Normalizers.timestamp("2024-02-29T10:15:07Z", List.of(), ZoneId.of("UTC")));

@@ -45,6 +45,35 @@ class DedupeTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /**
+   * However many buckets the keys are hashed into (one holding every key, or more buckets than
+   * keys), each key keeps exactly its latest row.
+   */
+  @Test
+  void keepsOneRowPerKeyWhateverTheBucketCount(TestPipeline pipeline) {
+    List<Row> rows = new java.util.ArrayList<>();
+    List<Row> latest = new java.util.ArrayList<>();
+    for (int key = 0; key < 500; key++) {
+      int versions = 1 + key % 4;
+      // The newest version arrives first, then the older ones.
+      rows.add(row("k" + key, (long) versions, "e" + key, "f:" + key + ".0"));
+      latest.add(rows.get(rows.size() - 1));
+      for (long version = 1; version < versions; version++) {
+        rows.add(row("k" + key, version, "e" + key, "f:" + key + "." + version));
+      }
+    }
+    for (int buckets : new int[] {1, 7, 4096}) {
+      PCollection<Row> out =
+          pipeline
+              .apply("rows " + buckets, Create.of(rows).withRowSchema(SCHEMA))
+              .apply(
+                  "dedupe " + buckets,
+                  Dedupe.byKey("id").keepLatest("version").withBuckets(buckets));
+      PAssert.that("latest with " + buckets + " buckets", out).containsInAnyOrder(latest);
+    }
+    pipeline.run().waitUntilFinish();
+  }
+
   @Test
   void keepsTheFirstVersionPerKey(TestPipeline pipeline) {
     PCollection<Row> out =
