@@ -150,6 +150,7 @@ final class Continuous {
     options.as(StreamingOptions.class).setStreaming(true);
     if (profile == RunnerProfile.FLINK) {
       FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
+      RunnerProfile.useEmbeddedConfig(flink, beamArgs, true);
       if (beamArgs.stream().noneMatch(a -> a.startsWith("--maxBundleSize="))) {
         flink.setMaxBundleSize(RunnerProfile.STREAMING_BUNDLE_SIZE);
       }

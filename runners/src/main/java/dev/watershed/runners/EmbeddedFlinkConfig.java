@@ -10,27 +10,57 @@ import java.nio.file.StandardCopyOption;
 /**
  * The Flink configuration folder of the embedded cluster: Beam reads Flink's configuration from a
  * folder ({@code --flinkConfDir}), so the {@code embedded-flink.yaml} shipped in this package is
- * written once per JVM as {@code config.yaml} into a temporary folder, removed when the JVM exits.
+ * written once per JVM as {@code config.yaml} into a temporary folder, with a {@code checkpoints}
+ * folder beside it for streaming jobs' checkpoints; both are removed when the JVM exits.
+ *
+ * <p>A streaming job's configuration also bounds its restarts: more than {@value
+ * #STREAMING_FAILURES} failures within {@value #STREAMING_FAILURE_INTERVAL} fail the job, and so
+ * the run, with the cause (Flink's default restarts a checkpointed job without end, which hid a job
+ * failing every checkpoint). A batch job keeps Flink's default for jobs without checkpoints: no
+ * restart, since a load's commit must not run twice.
  */
 final class EmbeddedFlinkConfig {
   private static final String RESOURCE = "embedded-flink.yaml";
-  private static Path folder;
+  static final int STREAMING_FAILURES = 3;
+  static final String STREAMING_FAILURE_INTERVAL = "5 min";
+  private static final java.util.Map<Boolean, Path> FOLDERS = new java.util.HashMap<>();
 
   private EmbeddedFlinkConfig() {}
 
-  /** The folder holding {@code config.yaml}, written on first use. */
-  static synchronized Path folder() {
+  private static void deleteQuietly(Path root) {
+    try (var paths = Files.walk(root)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // A temporary folder; the system cleans it up eventually.
+    }
+  }
+
+  /** The folder holding {@code config.yaml} for batch or streaming jobs, written on first use. */
+  static synchronized Path folder(boolean streaming) {
+    Path folder = FOLDERS.get(streaming);
     if (folder == null) {
       try (InputStream yaml = EmbeddedFlinkConfig.class.getResourceAsStream(RESOURCE)) {
         if (yaml == null) {
           throw new IllegalStateException(RESOURCE + " is missing from the watershed jar");
         }
         Path created = Files.createTempDirectory("watershed-flink-conf");
+        Path checkpoints = Files.createDirectory(created.resolve("checkpoints"));
         Path file = created.resolve("config.yaml");
         Files.copy(yaml, file, StandardCopyOption.REPLACE_EXISTING);
-        file.toFile().deleteOnExit();
-        created.toFile().deleteOnExit();
+        String added = "\nstate.checkpoints.dir: " + checkpoints.toUri() + "\n";
+        if (streaming) {
+          added +=
+              "restart-strategy.type: failure-rate\n"
+                  + "restart-strategy.failure-rate.max-failures-per-interval: "
+                  + STREAMING_FAILURES
+                  + "\nrestart-strategy.failure-rate.failure-rate-interval: "
+                  + STREAMING_FAILURE_INTERVAL
+                  + "\nrestart-strategy.failure-rate.delay: 1 s\n";
+        }
+        Files.writeString(file, added, java.nio.file.StandardOpenOption.APPEND);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(created)));
         folder = created;
+        FOLDERS.put(streaming, folder);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot write the embedded Flink configuration", e);
       }

@@ -81,11 +81,7 @@ public enum RunnerProfile {
       if (!hasArg(beamArgs, "useDataStreamForBatch")) {
         flink.as(VersionDependentFlinkPipelineOptions.class).setUseDataStreamForBatch(true);
       }
-      if (flink.getFlinkMaster().startsWith("[")
-          && !hasArg(beamArgs, "flinkConfDir")
-          && System.getenv("FLINK_CONF_DIR") == null) {
-        flink.setFlinkConfDir(EmbeddedFlinkConfig.folder().toString());
-      }
+      useEmbeddedConfig(flink, beamArgs, false);
       return flink;
     }
     DirectOptions direct = PipelineOptionsFactory.fromArgs(args).as(DirectOptions.class);
@@ -101,6 +97,19 @@ public enum RunnerProfile {
       direct.setEnforceEncodability(false);
     }
     return direct;
+  }
+
+  /**
+   * Points an embedded Flink run at Watershed's configuration for batch or streaming jobs, unless
+   * the command line or {@code FLINK_CONF_DIR} names another.
+   */
+  static void useEmbeddedConfig(
+      FlinkPipelineOptions flink, List<String> beamArgs, boolean streaming) {
+    if (flink.getFlinkMaster().startsWith("[")
+        && !hasArg(beamArgs, "flinkConfDir")
+        && System.getenv("FLINK_CONF_DIR") == null) {
+      flink.setFlinkConfDir(EmbeddedFlinkConfig.folder(streaming).toString());
+    }
   }
 
   private static boolean hasArg(List<String> args, String name) {

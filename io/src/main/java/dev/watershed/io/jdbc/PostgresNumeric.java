@@ -15,10 +15,11 @@ final class PostgresNumeric {
   private static final int POSITIVE = 0x0000;
   private static final int NEGATIVE = 0x4000;
 
-  private PostgresNumeric() {}
+  /** The digits of the value being written, reused from value to value. */
+  private short[] digits = new short[16];
 
   /** Writes the value's length in bytes, then the value. */
-  static void write(CopyBuffer out, BigDecimal value) {
+  void write(CopyBuffer out, BigDecimal value) {
     if (value.scale() < 0) {
       value = value.setScale(0);
     }
@@ -27,7 +28,11 @@ final class PostgresNumeric {
     int fractionDigits = (scale + pad) / 4;
     BigInteger unscaled = value.unscaledValue();
     // Least significant base-10,000 digit first.
-    short[] digits = new short[(unscaled.bitLength() * 31 / 100 + 1 + pad) / 4 + 2];
+    int most = (unscaled.bitLength() * 31 / 100 + 1 + pad) / 4 + 2;
+    if (digits.length < most) {
+      digits = new short[most];
+    }
+    short[] digits = this.digits;
     int count = 0;
     if (unscaled.bitLength() < 52) {
       long rest = Math.abs(unscaled.longValue()) * POWERS[pad];

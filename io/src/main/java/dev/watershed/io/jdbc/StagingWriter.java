@@ -79,6 +79,7 @@ abstract class StagingWriter implements AutoCloseable {
     private final ModelTypes.Kind[] kinds;
     private final FieldIndexes indexes;
     private final CopyBuffer buffer = new CopyBuffer(FLUSH_BYTES + 4096);
+    private final PostgresNumeric numeric = new PostgresNumeric();
 
     PostgresCopy(Connection connection, String table, List<Schema.Field> fields)
         throws SQLException {
@@ -124,7 +125,7 @@ abstract class StagingWriter implements AutoCloseable {
             buffer.putInt(8).putLong((Long) value);
             break;
           case DECIMAL:
-            PostgresNumeric.write(buffer, (BigDecimal) value);
+            numeric.write(buffer, (BigDecimal) value);
             break;
           case BOOLEAN:
             buffer.putInt(1).put((Boolean) value ? (byte) 1 : (byte) 0);
