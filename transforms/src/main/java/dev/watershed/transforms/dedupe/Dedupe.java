@@ -192,22 +192,36 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
       this.tieBreak = tieBreak;
     }
 
+    /** Field positions in the rows' schema, found once per schema (rows share theirs). */
+    private transient Schema schema;
+
+    private transient int orderIndex;
+    private transient int[] tieIndexes;
+
     @Override
     public Row apply(Row a, Row b) {
-      if (orderBy != null) {
-        int byOrder = compareNullsFirst(a.getValue(orderBy), b.getValue(orderBy));
+      if (a.getSchema() != schema) {
+        Schema rows = a.getSchema();
+        orderIndex = orderBy == null ? -1 : rows.indexOf(orderBy);
+        tieIndexes = tieBreak.stream().mapToInt(rows::indexOf).toArray();
+        schema = rows;
+      }
+      if (orderIndex >= 0) {
+        Object x = a.getValue(orderIndex);
+        Object y = b.getValue(orderIndex);
+        int byOrder = compareNullsFirst(x, y);
         if (byOrder != 0) {
           // A null order value always loses.
-          if (a.getValue(orderBy) == null) {
+          if (x == null) {
             return b;
           }
-          if (b.getValue(orderBy) == null) {
+          if (y == null) {
             return a;
           }
           return (keep == Keep.LATEST) == (byOrder > 0) ? a : b;
         }
       }
-      for (String field : tieBreak) {
+      for (int field : tieIndexes) {
         int c = compareNullsFirst(a.getValue(field), b.getValue(field));
         if (c != 0) {
           return c < 0 ? a : b;
