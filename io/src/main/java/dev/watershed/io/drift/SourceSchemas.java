@@ -33,11 +33,17 @@ import org.apache.beam.sdk.io.fs.MatchResult;
  * before a run: CSV headers and the values under them, the fields of JSON lines (nested objects as
  * dotted paths), and the column types a JDBC driver reports.
  *
- * <p>Text sources are read whole to infer the types, which suits the file sizes of a local run;
- * lines that do not parse are skipped here (the run dead-letters them).
+ * <p>Text sources' types are inferred from the first {@value #SAMPLE_RECORDS} records of each file,
+ * as CSV readers that sniff types do: reading whole files before every run doubled a large CSV load
+ * (measured: 25 s of a 2M-row file's 40 s). A value past the sample that its column's type cannot
+ * hold is not lost: the run dead-letters it when it is conformed. Lines that do not parse are
+ * skipped here (the run dead-letters them too).
  */
 public final class SourceSchemas {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Records of each text file read to infer its columns' types. */
+  public static final int SAMPLE_RECORDS = 100_000;
 
   private SourceSchemas() {}
 
@@ -51,7 +57,8 @@ public final class SourceSchemas {
       try (BufferedReader reader = open(file)) {
         reader.readLine();
         String line;
-        while ((line = reader.readLine()) != null) {
+        int sampled = 0;
+        while (sampled++ < SAMPLE_RECORDS && (line = reader.readLine()) != null) {
           List<String> fields = CsvSource.fields(line, delimiter);
           if (fields == null || fields.size() != header.size()) {
             continue;
@@ -70,7 +77,8 @@ public final class SourceSchemas {
     for (String file : files(filepattern)) {
       try (BufferedReader reader = open(file)) {
         String line;
-        while ((line = reader.readLine()) != null) {
+        int sampled = 0;
+        while (sampled++ < SAMPLE_RECORDS && (line = reader.readLine()) != null) {
           if (line.isBlank()) {
             continue;
           }

@@ -8,7 +8,6 @@ import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.schemas.Schema;
@@ -26,7 +25,8 @@ import org.apache.beam.sdk.values.Row;
  * differently; a column missing from a file's header reads as null. A line with broken quoting
  * ({@value #MALFORMED}) or with more or fewer fields than its header ({@value #WRONG_COLUMN_COUNT})
  * goes to the dead-letter output with the file, line number and the line itself. Blank lines are
- * skipped. Fields in double quotes may hold the delimiter; a record must fit on one line.
+ * skipped. Fields in double quotes may hold the delimiter; a record must fit on one line. Files
+ * larger than 32 MiB are read in line ranges on every worker.
  *
  * <pre>{@code
  * WithFailures.Result<PCollection<Row>, Row> contacts =
@@ -42,22 +42,29 @@ public final class CsvSource
   private final String filepattern;
   private final List<String> columns;
   private final char delimiter;
+  private final long rangeBytes;
 
-  private CsvSource(String sourceName, String filepattern, List<String> columns, char delimiter) {
+  private CsvSource(
+      String sourceName,
+      String filepattern,
+      List<String> columns,
+      char delimiter,
+      long rangeBytes) {
     this.sourceName = sourceName;
     this.filepattern = filepattern;
     this.columns = columns;
     this.delimiter = delimiter;
+    this.rangeBytes = rangeBytes;
   }
 
   /** Reads the files matching {@code filepattern}; {@code sourceName} is written into lineage. */
   public static CsvSource read(String sourceName, String filepattern) {
-    return new CsvSource(sourceName, filepattern, null, ',');
+    return new CsvSource(sourceName, filepattern, null, ',', LineRange.RANGE_BYTES);
   }
 
   /** The columns to read; by default, every column of the first matching file's header. */
   public CsvSource withColumns(List<String> columnNames) {
-    return new CsvSource(sourceName, filepattern, List.copyOf(columnNames), delimiter);
+    return new CsvSource(sourceName, filepattern, List.copyOf(columnNames), delimiter, rangeBytes);
   }
 
   /** The field delimiter; {@code ,} by default. */
@@ -65,7 +72,12 @@ public final class CsvSource
     if (delimiterChar == '"' || delimiterChar == '\n' || delimiterChar == '\r') {
       throw new IllegalArgumentException("delimiter cannot be a quote or a line break");
     }
-    return new CsvSource(sourceName, filepattern, columns, delimiterChar);
+    return new CsvSource(sourceName, filepattern, columns, delimiterChar, rangeBytes);
+  }
+
+  /** Reads files larger than {@code bytes} in ranges of about that size, on every worker. */
+  CsvSource withRangeBytes(long bytes) {
+    return new CsvSource(sourceName, filepattern, columns, delimiter, bytes);
   }
 
   @Override
@@ -73,7 +85,7 @@ public final class CsvSource
     List<String> readColumns = columns != null ? columns : headerOfFirstFile();
     Schema schema = RawRecords.schema(readColumns);
     return FileSourceFn.readFiles(
-        input, filepattern, "ParseLines", new CsvFn(sourceName, schema, delimiter));
+        input, filepattern, "ParseLines", new CsvFn(sourceName, schema, delimiter), rangeBytes);
   }
 
   private List<String> headerOfFirstFile() {
@@ -148,12 +160,10 @@ public final class CsvSource
     }
 
     @Override
-    void readFile(FileIO.ReadableFile file, String name, Emitter emit) throws Exception {
-      try (BufferedReader reader =
-          new BufferedReader(
-              new InputStreamReader(Channels.newInputStream(file.open()), StandardCharsets.UTF_8),
-              1 << 16)) {
-        String headerLine = reader.readLine();
+    void readRange(LineRange range, Emitter emit) throws Exception {
+      String name = range.name();
+      try (BufferedReader reader = lines(range)) {
+        String headerLine = range.start() == 0 ? reader.readLine() : range.firstLineText();
         if (headerLine == null) {
           return;
         }
@@ -164,7 +174,7 @@ public final class CsvSource
           indexInLine[c] = header.indexOf(schema.getField(c).getName());
         }
         String line;
-        long lineNumber = 1;
+        long lineNumber = range.start() == 0 ? 1 : range.firstLine() - 1;
         while ((line = reader.readLine()) != null) {
           lineNumber++;
           if (line.isBlank()) {

@@ -1,11 +1,16 @@
 package dev.watershed.io.files;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
@@ -15,10 +20,11 @@ import org.apache.beam.sdk.values.TupleTag;
 import org.apache.beam.sdk.values.TupleTagList;
 
 /**
- * Reads whole files into raw rows, sending records it cannot parse to a dead-letter output with
- * stage {@value #STAGE}. Subclasses parse one format.
+ * Reads line-based files into raw rows, sending records it cannot parse to a dead-letter output
+ * with stage {@value #STAGE}. Large files are read in {@link LineRange}s, spread over the workers.
+ * Subclasses parse one format.
  */
-abstract class FileSourceFn extends DoFn<FileIO.ReadableFile, Row> {
+abstract class FileSourceFn extends DoFn<LineRange, Row> {
   /** The stage name written into dead letters. */
   static final String STAGE = "extract";
 
@@ -36,25 +42,49 @@ abstract class FileSourceFn extends DoFn<FileIO.ReadableFile, Row> {
         dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
   }
 
-  /** Matches {@code filepattern} and reads every file with {@code fn}: rows and dead letters. */
+  /**
+   * Matches {@code filepattern} and reads every file with {@code fn}, large files in line ranges:
+   * rows and dead letters.
+   */
   static WithFailures.Result<PCollection<Row>, Row> readFiles(
+      PBegin input, String filepattern, String stepName, FileSourceFn fn, long rangeBytes) {
+    return read(input, filepattern, stepName, fn, rangeBytes);
+  }
+
+  /** As {@link #readFiles}, each file whole (a format that is not read line by line). */
+  static WithFailures.Result<PCollection<Row>, Row> readWholeFiles(
       PBegin input, String filepattern, String stepName, FileSourceFn fn) {
+    return read(input, filepattern, stepName, fn, 0);
+  }
+
+  private static WithFailures.Result<PCollection<Row>, Row> read(
+      PBegin input, String filepattern, String stepName, FileSourceFn fn, long rangeBytes) {
     PCollectionTuple out =
         input
             .apply("Match", FileIO.match().filepattern(filepattern))
             .apply("Open", FileIO.readMatches())
+            .apply("Split", ParDo.of(new LineRange.SplitFn(rangeBytes)))
+            .setCoder(new LineRange.Coder())
+            .apply("SpreadRanges", Reshuffle.viaRandomKey())
             .apply(stepName, ParDo.of(fn).withOutputTags(ROWS, TupleTagList.of(DEAD)));
     return WithFailures.Result.of(
         out.get(ROWS).setRowSchema(fn.schema), out.get(DEAD).setRowSchema(DeadLetter.SCHEMA));
   }
 
   @ProcessElement
-  public void process(@Element FileIO.ReadableFile file, MultiOutputReceiver out) throws Exception {
-    String name = fileName(file);
-    readFile(file, name, new Emitter(out, name));
+  public void process(@Element LineRange range, MultiOutputReceiver out) throws Exception {
+    readRange(range, new Emitter(out, range.name()));
   }
 
-  abstract void readFile(FileIO.ReadableFile file, String name, Emitter emit) throws Exception;
+  /**
+   * Reads the lines of {@code range}; the first is line {@link LineRange#firstLine()} of its file.
+   */
+  abstract void readRange(LineRange range, Emitter emit) throws Exception;
+
+  /** A reader of the range's lines, decoded as UTF-8. */
+  static BufferedReader lines(LineRange range) throws IOException {
+    return new BufferedReader(new InputStreamReader(range.open(), StandardCharsets.UTF_8), 1 << 16);
+  }
 
   static String fileName(FileIO.ReadableFile file) {
     return file.getMetadata().resourceId().getFilename();

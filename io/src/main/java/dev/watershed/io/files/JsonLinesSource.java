@@ -5,12 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.channels.Channels;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.WithFailures;
@@ -25,7 +21,8 @@ import org.apache.beam.sdk.values.Row;
  * <p>Each column is a field name or a dotted path into nested objects ({@code address.city}).
  * Strings, numbers and booleans are read as their text; nested objects and arrays as compact JSON;
  * a missing field or JSON null as null. A line that is not a JSON object goes to the dead-letter
- * output ({@value #INVALID_JSON}) with the file, line number and the line itself.
+ * output ({@value #INVALID_JSON}) with the file, line number and the line itself. Files larger than
+ * 32 MiB are read in line ranges on every worker.
  *
  * <pre>{@code
  * pipeline.apply(
@@ -40,26 +37,35 @@ public final class JsonLinesSource
   private final String sourceName;
   private final String filepattern;
   private final List<String> columns;
+  private final long rangeBytes;
 
-  private JsonLinesSource(String sourceName, String filepattern, List<String> columns) {
+  private JsonLinesSource(
+      String sourceName, String filepattern, List<String> columns, long rangeBytes) {
     this.sourceName = sourceName;
     this.filepattern = filepattern;
     this.columns = columns;
+    this.rangeBytes = rangeBytes;
   }
 
   public static JsonLinesSource read(String sourceName, String filepattern) {
-    return new JsonLinesSource(sourceName, filepattern, List.of());
+    return new JsonLinesSource(sourceName, filepattern, List.of(), LineRange.RANGE_BYTES);
   }
 
   /** The fields (or dotted paths) to read; JSON lines carry no header, so name them. */
   public JsonLinesSource withColumns(List<String> columnNames) {
-    return new JsonLinesSource(sourceName, filepattern, List.copyOf(columnNames));
+    return new JsonLinesSource(sourceName, filepattern, List.copyOf(columnNames), rangeBytes);
+  }
+
+  /** Reads files larger than {@code bytes} in ranges of about that size, on every worker. */
+  JsonLinesSource withRangeBytes(long bytes) {
+    return new JsonLinesSource(sourceName, filepattern, columns, bytes);
   }
 
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     Schema schema = RawRecords.schema(columns);
-    return FileSourceFn.readFiles(input, filepattern, "ParseLines", new JsonFn(sourceName, schema));
+    return FileSourceFn.readFiles(
+        input, filepattern, "ParseLines", new JsonFn(sourceName, schema), rangeBytes);
   }
 
   @Override
@@ -109,14 +115,12 @@ public final class JsonLinesSource
     }
 
     @Override
-    void readFile(FileIO.ReadableFile file, String name, Emitter emit) throws Exception {
+    void readRange(LineRange range, Emitter emit) throws Exception {
+      String name = range.name();
       int dataColumns = schema.getFieldCount() - 3;
-      try (BufferedReader reader =
-          new BufferedReader(
-              new InputStreamReader(Channels.newInputStream(file.open()), StandardCharsets.UTF_8),
-              1 << 16)) {
+      try (BufferedReader reader = lines(range)) {
         String line;
-        long lineNumber = 0;
+        long lineNumber = range.firstLine() - 1;
         while ((line = reader.readLine()) != null) {
           lineNumber++;
           if (line.isBlank()) {

@@ -12,7 +12,7 @@ import org.apache.avro.Conversions;
 import org.apache.avro.data.TimeConversions;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.WithFailures;
@@ -61,7 +61,7 @@ public final class ParquetSource
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     Schema schema = RawRecords.schema(columns);
-    return FileSourceFn.readFiles(
+    return FileSourceFn.readWholeFiles(
         input, filepattern, "ReadRecords", new ParquetFn(sourceName, schema));
   }
 
@@ -78,7 +78,8 @@ public final class ParquetSource
     }
 
     @Override
-    void readFile(FileIO.ReadableFile file, String name, Emitter emit) throws Exception {
+    void readRange(LineRange range, Emitter emit) throws Exception {
+      String name = range.name();
       GenericData model = new GenericData();
       model.addLogicalTypeConversion(new Conversions.DecimalConversion());
       model.addLogicalTypeConversion(new TimeConversions.DateConversion());
@@ -86,7 +87,7 @@ public final class ParquetSource
       model.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
       int dataColumns = schema.getFieldCount() - 3;
       try (ParquetReader<GenericRecord> reader =
-          AvroParquetReader.<GenericRecord>builder(new ChannelInputFile(file))
+          AvroParquetReader.<GenericRecord>builder(new ChannelInputFile(range.file()))
               .withDataModel(model)
               .build()) {
         GenericRecord record;
@@ -113,22 +114,22 @@ public final class ParquetSource
     }
   }
 
-  /** A Parquet input file over a Beam readable file, so any Beam filesystem can be read. */
+  /** A Parquet input file over a Beam filesystem's file, so any Beam filesystem can be read. */
   private static final class ChannelInputFile implements InputFile {
-    private final FileIO.ReadableFile file;
+    private final org.apache.beam.sdk.io.fs.ResourceId file;
 
-    ChannelInputFile(FileIO.ReadableFile file) {
-      this.file = file;
+    ChannelInputFile(String path) {
+      this.file = FileSystems.matchNewResource(path, false);
     }
 
     @Override
-    public long getLength() {
-      return file.getMetadata().sizeBytes();
+    public long getLength() throws IOException {
+      return FileSystems.matchSingleFileSpec(file.toString()).sizeBytes();
     }
 
     @Override
     public SeekableInputStream newStream() throws IOException {
-      SeekableByteChannel channel = file.openSeekable();
+      SeekableByteChannel channel = (SeekableByteChannel) FileSystems.open(file);
       InputStream stream = Channels.newInputStream(channel);
       return new DelegatingSeekableInputStream(stream) {
         @Override

@@ -36,10 +36,11 @@ import org.joda.time.Instant;
  * Loads model rows into a PostgreSQL, MariaDB or DuckDB table, all or nothing.
  *
  * <p>How: every worker bulk-writes into a staging table of its own, private to this run (PostgreSQL
- * COPY, the DuckDB appender, MariaDB batched inserts); when every bundle is written, the target
- * table is created from the model if missing (with the model key as primary key for {@link
- * WriteMode#MERGE}), one transaction moves the staged rows into it, and the staging tables are
- * dropped. Merge input must hold one row per key across all workers.
+ * binary COPY, MariaDB batched inserts; for DuckDB a CSV file read through a view, {@link
+ * DuckDbStagingFiles}; a streaming load's bundles, the DuckDB appender); when every bundle is
+ * written, the target table is created from the model if missing (with the model key as primary key
+ * for {@link WriteMode#MERGE}), one transaction moves the staged rows into it, and the staging
+ * tables are dropped. Merge input must hold one row per key across all workers.
  *
  * <p>Guarantees: readers see the target either before or after the whole load. {@link
  * WriteMode#APPEND} adds rows, {@link WriteMode#OVERWRITE} replaces the table's contents, {@link
@@ -367,14 +368,22 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     @ProcessElement
     public void process(@Element Row row) throws SQLException {
       if (writer == null) {
+        boolean files = endpoint.dialect() == Dialect.DUCKDB;
         if (connection == null) {
           connection = endpoint.connect();
           staging = stagingPrefix + "_" + UUID.randomUUID().toString().substring(0, 8);
-          try (Statement statement = connection.createStatement()) {
-            statement.execute(endpoint.dialect().createStaging(staging, fields));
+          if (files) {
+            DuckDbStagingFiles.create(connection, staging, fields);
+          } else {
+            try (Statement statement = connection.createStatement()) {
+              statement.execute(endpoint.dialect().createStaging(staging, fields));
+            }
           }
         }
-        writer = StagingWriter.open(endpoint.dialect(), connection, staging, fields);
+        writer =
+            files
+                ? new DuckDbStagingFiles.CsvWriter(connection, staging, fields)
+                : StagingWriter.open(endpoint.dialect(), connection, staging, fields);
       }
       writer.write(row);
     }
@@ -465,10 +474,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         throws SQLException {
       Dialect dialect = load.endpoint.dialect();
       if (load.gate != null && !context.sideInput(load.gate)) {
-        try (Connection connection = load.endpoint.connect();
-            Statement statement = connection.createStatement()) {
+        try (Connection connection = load.endpoint.connect()) {
           for (String staging : staged.keySet()) {
-            statement.execute(dialect.dropTable(staging));
+            dropStaging(connection, dialect, staging);
           }
         }
         blocked.inc(staged.values().stream().mapToLong(Long::longValue).sum());
@@ -502,8 +510,13 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
               for (Schema.Field field : load.stagingFields()) {
                 staging.add(field.getName());
               }
-              for (String other : stagings.subList(1, stagings.size())) {
-                statement.execute(dialect.insertFrom(stagings.get(0), other, staging));
+              if (dialect == Dialect.DUCKDB) {
+                DuckDbStagingFiles.gather(
+                    connection, stagings.get(0), stagings, load.stagingFields());
+              } else {
+                for (String other : stagings.subList(1, stagings.size())) {
+                  statement.execute(dialect.insertFrom(stagings.get(0), other, staging));
+                }
               }
               stagings = stagings.subList(0, 1);
             }
@@ -523,14 +536,24 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           throw e;
         }
         connection.setAutoCommit(true);
-        try (Statement statement = connection.createStatement()) {
-          for (String staging : staged.keySet()) {
-            statement.execute(dialect.dropTable(staging));
-          }
+        for (String staging : staged.keySet()) {
+          dropStaging(connection, dialect, staging);
         }
       }
       loaded.inc(rows);
       context.output(rows);
+    }
+  }
+
+  /** Drops a batch staging table (for DuckDB, its view and file). */
+  private static void dropStaging(Connection connection, Dialect dialect, String staging)
+      throws SQLException {
+    if (dialect == Dialect.DUCKDB) {
+      DuckDbStagingFiles.drop(connection, staging);
+      return;
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(dialect.dropTable(staging));
     }
   }
 

@@ -89,6 +89,66 @@ class FileSourcesTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /**
+   * A file read in many small line ranges yields exactly what reading it whole yields: every line
+   * once, with its own line number, under the header, with multi-byte characters, blank lines and
+   * broken lines across range boundaries.
+   */
+  @Test
+  void largeFilesReadInLineRangesKeepEveryLineAndItsNumber(TestPipeline pipeline)
+      throws IOException {
+    Path csv = folder.resolve("big.csv");
+    Path jsonl = folder.resolve("big.jsonl");
+    StringBuilder csvText = new StringBuilder("\uFEFFid,name\r\n");
+    StringBuilder jsonText = new StringBuilder();
+    List<String> csvRows = new java.util.ArrayList<>();
+    List<String> csvDead = new java.util.ArrayList<>();
+    List<String> jsonRows = new java.util.ArrayList<>();
+    List<String> jsonDead = new java.util.ArrayList<>();
+    for (int n = 1; n <= 3000; n++) {
+      String name = n % 7 == 0 ? "Zoë 日本 " + n : "name" + n;
+      if (n % 250 == 0) {
+        csvText.append("\n");
+        jsonText.append("\n");
+        continue;
+      }
+      if (n % 333 == 0) {
+        csvText.append(n).append(",\"broken\n");
+        csvDead.add("big.csv:" + (n + 1));
+        jsonText.append("{\"id\": ").append(n).append(", broken\n");
+        jsonDead.add("big.jsonl:" + n);
+        continue;
+      }
+      csvText.append(n).append(',').append(name).append(n % 2 == 0 ? "\r\n" : "\n");
+      csvRows.add(n + "|" + name + "|big.csv:" + (n + 1));
+      jsonText.append("{\"id\": ").append(n).append(", \"name\": \"").append(name).append("\"}\n");
+      jsonRows.add(n + "|" + name + "|big.jsonl:" + n);
+    }
+    Files.writeString(csv, csvText);
+    Files.writeString(jsonl, jsonText);
+    WithFailures.Result<PCollection<Row>, Row> fromCsv =
+        pipeline.apply(
+            "csv",
+            CsvSource.read("crm", csv.toString())
+                .withColumns(List.of("id", "name"))
+                .withRangeBytes(1000));
+    WithFailures.Result<PCollection<Row>, Row> fromJson =
+        pipeline.apply(
+            "jsonl",
+            JsonLinesSource.read("crm", jsonl.toString())
+                .withColumns(List.of("id", "name"))
+                .withRangeBytes(1000));
+    PAssert.that(text(fromCsv.output(), List.of("id", "name", "_position")))
+        .containsInAnyOrder(csvRows);
+    PAssert.that(text(fromCsv.failures(), List.of(DeadLetter.POSITION)))
+        .containsInAnyOrder(csvDead);
+    PAssert.that(text(fromJson.output(), List.of("id", "name", "_position")))
+        .containsInAnyOrder(jsonRows);
+    PAssert.that(text(fromJson.failures(), List.of(DeadLetter.POSITION)))
+        .containsInAnyOrder(jsonDead);
+    pipeline.run().waitUntilFinish();
+  }
+
   @Test
   void jsonLinesReadNestedPathsAndDeadLetterInvalidLines(TestPipeline pipeline) throws IOException {
     Path file = folder.resolve("tickets.jsonl");

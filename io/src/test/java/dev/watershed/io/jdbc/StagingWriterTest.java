@@ -44,8 +44,9 @@ class StagingWriterTest {
 
   @TempDir static Path folder;
 
+  /** Every database's writer, and DuckDB's batch staging files ({@code duckdb-files}). */
   static Stream<String> databases() {
-    return Databases.ALL.stream();
+    return Stream.concat(Databases.ALL.stream(), Stream.of("duckdb-files"));
   }
 
   private static final List<String> TEXTS =
@@ -122,16 +123,24 @@ class StagingWriterTest {
   @ParameterizedTest
   @MethodSource("databases")
   void writesEveryKindOfValueExactly(String database) throws SQLException {
-    JdbcEndpoint endpoint = Databases.named(database, folder);
+    boolean files = database.equals("duckdb-files");
+    JdbcEndpoint endpoint = Databases.named(files ? "duckdb" : database, folder);
     Dialect dialect = endpoint.dialect();
     String table = "staging_test_" + UUID.randomUUID().toString().substring(0, 8);
     List<Schema.Field> fields = ALL_KINDS.loadFields();
     List<Row> rows = rows();
     try (Connection connection = endpoint.connect()) {
-      try (Statement statement = connection.createStatement()) {
-        statement.execute(dialect.createStaging(table, fields));
+      if (files) {
+        DuckDbStagingFiles.create(connection, table, fields);
+      } else {
+        try (Statement statement = connection.createStatement()) {
+          statement.execute(dialect.createStaging(table, fields));
+        }
       }
-      try (StagingWriter writer = StagingWriter.open(dialect, connection, table, fields)) {
+      try (StagingWriter writer =
+          files
+              ? new DuckDbStagingFiles.CsvWriter(connection, table, fields)
+              : StagingWriter.open(dialect, connection, table, fields)) {
         for (Row row : rows) {
           writer.write(row);
         }
@@ -158,8 +167,12 @@ class StagingWriterTest {
           actual.add(actualText(result, dialect));
         }
       } finally {
-        try (Statement statement = connection.createStatement()) {
-          statement.execute(dialect.dropTable(table));
+        if (files) {
+          DuckDbStagingFiles.drop(connection, table);
+        } else {
+          try (Statement statement = connection.createStatement()) {
+            statement.execute(dialect.dropTable(table));
+          }
         }
       }
       expected.sort(null);

@@ -313,7 +313,7 @@ public final class Normalizers {
    * formatter; null for any other form. Values out of range (a 30th of February) are left to the
    * formatters, which reject them. Digits below the microsecond are dropped.
    */
-  static Instant utcInstant(String text) {
+  public static Instant utcInstant(String text) {
     int n = text.length();
     if (n < 17
         || n > 35

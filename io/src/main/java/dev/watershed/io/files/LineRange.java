@@ -1,0 +1,180 @@
+package dev.watershed.io.files;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.beam.sdk.coders.CustomCoder;
+import org.apache.beam.sdk.coders.NullableCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.io.Compression;
+import org.apache.beam.sdk.io.FileIO;
+import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.transforms.DoFn;
+
+/**
+ * A run of whole lines of one file: the bytes {@code [start, end)}, the number of its first line,
+ * and the file's first line (a CSV header) for ranges that do not hold it. Large uncompressed files
+ * are read in ranges on every worker, so one big file no longer keeps one core busy and the other
+ * idle (measured: a 2M-row CSV load).
+ */
+record LineRange(
+    String file, String name, long start, long end, long firstLine, String firstLineText) {
+  /** Bytes a range holds at least (the last range of a file may hold fewer). */
+  static final long RANGE_BYTES = 32L << 20;
+
+  /** The whole file, for small and compressed files. */
+  boolean whole() {
+    return end < 0;
+  }
+
+  /** Opens the range's bytes; a whole file is decompressed as its name says. */
+  InputStream open() throws IOException {
+    ReadableByteChannel channel = FileSystems.open(FileSystems.matchNewResource(file, false));
+    if (whole()) {
+      return Channels.newInputStream(Compression.detect(file).readDecompressed(channel));
+    }
+    ((SeekableByteChannel) channel).position(start);
+    return new Bounded(Channels.newInputStream(channel), end - start);
+  }
+
+  /** An input stream that ends after {@code limit} bytes. */
+  private static final class Bounded extends FilterInputStream {
+    private long left;
+
+    Bounded(InputStream in, long limit) {
+      super(in);
+      this.left = limit;
+    }
+
+    @Override
+    public int read() throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int b = super.read();
+      if (b >= 0) {
+        left--;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      int n = super.read(buffer, offset, (int) Math.min(length, left));
+      if (n > 0) {
+        left -= n;
+      }
+      return n;
+    }
+  }
+
+  /**
+   * Cuts each matched file into ranges of about a given size that start at line starts, counting
+   * the lines before each so that every record keeps its line number.
+   */
+  static final class SplitFn extends DoFn<FileIO.ReadableFile, LineRange> {
+    private final long rangeBytes;
+
+    /** Ranges of about {@code rangeBytes}; with 0, every file is one range. */
+    SplitFn(long rangeBytes) {
+      this.rangeBytes = rangeBytes;
+    }
+
+    @ProcessElement
+    public void process(@Element FileIO.ReadableFile file, OutputReceiver<LineRange> out)
+        throws IOException {
+      String path = file.getMetadata().resourceId().toString();
+      String name = FileSourceFn.fileName(file);
+      long size = file.getMetadata().sizeBytes();
+      if (rangeBytes <= 0
+          || file.getCompression() != Compression.UNCOMPRESSED
+          || !file.getMetadata().isReadSeekEfficient()
+          || size <= rangeBytes) {
+        out.output(new LineRange(path, name, 0, -1, 1, null));
+        return;
+      }
+      List<long[]> cuts = new ArrayList<>();
+      String firstLineText;
+      try (SeekableByteChannel channel = file.openSeekable()) {
+        firstLineText = firstLine(channel);
+        channel.position(0);
+        ByteBuffer buffer = ByteBuffer.allocate(1 << 20);
+        long offset = 0;
+        long lines = 0;
+        long rangeStart = 0;
+        long rangeFirstLine = 1;
+        long nextCut = rangeBytes;
+        while (channel.read(buffer) > 0) {
+          buffer.flip();
+          byte[] bytes = buffer.array();
+          for (int i = 0; i < buffer.limit(); i++) {
+            if (bytes[i] == '\n') {
+              lines++;
+              long lineEnd = offset + i + 1;
+              if (lineEnd >= nextCut && lineEnd < size) {
+                cuts.add(new long[] {rangeStart, lineEnd, rangeFirstLine});
+                rangeStart = lineEnd;
+                rangeFirstLine = lines + 1;
+                nextCut = lineEnd + rangeBytes;
+              }
+            }
+          }
+          offset += buffer.limit();
+          buffer.clear();
+        }
+        cuts.add(new long[] {rangeStart, size, rangeFirstLine});
+      }
+      for (long[] cut : cuts) {
+        out.output(new LineRange(path, name, cut[0], cut[1], cut[2], firstLineText));
+      }
+    }
+
+    private static String firstLine(SeekableByteChannel channel) throws IOException {
+      java.io.BufferedReader reader =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(
+                  Channels.newInputStream(channel), java.nio.charset.StandardCharsets.UTF_8));
+      String line = reader.readLine();
+      return line == null ? "" : line;
+    }
+  }
+
+  /** Encodes ranges field by field. */
+  static final class Coder extends CustomCoder<LineRange> {
+    private static final StringUtf8Coder TEXT = StringUtf8Coder.of();
+    private static final NullableCoder<String> OPTIONAL_TEXT = NullableCoder.of(TEXT);
+    private static final VarLongCoder NUMBER = VarLongCoder.of();
+
+    @Override
+    public void encode(LineRange range, OutputStream out) throws IOException {
+      TEXT.encode(range.file(), out);
+      TEXT.encode(range.name(), out);
+      NUMBER.encode(range.start(), out);
+      NUMBER.encode(range.end(), out);
+      NUMBER.encode(range.firstLine(), out);
+      OPTIONAL_TEXT.encode(range.firstLineText(), out);
+    }
+
+    @Override
+    public LineRange decode(InputStream in) throws IOException {
+      return new LineRange(
+          TEXT.decode(in),
+          TEXT.decode(in),
+          NUMBER.decode(in),
+          NUMBER.decode(in),
+          NUMBER.decode(in),
+          OPTIONAL_TEXT.decode(in));
+    }
+  }
+}
