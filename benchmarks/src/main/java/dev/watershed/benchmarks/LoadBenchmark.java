@@ -635,10 +635,9 @@ public final class LoadBenchmark {
     return java("-jar " + jar + " run " + spec);
   }
 
-  private static final Pattern RSS =
-      Pattern.compile("Maximum resident set size \\(kbytes\\): (\\d+)");
-  private static final Pattern USER = Pattern.compile("User time \\(seconds\\): ([0-9.]+)");
-  private static final Pattern SYS = Pattern.compile("System time \\(seconds\\): ([0-9.]+)");
+  static final Pattern RSS = Pattern.compile("Maximum resident set size \\(kbytes\\): (\\d+)");
+  static final Pattern USER = Pattern.compile("User time \\(seconds\\): ([0-9.]+)");
+  static final Pattern SYS = Pattern.compile("System time \\(seconds\\): ([0-9.]+)");
 
   /** Runs a load {@code runs} times at full size and {@code runs} times on the start-up table. */
   private void measure(String scenario, String tool, boolean limit, String note, Load load)

@@ -71,6 +71,8 @@ public final class StreamBenchmark {
       double offered,
       List<Double> p50,
       List<Double> p99,
+      double peakRssMb,
+      double cpuSeconds,
       String check) {}
 
   public static void main(String[] args) throws Exception {
@@ -114,8 +116,26 @@ public final class StreamBenchmark {
       plainP99.add(p[1]);
     }
     return List.of(
-        new Result(watershed, wsRate, wsFirst, offered, wsP50, wsP99, checks.get(watershed)),
-        new Result(plain, plainRate, plainFirst, offered, plainP50, plainP99, checks.get(plain)));
+        new Result(
+            watershed,
+            wsRate,
+            wsFirst,
+            offered,
+            wsP50,
+            wsP99,
+            peakRss(watershed),
+            medianCpu(watershed),
+            checks.get(watershed)),
+        new Result(
+            plain,
+            plainRate,
+            plainFirst,
+            offered,
+            plainP50,
+            plainP99,
+            peakRss(plain),
+            medianCpu(plain),
+            checks.get(plain)));
   }
 
   /**
@@ -189,6 +209,9 @@ public final class StreamBenchmark {
   /** Starts a tool reading {@code topic}; it stops by itself once idle. */
   private java.lang.Process start(String tool, String topic) throws IOException {
     List<String> command = new ArrayList<>();
+    // Peak RSS and CPU seconds of the tool's JVM, read back by usage().
+    command.addAll(
+        List.of("/usr/bin/time", "-v", "-o", work.resolve("time-" + topic + ".txt").toString()));
     command.add("java");
     command.add("-Xmx2g");
 
@@ -280,6 +303,38 @@ public final class StreamBenchmark {
     }
   }
 
+  /** Each tool's peak RSS (MB) and CPU seconds, one pair per saturation run. */
+  private final Map<String, List<double[]>> usages = new HashMap<>();
+
+  private void usage(String tool, String topic) throws IOException {
+    Path file = work.resolve("time-" + topic + ".txt");
+    String report = Files.exists(file) ? Files.readString(file) : "";
+    java.util.regex.Matcher rss = LoadBenchmark.RSS.matcher(report);
+    java.util.regex.Matcher user = LoadBenchmark.USER.matcher(report);
+    java.util.regex.Matcher sys = LoadBenchmark.SYS.matcher(report);
+    if (rss.find() && user.find() && sys.find()) {
+      usages
+          .computeIfAbsent(tool, t -> new ArrayList<>())
+          .add(
+              new double[] {
+                Long.parseLong(rss.group(1)) / 1024.0,
+                Double.parseDouble(user.group(1)) + Double.parseDouble(sys.group(1))
+              });
+    }
+  }
+
+  private double peakRss(String tool) {
+    return usages.getOrDefault(tool, List.of()).stream().mapToDouble(u -> u[0]).max().orElse(0);
+  }
+
+  private double medianCpu(String tool) {
+    List<Double> cpu = new ArrayList<>();
+    for (double[] u : usages.getOrDefault(tool, List.of())) {
+      cpu.add(u[1]);
+    }
+    return cpu.isEmpty() ? 0 : LoadBenchmark.median(cpu);
+  }
+
   /** Events published first: {events/s between the first and last row, s to the first row}. */
   private double[] saturation(String tool) throws Exception {
     String topic = prepare();
@@ -289,6 +344,7 @@ public final class StreamBenchmark {
     long started = System.currentTimeMillis();
     java.lang.Process process = start(tool, topic);
     waitFor(process, events, tool);
+    usage(tool, topic);
     double[] out = new double[2];
     try (Connection c = LoadBenchmark.connect();
         Statement s = c.createStatement();
@@ -386,12 +442,12 @@ public final class StreamBenchmark {
     try (Writer out = Files.newBufferedWriter(csv)) {
       out.write(
           "tool,events,runs,median_events_per_s,x_plain,median_first_row_s,offered_events_per_s,"
-              + "median_p50_s,median_p99_s,check\n");
+              + "median_p50_s,median_p99_s,peak_rss_mb,cpu_s,check\n");
       for (Result r : results) {
         out.write(
             String.format(
                 Locale.ROOT,
-                "\"%s\",%d,%d,%.0f,%.2f,%.2f,%.0f,%.3f,%.3f,\"%s\"%n",
+                "\"%s\",%d,%d,%.0f,%.2f,%.2f,%.0f,%.3f,%.3f,%.0f,%.1f,\"%s\"%n",
                 r.tool(),
                 events,
                 r.perSecond().size(),
@@ -401,18 +457,21 @@ public final class StreamBenchmark {
                 r.offered(),
                 LoadBenchmark.median(r.p50()),
                 LoadBenchmark.median(r.p99()),
+                r.peakRssMb(),
+                r.cpuSeconds(),
                 r.check()));
       }
     }
     StringBuilder md = new StringBuilder();
     md.append(
         "| tool | events/s at saturation | × plain consumer | first row after (s) | offered"
-            + " (events/s) | p50 (s) | p99 (s) | check |\n|---|---|---|---|---|---|---|---|\n");
+            + " (events/s) | p50 (s) | p99 (s) | peak RSS (MB) | CPU (s) | check |\n"
+            + "|---|---|---|---|---|---|---|---|---|---|\n");
     for (Result r : results) {
       md.append(
           String.format(
               Locale.ROOT,
-              "| %s | %,.0f | %.2f× | %.1f | %,.0f | %.3f | %.3f | %s |%n",
+              "| %s | %,.0f | %.2f× | %.1f | %,.0f | %.3f | %.3f | %.0f | %.1f | %s |%n",
               r.tool(),
               LoadBenchmark.median(r.perSecond()),
               LoadBenchmark.median(r.perSecond()) / LoadBenchmark.median(base.perSecond()),
@@ -420,6 +479,8 @@ public final class StreamBenchmark {
               r.offered(),
               LoadBenchmark.median(r.p50()),
               LoadBenchmark.median(r.p99()),
+              r.peakRssMb(),
+              r.cpuSeconds(),
               r.check().startsWith("ok") ? "ok" : r.check()));
     }
     Files.writeString(table, md.toString());

@@ -162,6 +162,11 @@ final class Continuous {
       flink.setFinishBundleBeforeCheckpointing(true);
       if (!flink.getFlinkMaster().startsWith("[")) {
         flink.setAttachedMode(false);
+      } else if (beamArgs.stream().noneMatch(a -> a.startsWith("--disableMetrics"))) {
+        // Embedded Flink gives a streaming job's counters only when it ends, so this command
+        // reconciles from the tallies of this JVM (RunCounters); Beam's metrics would only cost:
+        // its Flink source reader publishes the source's metrics after every record it reads.
+        flink.setDisableMetrics(true);
       }
     } else {
       options.as(DirectOptions.class).setBlockOnRun(false);
