@@ -151,10 +151,10 @@ final class Continuous {
     if (profile == RunnerProfile.FLINK) {
       FlinkPipelineOptions flink = options.as(FlinkPipelineOptions.class);
       RunnerProfile.useEmbeddedConfig(flink, beamArgs, true);
-      if (beamArgs.stream().noneMatch(a -> a.startsWith("--maxBundleSize="))) {
+      if (!RunnerProfile.hasArg(beamArgs, "maxBundleSize")) {
         flink.setMaxBundleSize(RunnerProfile.STREAMING_BUNDLE_SIZE);
       }
-      if (beamArgs.stream().noneMatch(a -> a.startsWith("--checkpointingInterval="))) {
+      if (!RunnerProfile.hasArg(beamArgs, "checkpointingInterval")) {
         flink.setCheckpointingInterval(spec.timing().checkpointEvery().toMillis());
       }
       // Sinks commit in finishBundle; finishing bundles before each checkpoint means offsets are
@@ -162,7 +162,7 @@ final class Continuous {
       flink.setFinishBundleBeforeCheckpointing(true);
       if (!flink.getFlinkMaster().startsWith("[")) {
         flink.setAttachedMode(false);
-      } else if (beamArgs.stream().noneMatch(a -> a.startsWith("--disableMetrics"))) {
+      } else if (!RunnerProfile.hasArg(beamArgs, "disableMetrics")) {
         // Embedded Flink gives a streaming job's counters only when it ends, so this command
         // reconciles from the tallies of this JVM (RunCounters); Beam's metrics would only cost:
         // its Flink source reader publishes the source's metrics after every record it reads.

@@ -112,7 +112,8 @@ public enum RunnerProfile {
     }
   }
 
-  private static boolean hasArg(List<String> args, String name) {
+  /** Whether the command line sets Beam option {@code name}. */
+  static boolean hasArg(List<String> args, String name) {
     return args.stream().anyMatch(a -> a.startsWith("--" + name + "=") || a.equals("--" + name));
   }
 }

@@ -1,6 +1,5 @@
 package dev.watershed.io.jdbc;
 
-import dev.watershed.transforms.model.ModelTypes;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,10 +24,10 @@ import org.apache.beam.sdk.values.Row;
 
 /**
  * Batch staging for DuckDB in CSV files rather than tables: each worker appends its rows to a file
- * of its own beside the database, and the staging "table" is a view over that file ({@code
- * read_csv}), so the commit's statements read it as they read a staging table, and DuckDB reads the
- * file with its parallel CSV reader only then. DuckDB serializes appends to one database, and its
- * appender took 4.0 s for 2M rows where writing the CSV took 0.8 s and reading it 1.4 s.
+ * of its own beside the database ({@link #file}), and the staging "table" is a view over that file
+ * ({@code read_csv}), so the commit's statements read it as they read a staging table, and DuckDB
+ * reads the file with its parallel CSV reader only then. DuckDB serializes appends to one database,
+ * and its appender took 4.0 s for 2M rows where writing the CSV took 0.8 s and reading it 1.4 s.
  *
  * <p>Strings are always quoted (quotes doubled), so delimiters, quotes and line breaks survive; a
  * null is an empty unquoted field, an empty string {@code ""}. Decimals are written at their
@@ -38,27 +37,23 @@ import org.apache.beam.sdk.values.Row;
 final class DuckDbStagingFiles {
   private DuckDbStagingFiles() {}
 
-  /** The folder of a database's staging files: beside the database file, or a temporary one. */
-  static Path folder(Connection connection) throws SQLException {
+  /**
+   * The staging file of {@code staging}: beside the database file ({@code
+   * <database>.<staging>.csv}), or in the temporary folder for an in-memory database. Files rather
+   * than a folder of them, so that one load's cleanup never removes a folder another load is about
+   * to write in.
+   */
+  static Path file(Connection connection, String staging) throws SQLException {
     String url = connection.getMetaData().getURL();
     String path = url.startsWith("jdbc:duckdb:") ? url.substring("jdbc:duckdb:".length()) : "";
     int options = path.indexOf('?');
     if (options >= 0) {
       path = path.substring(0, options);
     }
-    Path folder =
-        path.isEmpty() || path.startsWith(":memory:")
-            ? Path.of(System.getProperty("java.io.tmpdir"), "watershed-duckdb-staging")
-            : Path.of(path + ".staging");
-    try {
-      return Files.createDirectories(folder);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the staging folder " + folder, e);
-    }
-  }
-
-  static Path file(Connection connection, String staging) throws SQLException {
-    return folder(connection).resolve(staging.replaceAll("[^A-Za-z0-9_.-]", "_") + ".csv");
+    String name = staging.replaceAll("[^A-Za-z0-9_.-]", "_") + ".csv";
+    return path.isEmpty() || path.startsWith(":memory:")
+        ? Path.of(System.getProperty("java.io.tmpdir"), "watershed-duckdb-" + name)
+        : Path.of(path + "." + name);
   }
 
   /** An empty staging file and the view {@code staging} over it. */
@@ -127,22 +122,14 @@ final class DuckDbStagingFiles {
     Path file = file(connection, staging);
     try {
       Files.deleteIfExists(file);
-      try (var left = Files.list(file.getParent())) {
-        if (left.findAny().isEmpty()) {
-          Files.deleteIfExists(file.getParent());
-        }
-      }
     } catch (IOException e) {
-      // A leftover staging file holds no committed data; another worker's may still be there.
+      // A leftover staging file holds no committed data.
     }
   }
 
   /** Appends rows to a staging file; {@link #finish} closes it, so the view sees every row. */
   static final class CsvWriter extends StagingWriter {
     private final Writer out;
-    private final ModelTypes.Kind[] kinds;
-    private final int[] scales;
-    private final StagingWriter.FieldIndexes indexes;
     private final StringBuilder line = new StringBuilder(256);
 
     CsvWriter(Connection connection, String staging, List<Schema.Field> fields)
@@ -158,13 +145,6 @@ final class DuckDbStagingFiles {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot open the staging file " + file, e);
       }
-      kinds = new ModelTypes.Kind[fields.size()];
-      scales = new int[fields.size()];
-      for (int i = 0; i < kinds.length; i++) {
-        kinds[i] = kindOf(fields.get(i));
-        scales[i] = ModelTypes.scale(fields.get(i));
-      }
-      indexes = new StagingWriter.FieldIndexes(fields);
     }
 
     @Override

@@ -506,16 +506,16 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
             if (load.changes != null && stagings.size() > 1) {
               // A truncate applies to every older change of the run, whichever worker staged it:
               // the changes are gathered into one staging table and applied together.
-              List<String> staging = new ArrayList<>();
-              for (Schema.Field field : load.stagingFields()) {
-                staging.add(field.getName());
-              }
               if (dialect == Dialect.DUCKDB) {
                 DuckDbStagingFiles.gather(
                     connection, stagings.get(0), stagings, load.stagingFields());
               } else {
+                List<String> columns = new ArrayList<>();
+                for (Schema.Field field : load.stagingFields()) {
+                  columns.add(field.getName());
+                }
                 for (String other : stagings.subList(1, stagings.size())) {
-                  statement.execute(dialect.insertFrom(stagings.get(0), other, staging));
+                  statement.execute(dialect.insertFrom(stagings.get(0), other, columns));
                 }
               }
               stagings = stagings.subList(0, 1);

@@ -30,12 +30,25 @@ abstract class StagingWriter implements AutoCloseable {
   final Connection connection;
   final String table;
   final List<Schema.Field> fields;
+
+  /** Each written field's kind and decimal scale, and its position in the rows' schema. */
+  final ModelTypes.Kind[] kinds;
+
+  final int[] scales;
+  final FieldIndexes indexes;
   long rows;
 
   StagingWriter(Connection connection, String table, List<Schema.Field> fields) {
     this.connection = connection;
     this.table = table;
     this.fields = fields;
+    this.kinds = new ModelTypes.Kind[fields.size()];
+    this.scales = new int[fields.size()];
+    for (int i = 0; i < kinds.length; i++) {
+      kinds[i] = ModelTypes.kind(fields.get(i));
+      scales[i] = ModelTypes.scale(fields.get(i));
+    }
+    this.indexes = new FieldIndexes(fields);
   }
 
   static StagingWriter open(
@@ -76,8 +89,6 @@ abstract class StagingWriter implements AutoCloseable {
       'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xFF, '\r', '\n', 0, 0, 0, 0, 0, 0, 0, 0, 0
     };
     private final CopyIn copy;
-    private final ModelTypes.Kind[] kinds;
-    private final FieldIndexes indexes;
     private final CopyBuffer buffer = new CopyBuffer(FLUSH_BYTES + 4096);
     private final PostgresNumeric numeric = new PostgresNumeric();
 
@@ -85,14 +96,11 @@ abstract class StagingWriter implements AutoCloseable {
         throws SQLException {
       super(connection, table, fields);
       StringBuilder columns = new StringBuilder();
-      kinds = new ModelTypes.Kind[fields.size()];
-      for (int i = 0; i < fields.size(); i++) {
+      for (Schema.Field field : fields) {
         columns
             .append(columns.length() == 0 ? "" : ", ")
-            .append(Dialect.POSTGRES.quote(fields.get(i).getName()));
-        kinds[i] = kindOf(fields.get(i));
+            .append(Dialect.POSTGRES.quote(field.getName()));
       }
-      indexes = new FieldIndexes(fields);
       CopyManager manager = connection.unwrap(BaseConnection.class).getCopyAPI();
       copy =
           manager.copyIn(
@@ -208,9 +216,6 @@ abstract class StagingWriter implements AutoCloseable {
   /** The DuckDB appender: columnar appends, no SQL per row. */
   private static final class DuckDbAppend extends StagingWriter {
     private final DuckDBAppender appender;
-    private final ModelTypes.Kind[] kinds;
-    private final int[] scales;
-    private final FieldIndexes indexes;
 
     DuckDbAppend(Connection connection, String table, List<Schema.Field> fields)
         throws SQLException {
@@ -219,13 +224,6 @@ abstract class StagingWriter implements AutoCloseable {
           connection
               .unwrap(DuckDBConnection.class)
               .createAppender(DuckDBConnection.DEFAULT_SCHEMA, table);
-      kinds = new ModelTypes.Kind[fields.size()];
-      scales = new int[fields.size()];
-      for (int i = 0; i < kinds.length; i++) {
-        kinds[i] = kindOf(fields.get(i));
-        scales[i] = ModelTypes.scale(fields.get(i));
-      }
-      indexes = new FieldIndexes(fields);
     }
 
     @Override
@@ -284,8 +282,6 @@ abstract class StagingWriter implements AutoCloseable {
   private static final class BatchedInsert extends StagingWriter {
     private static final int BATCH = 2000;
     private final PreparedStatement insert;
-    private final ModelTypes.Kind[] kinds;
-    private final FieldIndexes indexes;
     private int pending;
 
     BatchedInsert(Dialect dialect, Connection connection, String table, List<Schema.Field> fields)
@@ -294,16 +290,13 @@ abstract class StagingWriter implements AutoCloseable {
       StringBuilder sql =
           new StringBuilder("INSERT INTO ").append(dialect.quote(table)).append(" (");
       StringBuilder marks = new StringBuilder();
-      kinds = new ModelTypes.Kind[fields.size()];
       for (int i = 0; i < fields.size(); i++) {
         sql.append(i == 0 ? "" : ", ").append(dialect.quote(fields.get(i).getName()));
         marks.append(i == 0 ? "?" : ", ?");
-        kinds[i] = kindOf(fields.get(i));
       }
       insert =
           connection.prepareStatement(
               sql.append(") VALUES (").append(marks).append(')').toString());
-      indexes = new FieldIndexes(fields);
     }
 
     @Override
@@ -337,10 +330,5 @@ abstract class StagingWriter implements AutoCloseable {
     public void close() throws SQLException {
       insert.close();
     }
-  }
-
-  /** Lineage columns are plain strings; model fields carry their own kind. */
-  static ModelTypes.Kind kindOf(Schema.Field field) {
-    return ModelTypes.kind(field);
   }
 }

@@ -109,6 +109,19 @@ class JdbcLoadTest {
     assertEquals(List.of(A1, B1), contents());
   }
 
+  @org.junit.jupiter.api.Test
+  void aDuckDbLoadLeavesNoStagingFilesBesideTheDatabase() throws Exception {
+    use("duckdb");
+    load(WriteMode.MERGE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
+    load(WriteMode.APPEND, item("c", "Cid", "1", 1));
+    assertEquals(3, contents().size());
+    try (Stream<Path> files = java.nio.file.Files.list(folder)) {
+      assertEquals(
+          List.of(),
+          files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".csv")).toList());
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("databases")
   void mergeTwiceLeavesTheSameRows(String database) throws SQLException {
