@@ -44,24 +44,89 @@ final class Continuous {
   private Continuous() {}
 
   /** Fails with one line naming the broker when no broker answers at {@code servers}. */
-  static void checkKafka(String where, String servers) {
-    try (org.apache.kafka.clients.admin.Admin admin =
-        org.apache.kafka.clients.admin.Admin.create(
-            Map.of(
-                "bootstrap.servers",
-                servers,
-                "default.api.timeout.ms",
-                5_000,
-                "request.timeout.ms",
-                3_000))) {
-      admin.describeCluster().nodes().get(6, TimeUnit.SECONDS);
-    } catch (Exception e) {
+  static void checkKafka(String where, String servers, Duration timeout) {
+    String unreachable = unreachableServers(servers);
+    if (unreachable != null) {
       throw new IllegalStateException(
           where
               + ": cannot reach Kafka at "
               + servers
-              + "; check that the broker runs and bootstrap_servers is right");
+              + " ("
+              + unreachable
+              + "); check that the broker runs and bootstrap_servers is right");
     }
+    // The brokers accept connections: ask them, retrying with backoff until the timeout, since a
+    // busy broker or machine may take seconds to answer its first request.
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long backoff = 500;
+    Exception last = null;
+    while (System.nanoTime() < deadline) {
+      long left = Math.max(1_000, (deadline - System.nanoTime()) / 1_000_000);
+      try (org.apache.kafka.clients.admin.Admin admin =
+          org.apache.kafka.clients.admin.Admin.create(
+              Map.of(
+                  "bootstrap.servers",
+                  servers,
+                  "default.api.timeout.ms",
+                  (int) left,
+                  "request.timeout.ms",
+                  (int) Math.min(left, 10_000)))) {
+        admin.describeCluster().nodes().get(left, TimeUnit.MILLISECONDS);
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(where + ": interrupted while asking Kafka at " + servers);
+      } catch (Exception e) {
+        last = e;
+      }
+      try {
+        Thread.sleep(Math.min(backoff, Math.max(0, (deadline - System.nanoTime()) / 1_000_000)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      backoff = Math.min(backoff * 2, 5_000);
+    }
+    throw new IllegalStateException(
+        where
+            + ": Kafka at "
+            + servers
+            + " accepts connections but did not answer within "
+            + timeout.toSeconds()
+            + " s"
+            + (last == null ? "" : " (" + last.getClass().getSimpleName() + ")")
+            + "; the broker or this machine is busy: raise the source's timeout (e.g. timeout:"
+            + " 2m), or check the broker's health");
+  }
+
+  /**
+   * Why none of the bootstrap servers accepts a TCP connection (the first one's error), or null
+   * when one does.
+   */
+  private static String unreachableServers(String servers) {
+    String first = null;
+    for (String server : servers.split(",")) {
+      String address = server.trim();
+      int colon = address.lastIndexOf(':');
+      if (colon <= 0) {
+        return "'" + address + "' is not host:port";
+      }
+      try (java.net.Socket socket = new java.net.Socket()) {
+        socket.connect(
+            new java.net.InetSocketAddress(
+                address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
+            10_000);
+        return null;
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        if (first == null) {
+          first =
+              address
+                  + ": "
+                  + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        }
+      }
+    }
+    return first;
   }
 
   /** Sets a flag on Ctrl-C and lets the loop finish what it is doing first. */
@@ -143,6 +208,19 @@ final class Continuous {
     return text.toString();
   }
 
+  /** Kafka records the job read in this JVM: rows, dead letters and tombstones. */
+  private static long readInThisJvm(Spec spec) {
+    Map<String, Long> tallies = RunCounters.tallies();
+    long read = 0;
+    for (SourceSpec source : spec.sources().values()) {
+      if (source.kafka() != null) {
+        read += tallies.getOrDefault("source." + source.name() + ".read", 0L);
+        read += tallies.getOrDefault("source." + source.name() + ".tombstones", 0L);
+      }
+    }
+    return read;
+  }
+
   static int streaming(
       Watershed cli, Spec spec, RunnerProfile profile, List<String> beamArgs, Duration stopWhenIdle)
       throws Exception {
@@ -205,6 +283,12 @@ final class Continuous {
     try {
       List<Object> lastProgress = null;
       long lastCommitted = committed(spec);
+      long committedAtStart = lastCommitted;
+      // The Direct runner and embedded Flink count what the job read in this JVM; a job on a
+      // cluster does not.
+      boolean localTallies =
+          profile != RunnerProfile.FLINK
+              || options.as(FlinkPipelineOptions.class).getFlinkMaster().startsWith("[");
       long idleSince = System.nanoTime();
       while (!signal.stop.get()) {
         if (result != null) {
@@ -244,10 +328,14 @@ final class Continuous {
                 perSecond,
                 lag,
                 rows.isEmpty() ? "" : rows.toString().replace("{", "").replace("}", ""));
-        // Idle: nothing published, committed or loaded since the last look. (The Direct runner
-        // commits a read's last offsets only when it reads again, so its lag may stay above 0.)
+        // Idle: caught up, and nothing published, committed or loaded since the last look. Caught
+        // up means no lag, or (the Direct runner commits a read's last offsets only when it reads
+        // again, so its lag may stay above 0) every record published since the start read. A job
+        // that has not started reading is never idle, however long it takes to start.
+        long published = committed + lag - committedAtStart;
+        boolean caughtUp = lag == 0 || (localTallies && readInThisJvm(spec) >= published);
         List<Object> progress = List.of(lag, committed, rows);
-        if (!progress.equals(lastProgress)) {
+        if (!caughtUp || !progress.equals(lastProgress)) {
           idleSince = System.nanoTime();
         }
         lastProgress = progress;

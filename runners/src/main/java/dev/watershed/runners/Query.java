@@ -18,7 +18,35 @@ final class Query {
 
   private Query() {}
 
-  static int run(String database, String sql, PrintStream out) throws SQLException {
+  /**
+   * Runs {@code sql} and prints the rows; a statement the database refuses prints the database's
+   * whole message (DuckDB and PostgreSQL put the position of a syntax error on later lines) and
+   * exits with 1.
+   */
+  static int run(String database, String sql, PrintStream out, PrintStream err)
+      throws SQLException {
+    try {
+      return print(database, sql, out);
+    } catch (SQLException e) {
+      if (e.getMessage() != null && e.getMessage().startsWith("no DuckDB file at")) {
+        throw e;
+      }
+      String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      err.println("error: the query failed in " + withoutCredentials(database) + ":");
+      for (String line : message.strip().split("\\R")) {
+        err.println("  " + Redaction.redact(withoutCredentials(line)));
+      }
+      return Watershed.FAILED;
+    }
+  }
+
+  /** A JDBC url's password (in its user info or a password parameter) replaced by a mask. */
+  static String withoutCredentials(String text) {
+    return text.replaceAll("(//[^/:@\\s]*:)[^@/\\s]*@", "$1" + Redaction.MASK + "@")
+        .replaceAll("(?i)(password=)[^&;\\s]*", "$1" + Redaction.MASK);
+  }
+
+  private static int print(String database, String sql, PrintStream out) throws SQLException {
     String url;
     if (database.startsWith("jdbc:")) {
       url = database;

@@ -46,9 +46,11 @@ final class Replay {
     if (!Files.isRegularFile(from)) {
       throw new IOException("no dead-letter file at " + from + "; check the path");
     }
-    Map<String, List<ReplaySource.Record>> records = new LinkedHashMap<>();
+    // A record rejected by several runs (a blocked run, then the run after it) is replayed once,
+    // as the latest run wrote it.
+    Map<String, JsonNode> latest = new LinkedHashMap<>();
     List<String> kept = new ArrayList<>();
-    int replayed = 0;
+    int superseded = 0;
     for (String line : Files.readAllLines(from, StandardCharsets.UTF_8)) {
       if (line.isBlank()) {
         continue;
@@ -57,20 +59,29 @@ final class Replay {
       String source = letter.path("source").asText();
       if (REPLAYABLE_STAGES.contains(letter.path("stage").asText())
           && spec.sources().containsKey(source)) {
-        records
-            .computeIfAbsent(source, s -> new ArrayList<>())
-            .add(
-                new ReplaySource.Record(
-                    letter.path("position").asText(), letter.path("payload").asText()));
-        replayed++;
+        if (latest.remove(source + "\u0001" + letter.path("position").asText()) != null) {
+          superseded++;
+        }
+        latest.put(source + "\u0001" + letter.path("position").asText(), letter);
       } else {
         kept.add(line);
       }
     }
+    Map<String, List<ReplaySource.Record>> records = new LinkedHashMap<>();
+    for (JsonNode letter : latest.values()) {
+      records
+          .computeIfAbsent(letter.path("source").asText(), s -> new ArrayList<>())
+          .add(
+              new ReplaySource.Record(
+                  letter.path("position").asText(), letter.path("payload").asText()));
+    }
+    int replayed = latest.size();
     cli.checkDatabasesReachable(spec);
     Path again =
         from.resolveSibling(from.getFileName() + ".replay-" + System.nanoTime() + ".jsonl");
     Instant started = cli.clock().instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    // The quality checks read after the replay must be the replay's, not an earlier run's.
+    RunReport.clearRunFiles(spec);
     Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
     Composer.compose(spec, pipeline, RunContext.replay(started, records, again.toString()));
     cli.err()
@@ -121,7 +132,11 @@ final class Replay {
                 + failedAgain
                 + " failed again, "
                 + kept.size()
-                + " not replayable; "
+                + " not replayable"
+                + (superseded > 0
+                    ? ", " + superseded + " superseded by a later run's dead letter of the record"
+                    : "")
+                + "; "
                 + from.getFileName()
                 + " holds "
                 + remaining.size());

@@ -7,6 +7,7 @@ import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.compose.SourceColumns;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
 import dev.watershed.pipelines.spec.Spec;
@@ -37,8 +38,8 @@ import org.apache.beam.sdk.PipelineResult;
  * watershed run SPEC [--mode=batch|micro-batch|streaming] [--runner=flink|direct] [--verbose]
  *     [--stop-when-idle[=DURATION]] [Beam options]
  * watershed demo streaming
- * watershed validate SPEC
- * watershed plan SPEC
+ * watershed validate SPEC [--mode=...] [--offline]
+ * watershed plan SPEC [--mode=...] [--offline]
  * watershed query DATABASE SQL
  * </pre>
  *
@@ -66,8 +67,12 @@ public final class Watershed {
           "                          and stream them into DuckDB, printing progress",
           "  replay SPEC --from FILE re-process the dead letters in FILE through the spec as it is",
           "                          now; FILE keeps only the records that fail again",
-          "  validate SPEC           check the spec without running anything",
-          "  plan SPEC               print the steps the spec runs, in order",
+          "  validate SPEC [--mode=...] [--offline]",
+          "                          check the spec in the mode a run would use, and the columns",
+          "                          it reads against the files' headers and the databases'",
+          "                          catalogs (--offline: no database is contacted); runs nothing",
+          "  plan SPEC [--mode=...] [--offline]",
+          "                          print the steps the spec runs, in order",
           "  query DATABASE SQL      run SQL on a DuckDB file (or a JDBC url) and print the rows",
           "");
 
@@ -111,10 +116,18 @@ public final class Watershed {
     String runner = "flink";
     String from = null;
     String mode = null;
+    boolean offline = false;
     Duration stopWhenIdle = null;
-    for (String arg : args) {
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("--from") && i + 1 < args.length) {
+        // The usage writes --from FILE as well as --from=FILE.
+        arg = "--from=" + args[++i];
+      }
       if (arg.equals("--verbose") || arg.equals("-v")) {
         verbose = true;
+      } else if (arg.equals("--offline")) {
+        offline = true;
       } else if (arg.startsWith("--mode=")) {
         mode = arg.substring("--mode=".length());
       } else if (arg.equals("--stop-when-idle")) {
@@ -148,7 +161,8 @@ public final class Watershed {
     try {
       switch (command) {
         case "run":
-          return run(argument(positional, 1, "SPEC"), mode, runner, beamArgs, stopWhenIdle);
+          return run(
+              argument(positional, 1, "SPEC"), mode, offline, runner, beamArgs, stopWhenIdle);
         case "demo":
           if (!argument(positional, 1, "DEMO").equals("streaming")) {
             throw new UsageException(
@@ -166,14 +180,14 @@ public final class Watershed {
               runner,
               beamArgs);
         case "validate":
-          spec(argument(positional, 1, "SPEC"));
-          out.println("spec is valid");
+          Spec valid = checkedSpec(argument(positional, 1, "SPEC"), mode, offline);
+          out.println("spec is valid (" + valid.mode() + " mode)");
           return OK;
         case "plan":
-          return plan(argument(positional, 1, "SPEC"));
+          return plan(argument(positional, 1, "SPEC"), mode, offline);
         case "query":
           return Query.run(
-              argument(positional, 1, "DATABASE"), argument(positional, 2, "SQL"), out);
+              argument(positional, 1, "DATABASE"), argument(positional, 2, "SQL"), out, err);
         default:
           err.println("error: unknown command '" + command + "'");
           err.print(USAGE);
@@ -213,8 +227,27 @@ public final class Watershed {
     return spec;
   }
 
-  private int plan(String file) throws SpecException {
-    Spec spec = spec(file);
+  /**
+   * The spec, with the columns its conform rules read checked against the database sources'
+   * catalogs (unless {@code offline}): one list of problems, exit 2, before anything runs.
+   */
+  Spec checkedSpec(String file, String mode, boolean offline) throws SpecException {
+    Spec spec = spec(file, mode);
+    if (!offline) {
+      List<String> notes = new ArrayList<>();
+      List<SpecError> errors = SourceColumns.check(spec, notes);
+      for (String note : notes) {
+        err.println("note: " + note);
+      }
+      if (!errors.isEmpty()) {
+        throw new SpecException(errors);
+      }
+    }
+    return spec;
+  }
+
+  private int plan(String file, String mode, boolean offline) throws SpecException {
+    Spec spec = checkedSpec(file, mode, offline);
     Pipeline pipeline = Pipeline.create(RunnerProfile.DIRECT.options(List.of()));
     for (String line : Composer.compose(spec, pipeline)) {
       out.println(line);
@@ -223,9 +256,14 @@ public final class Watershed {
   }
 
   private int run(
-      String file, String mode, String runnerName, List<String> beamArgs, Duration stopWhenIdle)
+      String file,
+      String mode,
+      boolean offline,
+      String runnerName,
+      List<String> beamArgs,
+      Duration stopWhenIdle)
       throws Exception {
-    Spec spec = spec(file, mode);
+    Spec spec = checkedSpec(file, mode, offline);
     RunnerProfile profile = profile(runnerName);
     checkDatabasesReachable(spec);
     switch (spec.mode()) {
@@ -328,7 +366,10 @@ public final class Watershed {
   void checkDatabasesReachable(Spec spec) throws SQLException {
     for (SourceSpec source : spec.sources().values()) {
       if (source.kafka() != null) {
-        Continuous.checkKafka("sources." + source.name(), source.kafka().bootstrapServers());
+        Continuous.checkKafka(
+            "sources." + source.name(),
+            source.kafka().bootstrapServers(),
+            source.kafka().timeout());
       } else if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
         check(
             "sources." + source.name(),
@@ -343,7 +384,8 @@ public final class Watershed {
       } else if (sink.type().equals("duckdb")) {
         check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
       } else if (sink.type().equals("kafka")) {
-        Continuous.checkKafka("sinks." + sink.name(), sink.bootstrapServers());
+        Continuous.checkKafka(
+            "sinks." + sink.name(), sink.bootstrapServers(), SourceSpec.Kafka.DEFAULT_TIMEOUT);
       } else if (sink.type().equals("bigquery")) {
         checkBigQuery("sinks." + sink.name());
       }

@@ -253,13 +253,21 @@ class ChangeDataCaptureTest {
             });
     // Once the job has committed a checkpoint, the rest starts to arrive; the kill comes while it
     // is still arriving and being loaded.
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (committedOffsets("watershed-crm_customers", topic) == 0
         && System.nanoTime() < deadline) {
       Thread.sleep(100);
     }
+    assertTrue(
+        committedOffsets("watershed-crm_customers", topic) > 0,
+        "no checkpoint committed within 5 minutes\n" + log("job-1.log"));
     producer.start();
-    Thread.sleep(2500);
+    // Kill once the job has committed some of what arrived after it started, while more arrives.
+    while (committedOffsets("watershed-crm_customers", topic) <= first
+        && producer.isAlive()
+        && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
     job.destroyForcibly(); // SIGKILL: no shutdown hook, no final commit
     assertTrue(job.waitFor(30, TimeUnit.SECONDS));
     long committedAtKill = committedOffsets("watershed-crm_customers", topic);
@@ -411,9 +419,52 @@ class ChangeDataCaptureTest {
     Cli cli = new Cli(folder);
     assertEquals(Watershed.FAILED, cli.run("run", spec.toString()), cli.output());
     assertEquals(
-        "error: sources.crm_customers: cannot reach Kafka at 127.0.0.1:1; check that the broker"
-            + " runs and bootstrap_servers is right\n(run with --verbose for details)\n",
+        "error: sources.crm_customers: cannot reach Kafka at 127.0.0.1:1 (127.0.0.1:1: Connection"
+            + " refused); check that the broker runs and bootstrap_servers is right\n"
+            + "(run with --verbose for details)\n",
         cli.stderr());
+  }
+
+  /**
+   * A broker that accepts connections but does not answer (hung, or a machine too busy) is told
+   * apart from one that is not there, after the source's own timeout, with the fix.
+   */
+  @Test
+  void aBrokerThatDoesNotAnswerInTimeIsToldApartFromAnUnreachableOne() throws Exception {
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0)) {
+      Thread accepting =
+          new Thread(
+              () -> {
+                List<java.net.Socket> held = new java.util.ArrayList<>();
+                try {
+                  while (true) {
+                    held.add(silent.accept()); // accepted, never answered
+                  }
+                } catch (java.io.IOException e) {
+                  // closed at the end of the test
+                }
+              });
+      accepting.setDaemon(true);
+      accepting.start();
+      Path spec = spec("silent", "crm.customers", duckdbSink("s.duckdb", "hard"));
+      String servers = "127.0.0.1:" + silent.getLocalPort();
+      Files.writeString(
+          spec,
+          Files.readString(spec)
+              .replace(
+                  "bootstrap_servers: " + kafka.bootstrapServers(),
+                  "bootstrap_servers: " + servers + "\n    timeout: 3s"));
+      Cli cli = new Cli(folder);
+      assertEquals(Watershed.FAILED, cli.run("run", spec.toString()), cli.output());
+      assertTrue(
+          cli.stderr()
+              .startsWith(
+                  "error: sources.crm_customers: Kafka at "
+                      + servers
+                      + " accepts connections but did not answer within 3 s"),
+          cli.stderr());
+      assertTrue(cli.stderr().contains("raise the source's timeout"), cli.stderr());
+    }
   }
 
   @Test
@@ -465,6 +516,63 @@ class ChangeDataCaptureTest {
             JdbcEndpoint.of(PG).withUser("postgres"),
             "SELECT customer_id, _deleted_at IS NOT NULL AS deleted FROM cdc_truncate.customer"
                 + " ORDER BY 1"));
+  }
+
+  /**
+   * A soft-deleted row keeps its key's last known values whether its insert and delete arrive in
+   * one run or in two: the delete images hold the key alone, as Debezium's do under PostgreSQL's
+   * default replica identity.
+   */
+  @Test
+  void aSoftDeleteKeepsTheLastKnownValuesHoweverTheChangesAreBatched() throws Exception {
+    dropTables(PG, "cdc_soft.customer");
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS cdc_soft");
+    }
+    String topic = topic();
+    String create =
+        "{\"op\": \"%s\", \"after\": {\"id\": %d, \"name\": \"%s\", \"email\": \"%s@x.io\","
+            + " \"status\": \"active\"}, \"source\": {\"lsn\": %d, \"ts_ms\": 1767225600000}}";
+    String delete =
+        "{\"op\": \"d\", \"before\": {\"id\": %d}, \"source\": {\"lsn\": %d,"
+            + " \"ts_ms\": 1767225660000}}";
+    // Run 1: key 1 is inserted, updated and deleted; key 2 inserted. Run 2: key 2 deleted.
+    send(
+        topic,
+        String.format(create, "c", 1, "Ann", "ann", 10),
+        String.format(create, "u", 1, "Anna", "anna", 15),
+        String.format(delete, 1, 30),
+        String.format(create, "c", 2, "Bob", "bob", 20));
+    Path spec =
+        spec(
+            "cdc_soft",
+            topic,
+            duckdbSink("soft.duckdb", "soft")
+                + "\n  pg: { type: postgres, url: \""
+                + PG
+                + "\", user: postgres, schema: cdc_soft, deletes: soft }");
+    Cli cli = new Cli(folder);
+    assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());
+    send(topic, String.format(delete, 2, 40));
+    assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());
+    List<String> expected =
+        List.of(
+            "customer_id,name,email,deleted,_version",
+            "1,Anna,anna@x.io,true,30",
+            "2,Bob,bob@x.io,true,40");
+    String query =
+        "SELECT customer_id, name, email, _deleted_at IS NOT NULL AS deleted, _version FROM %s"
+            + " ORDER BY 1";
+    assertEquals(
+        expected,
+        Warehouse.csv(
+            JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("soft.duckdb")),
+            String.format(query, "customer")));
+    assertEquals(
+        expected,
+        Warehouse.csv(
+            JdbcEndpoint.of(PG).withUser("postgres"), String.format(query, "cdc_soft.customer")));
   }
 
   /**

@@ -105,6 +105,17 @@ class QualityGateTest {
     return state;
   }
 
+  /** Files under the lake's staging folder. */
+  private List<Path> stagedLakeFiles() throws IOException {
+    Path staging = folder.resolve("lake/_staging");
+    if (!Files.exists(staging)) {
+      return List.of();
+    }
+    try (Stream<Path> files = Files.walk(staging)) {
+      return files.filter(Files::isRegularFile).toList();
+    }
+  }
+
   private JsonNode report() throws IOException {
     return new ObjectMapper().readTree(folder.resolve("report/run-report.json").toFile());
   }
@@ -132,9 +143,19 @@ class QualityGateTest {
     assertEquals(
         5, report.path("sinks").path("warehouse").path("person").path("not_committed").asInt());
     assertEquals(0, report.path("sinks").path("warehouse").path("person").path("rows").asInt());
+    // The lake's files of a blocked run never reach the table's folder, nor count as loaded.
+    assertEquals(5, report.path("sinks").path("lake").path("person").path("not_committed").asInt());
+    assertEquals(0, report.path("sinks").path("lake").path("person").path("rows").asInt());
+    assertTrue(output().matches("(?s).*\\nlake +person +overwrite +0\\n.*"), this::output);
+    assertEquals(List.of(), stagedLakeFiles());
 
+    // A run that crashed before publishing left its staging folder: the next run removes it.
+    Path crashed = folder.resolve("lake/_staging/person-0badc0de/part-0badc0de-1.parquet");
+    Files.createDirectories(crashed.getParent());
+    Files.writeString(crashed, "half a file");
     assertEquals(Watershed.OK, run(spec("    - row_count: { max: 5 }"), MARCH_2), this::output);
     assertTrue(destinations().contains("1,anna.new@example.com,pro,2024-03-02 00:00:00,people"));
+    assertEquals(List.of(), stagedLakeFiles());
   }
 
   @Test

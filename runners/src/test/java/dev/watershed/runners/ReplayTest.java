@@ -157,6 +157,67 @@ class ReplayTest {
         List.of("people.csv:4 invalid email", "people.csv:5 wrong column count"), deadLetters());
   }
 
+  /**
+   * Dead letters accumulate: a later run, even one the quality gate blocks, adds its own (each
+   * marked with its run) instead of replacing the earlier ones; a replay takes each record once, as
+   * the latest run rejected it.
+   */
+  @Test
+  void deadLettersAccumulateAcrossRunsAndAReplayTakesEachRecordOnce() throws Exception {
+    Files.writeString(
+        folder.resolve("people.csv"),
+        "id,email,updated\n1,anna@example.com,2024-03-01T10:00:00Z\n2,ben@example.com,"
+            + "01.03.2024 11:00\n");
+    Files.writeString(folder.resolve("events.jsonl"), "");
+    Path spec = spec("updated");
+    Files.writeString(spec, Files.readString(spec).replace("min: 100", "min: 1"));
+    Cli first = new Cli(folder);
+    assertEquals(
+        Watershed.OK,
+        first.run(
+            java.time.Clock.fixed(
+                java.time.Instant.parse("2024-03-01T00:00:00Z"), java.time.ZoneOffset.UTC),
+            "run",
+            spec.toString(),
+            "--runner=direct"),
+        first::output);
+    assertEquals(List.of("people.csv:3 unparsable timestamp"), deadLetters());
+    // The second run is blocked (row_count min 100) and rejects the same record again.
+    Path blocking = spec("updated");
+    assertEquals(Watershed.QUALITY_FAILED, cli("run", blocking.toString(), "--runner=direct"));
+    assertEquals(
+        List.of("people.csv:3 unparsable timestamp", "people.csv:3 unparsable timestamp"),
+        deadLetters());
+    List<String> runs = new ArrayList<>();
+    for (String line : Files.readAllLines(folder.resolve("dead/dead-letter.jsonl"))) {
+      runs.add(new ObjectMapper().readTree(line).path("run").asText());
+    }
+    assertEquals(2, runs.stream().distinct().count(), runs.toString());
+    assertTrue(runs.contains("2024-03-01T00:00:00Z"), runs.toString());
+
+    Path fixed =
+        spec("{ from: updated, formats: [\"yyyy-MM-dd'T'HH:mm:ssX\", \"dd.MM.yyyy HH:mm\"] }");
+    Path file = folder.resolve("dead/dead-letter.jsonl");
+    // --from FILE as the usage writes it, with a space.
+    assertEquals(
+        Watershed.OK,
+        cli("replay", fixed.toString(), "--from", file.toString(), "--runner=direct"),
+        this::output);
+    assertTrue(
+        output()
+            .contains(
+                "replayed 1 dead letters: 1 now pass, 0 failed again, 0 not replayable, 1"
+                    + " superseded by a later run's dead letter of the record"),
+        this::output);
+    assertEquals(
+        List.of(
+            "person_id,email,updated",
+            "1,anna@example.com,2024-03-01 10:00:00",
+            "2,ben@example.com,2024-03-01 11:00:00"),
+        warehouse());
+    assertEquals(List.of(), deadLetters());
+  }
+
   @Test
   void replayNeedsADeadLetterFile() throws Exception {
     Files.writeString(folder.resolve("people.csv"), "id,email,updated\n");

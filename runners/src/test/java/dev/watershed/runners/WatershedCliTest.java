@@ -124,6 +124,90 @@ class WatershedCliTest {
     assertEquals(Watershed.SPEC_ERROR, cli("run", spec.toString()));
   }
 
+  /** validate and plan judge the spec in the mode the run would use, so they agree with run. */
+  @Test
+  void validateAndPlanJudgeTheSpecInTheModeGiven() {
+    Path demo = Path.of("..", "test-data", "customer360", "integration.yaml").toAbsolutePath();
+    Watershed watershed =
+        new Watershed(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of(),
+            demo.getParent().getParent().getParent());
+    assertEquals(Watershed.OK, watershed.execute("validate", demo.toString()));
+    assertTrue(out.toString(StandardCharsets.UTF_8).contains("spec is valid (batch mode)"));
+    err.reset();
+    assertEquals(
+        Watershed.SPEC_ERROR, watershed.execute("validate", demo.toString(), "--mode=streaming"));
+    String streaming = stderr();
+    assertTrue(streaming.contains("in streaming mode every source is a kafka topic"), streaming);
+    err.reset();
+    assertEquals(
+        Watershed.SPEC_ERROR, watershed.execute("run", demo.toString(), "--mode=streaming"));
+    assertEquals(streaming, stderr());
+    err.reset();
+    assertEquals(
+        Watershed.SPEC_ERROR, watershed.execute("plan", demo.toString(), "--mode=micro-batch"));
+    assertTrue(
+        stderr().contains("in micro-batch mode every source is a kafka topic or an incremental"),
+        stderr());
+  }
+
+  /**
+   * A column a conform rule reads that the source lacks is a spec error before anything runs: the
+   * database source's catalog and every CSV source's header are read, and each message names the
+   * source, the column, the spec line and the closest column. --offline skips the databases.
+   */
+  @Test
+  void columnsMissingFromTheSourcesAreReportedAtOnceWithTheClosestColumn() throws Exception {
+    execute(
+        POSTGRES,
+        "DROP TABLE IF EXISTS cli_people",
+        "CREATE TABLE cli_people (id INT, e_mail TEXT, updated TIMESTAMPTZ)");
+    Files.writeString(folder.resolve("more.csv"), "id,emial,updated\n");
+    Files.writeString(folder.resolve("broken.csv"), "id,\"email,updated\n1,a,b\n");
+    String yaml =
+        spec(
+                "  people: { type: jdbc, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user:"
+                    + " postgres, table: cli_people, key: [id] }\n"
+                    + "  more: { type: csv, path: more.csv }\n"
+                    + "  broken: { type: csv, path: broken.csv }",
+                "  w: { type: duckdb, path: w.duckdb }")
+            .replace(
+                "dedupe:",
+                "  - from: more\n    to: person\n    fields: { person_id: id, email: email,"
+                    + " updated: updated }\n  - from: broken\n    to: person\n    fields: {"
+                    + " person_id: id, updated: updated }\ndedupe:");
+    Path spec = write(yaml);
+    // The files' problems are found as the spec is read, all at once.
+    assertEquals(Watershed.SPEC_ERROR, cli("validate", spec.toString(), "--offline"));
+    String errors = stderr();
+    assertTrue(errors.contains("the spec has 2 problems"), errors);
+    assertTrue(
+        errors.contains(
+            "line 19: conform[1].fields.email: column 'email' is not in the header of more.csv;"
+                + " did you mean 'emial'?"),
+        errors);
+    assertTrue(
+        errors.matches("(?s).*sources\\.broken: .*broken\\.csv:1: the header cannot be read.*"),
+        errors);
+    // With the files fixed, the database source's catalog is read (unless --offline).
+    Files.writeString(folder.resolve("more.csv"), "id,email,updated\n");
+    Files.writeString(folder.resolve("broken.csv"), "id,email,updated\n");
+    err.reset();
+    assertEquals(Watershed.OK, cli("validate", spec.toString(), "--offline"), stderr());
+    assertEquals(Watershed.SPEC_ERROR, cli("validate", spec.toString()));
+    assertTrue(
+        stderr()
+            .contains(
+                "line 15: conform[0].fields.email: source 'people' has no column 'email' in table"
+                    + " cli_people; did you mean 'e_mail'? (columns: id, e_mail, updated)"),
+        stderr());
+    err.reset();
+    assertEquals(Watershed.SPEC_ERROR, cli("run", spec.toString(), "--runner=direct"));
+    assertTrue(stderr().contains("has no column 'email' in table cli_people"), stderr());
+  }
+
   @Test
   void aMissingSpecFileIsAClearError() {
     assertEquals(Watershed.SPEC_ERROR, cli("run", "nowhere.yaml"));
@@ -264,6 +348,24 @@ class WatershedCliTest {
             "(2 rows)",
             ""),
         out.toString(StandardCharsets.UTF_8));
+    // The database's whole message: DuckDB says where the syntax error is on a later line.
+    assertEquals(
+        Watershed.FAILED,
+        cli("query", folder.resolve("w.duckdb").toString(), "SELEC 1 FROM person"));
+    assertTrue(
+        stderr().contains("error: the query failed in " + folder.resolve("w.duckdb")), stderr());
+    assertTrue(stderr().contains("Parser Error: syntax error at or near \"SELEC\""), stderr());
+    assertTrue(stderr().contains("LINE 1: SELEC 1 FROM person"), stderr());
+    err.reset();
+    assertEquals(
+        Watershed.FAILED,
+        cli(
+            "query",
+            "jdbc:postgresql://127.0.0.1:5432/test?user=postgres&password=" + SECRET,
+            "SELECT nosuchcolumn FROM pg_class"));
+    assertTrue(stderr().contains("column \"nosuchcolumn\" does not exist"), stderr());
+    assertTrue(stderr().contains("Position: 8"), stderr());
+    assertFalse(stderr().contains(SECRET), stderr());
   }
 
   @Test

@@ -2,10 +2,12 @@ package dev.watershed.io.drift;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcSource;
 import dev.watershed.transforms.drift.SourceTypes;
+import dev.watershed.transforms.records.StrictJson;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -40,27 +42,28 @@ import org.apache.beam.sdk.io.fs.MatchResult;
  * skipped here (the run dead-letters them too).
  */
 public final class SourceSchemas {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = StrictJson.mapper();
 
   /** Records of each text file read to infer its columns' types. */
   public static final int SAMPLE_RECORDS = 100_000;
 
   private SourceSchemas() {}
 
-  public static Map<String, String> csv(String filepattern, char delimiter) throws IOException {
+  public static Map<String, String> csv(String filepattern, CsvFormat format) throws IOException {
     Map<String, String> types = new LinkedHashMap<>();
     for (String file : files(filepattern)) {
-      List<String> header = CsvSource.header(file, delimiter);
+      List<String> header = CsvSource.header(file, format);
       for (String column : header) {
         types.putIfAbsent(column, SourceTypes.NULL);
       }
-      try (BufferedReader reader = open(file)) {
-        reader.readLine();
-        String line;
+      try (CsvSource.Records records = CsvSource.records(file, format)) {
+        if (format.header()) {
+          records.next();
+        }
+        List<String> fields;
         int sampled = 0;
-        while (sampled++ < SAMPLE_RECORDS && (line = reader.readLine()) != null) {
-          List<String> fields = CsvSource.fields(line, delimiter);
-          if (fields == null || fields.size() != header.size()) {
+        while (sampled++ < SAMPLE_RECORDS && (fields = records.next()) != null) {
+          if (fields.size() != header.size()) {
             continue;
           }
           for (int c = 0; c < header.size(); c++) {

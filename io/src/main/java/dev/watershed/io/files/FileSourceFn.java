@@ -48,22 +48,33 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
    */
   static WithFailures.Result<PCollection<Row>, Row> readFiles(
       PBegin input, String filepattern, String stepName, FileSourceFn fn, long rangeBytes) {
-    return read(input, filepattern, stepName, fn, rangeBytes);
+    return read(input, filepattern, stepName, fn, new LineRange.SplitFn(rangeBytes));
+  }
+
+  /** As {@link #readFiles}, large files cut at CSV record starts. */
+  static WithFailures.Result<PCollection<Row>, Row> readCsvFiles(
+      PBegin input,
+      String filepattern,
+      String stepName,
+      FileSourceFn fn,
+      long rangeBytes,
+      CsvFormat format) {
+    return read(input, filepattern, stepName, fn, new LineRange.SplitFn(rangeBytes, format));
   }
 
   /** As {@link #readFiles}, each file whole (a format that is not read line by line). */
   static WithFailures.Result<PCollection<Row>, Row> readWholeFiles(
       PBegin input, String filepattern, String stepName, FileSourceFn fn) {
-    return read(input, filepattern, stepName, fn, 0);
+    return read(input, filepattern, stepName, fn, new LineRange.SplitFn(0));
   }
 
   private static WithFailures.Result<PCollection<Row>, Row> read(
-      PBegin input, String filepattern, String stepName, FileSourceFn fn, long rangeBytes) {
+      PBegin input, String filepattern, String stepName, FileSourceFn fn, LineRange.SplitFn split) {
     PCollectionTuple out =
         input
             .apply("Match", FileIO.match().filepattern(filepattern))
             .apply("Open", FileIO.readMatches())
-            .apply("Split", ParDo.of(new LineRange.SplitFn(rangeBytes)))
+            .apply("Split", ParDo.of(split))
             .setCoder(new LineRange.Coder())
             .apply("SpreadRanges", Reshuffle.viaRandomKey())
             .apply(stepName, ParDo.of(fn).withOutputTags(ROWS, TupleTagList.of(DEAD)));

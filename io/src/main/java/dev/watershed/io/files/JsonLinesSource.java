@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.transforms.records.RawRecords;
+import dev.watershed.transforms.records.StrictJson;
 import java.io.BufferedReader;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +87,23 @@ public final class JsonLinesSource
     return value.toString();
   }
 
+  /**
+   * The raw row of one JSON object: each column of {@code schema} read from it ({@link #at}, {@link
+   * #text}), then the source, position and payload.
+   */
+  static Row rawRow(
+      Schema schema, String sourceName, JsonNode object, String position, String payload) {
+    int dataColumns = schema.getFieldCount() - 3;
+    List<Object> values = new ArrayList<>(dataColumns + 3);
+    for (int c = 0; c < dataColumns; c++) {
+      values.add(text(at(object, schema.getField(c).getName())));
+    }
+    values.add(sourceName);
+    values.add(position);
+    values.add(payload);
+    return Row.withSchema(schema).attachValues(values);
+  }
+
   /** Follows a dotted path into nested objects. */
   public static JsonNode at(JsonNode object, String path) {
     JsonNode direct = object.get(path);
@@ -111,13 +129,12 @@ public final class JsonLinesSource
 
     @Setup
     public void setup() {
-      mapper = new ObjectMapper();
+      mapper = StrictJson.mapper();
     }
 
     @Override
     void readRange(LineRange range, Emitter emit) throws Exception {
       String name = range.name();
-      int dataColumns = schema.getFieldCount() - 3;
       try (BufferedReader reader = lines(range)) {
         String line;
         long lineNumber = range.firstLine() - 1;
@@ -138,14 +155,7 @@ public final class JsonLinesSource
             emit.deadLetter(INVALID_JSON, "the line is not a JSON object", position, line);
             continue;
           }
-          List<Object> values = new ArrayList<>(dataColumns + 3);
-          for (int c = 0; c < dataColumns; c++) {
-            values.add(text(at(object, schema.getField(c).getName())));
-          }
-          values.add(sourceName);
-          values.add(position);
-          values.add(line);
-          emit.row(Row.withSchema(schema).attachValues(values));
+          emit.row(rawRow(schema, sourceName, object, position, line));
         }
       }
     }

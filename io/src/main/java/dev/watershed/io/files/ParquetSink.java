@@ -1,16 +1,21 @@
 package dev.watershed.io.files;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.CompactRowCoder;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Stream;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
@@ -32,21 +37,28 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes rows into a Parquet lake: {@code <root>/<table>/[<column>=<value>/]part-....parquet},
  * optionally partitioned Hive-style by one column.
  *
  * <p>Types keep their meaning in Parquet: decimals as DECIMAL(p,s), dates as DATE, timestamps as
- * TIMESTAMP (microseconds, UTC). Every run writes files named for the run; {@link
- * WriteMode#OVERWRITE} then deletes the files of earlier runs, {@link WriteMode#APPEND} keeps them.
- * Files appear whole (Beam writes to temporary files and renames them); during an overwrite a
- * reader may briefly see both runs' files. Output: the number of files written.
+ * TIMESTAMP (microseconds, UTC). Every run writes files named for the run into a staging folder,
+ * {@code <root>/_staging/<table>-<run>/}, outside every table's folder; only when the gate opens
+ * are they renamed into the table's folder, and then {@link WriteMode#OVERWRITE} deletes the files
+ * of earlier runs ({@link WriteMode#APPEND} keeps them). A blocked run's files are deleted from
+ * staging and never appear in the lake; staging folders that a crashed run of the table left are
+ * deleted by the next run. Files appear whole; during an overwrite a reader may briefly see both
+ * runs' files. Rows count as loaded ({@code load.<sink>.<table>}) only once published, as blocked
+ * ({@code blocked.<sink>.<table>}) otherwise. Output: the number of files published.
  *
  * <pre>{@code
  * customers.apply(
@@ -54,6 +66,8 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * }</pre>
  */
 public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<Long>> {
+  private static final Logger LOG = LoggerFactory.getLogger(ParquetSink.class);
+
   /**
    * Files per partition (and per run) of a partitioned table by default. Fixed sharding groups each
    * partition's rows before writing, so file counts do not depend on how a runner bundles rows.
@@ -184,6 +198,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
   public PCollection<Long> expand(PCollection<Row> rows) {
     String folder = root + "/" + table;
     String run = UUID.randomUUID().toString().substring(0, 8);
+    String staging = root + "/" + STAGING + "/" + table + "-" + run;
     Schema avro = avroSchema(table, columns);
     String partition = partitionColumn;
     int shards =
@@ -197,7 +212,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
             .via(
                 Contextful.fn(new ToRecord(avro.toString(), columns, sinkName, table)),
                 ParquetIO.sink(avro))
-            .to(folder)
+            .to(staging)
             .withNumShards(shards)
             .withNaming(dest -> FileIO.Write.defaultNaming(dest + RUN_PREFIX + run, ".parquet"));
     // Rows cross the shuffle that groups them into files in CompactRowCoder's form.
@@ -207,19 +222,35 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
             ? rows
             : rows.apply("CompactRows", MapElements.into(TypeDescriptors.rows()).via(row -> row))
                 .setCoder(compact);
-    // Files of earlier runs are removed only once this run's files are all in place.
+    PCollectionView<Long> rowCount =
+        rows.apply("CountRows", Count.globally()).apply("RowCount", View.asSingleton());
+    // Files are published, and earlier runs' files removed, only once this run's are all written.
     return toWrite
         .apply("WriteParquet", write)
         .getPerDestinationOutputFilenames()
         .apply("CountFiles", Count.globally())
-        .apply("RemoveEarlierRuns", finish(folder, RUN_PREFIX + run));
+        .apply("Publish", publish(staging, folder, RUN_PREFIX + run, rowCount));
   }
 
-  private ParDo.SingleOutput<Long, Long> finish(String folder, String runPrefix) {
-    ParDo.SingleOutput<Long, Long> finish =
-        ParDo.of(new RemoveEarlierRunsFn(folder, runPrefix, mode == WriteMode.OVERWRITE, gate));
-    return gate == null ? finish : finish.withSideInputs(gate);
+  private ParDo.SingleOutput<Long, Long> publish(
+      String staging, String folder, String runPrefix, PCollectionView<Long> rowCount) {
+    ParDo.SingleOutput<Long, Long> publish =
+        ParDo.of(
+            new PublishFn(
+                root,
+                staging,
+                folder,
+                table,
+                runPrefix,
+                mode == WriteMode.OVERWRITE,
+                gate,
+                rowCount,
+                sinkName));
+    return gate == null ? publish.withSideInputs(rowCount) : publish.withSideInputs(gate, rowCount);
   }
+
+  /** The folder under the lake's root where runs write their files before they are published. */
+  public static final String STAGING = "_staging";
 
   /** File names start with this and the run's id, so a run can tell its files from earlier ones. */
   static final String RUN_PREFIX = "part-";
@@ -242,39 +273,126 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     builder.add(DisplayData.item("mode", mode.specName()));
   }
 
-  /** When overwriting, deletes every Parquet file under the folder not written by this run. */
-  private static final class RemoveEarlierRunsFn extends DoFn<Long, Long> {
+  /**
+   * Publishes a run's staged files into the table's folder when the gate is open (then, when
+   * overwriting, deletes every Parquet file there not written by this run), or deletes them when it
+   * is closed; and removes the staging folders that crashed earlier runs of the table left.
+   */
+  private static final class PublishFn extends DoFn<Long, Long> {
+    private final String root;
+    private final String staging;
     private final String folder;
+    private final String table;
     private final String runPrefix;
     private final boolean overwrite;
     private final PCollectionView<Boolean> gate;
+    private final PCollectionView<Long> rowCount;
+    private final Counter loaded;
+    private final Counter blocked;
 
-    RemoveEarlierRunsFn(
-        String folder, String runPrefix, boolean overwrite, PCollectionView<Boolean> gate) {
+    PublishFn(
+        String root,
+        String staging,
+        String folder,
+        String table,
+        String runPrefix,
+        boolean overwrite,
+        PCollectionView<Boolean> gate,
+        PCollectionView<Long> rowCount,
+        String sinkName) {
+      this.root = root;
+      this.staging = staging;
       this.folder = folder;
+      this.table = table;
       this.runPrefix = runPrefix;
       this.overwrite = overwrite;
       this.gate = gate;
+      this.rowCount = rowCount;
+      this.loaded = RunCounters.counter("load." + sinkName + "." + table);
+      this.blocked = RunCounters.counter("blocked." + sinkName + "." + table);
     }
 
     @ProcessElement
     public void process(@Element Long files, ProcessContext context) throws IOException {
       boolean allowed = gate == null || context.sideInput(gate);
-      if (overwrite || !allowed) {
-        MatchResult match = FileSystems.match(folder + "/**.parquet");
-        List<ResourceId> doomed = new ArrayList<>();
-        if (match.status() == MatchResult.Status.OK) {
-          for (MatchResult.Metadata file : match.metadata()) {
-            boolean ours = file.resourceId().getFilename().startsWith(runPrefix);
-            // Committed: earlier runs' files go. Blocked: this run's files go.
-            if (ours != allowed) {
-              doomed.add(file.resourceId());
+      long rows = context.sideInput(rowCount);
+      List<ResourceId> staged = parquetFiles(staging);
+      if (allowed) {
+        List<ResourceId> published = new ArrayList<>();
+        String prefix = FileSystems.matchNewResource(staging, true).toString();
+        for (ResourceId file : staged) {
+          String relative = file.toString().substring(prefix.length());
+          published.add(FileSystems.matchNewResource(folder + "/" + relative, false));
+        }
+        createParents(published);
+        FileSystems.rename(staged, published, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        if (overwrite) {
+          List<ResourceId> earlier = new ArrayList<>();
+          for (ResourceId file : parquetFiles(folder)) {
+            if (!file.getFilename().startsWith(runPrefix)) {
+              earlier.add(file);
             }
           }
+          FileSystems.delete(earlier, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
         }
-        FileSystems.delete(doomed, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        loaded.inc(rows);
+      } else {
+        FileSystems.delete(staged, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        blocked.inc(rows);
       }
+      deleteFolder(staging);
+      sweepCrashedRuns();
       context.output(allowed ? files : 0L);
+    }
+
+    private static List<ResourceId> parquetFiles(String under) throws IOException {
+      MatchResult match = FileSystems.match(under + "/**.parquet");
+      List<ResourceId> out = new ArrayList<>();
+      if (match.status() == MatchResult.Status.OK) {
+        for (MatchResult.Metadata file : match.metadata()) {
+          out.add(file.resourceId());
+        }
+      }
+      return out;
+    }
+
+    private static void createParents(List<ResourceId> files) throws IOException {
+      for (ResourceId file : files) {
+        ResourceId parent = file.getCurrentDirectory();
+        if (parent.getScheme().equals("file")) {
+          Files.createDirectories(Path.of(parent.toString()));
+        }
+      }
+    }
+
+    /** Deletes a local staging folder and what is left in it (empty partition folders). */
+    private static void deleteFolder(String path) throws IOException {
+      Path local = Path.of(path);
+      if (!Files.isDirectory(local)) {
+        return;
+      }
+      try (Stream<Path> walk = Files.walk(local)) {
+        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+
+    /** Staging folders of this table that runs which did not finish left behind. */
+    private void sweepCrashedRuns() throws IOException {
+      Path stagingRoot = Path.of(root, STAGING);
+      if (!Files.isDirectory(stagingRoot)) {
+        return;
+      }
+      try (Stream<Path> folders = Files.list(stagingRoot)) {
+        for (Path left : folders.toList()) {
+          String name = left.getFileName().toString();
+          if (name.startsWith(table + "-") && name.length() == table.length() + 9) {
+            LOG.info("removing {}, left in the lake's staging by a run that did not finish", left);
+            deleteFolder(left.toString());
+          }
+        }
+      }
     }
   }
 
@@ -282,7 +400,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
   private static final class ToRecord implements SerializableFunction<Row, GenericRecord> {
     private final String avroJson;
     private final List<org.apache.beam.sdk.schemas.Schema.Field> columns;
-    private final Counter written;
     private transient Schema schema;
     private transient ModelTypes.Kind[] kinds;
 
@@ -293,8 +410,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         String table) {
       this.avroJson = avroJson;
       this.columns = columns;
-      this.written =
-          dev.watershed.transforms.metrics.RunCounters.counter("load." + sinkName + "." + table);
     }
 
     @Override
@@ -332,7 +447,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         }
         record.put(i, value);
       }
-      written.inc();
       return record;
     }
   }

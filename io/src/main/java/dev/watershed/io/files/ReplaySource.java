@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.records.RawRecords;
+import dev.watershed.transforms.records.StrictJson;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +33,7 @@ import org.apache.beam.sdk.values.TupleTagList;
  *
  * <pre>{@code
  * pipeline.apply(
- *     ReplaySource.csv("crm", header, ',', records).withColumns(List.of("id", "email")));
+ *     ReplaySource.csv("crm", header, CsvFormat.rfc4180(), records).withColumns(List.of("id", "email")));
  * }</pre>
  */
 public final class ReplaySource
@@ -42,36 +43,36 @@ public final class ReplaySource
 
   private final String sourceName;
   private final List<String> csvHeader;
-  private final char delimiter;
+  private final CsvFormat format;
   private final List<Record> records;
   private final List<String> columns;
 
   private ReplaySource(
       String sourceName,
       List<String> csvHeader,
-      char delimiter,
+      CsvFormat format,
       List<Record> records,
       List<String> columns) {
     this.sourceName = sourceName;
     this.csvHeader = csvHeader;
-    this.delimiter = delimiter;
+    this.format = format;
     this.records = List.copyOf(records);
     this.columns = columns;
   }
 
   /** CSV lines, split by {@code header} (the source file's header as it is now). */
   public static ReplaySource csv(
-      String sourceName, List<String> header, char delimiter, List<Record> records) {
-    return new ReplaySource(sourceName, List.copyOf(header), delimiter, records, List.of());
+      String sourceName, List<String> header, CsvFormat format, List<Record> records) {
+    return new ReplaySource(sourceName, List.copyOf(header), format, records, List.of());
   }
 
   /** JSON objects: JSON lines records, and JDBC rows (their payload is the row as JSON). */
   public static ReplaySource json(String sourceName, List<Record> records) {
-    return new ReplaySource(sourceName, null, ',', records, List.of());
+    return new ReplaySource(sourceName, null, CsvFormat.rfc4180(), records, List.of());
   }
 
   public ReplaySource withColumns(List<String> columnNames) {
-    return new ReplaySource(sourceName, csvHeader, delimiter, records, List.copyOf(columnNames));
+    return new ReplaySource(sourceName, csvHeader, format, records, List.copyOf(columnNames));
   }
 
   @Override
@@ -88,7 +89,7 @@ public final class ReplaySource
                 Create.of(items).withCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of())))
             .apply(
                 "Parse",
-                ParDo.of(new ParseFn(sourceName, schema, csvHeader, delimiter))
+                ParDo.of(new ParseFn(sourceName, schema, csvHeader, format))
                     .withOutputTags(FileSourceFn.ROWS, TupleTagList.of(FileSourceFn.DEAD)));
     return WithFailures.Result.of(
         out.get(FileSourceFn.ROWS).setRowSchema(schema),
@@ -99,22 +100,22 @@ public final class ReplaySource
     private final String sourceName;
     private final Schema schema;
     private final List<String> header;
-    private final char delimiter;
+    private final CsvFormat format;
     private final Counter read;
     private transient ObjectMapper mapper;
 
-    ParseFn(String sourceName, Schema schema, List<String> header, char delimiter) {
+    ParseFn(String sourceName, Schema schema, List<String> header, CsvFormat format) {
       this.sourceName = sourceName;
       this.schema = schema;
       this.header = header;
-      this.delimiter = delimiter;
+      this.format = format;
       this.read =
           dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
     }
 
     @Setup
     public void setup() {
-      mapper = new ObjectMapper();
+      mapper = StrictJson.mapper();
     }
 
     @ProcessElement
@@ -125,16 +126,14 @@ public final class ReplaySource
       int dataColumns = schema.getFieldCount() - 3;
       List<Object> values = new ArrayList<>(dataColumns + 3);
       if (header != null) {
-        List<String> fields;
-        try {
-          fields = CsvLines.split(payload, delimiter);
-        } catch (CsvLines.MalformedLineException e) {
+        List<String> fields = CsvSource.fields(payload, format);
+        if (fields == null) {
           out.get(FileSourceFn.DEAD)
               .output(
                   DeadLetter.of(
                       FileSourceFn.STAGE,
                       CsvSource.MALFORMED,
-                      e.getMessage(),
+                      "the record's quoting is broken",
                       sourceName,
                       position,
                       payload));

@@ -21,8 +21,10 @@ import org.apache.beam.sdk.schemas.Schema;
  *
  * <p>A hard delete leaves no row to compare a late older upsert against, so each hard delete's key
  * and version are also kept in a small side table, {@code _ws_deleted_<table>}, which upserts
- * check; a soft delete keeps its row (with the key, the version and {@code _deleted_at}) even when
- * the deleted row was never loaded.
+ * check; a soft delete keeps its row with the key's last known values, whether they were stored by
+ * an earlier run or came with the delete (a delete staged in the same batch as its key's insert
+ * carries the insert's values), and keeps a row of the key alone when the deleted row was never
+ * seen.
  *
  * <p>A truncate (Debezium {@code op: t}) is staged as a delete without a key: every stored row
  * older than it is deleted (or marked), and so are staged upserts older than it. A change older
@@ -166,12 +168,14 @@ public final class ChangeApply implements Serializable {
                 + "), -1))";
     if (deletes == Deletes.SOFT) {
       upsertValues.set(upsertColumns.indexOf(DELETED_AT), "NULL");
-      List<String> deleteColumns = new ArrayList<>(key);
-      deleteColumns.addAll(List.of(RawRecords.SOURCE, version, RawRecords.CHANGED_AT, DELETED_AT));
-      List<String> deleteValues = new ArrayList<>(deleteColumns);
-      deleteValues.set(deleteColumns.indexOf(DELETED_AT), RawRecords.CHANGED_AT);
+      // A delete marks a stored row and keeps its values; a key not stored yet is inserted with
+      // the values the delete carries (the key's last known ones, see LastKnownValues).
+      List<String> deleteValues = new ArrayList<>(upsertColumns);
+      deleteValues.set(upsertColumns.indexOf(DELETED_AT), RawRecords.CHANGED_AT);
+      List<String> marked = List.of(RawRecords.SOURCE, version, RawRecords.CHANGED_AT, DELETED_AT);
       statements.add(
-          dialect.upsert(table, staging, deleteColumns, deleteValues, key, version, isDelete));
+          dialect.upsert(
+              table, staging, upsertColumns, deleteValues, marked, key, version, isDelete));
     } else {
       String deleted = deletesTable(table);
       List<String> deleteColumns = new ArrayList<>(key);

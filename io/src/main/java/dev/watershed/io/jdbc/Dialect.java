@@ -1,6 +1,8 @@
 package dev.watershed.io.jdbc;
 
 import dev.watershed.transforms.model.ModelTypes;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -50,6 +52,22 @@ public enum Dialect {
       parts.add(quote + part.replace(String.valueOf(quote), String.valueOf(quote) + quote) + quote);
     }
     return String.join(".", parts);
+  }
+
+  /**
+   * Creates the schema (MariaDB: the database) a qualified table name such as {@code
+   * sales.customer} names, when it does not exist yet, as tables themselves are created; nothing
+   * for an unqualified name.
+   */
+  public void createSchemaOf(Statement statement, String table) throws SQLException {
+    int dot = table.lastIndexOf('.');
+    if (dot <= 0) {
+      return;
+    }
+    String schema = quote(table.substring(0, dot));
+    statement.execute(
+        (this == MARIADB ? "CREATE DATABASE IF NOT EXISTS " : "CREATE SCHEMA IF NOT EXISTS ")
+            + schema);
   }
 
   String columnList(List<String> columns) {
@@ -206,6 +224,23 @@ public enum Dialect {
         updated.add(column);
       }
     }
+    return upsert(target, staging, columns, values, updated, key, version, where);
+  }
+
+  /**
+   * As {@link #upsert(String, String, List, List, List, String, String)}, but on conflict only the
+   * {@code updated} columns change: a new row is inserted whole, a stored one keeps the rest.
+   */
+  String upsert(
+      String target,
+      String staging,
+      List<String> columns,
+      List<String> values,
+      List<String> updatedColumns,
+      List<String> key,
+      String version,
+      String where) {
+    List<String> updated = new ArrayList<>(updatedColumns);
     List<String> selected = new ArrayList<>();
     for (String value : values) {
       selected.add(value.equals("NULL") ? "NULL" : quote(staging) + "." + quote(value));

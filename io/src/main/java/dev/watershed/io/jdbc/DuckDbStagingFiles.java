@@ -102,6 +102,7 @@ final class DuckDbStagingFiles {
     }
     columns.append('}');
     try (Statement statement = connection.createStatement()) {
+      Dialect.DUCKDB.createSchemaOf(statement, staging);
       statement.execute(
           "CREATE OR REPLACE VIEW "
               + Dialect.DUCKDB.quote(staging)

@@ -1,6 +1,7 @@
 package dev.watershed.io.jdbc;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.dedupe.LastKnownValues;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RawRecords;
@@ -239,6 +240,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   private void prepareTargetAlone(Connection connection) throws SQLException {
     Dialect dialect = endpoint.dialect();
     try (Statement statement = connection.createStatement()) {
+      dialect.createSchemaOf(statement, table);
       List<Schema.Field> targetFields =
           changes != null ? changes.targetFields(model) : columns(model);
       String create =
@@ -376,6 +378,9 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
             DuckDbStagingFiles.create(connection, staging, fields);
           } else {
             try (Statement statement = connection.createStatement()) {
+              synchronized (PREPARE_LOCK) {
+                endpoint.dialect().createSchemaOf(statement, staging);
+              }
               statement.execute(endpoint.dialect().createStaging(staging, fields));
             }
           }
@@ -600,7 +605,8 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
 
     /**
      * Keeps one row per key within the bundle (an upsert statement may touch a row only once): the
-     * newest by the version column, else the last to arrive.
+     * newest by the version column, else the last to arrive; a delete that replaces a row keeps
+     * that row's values ({@link LastKnownValues}).
      */
     @ProcessElement
     public void process(@Element Row row) {
@@ -614,7 +620,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           return;
         }
       }
-      pending.put(key, row);
+      pending.put(key, LastKnownValues.carriedInto(row, held));
     }
 
     @FinishBundle

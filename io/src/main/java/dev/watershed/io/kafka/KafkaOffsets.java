@@ -19,6 +19,13 @@ public final class KafkaOffsets {
   private KafkaOffsets() {}
 
   static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers) {
+    return consumer(bootstrapServers, DEFAULT_TIMEOUT);
+  }
+
+  /** How long an offsets request may take, retries included, unless the caller says otherwise. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+  static KafkaConsumer<byte[], byte[]> consumer(String bootstrapServers, Duration timeout) {
     return new KafkaConsumer<>(
         Map.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
@@ -30,14 +37,14 @@ public final class KafkaOffsets {
             ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
             5000,
             ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-            15_000),
+            (int) timeout.toMillis()),
         new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
   }
 
   private static List<TopicPartition> partitions(
-      KafkaConsumer<byte[], byte[]> consumer, String topic) {
-    List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(15));
+      KafkaConsumer<byte[], byte[]> consumer, String topic, Duration timeout) {
+    List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
     if (infos == null || infos.isEmpty()) {
       throw new IllegalArgumentException("Kafka topic '" + topic + "' does not exist");
     }
@@ -50,21 +57,27 @@ public final class KafkaOffsets {
 
   /** The next offset to be written in each partition: a bounded read ends here. */
   public static Map<Integer, Long> end(String bootstrapServers, String topic) {
-    try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrapServers)) {
+    return end(bootstrapServers, topic, DEFAULT_TIMEOUT);
+  }
+
+  /** As {@link #end(String, String)}, waiting at most {@code timeout} for the brokers. */
+  public static Map<Integer, Long> end(String bootstrapServers, String topic, Duration timeout) {
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrapServers, timeout)) {
       Map<Integer, Long> out = new TreeMap<>();
       consumer
-          .endOffsets(partitions(consumer, topic), Duration.ofSeconds(15))
+          .endOffsets(partitions(consumer, topic, timeout), timeout)
           .forEach((tp, offset) -> out.put(tp.partition(), offset));
       return out;
     }
   }
 
   /** The first offset still held in each partition: a first bounded read starts here. */
-  public static Map<Integer, Long> beginning(String bootstrapServers, String topic) {
-    try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrapServers)) {
+  public static Map<Integer, Long> beginning(
+      String bootstrapServers, String topic, Duration timeout) {
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrapServers, timeout)) {
       Map<Integer, Long> out = new TreeMap<>();
       consumer
-          .beginningOffsets(partitions(consumer, topic), Duration.ofSeconds(15))
+          .beginningOffsets(partitions(consumer, topic, timeout), timeout)
           .forEach((tp, offset) -> out.put(tp.partition(), offset));
       return out;
     }

@@ -6,12 +6,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.files.JsonLinesSource;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.records.RawRecords;
+import dev.watershed.transforms.records.StrictJson;
 import java.io.Serializable;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.LocalTime;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -43,9 +45,11 @@ import org.apache.beam.sdk.values.Row;
  * </ul>
  *
  * <p>A record with a null value (a tombstone, which Debezium writes after each delete for log
- * compaction) carries no change and yields nothing. Everything else that cannot be read, such as a
- * value that is not JSON, an unknown {@code op} or a missing image, is a {@link Failure} with the
- * topic, partition and offset as its position and the raw value as its payload.
+ * compaction), or with {@code {"schema":null,"payload":null}} (the same through the JSON converter
+ * with schemas), carries no change and yields nothing; the source counts it. Everything else that
+ * cannot be read, such as a value that is not JSON, an unknown {@code op} or a missing image, is a
+ * {@link Failure} with the topic, partition and offset as its position and the raw value as its
+ * payload.
  */
 public final class KafkaRecords implements Serializable {
   /** Dead-letter reasons. */
@@ -121,6 +125,18 @@ public final class KafkaRecords implements Serializable {
     return schema;
   }
 
+  /**
+   * A tombstone as the JSON converter with schemas writes it when a null value is serialized:
+   * {@code {"schema":null,"payload":null}}.
+   */
+  private static boolean isWrappedTombstone(JsonNode node) {
+    return node.size() == 2
+        && node.has("schema")
+        && node.get("schema").isNull()
+        && node.has("payload")
+        && node.get("payload").isNull();
+  }
+
   /** The position written into rows and dead letters: topic, partition and offset. */
   public static String position(String topic, int partition, long offset) {
     return topic + "/" + partition + "@" + offset;
@@ -159,7 +175,7 @@ public final class KafkaRecords implements Serializable {
       return null;
     }
     if (mapper == null) {
-      mapper = new ObjectMapper();
+      mapper = StrictJson.mapper();
     }
     String text = payload(value);
     JsonNode node;
@@ -170,6 +186,9 @@ public final class KafkaRecords implements Serializable {
     }
     if (node == null || !node.isObject()) {
       throw new Failure(NOT_JSON, "the value is not a JSON object");
+    }
+    if (format == Format.DEBEZIUM_JSON && isWrappedTombstone(node)) {
+      return null;
     }
     String position = position(topic, partition, offset);
     int dataColumns = schema.getFieldCount() - (format == Format.DEBEZIUM_JSON ? 6 : 3);
@@ -231,7 +250,8 @@ public final class KafkaRecords implements Serializable {
     values.add(text);
     values.add(change);
     values.add(Long.toString(version(source)));
-    long tsMs = source.path("ts_ms").asLong(event.path("ts_ms").asLong(0));
+    JsonNode ts = source.hasNonNull("ts_ms") ? source.get("ts_ms") : event.path("ts_ms");
+    long tsMs = ts.isMissingNode() || ts.isNull() ? 0 : wholeNumber(ts, "ts_ms");
     values.add(tsMs > 0 ? Instant.ofEpochMilli(tsMs).toString() : null);
     return Row.withSchema(schema).attachValues(values);
   }
@@ -243,7 +263,7 @@ public final class KafkaRecords implements Serializable {
    */
   static long version(JsonNode source) throws Failure {
     if (source.hasNonNull("lsn")) {
-      return source.get("lsn").asLong();
+      return wholeNumber(source.get("lsn"), "source.lsn");
     }
     if (source.hasNonNull("file") && source.hasNonNull("pos")) {
       Matcher file = BINLOG_FILE.matcher(source.get("file").asText());
@@ -251,15 +271,30 @@ public final class KafkaRecords implements Serializable {
         throw new Failure(NO_POSITION, "binlog file '" + source.get("file").asText() + "'");
       }
       long sequence = Long.parseLong(file.group(1));
-      long pos = source.get("pos").asLong();
-      long row = source.path("row").asLong(0);
+      long pos = wholeNumber(source.get("pos"), "source.pos");
+      long row = source.hasNonNull("row") ? wholeNumber(source.get("row"), "source.row") : 0;
       return (sequence << 44) | (pos << 12) | Math.min(row, 4095);
     }
     if (source.hasNonNull("ts_ms")) {
-      return source.get("ts_ms").asLong();
+      return wholeNumber(source.get("ts_ms"), "source.ts_ms");
     }
     throw new Failure(
         NO_POSITION, "the event's source has none of lsn, file and pos, ts_ms to order it by");
+  }
+
+  /**
+   * A non-negative whole number (or its text), else a failure: Jackson's {@code asLong} reads any
+   * other value as 0, which would order the change before every other.
+   */
+  private static long wholeNumber(JsonNode value, String name) throws Failure {
+    if (value.isIntegralNumber() && value.canConvertToLong() && value.asLong() >= 0) {
+      return value.asLong();
+    }
+    if (value.isTextual() && value.asText().matches("[0-9]{1,18}")) {
+      return Long.parseLong(value.asText());
+    }
+    throw new Failure(
+        NO_POSITION, name + " is " + value + ", not a whole number to order the change by");
   }
 
   /** Debezium's semantic type names of the {@code after} fields, from the schema wrapper. */
@@ -277,6 +312,8 @@ public final class KafkaRecords implements Serializable {
         }
         if (name.equals("org.apache.kafka.connect.data.Decimal")) {
           name = name + ":" + field.path("parameters").path("scale").asText("0");
+        } else if (name.equals("io.debezium.data.Bits")) {
+          name = name + ":" + field.path("parameters").path("length").asText("0");
         }
         types.put(field.path("field").asText(), name);
       }
@@ -284,25 +321,55 @@ public final class KafkaRecords implements Serializable {
     return types;
   }
 
-  /** The text of a value, undoing Debezium's encodings named by {@code type}. */
-  private static String decode(JsonNode value, String type, String column) throws Failure {
+  /**
+   * The text of a value, undoing Debezium's encodings named by {@code type} (its semantic types, as
+   * Debezium documents them): dates as ISO dates, times as ISO times of day, timestamps as ISO
+   * instants, decimals (fixed or variable scale) in plain notation, bits as a string of 0 and 1
+   * (most significant first). Types already sent as text (ZonedTime, ZonedTimestamp, Json, Uuid)
+   * and plain values are kept as they are.
+   */
+  static String decode(JsonNode value, String type, String column) throws Failure {
     String text = JsonLinesSource.text(value);
-    if (text == null || type == null || !value.isValueNode()) {
+    if (text == null || type == null) {
+      return text;
+    }
+    if (type.equals("io.debezium.data.VariableScaleDecimal") && value.isObject()) {
+      try {
+        byte[] unscaled = Base64.getDecoder().decode(value.path("value").asText());
+        return new BigDecimal(new BigInteger(unscaled), value.path("scale").asInt())
+            .toPlainString();
+      } catch (IllegalArgumentException | ArithmeticException e) {
+        throw new Failure("unreadable encoded value", column + ": '" + text + "' as " + type);
+      }
+    }
+    if (!value.isValueNode()) {
       return text;
     }
     try {
       switch (type) {
+        case "io.debezium.time.Time":
+        case "org.apache.kafka.connect.data.Time":
+          return LocalTime.ofNanoOfDay(epochNumber(value) * 1_000_000L).toString();
+        case "io.debezium.time.MicroTime":
+          return LocalTime.ofNanoOfDay(epochNumber(value) * 1_000L).toString();
+        case "io.debezium.time.NanoTime":
+          return LocalTime.ofNanoOfDay(epochNumber(value)).toString();
         case "io.debezium.time.Date":
         case "org.apache.kafka.connect.data.Date":
-          return LocalDate.ofEpochDay(value.asLong()).toString();
+          return LocalDate.ofEpochDay(epochNumber(value)).toString();
         case "io.debezium.time.Timestamp":
         case "org.apache.kafka.connect.data.Timestamp":
-          return Instant.ofEpochMilli(value.asLong()).toString();
+          return Instant.ofEpochMilli(epochNumber(value)).toString();
         case "io.debezium.time.MicroTimestamp":
-          return Instant.EPOCH.plusNanos(value.asLong() * 1000).toString();
+          return Instant.EPOCH.plusNanos(Math.multiplyExact(epochNumber(value), 1000L)).toString();
         case "io.debezium.time.NanoTimestamp":
-          return Instant.EPOCH.plusNanos(value.asLong()).toString();
+          return Instant.EPOCH.plusNanos(epochNumber(value)).toString();
         default:
+          if (type.startsWith("io.debezium.data.Bits:") && value.isTextual()) {
+            return bits(
+                Base64.getDecoder().decode(value.asText()),
+                Integer.parseInt(type.substring(type.indexOf(':') + 1)));
+          }
           if (type.startsWith("org.apache.kafka.connect.data.Decimal:") && value.isTextual()) {
             int scale = Integer.parseInt(type.substring(type.indexOf(':') + 1));
             byte[] unscaled = Base64.getDecoder().decode(value.asText());
@@ -310,8 +377,32 @@ public final class KafkaRecords implements Serializable {
           }
           return text;
       }
-    } catch (IllegalArgumentException | ArithmeticException e) {
+    } catch (IllegalArgumentException | ArithmeticException | java.time.DateTimeException e) {
       throw new Failure("unreadable encoded value", column + ": '" + text + "' as " + type);
     }
+  }
+
+  /** A whole number as Debezium encodes times; anything else is unreadable. */
+  private static long epochNumber(JsonNode value) {
+    if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+      throw new IllegalArgumentException("not a whole number");
+    }
+    return value.asLong();
+  }
+
+  /**
+   * The bits of a BIT(n) value, which Debezium sends as little-endian bytes, as {@code n} digits
+   * most significant first ({@code b'101'} is {@code 101}); without a length, every bit of the
+   * bytes.
+   */
+  private static String bits(byte[] littleEndian, int length) {
+    int n = length > 0 ? length : littleEndian.length * 8;
+    StringBuilder out = new StringBuilder(n);
+    for (int bit = n - 1; bit >= 0; bit--) {
+      int index = bit / 8;
+      boolean set = index < littleEndian.length && (littleEndian[index] >> (bit % 8) & 1) == 1;
+      out.append(set ? '1' : '0');
+    }
+    return out.toString();
   }
 }

@@ -185,16 +185,20 @@ public final class KafkaSource
         TupleTag<Row> rows,
         TupleTag<Row> dead,
         DoFn.MultiOutputReceiver out) {
-      if (value == null) {
+      Row row;
+      try {
+        row = records.read(topic, partition, offset, value);
+      } catch (KafkaRecords.Failure failure) {
+        read.inc();
+        out.get(dead).output(records.deadLetter(failure, topic, partition, offset, value));
+        return;
+      }
+      if (row == null) {
         tombstones.inc();
         return;
       }
       read.inc();
-      try {
-        out.get(rows).output(records.read(topic, partition, offset, value));
-      } catch (KafkaRecords.Failure failure) {
-        out.get(dead).output(records.deadLetter(failure, topic, partition, offset, value));
-      }
+      out.get(rows).output(row);
     }
   }
 

@@ -89,6 +89,205 @@ class FileSourcesTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /** Content after a line's object (a stray character, a comment) makes the line a dead letter. */
+  @Test
+  void jsonLinesWithTrailingContentAreDeadLetters(TestPipeline pipeline) throws IOException {
+    Path file = folder.resolve("events.jsonl");
+    Files.writeString(
+        file,
+        String.join(
+            "\n",
+            "{\"a\":\"ok\"}",
+            "{\"a\":\"b\"}#",
+            "{\"a\":\"b\"}/**/",
+            "{\"a\":\"b\"} {\"a\":\"c\"}",
+            "{\"a\":\"x\",\"a\":\"y\"}",
+            "{\"a\":\"fine\"}   ",
+            ""));
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline.apply(JsonLinesSource.read("events", file.toString()).withColumns(List.of("a")));
+    PAssert.that(text(result.output(), List.of("a", "_position")))
+        .containsInAnyOrder("ok|events.jsonl:1", "fine|events.jsonl:6");
+    PAssert.that(text(result.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
+        .containsInAnyOrder(
+            "invalid JSON|events.jsonl:2",
+            "invalid JSON|events.jsonl:3",
+            "invalid JSON|events.jsonl:4",
+            "invalid JSON|events.jsonl:5");
+    pipeline.run().waitUntilFinish();
+  }
+
+  /**
+   * A JSON document file: a top-level array (one record per element), a single object, and the
+   * records found at a pointer inside an API response; elements that are not objects and a syntax
+   * error part way are dead letters, and the records before the error are read.
+   */
+  @Test
+  void jsonDocumentsYieldTheirArraysElements(TestPipeline pipeline) throws IOException {
+    Files.createDirectories(folder.resolve("docs"));
+    Files.writeString(
+        folder.resolve("docs/array.json"),
+        "[\n  {\"id\": 1, \"customer\": {\"email\": \"a@x.io\"}},\n  {\"id\": 2},\n  7\n]\n");
+    Files.writeString(folder.resolve("docs/one.json"), "{\"id\": 3, \"customer\": null}");
+    Files.writeString(
+        folder.resolve("docs/page.json"),
+        "{\"has_more\": false, \"meta\": {\"data\": 0}, \"data\": [{\"id\": 4}, {\"id\": 5}]}");
+    Files.writeString(folder.resolve("docs/broken.json"), "[{\"id\": 6}, {\"id\": 7,, ]");
+    WithFailures.Result<PCollection<Row>, Row> plain =
+        pipeline.apply(
+            "plain",
+            JsonSource.read("api", folder.resolve("docs/{array,one,broken}.json").toString())
+                .withColumns(List.of("id", "customer.email")));
+    WithFailures.Result<PCollection<Row>, Row> paged =
+        pipeline.apply(
+            "paged",
+            JsonSource.read("api", folder.resolve("docs/page.json").toString())
+                .withRecordsAt("/data")
+                .withColumns(List.of("id")));
+    PAssert.that("plain rows", text(plain.output(), List.of("id", "customer.email", "_position")))
+        .containsInAnyOrder(
+            "1|a@x.io|array.json[0]",
+            "2|null|array.json[1]",
+            "3|null|one.json[0]",
+            "6|null|broken.json[0]");
+    PAssert.that(
+            "plain dead letters",
+            text(plain.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
+        .containsInAnyOrder("invalid JSON|array.json[2]", "invalid JSON|broken.json[1]");
+    PAssert.that("paged rows", text(paged.output(), List.of("id", "_position")))
+        .containsInAnyOrder("4|page.json[0]", "5|page.json[1]");
+    pipeline.run().waitUntilFinish();
+  }
+
+  /**
+   * RFC 4180: a quoted field holds line breaks (LF and CRLF, kept as written), so a record spans
+   * lines; read whole and in ranges far smaller than the file, every record is whole and keeps the
+   * line it starts on, and no range starts inside a quoted line break.
+   */
+  @Test
+  void csvRecordsSpanLinesInsideQuotesWholeAndInRanges(TestPipeline pipeline) throws IOException {
+    Path file = folder.resolve("notes.csv");
+    StringBuilder text = new StringBuilder("id,note,city\r\n");
+    List<String> expected = new java.util.ArrayList<>();
+    long line = 2;
+    for (int n = 1; n <= 400; n++) {
+      String note =
+          switch (n % 4) {
+            case 0 -> "first line\nsecond line, with a comma";
+            case 1 -> "dos line\r\nnext \"\"quoted\"\" line\r\n";
+            case 2 -> "plain";
+            default -> "";
+          };
+      String written = n % 4 == 2 ? note : "\"" + note + "\"";
+      text.append(n).append(',').append(written).append(",Köln").append("\r\n");
+      String value = note.replace("\"\"", "\"");
+      expected.add(n + "|" + value + "|Köln|notes.csv:" + line);
+      line += note.chars().filter(c -> c == '\n').count() + 1;
+    }
+    Files.writeString(file, text);
+    for (long rangeBytes : new long[] {LineRange.RANGE_BYTES, 700}) {
+      WithFailures.Result<PCollection<Row>, Row> result =
+          pipeline.apply(
+              "read " + rangeBytes,
+              CsvSource.read("notes", file.toString())
+                  .withColumns(List.of("id", "note", "city"))
+                  .withRangeBytes(rangeBytes));
+      PAssert.that(text(result.output(), List.of("id", "note", "city", "_position")))
+          .containsInAnyOrder(expected);
+      PAssert.that(deadLetters(result)).empty();
+    }
+    pipeline.run().waitUntilFinish();
+  }
+
+  /**
+   * What Watershed's own CSV sink writes (a value with a line break, quotes, commas) reads back.
+   */
+  @Test
+  void csvWrittenByTheCsvSinkReadsBackUnchanged() throws IOException {
+    CanonicalModel model =
+        CanonicalModel.builder("note")
+            .field("id", "string")
+            .field("body", "string")
+            .key("id")
+            .build();
+    List<Row> rows =
+        List.of(
+            Row.withSchema(model.schema())
+                .addValues("1", "line one\nline two, \"quoted\"\r\nthree", "crm", "f:1")
+                .build(),
+            Row.withSchema(model.schema()).addValues("2", "plain", "crm", "f:2").build());
+    Pipeline write = Pipeline.create(PipelineOptionsFactory.create());
+    write
+        .apply(Create.of(rows).withRowSchema(model.schema()))
+        .apply(TextSink.csv(folder.resolve("out").toString(), "note", List.of("id", "body")));
+    write.run().waitUntilFinish();
+    Pipeline read = Pipeline.create(PipelineOptionsFactory.create());
+    WithFailures.Result<PCollection<Row>, Row> result =
+        read.apply(CsvSource.read("back", folder.resolve("out").resolve("note.csv").toString()));
+    PAssert.that(text(result.output(), List.of("id", "body")))
+        .containsInAnyOrder("1|line one\nline two, \"quoted\"\r\nthree", "2|plain");
+    PAssert.that(deadLetters(result)).empty();
+    read.run().waitUntilFinish();
+  }
+
+  /**
+   * The options real exports need: a semicolon delimiter, backslash-escaped quotes, comment lines,
+   * no header (columns named in the spec), and a Latin-1 encoding.
+   */
+  @Test
+  void csvFormatOptionsForRealExports(TestPipeline pipeline) throws IOException {
+    Path file = folder.resolve("export.csv");
+    Files.write(
+        file,
+        String.join(
+                "\n",
+                "# exported 2026-11-30 by the billing tool",
+                "1;\"Müller \\\"Max\\\"\";12,50",
+                "# a comment between records",
+                "2;Øre;\"3;4\"",
+                "")
+            .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    CsvFormat format =
+        CsvFormat.rfc4180()
+            .withDelimiter(';')
+            .withEscape('\\')
+            .withComment('#')
+            .withoutHeader(List.of("id", "name", "amount"))
+            .withEncoding("ISO-8859-1");
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline.apply(
+            CsvSource.read("billing", file.toString())
+                .withFormat(format)
+                .withColumns(List.of("id", "name", "amount")));
+    PAssert.that(text(result.output(), List.of("id", "name", "amount", "_position")))
+        .containsInAnyOrder("1|Müller \"Max\"|12,50|export.csv:2", "2|Øre|3;4|export.csv:4");
+    PAssert.that(deadLetters(result)).empty();
+    pipeline.run().waitUntilFinish();
+  }
+
+  /** A record over the largest size is a dead letter with its position; the next one is read. */
+  @Test
+  void csvRecordsOverTheLimitAreDeadLetters(TestPipeline pipeline) throws IOException {
+    Path file = folder.resolve("huge.csv");
+    String big = "x".repeat(5000);
+    Files.writeString(
+        file, "id,blob\n1,small\n2," + big + "\n3,\"" + big + "\n" + big + "\"\n4,ok\n");
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline.apply(
+            CsvSource.read("blobs", file.toString())
+                .withFormat(CsvFormat.rfc4180().withMaxRecordBytes(4096)));
+    PAssert.that(text(result.output(), List.of("id", "blob", "_position")))
+        .containsInAnyOrder("1|small|huge.csv:2", "4|ok|huge.csv:6");
+    PAssert.that(text(result.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
+        .containsInAnyOrder(
+            "record too large|huge.csv:3",
+            // the quoted field runs past the limit: its first line is the bad record, and the
+            // line after it (the rest of the value, which is no record) is one too
+            "malformed CSV quoting|huge.csv:4",
+            "record too large|huge.csv:5");
+    pipeline.run().waitUntilFinish();
+  }
+
   /**
    * A file read in many small line ranges yields exactly what reading it whole yields: every line
    * once, with its own line number, under the header, with multi-byte characters, blank lines and

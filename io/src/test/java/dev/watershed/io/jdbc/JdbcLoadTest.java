@@ -196,4 +196,32 @@ class JdbcLoadTest {
     load(WriteMode.OVERWRITE);
     assertEquals(List.of(), contents());
   }
+
+  /** A table in a schema (a database, on MariaDB) that does not exist yet: the load creates it. */
+  @ParameterizedTest
+  @MethodSource("databases")
+  void createsTheSchemaOfATableAsItCreatesTheTable(String database) throws SQLException {
+    use(database);
+    String schema = "ws_schema_" + UUID.randomUUID().toString().substring(0, 8);
+    String qualified = schema + ".item";
+    try {
+      Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+      pipeline
+          .apply(Create.of(List.of(item("a", "Ann", "1.50", 1))).withRowSchema(ITEM.schema()))
+          .apply(
+              JdbcLoad.into(endpoint, qualified, ITEM)
+                  .withMode(WriteMode.MERGE)
+                  .withVersionColumn("version"));
+      pipeline.run().waitUntilFinish();
+      assertEquals(
+          List.of("a|Ann|1.50"),
+          Databases.rows(endpoint, "SELECT id, name, amount FROM " + qualified));
+    } finally {
+      Databases.execute(
+          endpoint,
+          database.equals("mariadb")
+              ? "DROP DATABASE IF EXISTS " + schema
+              : "DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+    }
+  }
 }

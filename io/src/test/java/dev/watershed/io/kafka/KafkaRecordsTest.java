@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.watershed.transforms.records.RawRecords;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -121,5 +125,72 @@ class KafkaRecordsTest {
     assertEquals("3", row.getString("id"));
     assertEquals("a@b.c", row.getString("customer.email"));
     assertTrue(!row.getSchema().hasField(RawRecords.CHANGE));
+  }
+
+  /** The JSON converter with schemas writes a null value as this object: a tombstone too. */
+  @Test
+  void aWrappedNullIsATombstone() throws Exception {
+    assertNull(read(DEBEZIUM, "{\"schema\":null,\"payload\":null}"));
+    assertThrows(KafkaRecords.Failure.class, () -> read(DEBEZIUM, "{\"schema\":null}"));
+  }
+
+  /** Debezium's semantic types, decoded as its documentation describes them. */
+  @Test
+  void decodesDebeziumSemanticTypes() throws Exception {
+    // 10:15:30.5 is 36,930,500 ms (Time), 36,930,500,000 us (MicroTime), *1000 ns (NanoTime).
+    assertEquals("10:15:30.500", decode(36_930_500, "io.debezium.time.Time"));
+    assertEquals("10:15:30.500", decode(36_930_500, "org.apache.kafka.connect.data.Time"));
+    assertEquals("10:15:30.500001", decode(36_930_500_001L, "io.debezium.time.MicroTime"));
+    assertEquals("10:15:30.500000001", decode(36_930_500_000_001L, "io.debezium.time.NanoTime"));
+    assertEquals(
+        "10:15:30Z",
+        KafkaRecords.decode(new TextNode("10:15:30Z"), "io.debezium.time.ZonedTime", "t"));
+    // VariableScaleDecimal: a struct of scale and base64 unscaled bytes (-12345 = 0xCFC7).
+    ObjectNode decimal = JsonNodeFactory.instance.objectNode();
+    decimal.put("scale", 3).put("value", "z8c=");
+    assertEquals(
+        "-12.345", KafkaRecords.decode(decimal, "io.debezium.data.VariableScaleDecimal", "amount"));
+    // BIT(10) b'1000000101' = 0x0205, little-endian bytes 05 02 = "BQI=".
+    assertEquals(
+        "1000000101",
+        KafkaRecords.decode(new TextNode("BQI="), "io.debezium.data.Bits:10", "flags"));
+    assertThrows(
+        KafkaRecords.Failure.class,
+        () -> KafkaRecords.decode(new TextNode("noon"), "io.debezium.time.MicroTime", "t"));
+    assertThrows(
+        KafkaRecords.Failure.class,
+        () -> KafkaRecords.decode(new TextNode("abc"), "io.debezium.time.Date", "born"));
+  }
+
+  @Test
+  void theSchemaWrapperNamesBitsWithTheirLength() throws Exception {
+    KafkaRecords records =
+        KafkaRecords.of("crm", KafkaRecords.Format.DEBEZIUM_JSON, List.of("id", "flags"));
+    Row row =
+        read(
+            records,
+            "{\"schema\": {\"type\": \"struct\", \"fields\": [{\"field\": \"after\", \"fields\": ["
+                + "{\"field\": \"flags\", \"name\": \"io.debezium.data.Bits\","
+                + " \"parameters\": {\"length\": \"3\"}}]}]},"
+                + " \"payload\": {\"op\": \"c\", \"after\": {\"id\": 1, \"flags\": \"BQ==\"},"
+                + " \"source\": {\"lsn\": 5}}}");
+    assertEquals("101", row.getString("flags"));
+  }
+
+  /** A log position that is not a number would order the change before all others: refused. */
+  @Test
+  void aPositionThatIsNotANumberIsAFailure() {
+    KafkaRecords.Failure failure =
+        assertThrows(
+            KafkaRecords.Failure.class,
+            () ->
+                read(
+                    DEBEZIUM,
+                    "{\"op\": \"c\", \"after\": {\"id\": 1}, \"source\": {\"lsn\": \"x9\"}}"));
+    assertTrue(failure.getMessage().contains("source.lsn"), failure.getMessage());
+  }
+
+  private static String decode(long value, String type) throws KafkaRecords.Failure {
+    return KafkaRecords.decode(new LongNode(value), type, "t");
   }
 }

@@ -4,6 +4,7 @@ import dev.watershed.io.WriteMode;
 import dev.watershed.io.bigquery.BigQueryLoad;
 import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.files.JsonLinesSource;
+import dev.watershed.io.files.JsonSource;
 import dev.watershed.io.files.ParquetSink;
 import dev.watershed.io.files.ParquetSource;
 import dev.watershed.io.files.ReplaySource;
@@ -200,7 +201,7 @@ public final class Composer {
                 name,
                 CsvSource.read(source.name(), spec.resolve(source.path()))
                     .withColumns(List.copyOf(columns))
-                    .withDelimiter(source.delimiter()));
+                    .withFormat(source.csv()));
         where = source.path();
         break;
       case "jsonl":
@@ -208,6 +209,15 @@ public final class Composer {
             pipeline.apply(
                 name,
                 JsonLinesSource.read(source.name(), spec.resolve(source.path()))
+                    .withColumns(List.copyOf(columns)));
+        where = source.path();
+        break;
+      case "json":
+        result =
+            pipeline.apply(
+                name,
+                JsonSource.read(source.name(), spec.resolve(source.path()))
+                    .withRecordsAt(source.recordsAt())
                     .withColumns(List.copyOf(columns)));
         where = source.path();
         break;
@@ -319,8 +329,8 @@ public final class Composer {
         source.type().equals("csv")
             ? ReplaySource.csv(
                 source.name(),
-                CsvSource.header(spec.resolve(source.path()), source.delimiter()),
-                source.delimiter(),
+                CsvSource.header(spec.resolve(source.path()), source.csv()),
+                source.csv(),
                 records)
             : ReplaySource.json(source.name(), records);
     WithFailures.Result<PCollection<Row>, Row> result =
@@ -612,7 +622,9 @@ public final class Composer {
       plan.add(
           String.format(
               "  %-34s by %s, %s (a merge needs one row per key)",
-              name, model.key(), rule == null ? "keep first by source position" : keepWords(rule)));
+              name,
+              model.key(),
+              rule == null ? "keep latest by source position" : keepWords(rule)));
     }
     return out;
   }
@@ -649,9 +661,12 @@ public final class Composer {
               name, model.key(), words, spec.timing().stateTtl()));
       return rows.apply(name, dedupe).setRowSchema(model.schema());
     }
-    Dedupe dedupe = Dedupe.byKey(model.key()).withMetricsName(model.name() + "_key");
-    if (orderBy != null) {
-      dedupe = latest ? dedupe.keepLatest(orderBy) : dedupe.keepFirst(orderBy);
+    Dedupe dedupe =
+        Dedupe.byKey(model.key())
+            .withMetricsName(model.name() + "_key")
+            .keeping(latest ? Dedupe.Keep.LATEST : Dedupe.Keep.FIRST, orderBy);
+    if (model.tracksChanges()) {
+      dedupe = dedupe.withValuesCarriedIntoDeletes();
     }
     plan.add(String.format("  %-34s by %s, %s", name, model.key(), words));
     return rows.apply(name, dedupe.withTieBreak(tieBreak)).setRowSchema(model.schema());
@@ -791,13 +806,7 @@ public final class Composer {
     if (rule == null) {
       return dedupe;
     }
-    if (rule.orderBy() != null) {
-      dedupe =
-          rule.keep() == Dedupe.Keep.LATEST
-              ? dedupe.keepLatest(rule.orderBy())
-              : dedupe.keepFirst(rule.orderBy());
-    }
-    return dedupe.withTieBreak(rule.tieBreak());
+    return dedupe.keeping(rule.keep(), rule.orderBy()).withTieBreak(rule.tieBreak());
   }
 
   private static String keepWords(DedupeSpec rule) {
@@ -945,13 +954,11 @@ public final class Composer {
       return;
     }
     String file = context.deadLetterFile() != null ? context.deadLetterFile() : target.file();
-    if (spec.isStreaming()) {
-      all.apply("dead letters", DeadLetterFile.appending(spec.resolve(file)));
-      plan.add(String.format("  %-34s jsonl %s, appended per bundle", "dead letters", file));
-      return;
-    }
-    all.apply("dead letters", DeadLetterFile.to(spec.resolve(file)));
-    plan.add(String.format("  %-34s jsonl %s", "dead letters", file));
+    all.apply(
+        "dead letters", DeadLetterFile.appending(spec.resolve(file), context.now().toString()));
+    plan.add(
+        String.format(
+            "  %-34s jsonl %s, appended per bundle, marked with the run", "dead letters", file));
   }
 
   static JdbcEndpoint endpoint(String url, String user, String password) {

@@ -1,6 +1,7 @@
 package dev.watershed.pipelines.compose;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.records.RawRecords;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -9,22 +10,20 @@ import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.Row;
 
 /**
- * Writes dead letters as one JSON lines file, replaced on every run, and counts them per stage and
- * source ({@code dead.<stage>.<source>}) and per stage and reason ({@code
- * reason.<stage>.<reason>}).
+ * Appends dead letters to one JSON lines file, each marked with the run that wrote it ({@code run}:
+ * the run's start time), and counts them per stage and source ({@code dead.<stage>.<source>}) and
+ * per stage and reason ({@code reason.<stage>.<reason>}). The file is never replaced: a record
+ * rejected by a run whose read mark moved past it is still there for a replay after later runs,
+ * blocked ones included; a replay rewrites it to hold what remains to replay.
  */
 final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
   private final String file;
-  private final boolean appending;
+  private final String run;
   private final String bootstrapServers;
 
-  private DeadLetterFile(String file, boolean appending) {
-    this(file, appending, null);
-  }
-
-  private DeadLetterFile(String file, boolean appending, String bootstrapServers) {
+  private DeadLetterFile(String file, String run, String bootstrapServers) {
     this.file = file;
-    this.appending = appending;
+    this.run = run;
     this.bootstrapServers = bootstrapServers;
   }
 
@@ -33,20 +32,16 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
    * and streaming alike (at least once).
    */
   static DeadLetterFile toKafka(String bootstrapServers, String topic) {
-    return new DeadLetterFile(topic, true, bootstrapServers);
-  }
-
-  static DeadLetterFile to(String file) {
-    return new DeadLetterFile(file, false);
+    return new DeadLetterFile(topic, null, bootstrapServers);
   }
 
   /**
-   * For endless streams: appends each bundle's dead letters to {@code file} (JSON lines) when the
-   * bundle finishes, instead of writing the file once at the end of a run. Dead letters of a bundle
-   * replayed after a failure are appended again: at least once.
+   * Appends each bundle's dead letters to {@code file} (JSON lines) when the bundle finishes,
+   * marked with {@code run}. Dead letters of a bundle retried after a failure are appended again:
+   * at least once.
    */
-  static DeadLetterFile appending(String file) {
-    return new DeadLetterFile(file, true);
+  static DeadLetterFile appending(String file, String run) {
+    return new DeadLetterFile(file, run, null);
   }
 
   @Override
@@ -69,31 +64,28 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
                   .withValueSerializer(
                       org.apache.kafka.common.serialization.StringSerializer.class));
     }
-    if (appending) {
-      String path = file.endsWith(".jsonl") ? file : file + ".jsonl";
-      deadLetters
-          .apply("Count", ParDo.of(new CountFn()))
-          .setRowSchema(DeadLetter.SCHEMA)
-          .apply("Append", ParDo.of(new AppendFn(path)));
-      return PDone.in(deadLetters.getPipeline());
-    }
-    String prefix =
-        file.endsWith(".jsonl") ? file.substring(0, file.length() - ".jsonl".length()) : file;
-    return deadLetters
+    String path = file.endsWith(".jsonl") ? file : file + ".jsonl";
+    deadLetters
         .apply("Count", ParDo.of(new CountFn()))
         .setRowSchema(DeadLetter.SCHEMA)
-        .apply("Write", RowFiles.jsonLines(prefix));
+        .apply("Append", ParDo.of(new AppendFn(path, run)));
+    return PDone.in(deadLetters.getPipeline());
   }
+
+  /** The field of a dead letter in the file that names the run which wrote it. */
+  static final String RUN = "run";
 
   /** Appends the JSON lines of each bundle to one file; one writer at a time per JVM. */
   static final class AppendFn extends DoFn<Row, Void> {
     private static final Object LOCK = new Object();
     private final String path;
+    private final String run;
     private transient StringBuilder lines;
     private transient dev.watershed.transforms.records.RowJson json;
 
-    AppendFn(String path) {
+    AppendFn(String path, String run) {
       this.path = path;
+      this.run = run;
     }
 
     @StartBundle
@@ -106,7 +98,10 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
 
     @ProcessElement
     public void process(@Element Row deadLetter) {
-      lines.append(json.apply(deadLetter)).append('\n');
+      String object = json.apply(deadLetter);
+      lines.append(object, 0, object.length() - 1);
+      RawRecords.appendJsonField(lines, false, RUN, run);
+      lines.append("}\n");
     }
 
     @FinishBundle

@@ -210,7 +210,8 @@ public final class Drift {
       CanonicalModel.Builder builder = CanonicalModel.builder(model.name()).key(model.key());
       types.forEach(builder::field);
       models.put(model.name(), builder.build());
-      conform.set(i, new ConformSpec(entry.from(), entry.to(), rules, entry.line()));
+      conform.set(
+          i, new ConformSpec(entry.from(), entry.to(), rules, entry.line(), entry.fieldLines()));
     }
     // A model fed by several sources gains the field in every one of them; others leave it null.
   }
@@ -238,7 +239,7 @@ public final class Drift {
       throws IOException, SQLException {
     switch (source.type()) {
       case "csv":
-        return SourceSchemas.csv(spec.resolve(source.path()), source.delimiter());
+        return SourceSchemas.csv(spec.resolve(source.path()), source.csv());
       case "jsonl":
         return SourceSchemas.jsonLines(spec.resolve(source.path()));
       case "jdbc":
@@ -303,6 +304,7 @@ public final class Drift {
       String q = endpoint.dialect().quote(table);
       try (Connection connection = endpoint.connect()) {
         try (Statement statement = connection.createStatement()) {
+          endpoint.dialect().createSchemaOf(statement, table);
           statement.execute(
               "CREATE TABLE IF NOT EXISTS "
                   + q

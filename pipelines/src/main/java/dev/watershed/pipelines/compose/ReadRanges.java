@@ -35,9 +35,15 @@ public final class ReadRanges {
         Map<Integer, Long> start =
             from != null
                 ? KafkaOffsets.parse(from)
-                : KafkaOffsets.beginning(source.kafka().bootstrapServers(), source.kafka().topic());
+                : KafkaOffsets.beginning(
+                    source.kafka().bootstrapServers(),
+                    source.kafka().topic(),
+                    source.kafka().timeout());
         Map<Integer, Long> end =
-            KafkaOffsets.end(source.kafka().bootstrapServers(), source.kafka().topic());
+            KafkaOffsets.end(
+                source.kafka().bootstrapServers(),
+                source.kafka().topic(),
+                source.kafka().timeout());
         ranges.put(
             source.name(),
             new RunContext.ReadRange(KafkaOffsets.format(start), KafkaOffsets.format(end)));

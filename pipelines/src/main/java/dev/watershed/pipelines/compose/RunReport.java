@@ -99,6 +99,9 @@ public final class RunReport {
       node.put("type", source.type());
       node.put("read", summary.read(source.name()));
       node.put("dead_lettered", summary.extractDeadLettered(source.name()));
+      if (source.type().equals("kafka")) {
+        node.put("tombstones", summary.tombstones(source.name()));
+      }
     }
     ObjectNode models = report.putObject("models");
     for (String model : spec.models().keySet()) {

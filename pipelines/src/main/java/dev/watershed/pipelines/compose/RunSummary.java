@@ -119,6 +119,11 @@ public final class RunSummary {
     return counter("source." + source + ".read");
   }
 
+  /** Kafka records with a null value (a tombstone), skipped: not counted as read. */
+  public long tombstones(String source) {
+    return counter("source." + source + ".tombstones");
+  }
+
   public long extractDeadLettered(String source) {
     return counter("dead.extract." + source);
   }
@@ -246,6 +251,15 @@ public final class RunSummary {
               source.type(),
               read(source.name()),
               extractDeadLettered(source.name())));
+    }
+    for (SourceSpec source : spec.sources().values()) {
+      long skipped = tombstones(source.name());
+      if (skipped > 0) {
+        out.append(
+            String.format(
+                "%-14s %d tombstones skipped (null values that follow deletes; not records)%n",
+                source.name(), skipped));
+      }
     }
     out.append(
         String.format(

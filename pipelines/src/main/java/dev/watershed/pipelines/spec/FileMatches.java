@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.spec;
 
+import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
 import java.io.IOException;
 import java.nio.file.FileSystems;
@@ -37,9 +38,9 @@ final class FileMatches {
   }
 
   /** The header of a CSV file, or null when it cannot be read. */
-  static List<String> csvHeader(Path file, char delimiter) {
+  static List<String> csvHeader(Path file, CsvFormat format) {
     try {
-      return CsvSource.header(file.toString(), delimiter);
+      return CsvSource.header(file.toString(), format);
     } catch (IllegalArgumentException e) {
       return null;
     }

@@ -1,20 +1,24 @@
 package dev.watershed.pipelines.spec;
 
+import dev.watershed.io.files.CsvFormat;
 import java.util.List;
 import java.util.Map;
 
 /**
  * A source as declared under {@code sources:}. File sources use {@code path}; JDBC sources use
- * {@code url}, {@code user}, {@code password} and one of {@code table} or {@code query}. {@code
- * schema} is the declared column types (empty: the schema recorded by the first run), {@code drift}
- * the policy when the source's schema changes.
+ * {@code url}, {@code user}, {@code password} and one of {@code table} or {@code query}; a CSV
+ * source's {@code csv} format (delimiter, quote, escape, comment, header, encoding) is null for
+ * other types; a JSON document source's {@code recordsAt} is the JSON pointer to its records.
+ * {@code schema} is the declared column types (empty: the schema recorded by the first run), {@code
+ * drift} the policy when the source's schema changes.
  */
 public record SourceSpec(
     String name,
     String type,
     int line,
     String path,
-    char delimiter,
+    CsvFormat csv,
+    String recordsAt,
     String url,
     String user,
     String password,
@@ -30,9 +34,19 @@ public record SourceSpec(
 
   /**
    * A Kafka source's topic: {@code format} is {@code json} or {@code debezium-json}; {@code group}
-   * the consumer group a streaming run commits offsets for.
+   * the consumer group a streaming run commits offsets for; {@code timeout} how long a request to
+   * the brokers may take, retries included, before the run fails (a busy machine needs more than a
+   * few seconds).
    */
-  public record Kafka(String bootstrapServers, String topic, String format, String group) {
+  public record Kafka(
+      String bootstrapServers,
+      String topic,
+      String format,
+      String group,
+      java.time.Duration timeout) {
+    /** How long Kafka requests may take unless the source says otherwise. */
+    public static final java.time.Duration DEFAULT_TIMEOUT = java.time.Duration.ofSeconds(30);
+
     public boolean isChangeStream() {
       return format.equals("debezium-json");
     }

@@ -1,6 +1,8 @@
 package dev.watershed.pipelines.spec;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.io.files.CsvFormat;
+import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.dedupe.Dedupe;
@@ -44,7 +46,8 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  */
 public final class SpecParser {
   static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-  static final Set<String> SOURCE_TYPES = Set.of("csv", "jsonl", "parquet", "jdbc", "kafka");
+  static final Set<String> SOURCE_TYPES =
+      Set.of("csv", "jsonl", "json", "parquet", "jdbc", "kafka");
   static final Set<String> SINK_TYPES =
       Set.of("duckdb", "postgres", "mariadb", "parquet", "jsonl", "csv", "kafka", "bigquery");
   static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
@@ -54,6 +57,13 @@ public final class SpecParser {
   private Set<String> declaredModels = Set.of();
   // Sources with a drift policy: their columns may come and go, so the header is not checked.
   private final Set<String> driftManaged = new java.util.HashSet<>();
+
+  /** Files whose unreadable header was reported already (several conform entries read one). */
+  private final Set<Path> checkedHeaders = new java.util.HashSet<>();
+
+  /** Files of one CSV source whose headers are read by the checks; more are read by the run. */
+  private static final int MAX_HEADERS_CHECKED = 1000;
+
   private final References references;
   private final Path baseDir;
   private String modeOverride;
@@ -299,6 +309,49 @@ public final class SpecParser {
   }
 
   /** What each mode needs of sources and sinks. */
+  /**
+   * An overwrite replaces a destination with what one run read; a source read in part (an
+   * incremental JDBC source, a Kafka topic from its stored offsets) gives a run only what changed
+   * since the last, so the destination would lose every earlier row.
+   */
+  private static void checkOverwritesReadEverything(
+      YamlObject top,
+      Map<String, SourceSpec> sources,
+      Map<String, CanonicalModel> models,
+      List<ConformSpec> conform,
+      Map<String, SinkSpec> sinks) {
+    for (SinkSpec sink : sinks.values()) {
+      if (sink.mode() != WriteMode.OVERWRITE) {
+        continue;
+      }
+      List<String> written = sink.models().isEmpty() ? List.copyOf(models.keySet()) : sink.models();
+      for (ConformSpec entry : conform) {
+        SourceSpec source = sources.get(entry.from());
+        if (!written.contains(entry.to())
+            || source == null
+            || (source.incremental() == null && source.kafka() == null)) {
+          continue;
+        }
+        top.object("sinks", false)
+            .error(
+                sink.name(),
+                "sink '"
+                    + sink.name()
+                    + "' overwrites '"
+                    + entry.to()
+                    + "' with each run's rows, but source '"
+                    + source.name()
+                    + "' is read in part ("
+                    + (source.kafka() != null
+                        ? "a topic, from the offsets stored by the last run"
+                        : "incremental, past the stored mark")
+                    + "): every run would drop the rows of earlier runs. Set write: append"
+                    + (sink.isTable() ? " or write: merge" : "")
+                    + ", or read the source whole");
+      }
+    }
+  }
+
   private void checkMode(
       YamlObject top,
       String mode,
@@ -310,6 +363,7 @@ public final class SpecParser {
       Map<String, HistorySpec> history,
       Map<String, List<QualityRule>> quality,
       DeadLetterSpec deadLetter) {
+    checkOverwritesReadEverything(top, sources, models, conform, sinks);
     for (CanonicalModel model : models.values()) {
       HistorySpec kept = history.get(model.name());
       if (kept != null && !kept.strategy().equals("changes") && !kept.deletes().equals("ignore")) {
@@ -453,6 +507,73 @@ public final class SpecParser {
     }
   }
 
+  /** A CSV source's format: RFC 4180 unless its keys say otherwise. */
+  private static CsvFormat csvFormat(YamlObject source) {
+    CsvFormat format = CsvFormat.rfc4180();
+    Character delimiter = oneCharacter(source, "delimiter", ",");
+    Character quote = oneCharacter(source, "quote", "\"");
+    Character escape = oneCharacter(source, "escape", null);
+    Character comment = oneCharacter(source, "comment", null);
+    String header = source.string("header", "true");
+    if (!header.equals("true") && !header.equals("false")) {
+      source.error("header", "expected true or false, got '" + header + "'");
+    }
+    List<String> columns = source.strings("columns");
+    if (!columns.isEmpty() && header.equals("true")) {
+      source.error(
+          "columns", "columns name the fields of a file without a header; set header: false");
+    }
+    String encoding = source.string("encoding", "UTF-8");
+    try {
+      if (!CsvFormat.asciiCompatible(java.nio.charset.Charset.forName(encoding))) {
+        source.error(
+            "encoding",
+            "encoding "
+                + encoding
+                + " is not supported for CSV: use one whose ASCII characters are single bytes"
+                + " (UTF-8, ISO-8859-1, windows-1252, ...), or convert the file to UTF-8");
+        return format;
+      }
+    } catch (IllegalArgumentException e) {
+      source.error(
+          "encoding", "unknown encoding '" + encoding + "'; e.g. UTF-8, ISO-8859-1, windows-1252");
+      return format;
+    }
+    int maxRecordBytes = source.integer("max_record_bytes", CsvFormat.DEFAULT_MAX_RECORD_BYTES);
+    try {
+      format =
+          new CsvFormat(
+              delimiter == null ? ',' : delimiter,
+              quote == null ? '"' : quote,
+              escape == null ? (quote == null ? '"' : quote) : escape,
+              comment == null ? (char) 0 : comment,
+              header.equals("true"),
+              columns.isEmpty() ? null : columns,
+              encoding,
+              maxRecordBytes);
+    } catch (IllegalArgumentException e) {
+      // Characters that collide (a delimiter that is also the quote, ...).
+      source.error(null, e.getMessage());
+    }
+    return format;
+  }
+
+  /** One character under {@code key} ({@code tab} and {@code \t} name a tab), or the fallback. */
+  private static Character oneCharacter(YamlObject source, String key, String fallback) {
+    String text = source.string(key, fallback);
+    if (text == null) {
+      return null;
+    }
+    if (text.equals("\\t") || text.equals("tab")) {
+      text = "\t";
+    }
+    if (text.length() != 1 || text.charAt(0) > 127 || text.equals("\n") || text.equals("\r")) {
+      source.error(key, "expected one ASCII character (or 'tab'), got '" + text + "'");
+      return null;
+    }
+    return text.charAt(0);
+  }
+
   private Map<String, SourceSpec> sources(YamlObject section) {
     Map<String, SourceSpec> out = new LinkedHashMap<>();
     if (section.keys().isEmpty() && section.line() > 0) {
@@ -469,6 +590,14 @@ public final class SpecParser {
                 "type",
                 "path",
                 "delimiter",
+                "quote",
+                "escape",
+                "comment",
+                "header",
+                "columns",
+                "encoding",
+                "max_record_bytes",
+                "records_at",
                 "url",
                 "user",
                 "password",
@@ -491,7 +620,8 @@ public final class SpecParser {
             "type", "unknown source type '" + type + "'; allowed: " + sorted(SOURCE_TYPES));
         continue;
       }
-      char delimiter = ',';
+      CsvFormat csv = null;
+      String recordsAt = "";
       String path = null;
       String url = null;
       String user = null;
@@ -504,7 +634,8 @@ public final class SpecParser {
       SourceSpec.Kafka kafka = null;
       SourceSpec.Incremental incremental = null;
       if (type.equals("kafka")) {
-        source.rejectUnknown(Set.of("type", "bootstrap_servers", "topic", "format", "group"));
+        source.rejectUnknown(
+            Set.of("type", "bootstrap_servers", "topic", "format", "group", "timeout"));
         String format = source.string("format", "json");
         if (!format.equals("json") && !format.equals("debezium-json")) {
           source.error("format", "unknown format '" + format + "'; allowed: debezium-json, json");
@@ -514,7 +645,8 @@ public final class SpecParser {
                 source.string("bootstrap_servers", true),
                 source.string("topic", true),
                 format,
-                source.string("group", "watershed-" + name));
+                source.string("group", "watershed-" + name),
+                duration(source, "timeout", SourceSpec.Kafka.DEFAULT_TIMEOUT));
       } else if (type.equals("jdbc")) {
         source.rejectUnknown(
             Set.of(
@@ -567,21 +699,37 @@ public final class SpecParser {
       } else {
         Set<String> allowed =
             type.equals("csv")
-                ? Set.of("type", "path", "delimiter", "schema", "drift")
-                : Set.of("type", "path", "schema", "drift");
+                ? Set.of(
+                    "type",
+                    "path",
+                    "schema",
+                    "drift",
+                    "delimiter",
+                    "quote",
+                    "escape",
+                    "comment",
+                    "header",
+                    "columns",
+                    "encoding",
+                    "max_record_bytes")
+                : type.equals("json")
+                    ? Set.of("type", "path", "schema", "drift", "records_at")
+                    : Set.of("type", "path", "schema", "drift");
         source.rejectUnknown(allowed);
+        recordsAt = source.string("records_at", "");
+        if (!recordsAt.isEmpty() && !recordsAt.startsWith("/")) {
+          source.error(
+              "records_at",
+              "expected a JSON pointer to the records' array, such as /data; got '"
+                  + recordsAt
+                  + "'");
+        }
         path = source.string("path", true);
         if (path != null) {
           checkFilesExist(source, path);
         }
-        String delim = source.string("delimiter", ",");
-        if (delim.equals("\\t") || delim.equals("tab")) {
-          delim = "\t";
-        }
-        if (delim.length() != 1 || delim.equals("\"")) {
-          source.error("delimiter", "expected one character (or 'tab'), got '" + delim + "'");
-        } else {
-          delimiter = delim.charAt(0);
+        if (type.equals("csv")) {
+          csv = csvFormat(source);
         }
       }
       out.put(
@@ -591,7 +739,8 @@ public final class SpecParser {
               type,
               source.line(),
               path,
-              delimiter,
+              csv,
+              recordsAt,
               url,
               user,
               password,
@@ -744,8 +893,17 @@ public final class SpecParser {
       if (source != null && source.type().equals("csv") && !driftManaged.contains(source.name())) {
         checkCsvColumns(fields, rules, source);
       }
+      Map<String, Integer> fieldLines = new LinkedHashMap<>();
+      for (String field : rules.keySet()) {
+        fieldLines.put(field, fields.lineOf(field));
+      }
       out.add(
-          new ConformSpec(from, to, java.util.Collections.unmodifiableMap(rules), entry.line()));
+          new ConformSpec(
+              from,
+              to,
+              java.util.Collections.unmodifiableMap(rules),
+              entry.line(),
+              Map.copyOf(fieldLines)));
     }
     return out;
   }
@@ -863,12 +1021,29 @@ public final class SpecParser {
     return rule;
   }
 
+  /**
+   * Every file a CSV source matches must have a readable header, and every column a conform rule
+   * reads must be in the first file's header; the error names the file, the column and the closest
+   * column there is.
+   */
   private void checkCsvColumns(YamlObject fields, Map<String, FieldRule> rules, SourceSpec source) {
     List<Path> files = FileMatches.of(baseDir, source.path());
     if (files.isEmpty()) {
       return;
     }
-    List<String> header = FileMatches.csvHeader(files.get(0), source.delimiter());
+    List<String> header = null;
+    for (Path file : files.subList(0, Math.min(files.size(), MAX_HEADERS_CHECKED))) {
+      try {
+        List<String> columns = CsvSource.header(file.toString(), source.csv());
+        if (header == null) {
+          header = columns;
+        }
+      } catch (IllegalArgumentException e) {
+        if (checkedHeaders.add(file)) {
+          errors.add(new SpecError("sources." + source.name(), source.line(), e.getMessage()));
+        }
+      }
+    }
     if (header == null) {
       return;
     }
@@ -882,6 +1057,7 @@ public final class SpecParser {
                 + column
                 + "' is not in the header of "
                 + files.get(0).getFileName()
+                + ClosestName.hint(column, header)
                 + " (columns: "
                 + String.join(", ", header)
                 + ")");

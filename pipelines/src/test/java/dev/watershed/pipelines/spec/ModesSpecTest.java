@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -135,5 +136,44 @@ class ModesSpecTest {
                     WAREHOUSE,
                     "history:\n  customer: { scd2: [email], deletes: invalidate }"))
             .contains("is read in part (incremental or a topic); set deletes: ignore"));
+  }
+
+  /**
+   * An overwrite of a lake or table by a source read in part would keep only the latest run's rows:
+   * validate refuses it in every mode that reads in part, and says how to fix it.
+   */
+  @Test
+  void anOverwriteFedByASourceReadInPartIsRefused() throws Exception {
+    String jdbc =
+        "    type: jdbc\n    url: jdbc:postgresql://127.0.0.1:5432/test\n    table: orders\n"
+            + "    incremental: { column: updated_at, tie_break: id }";
+    String lake = "  lake: { type: parquet, path: lake }";
+    for (String mode : List.of("batch", "micro-batch")) {
+      String all = errors(spec(mode, jdbc, WAREHOUSE + "\n" + lake, ""));
+      assertTrue(
+          all.contains(
+              "sink 'lake' overwrites 'customer' with each run's rows, but source 'crm' is read"
+                  + " in part (incremental, past the stored mark): every run would drop the rows"
+                  + " of earlier runs. Set write: append, or read the source whole"),
+          all);
+      all = errors(spec(mode, KAFKA.replace("debezium-json", "json"), WAREHOUSE + "\n" + lake, ""));
+      assertTrue(all.contains("is read in part (a topic, from the offsets stored"), all);
+    }
+    String table = "  w: { type: duckdb, path: w.duckdb, write: overwrite }";
+    assertTrue(
+        errors(spec("batch", jdbc, table, "")).contains("Set write: append or write: merge"));
+    // Appending is fine; so is an overwrite of a source read whole.
+    parse(
+        spec(
+            "batch",
+            jdbc,
+            WAREHOUSE + "\n  lake: { type: parquet, path: lake, write: append }",
+            ""));
+    parse(
+        spec(
+            "batch",
+            jdbc.replace("    incremental: { column: updated_at, tie_break: id }", "    key: [id]"),
+            WAREHOUSE + "\n" + lake,
+            ""));
   }
 }

@@ -444,4 +444,64 @@ class SpecParserTest {
     assertEquals("from-a-file", spec.sinks().get("pg").password());
     assertTrue(spec.secrets().contains("from-a-file"));
   }
+
+  @Test
+  void csvSourcesTakeTheOptionsRealExportsNeed() throws Exception {
+    Files.writeString(
+        folder.resolve("contacts.csv"),
+        "# exported by the CRM\nid;email;balance;changed\n1;a@example.com;1;2024-01-01T00:00:00Z\n");
+    Spec spec =
+        parse(
+            replaceLine(
+                6,
+                "    path: contacts.csv\n    delimiter: ';'\n    escape: '\\'\n    comment: '#'\n"
+                    + "    encoding: ISO-8859-1\n    max_record_bytes: 1000"));
+    dev.watershed.io.files.CsvFormat format = spec.sources().get("crm").csv();
+    assertEquals(';', format.delimiter());
+    assertEquals('"', format.quote());
+    assertEquals('\\', format.escape());
+    assertEquals('#', format.comment());
+    assertEquals("ISO-8859-1", format.encoding());
+    assertEquals(1000, format.maxRecordBytes());
+    assertTrue(format.header());
+    writeSourceFile();
+    assertError(
+        replaceLine(6, "    path: contacts.csv\n    encoding: klingon"),
+        "sources.crm.encoding",
+        7,
+        "unknown encoding 'klingon'");
+    assertError(
+        replaceLine(6, "    path: contacts.csv\n    encoding: UTF-16"),
+        "sources.crm.encoding",
+        7,
+        "encoding UTF-16 is not supported for CSV");
+    assertError(
+        replaceLine(6, "    path: contacts.csv\n    columns: [a, b]"),
+        "sources.crm.columns",
+        7,
+        "set header: false");
+    assertError(
+        replaceLine(6, "    path: contacts.csv\n    quote: ','"),
+        "sources.crm",
+        5,
+        "cannot also be the quote");
+  }
+
+  @Test
+  void jsonDocumentSourcesNameWhereTheirRecordsAre() throws Exception {
+    Files.writeString(folder.resolve("export.json"), "{\"data\": []}");
+    String json = replaceLine(5, "    type: json").replace("contacts.csv", "export.json");
+    assertEquals("", parse(json).sources().get("crm").recordsAt());
+    assertEquals(
+        "/data",
+        parse(json.replace("path: export.json", "path: export.json\n    records_at: /data"))
+            .sources()
+            .get("crm")
+            .recordsAt());
+    assertError(
+        json.replace("path: export.json", "path: export.json\n    records_at: data"),
+        "sources.crm.records_at",
+        7,
+        "expected a JSON pointer");
+  }
 }

@@ -54,6 +54,9 @@ public final class Conform
   /** Reason for a record whose key field is empty after conforming. */
   public static final String MISSING_KEY = "missing key";
 
+  /** Reason of a change whose version (its position in the source's log) is not a number. */
+  public static final String INVALID_VERSION = "invalid change version";
+
   private final CanonicalModel model;
   private final Map<String, FieldRule> rules;
 
@@ -320,10 +323,35 @@ public final class Conform
       if (model.tracksChanges()) {
         values[schema.indexOf(RawRecords.DELETED)] = delete;
         String version = versionIn >= 0 ? raw.getString(versionIn) : null;
-        values[schema.indexOf(RawRecords.VERSION)] = version == null ? null : Long.valueOf(version);
         String changedAt = changedAtIn >= 0 ? raw.getString(changedAtIn) : null;
-        values[schema.indexOf(RawRecords.CHANGED_AT)] =
-            changedAt == null ? null : java.time.Instant.parse(changedAt);
+        try {
+          values[schema.indexOf(RawRecords.VERSION)] =
+              version == null ? null : Long.valueOf(version.trim());
+        } catch (NumberFormatException e) {
+          deadLettered.inc();
+          out.get(dead)
+              .output(
+                  DeadLetter.of(
+                      STAGE,
+                      INVALID_VERSION,
+                      "the change's version '" + version + "' is not a whole number",
+                      raw));
+          return;
+        }
+        try {
+          values[schema.indexOf(RawRecords.CHANGED_AT)] =
+              changedAt == null ? null : java.time.Instant.parse(changedAt);
+        } catch (java.time.format.DateTimeParseException e) {
+          deadLettered.inc();
+          out.get(dead)
+              .output(
+                  DeadLetter.of(
+                      STAGE,
+                      Normalizers.UNPARSABLE_TIMESTAMP,
+                      "the change's time '" + changedAt + "' is not an ISO-8601 instant",
+                      raw));
+          return;
+        }
       }
       ok.inc();
       // The rules cast every value to its field's Java type, so the row is attached as is:

@@ -3,6 +3,7 @@ package dev.watershed.transforms.dedupe;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.records.CompactRowCoder;
 import dev.watershed.transforms.records.RawRecords;
+import dev.watershed.transforms.records.SourcePositions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,8 +29,8 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
 
 /**
- * Keeps exactly one row per key: the latest (or first) by an order column, with a deterministic
- * tie-break.
+ * Keeps exactly one row per key: the latest (or first) by an order column, or by source position
+ * when there is none, with a deterministic tie-break.
  *
  * <p>Exact in batch: rows are combined by key, so no duplicate survives however the input is split,
  * unlike Beam's best-effort {@code Deduplicate}. Keys are hashed into {@value #DEFAULT_BUCKETS}
@@ -39,15 +40,20 @@ import org.apache.beam.sdk.values.Row;
  * Flink: a 2M-row dedupe took 9.5 s combined per key, 5 s per bucket), and rows cross the shuffle
  * in {@link CompactRowCoder}'s form. A bucket's winners are held in memory together: about a
  * {@value #DEFAULT_BUCKETS}th of the distinct keys each, so raise the bucket count beyond a hundred
- * million keys. The choice is deterministic: when order values are equal (or there is no order
- * column), the row with the smallest tie-break values wins, then the smallest {@code _source} and
- * {@code _position} lineage values when the rows carry them. Rows with a null order value lose to
- * any row with one.
+ * million keys.
+ *
+ * <p>The choice is deterministic. Rows are compared by the order column (greatest wins for {@link
+ * Keep#LATEST}, smallest for {@link Keep#FIRST}; a null order value loses to any row with one),
+ * then by the tie-break fields (smallest wins), then by where they were read: the {@code _source}
+ * name and the {@code _position} in {@link SourcePositions} order (file line, partition offset,
+ * table order, compared as numbers), the last read winning for {@code LATEST} and the first for
+ * {@code FIRST}. Without an order column, "latest" is therefore the record read last.
  *
  * <pre>{@code
  * PCollection<Row> latest =
  *     customers.apply(
  *         Dedupe.byKey("email").keepLatest("updated_at").withTieBreak("customer_id"));
+ * PCollection<Row> lastRead = customers.apply(Dedupe.byKey("email").keepLatest());
  * }</pre>
  *
  * <p>Counters (namespace {@code watershed}): {@code dedupe.<name>.in} and {@code
@@ -71,6 +77,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
   private final List<String> tieBreak;
   private final String metricsName;
   private final int buckets;
+  private final boolean carryIntoDeletes;
 
   private Dedupe(
       List<String> key,
@@ -78,16 +85,21 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
       String orderBy,
       List<String> tieBreak,
       String metricsName,
-      int buckets) {
+      int buckets,
+      boolean carryIntoDeletes) {
     this.key = List.copyOf(key);
     this.keep = keep;
     this.orderBy = orderBy;
     this.tieBreak = List.copyOf(tieBreak);
     this.metricsName = metricsName;
     this.buckets = buckets;
+    this.carryIntoDeletes = carryIntoDeletes;
   }
 
-  /** Dedupes by the given key fields; without an order column the tie-break alone decides. */
+  /**
+   * Dedupes by the given key fields, keeping the row read last ({@link #keepLatest()}) unless an
+   * order column or {@link #keepFirst()} says otherwise.
+   */
   public static Dedupe byKey(String... fields) {
     return byKey(List.of(fields));
   }
@@ -96,17 +108,34 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     if (fields.isEmpty()) {
       throw new IllegalArgumentException("Dedupe needs at least one key field");
     }
-    return new Dedupe(fields, Keep.FIRST, null, List.of(), "rows", DEFAULT_BUCKETS);
+    return new Dedupe(fields, Keep.LATEST, null, List.of(), "rows", DEFAULT_BUCKETS, false);
+  }
+
+  /** Keeps the row read last per key (greatest source position). */
+  public Dedupe keepLatest() {
+    return new Dedupe(key, Keep.LATEST, null, tieBreak, metricsName, buckets, carryIntoDeletes);
+  }
+
+  /** Keeps the row read first per key (smallest source position). */
+  public Dedupe keepFirst() {
+    return new Dedupe(key, Keep.FIRST, null, tieBreak, metricsName, buckets, carryIntoDeletes);
+  }
+
+  /**
+   * As {@link #keepLatest(String)} or {@link #keepFirst(String)}; a null order keeps by position.
+   */
+  public Dedupe keeping(Keep keep, String orderBy) {
+    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes);
   }
 
   /** Keeps the row with the greatest {@code orderBy} value per key. */
   public Dedupe keepLatest(String orderBy) {
-    return new Dedupe(key, Keep.LATEST, orderBy, tieBreak, metricsName, buckets);
+    return new Dedupe(key, Keep.LATEST, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes);
   }
 
   /** Keeps the row with the smallest {@code orderBy} value per key. */
   public Dedupe keepFirst(String orderBy) {
-    return new Dedupe(key, Keep.FIRST, orderBy, tieBreak, metricsName, buckets);
+    return new Dedupe(key, Keep.FIRST, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes);
   }
 
   /** Fields compared, smallest first, when order values are equal. */
@@ -115,12 +144,12 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
   }
 
   public Dedupe withTieBreak(List<String> fields) {
-    return new Dedupe(key, keep, orderBy, fields, metricsName, buckets);
+    return new Dedupe(key, keep, orderBy, fields, metricsName, buckets, carryIntoDeletes);
   }
 
   /** The name used in this transform's counters, e.g. the model name. */
   public Dedupe withMetricsName(String name) {
-    return new Dedupe(key, keep, orderBy, tieBreak, name, buckets);
+    return new Dedupe(key, keep, orderBy, tieBreak, name, buckets, carryIntoDeletes);
   }
 
   /**
@@ -131,7 +160,18 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     if (count < 1) {
       throw new IllegalArgumentException("Dedupe needs at least one bucket, got " + count);
     }
-    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, count);
+    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, count, carryIntoDeletes);
+  }
+
+  /**
+   * For a change stream (rows with a {@code _deleted} flag): when a key's surviving row is a
+   * delete, it takes the data values of the key's newest other row ({@link LastKnownValues}), so a
+   * soft delete keeps the last known values whether the insert came in the same run or an earlier
+   * one. Costs a second grouping: rows are first deduped by key and flag, then the two per key
+   * joined.
+   */
+  public Dedupe withValuesCarriedIntoDeletes() {
+    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, buckets, true);
   }
 
   @Override
@@ -148,24 +188,63 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
             "Dedupe: field '" + field + "' is not in the input; it has " + schema.getFieldNames());
       }
     }
-    List<String> order = new ArrayList<>(tieBreak);
-    for (String lineage : List.of(RawRecords.SOURCE, RawRecords.POSITION)) {
-      if (schema.hasField(lineage)) {
-        order.add(lineage);
-      }
-    }
-    Chooser chooser = new Chooser(keep, orderBy, order);
+    Chooser chooser = new Chooser(keep, orderBy, tieBreak);
     Coder<Row> rows = CompactRowCoder.of(schema);
     if (rows == null) {
       rows = input.getCoder();
     }
-    WinnersCoder winners = new WinnersCoder(key, rows);
+    Counter in = RunCounters.counter("dedupe." + metricsName + ".in");
+    Counter kept = RunCounters.counter("dedupe." + metricsName + ".kept");
+    if (!carryIntoDeletes) {
+      return keepOne(input, "", key, chooser, rows, in, kept);
+    }
+    if (!schema.hasField(RawRecords.DELETED)) {
+      throw new IllegalArgumentException(
+          "Dedupe: values are carried into deletes of a change stream, whose rows have a "
+              + RawRecords.DELETED
+              + " field; the input has "
+              + schema.getFieldNames());
+    }
+    // The newest upsert and the newest delete of each key, then the two joined.
+    List<String> keyAndFlag = new ArrayList<>(key);
+    keyAndFlag.add(RawRecords.DELETED);
+    PCollection<Row> perKind = keepOne(input, "ByChange", keyAndFlag, chooser, rows, in, null);
+    return keepOne(perKind, "", key, new CarryingChooser(chooser), rows, null, kept);
+  }
+
+  private PCollection<Row> keepOne(
+      PCollection<Row> input,
+      String stage,
+      List<String> fields,
+      SerializableBiFunction<Row, Row, Row> chooser,
+      Coder<Row> rows,
+      Counter in,
+      Counter kept) {
     return input
-        .apply("BucketRows", ParDo.of(new BucketFn(key, buckets, chooser, metricsName)))
-        .setCoder(KvCoder.of(VarIntCoder.of(), winners))
-        .apply("GroupBuckets", GroupByKey.create())
-        .apply("KeepOnePerKey", ParDo.of(new KeepOnePerKeyFn(chooser, metricsName)))
-        .setRowSchema(schema);
+        .apply("BucketRows" + stage, ParDo.of(new BucketFn(fields, buckets, chooser, in)))
+        .setCoder(KvCoder.of(VarIntCoder.of(), new WinnersCoder(fields, rows)))
+        .apply("GroupBuckets" + stage, GroupByKey.create())
+        .apply("KeepOnePerKey" + stage, ParDo.of(new KeepOnePerKeyFn(chooser, kept)))
+        .setRowSchema(input.getSchema());
+  }
+
+  /**
+   * The chooser's winner, with the loser's data values when the winner is a delete. Sees at most
+   * one upsert and one delete of a key (the first grouping kept one of each), so it stays
+   * commutative.
+   */
+  private static final class CarryingChooser implements SerializableBiFunction<Row, Row, Row> {
+    private final Chooser chooser;
+
+    CarryingChooser(Chooser chooser) {
+      this.chooser = chooser;
+    }
+
+    @Override
+    public Row apply(Row a, Row b) {
+      Row winner = chooser.apply(a, b);
+      return LastKnownValues.carriedInto(winner, winner == a ? b : a);
+    }
   }
 
   @Override
@@ -173,13 +252,18 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("key", String.join(",", key)));
     builder.add(DisplayData.item("keep", keep.name().toLowerCase(java.util.Locale.ROOT)));
-    builder.addIfNotNull(DisplayData.item("orderBy", orderBy));
+    builder.add(DisplayData.item("orderBy", orderBy == null ? "source position" : orderBy));
     builder.add(DisplayData.item("tieBreak", String.join(",", tieBreak)));
     builder.add(DisplayData.item("buckets", buckets));
+    if (carryIntoDeletes) {
+      builder.add(DisplayData.item("deletes", "keep the last known values"));
+    }
   }
 
   /**
    * Picks the surviving row of two; associative and commutative, so combine order never matters.
+   * Order value first (by {@code keep}), then tie-break fields (smallest wins), then source and
+   * position (by {@code keep}: the last read is the latest), then the whole row's text.
    */
   static final class Chooser implements SerializableBiFunction<Row, Row, Row> {
     private final Keep keep;
@@ -189,7 +273,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     Chooser(Keep keep, String orderBy, List<String> tieBreak) {
       this.keep = keep;
       this.orderBy = orderBy;
-      this.tieBreak = tieBreak;
+      this.tieBreak = List.copyOf(tieBreak);
     }
 
     /** Field positions in the rows' schema, found once per schema (rows share theirs). */
@@ -197,6 +281,8 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
 
     private transient int orderIndex;
     private transient int[] tieIndexes;
+    private transient int sourceIndex;
+    private transient int positionIndex;
 
     @Override
     public Row apply(Row a, Row b) {
@@ -204,6 +290,8 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
         Schema rows = a.getSchema();
         orderIndex = orderBy == null ? -1 : rows.indexOf(orderBy);
         tieIndexes = tieBreak.stream().mapToInt(rows::indexOf).toArray();
+        sourceIndex = rows.hasField(RawRecords.SOURCE) ? rows.indexOf(RawRecords.SOURCE) : -1;
+        positionIndex = rows.hasField(RawRecords.POSITION) ? rows.indexOf(RawRecords.POSITION) : -1;
         schema = rows;
       }
       if (orderIndex >= 0) {
@@ -218,7 +306,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
           if (y == null) {
             return a;
           }
-          return (keep == Keep.LATEST) == (byOrder > 0) ? a : b;
+          return byKeep(byOrder, a, b);
         }
       }
       for (int field : tieIndexes) {
@@ -227,7 +315,25 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
           return c < 0 ? a : b;
         }
       }
+      if (sourceIndex >= 0) {
+        int c = compareNullsFirst(a.getValue(sourceIndex), b.getValue(sourceIndex));
+        if (c != 0) {
+          return byKeep(c, a, b);
+        }
+      }
+      if (positionIndex >= 0) {
+        int c =
+            SourcePositions.order().compare(a.getValue(positionIndex), b.getValue(positionIndex));
+        if (c != 0) {
+          return byKeep(c, a, b);
+        }
+      }
       return a.toString().compareTo(b.toString()) <= 0 ? a : b;
+    }
+
+    /** {@code a} when it is the one to keep, given {@code a}'s order against {@code b}. */
+    private Row byKeep(int aAgainstB, Row a, Row b) {
+      return (keep == Keep.LATEST) == (aAgainstB > 0) ? a : b;
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
@@ -247,15 +353,17 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
   private static final class BucketFn extends DoFn<Row, KV<Integer, HashMap<String, Row>>> {
     private final List<String> key;
     private final int buckets;
-    private final Chooser chooser;
+    private final SerializableBiFunction<Row, Row, Row> chooser;
     private final Counter in;
     private transient Map<BoundedWindow, Map<Integer, HashMap<String, Row>>> bundle;
 
-    BucketFn(List<String> key, int buckets, Chooser chooser, String name) {
+    /** {@code in} counts the rows; null counts nothing. */
+    BucketFn(
+        List<String> key, int buckets, SerializableBiFunction<Row, Row, Row> chooser, Counter in) {
       this.key = key;
       this.buckets = buckets;
       this.chooser = chooser;
-      this.in = RunCounters.counter("dedupe." + name + ".in");
+      this.in = in;
     }
 
     @StartBundle
@@ -265,7 +373,9 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
 
     @ProcessElement
     public void process(@Element Row row, BoundedWindow window) {
-      in.inc();
+      if (in != null) {
+        in.inc();
+      }
       String text = keyOf(row, key);
       // Spread the text hash's low bits, which a sequence of numeric keys leaves clustered.
       int hash = text.hashCode() * 0x9E3779B1;
@@ -299,12 +409,13 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
    */
   private static final class KeepOnePerKeyFn
       extends DoFn<KV<Integer, Iterable<HashMap<String, Row>>>, Row> {
-    private final Chooser chooser;
+    private final SerializableBiFunction<Row, Row, Row> chooser;
     private final Counter kept;
 
-    KeepOnePerKeyFn(Chooser chooser, String name) {
+    /** {@code kept} counts the rows kept; null counts nothing. */
+    KeepOnePerKeyFn(SerializableBiFunction<Row, Row, Row> chooser, Counter kept) {
       this.chooser = chooser;
-      this.kept = RunCounters.counter("dedupe." + name + ".kept");
+      this.kept = kept;
     }
 
     @ProcessElement
@@ -317,7 +428,9 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
         }
       }
       for (Row row : merged.values()) {
-        kept.inc();
+        if (kept != null) {
+          kept.inc();
+        }
         out.output(row);
       }
     }

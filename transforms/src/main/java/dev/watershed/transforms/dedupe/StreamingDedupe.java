@@ -1,8 +1,7 @@
 package dev.watershed.transforms.dedupe;
 
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.records.CompactRowCoder;
-import dev.watershed.transforms.records.RawRecords;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -28,8 +27,12 @@ import org.joda.time.Duration;
 /**
  * Dedupe for an endless stream: per key, remembers the row kept last and lets a new row through
  * only when it beats that row by the same rules as {@link Dedupe} (greatest or smallest {@code
- * orderBy}, then tie-break fields, then source position). Duplicates and late older versions are
- * dropped at once instead of waiting for the end of input, which never comes.
+ * orderBy}, then tie-break fields, then source position: without an order column the record read
+ * last wins). Duplicates and late older versions are dropped at once instead of waiting for the end
+ * of input, which never comes.
+ *
+ * <p>A change stream's delete that passes takes the data values of the row kept before it ({@link
+ * LastKnownValues}), as in batch.
  *
  * <p>Memory stays bounded: a key's row is forgotten after {@code timeToLive} without a change to it
  * (processing time). A duplicate arriving later than that passes again; loads that merge with a
@@ -60,7 +63,10 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
     this.timeToLive = timeToLive;
   }
 
-  /** Keeps, per key, the row with the greatest {@code orderBy} value seen within the TTL. */
+  /**
+   * Keeps, per key, the row with the greatest {@code orderBy} value seen within the TTL; with a
+   * null {@code orderBy}, the row read last (greatest source position: a later Kafka offset wins).
+   */
   public static StreamingDedupe byKey(
       List<String> key, String orderBy, List<String> tieBreak, Duration timeToLive) {
     return new StreamingDedupe(
@@ -84,13 +90,7 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
   @Override
   public PCollection<Row> expand(PCollection<Row> input) {
     Schema schema = input.getSchema();
-    List<String> order = new ArrayList<>(tieBreak);
-    for (String lineage : List.of(RawRecords.SOURCE, RawRecords.POSITION)) {
-      if (schema.hasField(lineage)) {
-        order.add(lineage);
-      }
-    }
-    Dedupe.Chooser chooser = new Dedupe.Chooser(keep, orderBy, order);
+    Dedupe.Chooser chooser = new Dedupe.Chooser(keep, orderBy, tieBreak);
     return input
         .apply("KeyRows", ParDo.of(new KeyFn(key)))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), rowCoder(schema)))
@@ -137,8 +137,8 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
       this.chooser = chooser;
       this.timeToLive = timeToLive;
       this.keptSpec = StateSpecs.value(rowCoder(schema));
-      this.in = dev.watershed.transforms.metrics.RunCounters.counter("dedupe." + name + ".in");
-      this.kept = dev.watershed.transforms.metrics.RunCounters.counter("dedupe." + name + ".kept");
+      this.in = RunCounters.counter("dedupe." + name + ".in");
+      this.kept = RunCounters.counter("dedupe." + name + ".kept");
     }
 
     @ProcessElement
@@ -154,6 +154,8 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
           && (previous.equals(incoming) || chooser.apply(previous, incoming) == previous)) {
         return;
       }
+      // A delete of a change stream keeps the values the key had (a soft delete shows them).
+      incoming = LastKnownValues.carriedInto(incoming, previous);
       state.write(incoming);
       expire.offset(timeToLive).setRelative();
       kept.inc();

@@ -6,8 +6,20 @@ import java.util.Locale;
 public final class Similarity {
   private Similarity() {}
 
-  /** Jaro-Winkler similarity in [0, 1], with the standard prefix scale 0.1 and prefix up to 4. */
+  /**
+   * Jaro-Winkler similarity in [0, 1], as Winkler defined it (and Commons Text and DuckDB, which
+   * Splink uses, compute it): the Jaro similarity, raised by 0.1 per common prefix character (up to
+   * 4) only when it is above {@value #BOOST_THRESHOLD}; a weaker Jaro similarity is returned as it
+   * is.
+   */
   public static double jaroWinkler(String a, String b) {
+    return jaroWinklerOf(a, b);
+  }
+
+  /** The Jaro similarity above which a common prefix raises the score (Winkler's threshold). */
+  public static final double BOOST_THRESHOLD = 0.7;
+
+  private static double jaroWinklerOf(String a, String b) {
     if (a.equals(b)) {
       return 1.0;
     }
@@ -54,7 +66,7 @@ public final class Similarity {
     while (prefix < Math.min(4, Math.min(la, lb)) && a.charAt(prefix) == b.charAt(prefix)) {
       prefix++;
     }
-    return jaro + prefix * 0.1 * (1 - jaro);
+    return jaro > BOOST_THRESHOLD ? jaro + prefix * 0.1 * (1 - jaro) : jaro;
   }
 
   /** Levenshtein edit distance. */

@@ -1,5 +1,8 @@
 package dev.watershed.transforms.dedupe;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.testing.PAssert;
@@ -51,8 +54,8 @@ class DedupeTest {
    */
   @Test
   void keepsOneRowPerKeyWhateverTheBucketCount(TestPipeline pipeline) {
-    List<Row> rows = new java.util.ArrayList<>();
-    List<Row> latest = new java.util.ArrayList<>();
+    List<Row> rows = new ArrayList<>();
+    List<Row> latest = new ArrayList<>();
     for (int key = 0; key < 500; key++) {
       int versions = 1 + key % 4;
       // The newest version arrives first, then the older ones.
@@ -97,10 +100,45 @@ class DedupeTest {
                 row("b", 5L, "same@example.com", "f:9"),
                 row("b", 5L, "same@example.com", "f:10"))
             .apply(Dedupe.byKey("id").keepLatest("version").withTieBreak("email"));
-    // "f:10" sorts before "f:9": ties fall back to the smallest position text, deterministically.
+    // Equal order and tie-break values: the row read last (line 10, after line 9) is the latest.
     PAssert.that(out)
         .containsInAnyOrder(
             row("a", 5L, "amy@example.com", "f:2"), row("b", 5L, "same@example.com", "f:10"));
+    pipeline.run().waitUntilFinish();
+  }
+
+  /** Without an order column, latest means the record read last: by line, offset or table order. */
+  @Test
+  void keepsTheRecordReadLastWithoutAnOrderColumn(TestPipeline pipeline) {
+    PCollection<Row> out =
+        input(
+                pipeline,
+                row("a", null, "a-line-9", "f:9"),
+                row("a", null, "a-line-10", "f:10"),
+                row("a", null, "a-line-2", "f:2"),
+                row("b", null, "b-offset-100", "t/0@100"),
+                row("b", null, "b-offset-99", "t/0@99"),
+                row("c", null, "c-id-10", "public.c id=10"),
+                row("c", null, "c-id-9", "public.c id=9"))
+            .apply(Dedupe.byKey("id"));
+    PAssert.that(out)
+        .containsInAnyOrder(
+            row("a", null, "a-line-10", "f:10"),
+            row("b", null, "b-offset-100", "t/0@100"),
+            row("c", null, "c-id-10", "public.c id=10"));
+    pipeline.run().waitUntilFinish();
+  }
+
+  @Test
+  void keepsTheRecordReadFirstWhenAsked(TestPipeline pipeline) {
+    PCollection<Row> out =
+        input(
+                pipeline,
+                row("a", null, "a-line-10", "f:10"),
+                row("a", null, "a-line-9", "f:9"),
+                row("a", null, "a-line-11", "f:11"))
+            .apply(Dedupe.byKey("id").keepFirst());
+    PAssert.that(out).containsInAnyOrder(row("a", null, "a-line-9", "f:9"));
     pipeline.run().waitUntilFinish();
   }
 
@@ -123,7 +161,12 @@ class DedupeTest {
         new Dedupe.Chooser(Dedupe.Keep.LATEST, "version", List.of("email", "_source", "_position"));
     Row x = row("a", 5L, "b@example.com", "f:1");
     Row y = row("a", 5L, "a@example.com", "f:2");
-    org.junit.jupiter.api.Assertions.assertEquals(chooser.apply(x, y), chooser.apply(y, x));
-    org.junit.jupiter.api.Assertions.assertEquals(y, chooser.apply(x, y));
+    assertEquals(chooser.apply(x, y), chooser.apply(y, x));
+    assertEquals(y, chooser.apply(x, y));
+    Dedupe.Chooser byPosition = new Dedupe.Chooser(Dedupe.Keep.LATEST, null, List.of());
+    Row line9 = row("a", 1L, "x", "f:9");
+    Row line10 = row("a", 1L, "x", "f:10");
+    assertEquals(line10, byPosition.apply(line9, line10));
+    assertEquals(line10, byPosition.apply(line10, line9));
   }
 }

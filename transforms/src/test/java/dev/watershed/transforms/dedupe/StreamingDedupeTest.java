@@ -1,5 +1,6 @@
 package dev.watershed.transforms.dedupe;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.schemas.Schema;
@@ -58,6 +59,39 @@ class StreamingDedupeTest {
             row("b", 6, "b6", "t/0@5"),
             // after the time to live, a replayed change passes again (the load's guard stops it)
             row("a", 3, "a3", "t/0@3"));
+    pipeline.run().waitUntilFinish();
+  }
+
+  /**
+   * A plain JSON stream has no order column: per key, each later offset is the newer event, so
+   * every in-order update passes, while re-delivered and late (smaller offset) events are dropped.
+   */
+  @Test
+  void keepsLaterOffsetsWithoutAnOrderColumn(TestPipeline pipeline) {
+    TestStream.Builder<Row> stream = TestStream.create(RowCoder.of(SCHEMA));
+    List<Row> expected = new ArrayList<>();
+    for (int key = 0; key < 20; key++) {
+      List<Row> events = new ArrayList<>();
+      for (int update = 0; update < 12; update++) {
+        // offsets 9, 10, 11 ... cross a digit boundary, which text order gets wrong
+        Row event = row("k" + key, 0, "k" + key + "-v" + update, "t/0@" + (9 + update * 20 + key));
+        events.add(event);
+        expected.add(event);
+      }
+      stream =
+          stream.addElements(events.get(0), events.subList(1, events.size()).toArray(Row[]::new));
+      // the same events again (a re-delivery), then a late one older than the key's newest
+      stream =
+          stream.addElements(events.get(0), events.subList(1, events.size()).toArray(Row[]::new));
+      stream = stream.addElements(row("k" + key, 0, "k" + key + "-late", "t/0@" + (8 + key)));
+    }
+    PCollection<Row> out =
+        pipeline
+            .apply(stream.advanceWatermarkToInfinity())
+            .setRowSchema(SCHEMA)
+            .apply(
+                StreamingDedupe.byKey(List.of("id"), null, List.of(), Duration.standardHours(1)));
+    PAssert.that(out).containsInAnyOrder(expected);
     pipeline.run().waitUntilFinish();
   }
 }

@@ -1,0 +1,84 @@
+package dev.watershed.pipelines.compose;
+
+import dev.watershed.io.drift.SourceSchemas;
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.spec.ClosestName;
+import dev.watershed.pipelines.spec.ConformSpec;
+import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.pipelines.spec.SpecError;
+import dev.watershed.transforms.conform.FieldRule;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Checks the columns conform rules read against the database sources' catalogs, before a run: a
+ * misspelt column is reported with the spec line and the closest column there is, instead of the
+ * database's bare error minutes into the run. (CSV headers are checked by the spec parser, which
+ * reads files but contacts no database.) Sources under a drift policy are left to it.
+ */
+public final class SourceColumns {
+  private SourceColumns() {}
+
+  /**
+   * The problems found; a source whose database cannot be reached adds a line to {@code notes}
+   * instead (a run checks reachability on its own, with its fix).
+   */
+  public static List<SpecError> check(Spec spec, List<String> notes) {
+    List<SpecError> errors = new ArrayList<>();
+    for (SourceSpec source : spec.sources().values()) {
+      if (!source.type().equals("jdbc") || !source.drift().equals("allow")) {
+        continue;
+      }
+      Set<String> columns;
+      try {
+        JdbcEndpoint endpoint = Composer.endpoint(source.url(), source.user(), source.password());
+        columns =
+            SourceSchemas.jdbc(
+                    endpoint,
+                    source.table(),
+                    source.query(),
+                    source.initSql() == null ? null : spec.resolve(source.initSql()))
+                .keySet();
+      } catch (Exception e) {
+        notes.add(
+            "the columns of source '"
+                + source.name()
+                + "' were not checked: its database could not be read ("
+                + e.getClass().getSimpleName()
+                + ")");
+        continue;
+      }
+      String from =
+          source.table() != null ? "table " + source.table() : "the query of " + source.name();
+      for (int i = 0; i < spec.conform().size(); i++) {
+        ConformSpec entry = spec.conform().get(i);
+        if (!entry.from().equals(source.name())) {
+          continue;
+        }
+        for (Map.Entry<String, FieldRule> rule : entry.fields().entrySet()) {
+          String column = rule.getValue().sourceColumn();
+          if (column != null && !columns.contains(column)) {
+            errors.add(
+                new SpecError(
+                    "conform[" + i + "].fields." + rule.getKey(),
+                    entry.lineOf(rule.getKey()),
+                    "source '"
+                        + source.name()
+                        + "' has no column '"
+                        + column
+                        + "' in "
+                        + from
+                        + ClosestName.hint(column, columns)
+                        + " (columns: "
+                        + String.join(", ", columns)
+                        + ")"));
+          }
+        }
+      }
+    }
+    return errors;
+  }
+}
