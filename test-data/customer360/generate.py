@@ -21,10 +21,13 @@ customer owning each account) and expected/customer_golden_count.csv (how many p
 about 30% of account owners and 40% of ticket requesters are CRM contacts). The
 end-to-end tests compare the job's output with these files row by row.
 
-Usage: python3 generate.py [--seed 7] [--scale 1.0] [--out DIR]
+Usage: python3 generate.py [--seed 7] [--scale 1.0] [--out DIR] [--force]
+By default it writes into target/customer360-data-<scale>x under the current folder; it never
+replaces generated data (such as the committed copy beside it) without --force.
 """
 
 import argparse
+import sys
 import csv
 import datetime as dt
 import json
@@ -382,6 +385,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--out", default=None,
+                        help="folder to write into (default: target/customer360-data-<scale>x); "
+                             "the committed test data is rewritten only with --out %s --force" % here)
+    parser.add_argument("--force", action="store_true",
+                        help="write into a folder that already holds generated data")
     args = parser.parse_args()
-    generate(args.seed, args.scale, args.out)
+    out = args.out or os.path.join(os.getcwd(), "target", "customer360-data-%gx" % args.scale)
+    committed = os.path.realpath(out) == os.path.realpath(here)
+    if os.path.exists(os.path.join(out, "crm_contacts.csv")) and not args.force:
+        sys.exit("generate.py: %s already holds generated data%s; pass --force to replace it"
+                 % (out, " (the committed test data the tests compare with)" if committed else ""))
+    generate(args.seed, args.scale, out)
+    print("wrote %s (seed %d, scale %g)" % (out, args.seed, args.scale))

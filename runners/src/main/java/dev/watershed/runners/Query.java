@@ -32,18 +32,12 @@ final class Query {
         throw e;
       }
       String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-      err.println("error: the query failed in " + withoutCredentials(database) + ":");
+      err.println("error: the query failed in " + Redaction.redact(database) + ":");
       for (String line : message.strip().split("\\R")) {
-        err.println("  " + Redaction.redact(withoutCredentials(line)));
+        err.println("  " + Redaction.redact(line));
       }
       return Watershed.FAILED;
     }
-  }
-
-  /** A JDBC url's password (in its user info or a password parameter) replaced by a mask. */
-  static String withoutCredentials(String text) {
-    return text.replaceAll("(//[^/:@\\s]*:)[^@/\\s]*@", "$1" + Redaction.MASK + "@")
-        .replaceAll("(?i)(password=)[^&;\\s]*", "$1" + Redaction.MASK);
   }
 
   private static int print(String database, String sql, PrintStream out) throws SQLException {

@@ -4,6 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArraySet;
 
@@ -22,21 +25,40 @@ final class Redaction {
     System.setErr(new RedactingStream(System.err));
   }
 
+  /**
+   * Masks these values from now on, whatever their length: a short secret is still a secret (the
+   * mask may then hide ordinary text too, which is the lesser harm).
+   */
   static void add(Set<String> secrets) {
     for (String secret : secrets) {
-      // Very short values would mask ordinary text; they are also too weak to be real secrets.
-      if (secret.length() >= 4) {
+      if (!secret.isEmpty()) {
         SECRETS.add(secret);
       }
     }
   }
 
+  /**
+   * {@code text} with every secret masked, longest first (so a secret that contains another is
+   * masked whole), and with the password of any URL's user info ({@code //user:pw@}) or {@code
+   * password=} parameter masked even when it was written in the spec as plain text.
+   */
   static String redact(String text) {
+    if (text == null) {
+      return null;
+    }
     String out = text;
-    for (String secret : SECRETS) {
+    List<String> secrets = new ArrayList<>(SECRETS);
+    secrets.sort(Comparator.comparingInt(String::length).reversed());
+    for (String secret : secrets) {
       out = out.replace(secret, MASK);
     }
-    return out;
+    return withoutCredentials(out);
+  }
+
+  /** A URL's password (in its user info or a password parameter) replaced by the mask. */
+  static String withoutCredentials(String text) {
+    return text.replaceAll("(//[^/:@\\s]*:)[^@/\\s]+@", "$1" + MASK + "@")
+        .replaceAll("(?i)(password=)[^&;\\s'\"]+", "$1" + MASK);
   }
 
   /** A print stream that redacts whole lines before passing them on. */

@@ -203,11 +203,11 @@ public final class Watershed {
               + e.errors().size()
               + (e.errors().size() == 1 ? " problem:" : " problems:"));
       for (SpecError error : e.errors()) {
-        err.println("  " + error);
+        err.println("  " + Redaction.redact(error.toString()));
       }
       return SPEC_ERROR;
     } catch (Exception e) {
-      err.println("error: " + Failures.describe(e));
+      err.println("error: " + Redaction.redact(Failures.describe(e)));
       if (verbose) {
         e.printStackTrace(err);
       } else {
@@ -222,7 +222,14 @@ public final class Watershed {
   }
 
   Spec spec(String file, String mode) throws SpecException {
-    Spec spec = SpecParser.parse(workingDir.resolve(file), workingDir, environment, mode);
+    Spec spec;
+    try {
+      spec = SpecParser.parse(workingDir.resolve(file), workingDir, environment, mode);
+    } catch (SpecException e) {
+      // An invalid value may quote a secret (a URL with a password): mask before printing.
+      Redaction.add(e.secrets());
+      throw e;
+    }
     Redaction.add(spec.secrets());
     return spec;
   }

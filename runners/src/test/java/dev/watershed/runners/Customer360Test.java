@@ -179,6 +179,26 @@ class Customer360Test {
     String summary = run(spec, "flink");
     assertTrue(summary.contains("batch run on flink"), summary);
     assertReconciled(summary, expected);
+    // The README's sample summary is this run's (paths aside).
+    Readme.assertShownIn(
+        Readme.blockAfter("summary that must reconcile for every model").stream()
+            .map(line -> line.replace("target/customer360", output.toString()))
+            .toList(),
+        summary,
+        "the README's sample summary");
+    // The README's first-screen query runs on the warehouse.
+    String query = "SELECT country, count(*) FROM customer GROUP BY country ORDER BY 2 DESC";
+    assertTrue(Files.readString(Readme.FILE).contains("\"" + query + "\""), "the README's query");
+    ByteArrayOutputStream rows = new ByteArrayOutputStream();
+    assertEquals(
+        Watershed.OK,
+        Query.run(
+            output.resolve("warehouse.duckdb").toString(),
+            query,
+            new PrintStream(rows, true, StandardCharsets.UTF_8),
+            System.err));
+    assertTrue(
+        rows.toString(StandardCharsets.UTF_8).startsWith("country | count_star()"), rows::toString);
     assertWarehouseEqualsExpected(output, expected);
     assertLakeHoldsTheSameRows(output, expected);
     assertDeadLettersAreThePlantedOnes(output, expected);

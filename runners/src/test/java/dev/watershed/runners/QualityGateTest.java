@@ -146,6 +146,9 @@ class QualityGateTest {
     // The lake's files of a blocked run never reach the table's folder, nor count as loaded.
     assertEquals(5, report.path("sinks").path("lake").path("person").path("not_committed").asInt());
     assertEquals(0, report.path("sinks").path("lake").path("person").path("rows").asInt());
+    assertEquals(
+        5, report.path("sinks").path("export").path("person").path("not_committed").asInt());
+    assertEquals(0, report.path("sinks").path("export").path("person").path("rows").asInt());
     assertTrue(output().matches("(?s).*\\nlake +person +overwrite +0\\n.*"), this::output);
     assertEquals(List.of(), stagedLakeFiles());
 

@@ -30,6 +30,7 @@ class WatershedCliTest {
   private static final JdbcEndpoint MARIADB =
       JdbcEndpoint.of("jdbc:mariadb://127.0.0.1:3306/test").withUser("root");
   private static final String SECRET = "pw-Zx81-do-not-print";
+  private static final String SHORT_SECRET = "Q7#";
 
   @TempDir Path folder;
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -423,6 +424,7 @@ class WatershedCliTest {
     ProcessBuilder builder =
         new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
     builder.environment().put("WS_SECRET", SECRET);
+    builder.environment().put("WS_SHORT", SHORT_SECRET);
     Process process = builder.start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(process.waitFor(5, TimeUnit.MINUTES));
@@ -452,6 +454,33 @@ class WatershedCliTest {
     assertTrue(error.startsWith("1\n") && error.contains("cannot connect"), error);
     for (String output : List.of(plan, run, error)) {
       assertFalse(output.contains(SECRET), "the secret leaked into:\n" + output);
+    }
+  }
+
+  /**
+   * A secret is masked from the moment it is read: in the errors of a spec that does not parse (an
+   * invalid URL quoting it), whatever its length, and a password written in a URL's user info.
+   */
+  @Test
+  void secretsInAnInvalidSpecAreMaskedWhateverTheirLength() throws Exception {
+    Path invalid =
+        write(
+            spec(
+                CSV_SOURCE,
+                "  pg: { type: postgres, url: \"postgresql://loader:${env:WS_SHORT}@db:5432/x\","
+                    + " user: \"${env:WS_SECRET}\" }\n"
+                    + "  pg2: { type: postgres, url: \"postgres://loader:plain-pw-77@db/x\" }"));
+    List<String> outputs = new ArrayList<>();
+    for (String command : List.of("validate", "plan", "run")) {
+      String output = runProcess(folder, command, invalid.toString(), "--verbose");
+      assertTrue(output.startsWith("2\n"), output);
+      assertTrue(output.contains("unsupported JDBC url"), output);
+      outputs.add(output);
+    }
+    for (String output : outputs) {
+      assertFalse(output.contains(SHORT_SECRET), "the short secret leaked into:\n" + output);
+      assertFalse(output.contains("plain-pw-77"), "the URL's password leaked into:\n" + output);
+      assertTrue(output.contains("loader:*****@"), output);
     }
   }
 }

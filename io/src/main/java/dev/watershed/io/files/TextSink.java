@@ -1,6 +1,7 @@
 package dev.watershed.io.files;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RowJson;
 import java.math.BigDecimal;
@@ -17,6 +18,7 @@ import org.apache.beam.sdk.transforms.Count;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
@@ -105,32 +107,55 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
     String base = folder.endsWith("/") ? folder : folder + "/";
     String run = UUID.randomUUID().toString().substring(0, 8);
     String name = mode == WriteMode.APPEND ? table + "-" + run : table;
-    // Written under a pending name, published by a rename once the whole file is there.
-    String pending = base + name + ".pending-" + run;
+    // Written under a hidden pending name (readers of *.jsonl or *.csv do not see it), published
+    // by a rename once the whole file is there and the gate is open.
+    String pending = base + "." + name + ".pending-" + run;
     TextIO.Write write = TextIO.write().to(pending).withSuffix(format.suffix).withoutSharding();
     if (format == Format.CSV) {
       write = write.withHeader(String.join(",", columns));
     }
+    PCollectionView<Long> rowCount =
+        rows.apply("CountRows", Count.globally()).apply("RowCount", View.asSingleton());
     ParDo.SingleOutput<Long, Long> publish =
-        ParDo.of(new PublishFn(pending + format.suffix, base + name + format.suffix, gate));
-    return rows.apply(
-            "Format", ParDo.of(new FormatFn(columns, format, "load." + sinkName + "." + table)))
+        ParDo.of(
+                new PublishFn(
+                    pending + format.suffix,
+                    base + name + format.suffix,
+                    gate,
+                    rowCount,
+                    sinkName + "." + table))
+            .withSideInputs(rowCount);
+    return rows.apply("Format", ParDo.of(new FormatFn(columns, format)))
         .apply("WriteFile", write.withOutputFilenames())
         .getPerDestinationOutputFilenames()
         .apply("CountFiles", Count.globally())
         .apply("Publish", gate == null ? publish : publish.withSideInputs(gate));
   }
 
-  /** Renames the pending file to its final name, or deletes it when the gate is closed. */
+  /**
+   * Renames the pending file to its final name, or deletes it when the gate is closed; the rows
+   * count as loaded ({@code load.<sink>.<table>}) only once published, else as blocked.
+   */
   private static final class PublishFn extends DoFn<Long, Long> {
     private final String pending;
     private final String target;
     private final PCollectionView<Boolean> gate;
+    private final PCollectionView<Long> rowCount;
+    private final Counter loaded;
+    private final Counter blocked;
 
-    PublishFn(String pending, String target, PCollectionView<Boolean> gate) {
+    PublishFn(
+        String pending,
+        String target,
+        PCollectionView<Boolean> gate,
+        PCollectionView<Long> rowCount,
+        String sinkAndTable) {
       this.pending = pending;
       this.target = target;
       this.gate = gate;
+      this.rowCount = rowCount;
+      this.loaded = RunCounters.counter("load." + sinkAndTable);
+      this.blocked = RunCounters.counter("blocked." + sinkAndTable);
     }
 
     @ProcessElement
@@ -141,9 +166,11 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
             List.of(from),
             List.of(FileSystems.matchNewResource(target, false)),
             MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        loaded.inc(context.sideInput(rowCount));
         context.output(files);
       } else {
         FileSystems.delete(List.of(from), MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
+        blocked.inc(context.sideInput(rowCount));
         context.output(0L);
       }
     }
@@ -161,14 +188,12 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
   private static final class FormatFn extends DoFn<Row, String> {
     private final List<String> columns;
     private final Format format;
-    private final Counter written;
     private transient RowJson json;
     private transient Schema projected;
 
-    FormatFn(List<String> columns, Format format, String counter) {
+    FormatFn(List<String> columns, Format format) {
       this.columns = columns;
       this.format = format;
-      this.written = dev.watershed.transforms.metrics.RunCounters.counter(counter);
     }
 
     @Setup
@@ -178,7 +203,6 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
 
     @ProcessElement
     public void process(@Element Row row, OutputReceiver<String> out) {
-      written.inc();
       if (format == Format.JSONL) {
         if (projected == null) {
           List<Schema.Field> fields = new ArrayList<>();

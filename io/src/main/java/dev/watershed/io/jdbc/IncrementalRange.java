@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The rows of a JDBC table or query between two high-water marks, for incremental reads.
@@ -61,9 +64,12 @@ public final class IncrementalRange {
 
   /**
    * A query over {@code table} or {@code query} for the rows after {@code fromMark} (null: from the
-   * start) up to and including {@code toMark}.
+   * start) up to and including {@code toMark}. The marks are source values: they are bound as
+   * parameters ({@link Bound#parameters()}), never pasted into the SQL, so a value such as {@code
+   * x\') UNION SELECT ...} stays a value on every dialect (MariaDB reads a backslash as an escape
+   * in a literal).
    */
-  public static String query(
+  public static Bound query(
       Dialect dialect,
       String table,
       String query,
@@ -75,40 +81,26 @@ public final class IncrementalRange {
     String c = dialect.quote(column);
     String t = dialect.quote(tieBreak);
     StringBuilder sql = new StringBuilder("SELECT * FROM ").append(from).append(" WHERE ");
+    List<String> parameters = new ArrayList<>();
     if (toMark == null) {
-      return sql.append("1 = 0").toString();
+      return new Bound(sql.append("1 = 0").toString(), List.of());
     }
     String[] to = parts(toMark);
-    sql.append("(")
-        .append(c)
-        .append(" < ")
-        .append(literal(to[0]))
-        .append(" OR (")
-        .append(c)
-        .append(" = ")
-        .append(literal(to[0]))
-        .append(" AND ")
-        .append(t)
-        .append(" <= ")
-        .append(literal(to[1]))
-        .append("))");
+    sql.append("(" + c + " < ? OR (" + c + " = ? AND " + t + " <= ?))");
+    parameters.addAll(List.of(to[0], to[0], to[1]));
     if (fromMark != null) {
       String[] after = parts(fromMark);
-      sql.append(" AND (")
-          .append(c)
-          .append(" > ")
-          .append(literal(after[0]))
-          .append(" OR (")
-          .append(c)
-          .append(" = ")
-          .append(literal(after[0]))
-          .append(" AND ")
-          .append(t)
-          .append(" > ")
-          .append(literal(after[1]))
-          .append("))");
+      sql.append(" AND (" + c + " > ? OR (" + c + " = ? AND " + t + " > ?))");
+      parameters.addAll(List.of(after[0], after[0], after[1]));
     }
-    return sql.toString();
+    return new Bound(sql.toString(), parameters);
+  }
+
+  /** SQL with {@code ?} placeholders and the text values bound to them, in order. */
+  public record Bound(String sql, List<String> parameters) implements Serializable {
+    public Bound {
+      parameters = List.copyOf(parameters);
+    }
   }
 
   private static String[] parts(String mark) {
@@ -118,9 +110,5 @@ public final class IncrementalRange {
     } catch (IOException e) {
       throw new IllegalArgumentException("not a high-water mark: " + mark, e);
     }
-  }
-
-  private static String literal(String value) {
-    return "'" + value.replace("'", "''") + "'";
   }
 }

@@ -67,6 +67,7 @@ public final class JdbcSource
   private final JdbcEndpoint endpoint;
   private final String table;
   private final String query;
+  private final List<String> parameters;
   private final List<String> columns;
   private final List<String> keyColumns;
   private final String initSqlPath;
@@ -79,6 +80,7 @@ public final class JdbcSource
       JdbcEndpoint endpoint,
       String table,
       String query,
+      List<String> parameters,
       List<String> columns,
       List<String> keyColumns,
       String initSqlPath,
@@ -90,6 +92,7 @@ public final class JdbcSource
     this.endpoint = endpoint;
     this.table = table;
     this.query = query;
+    this.parameters = parameters;
     this.columns = columns;
     this.keyColumns = keyColumns;
     this.initSqlPath = initSqlPath;
@@ -105,6 +108,7 @@ public final class JdbcSource
         null,
         List.of(),
         List.of(),
+        List.of(),
         null,
         DEFAULT_FETCH_SIZE,
         java.util.Set.of(),
@@ -118,6 +122,7 @@ public final class JdbcSource
         endpoint,
         tableName,
         null,
+        List.of(),
         columns,
         keyColumns,
         initSqlPath,
@@ -128,11 +133,20 @@ public final class JdbcSource
 
   /** Reads the rows of a query. */
   public JdbcSource fromQuery(String sql) {
+    return fromQuery(sql, List.of());
+  }
+
+  /**
+   * Reads the rows of a query with {@code ?} placeholders, bound to {@code values} in order as text
+   * the database converts to each column's type: values never become SQL.
+   */
+  public JdbcSource fromQuery(String sql, List<String> values) {
     return new JdbcSource(
         sourceName,
         endpoint,
         null,
         sql,
+        List.copyOf(values),
         columns,
         keyColumns,
         initSqlPath,
@@ -148,6 +162,7 @@ public final class JdbcSource
         endpoint,
         table,
         query,
+        parameters,
         List.copyOf(columnNames),
         keyColumns,
         initSqlPath,
@@ -170,6 +185,7 @@ public final class JdbcSource
         endpoint,
         table,
         query,
+        parameters,
         columns,
         keyColumns,
         initSqlPath,
@@ -185,6 +201,7 @@ public final class JdbcSource
         endpoint,
         table,
         query,
+        parameters,
         columns,
         List.copyOf(columnNames),
         initSqlPath,
@@ -200,6 +217,7 @@ public final class JdbcSource
         endpoint,
         table,
         query,
+        parameters,
         columns,
         keyColumns,
         path,
@@ -217,6 +235,7 @@ public final class JdbcSource
         endpoint,
         table,
         query,
+        parameters,
         columns,
         keyColumns,
         initSqlPath,
@@ -235,6 +254,7 @@ public final class JdbcSource
         endpoint,
         table,
         query,
+        parameters,
         columns,
         keyColumns,
         initSqlPath,
@@ -394,6 +414,7 @@ public final class JdbcSource
     private final JdbcEndpoint endpoint;
     private final String initSqlPath;
     private final int fetchSize;
+    private final List<String> parameters;
     private final String where;
     private final List<String> keyColumns;
     private final Schema schema;
@@ -406,6 +427,7 @@ public final class JdbcSource
       this.endpoint = source.endpoint;
       this.initSqlPath = source.initSqlPath;
       this.fetchSize = source.fetchSize;
+      this.parameters = source.parameters;
       this.where = source.table != null ? source.table : "query";
       this.keyColumns = source.keyColumns;
       this.schema = schema;
@@ -432,6 +454,14 @@ public final class JdbcSource
             connection.prepareStatement(
                 sql, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
           statement.setFetchSize(fetchSize);
+          for (int i = 0; i < parameters.size(); i++) {
+            if (endpoint.dialect() == Dialect.POSTGRES) {
+              // Untyped, as a literal would be: the server reads it as the compared column's type.
+              statement.setObject(i + 1, parameters.get(i), java.sql.Types.OTHER);
+            } else {
+              statement.setString(i + 1, parameters.get(i));
+            }
+          }
           try (ResultSet result = statement.executeQuery()) {
             ResultSetMetaData meta = result.getMetaData();
             int[] kinds = new int[dataColumns + 1];

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.testing.PAssert;
 import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
@@ -211,5 +212,72 @@ class JdbcSourceTest {
     PAssert.that(text(duck))
         .containsInAnyOrder("8|2.50|2024-03-01T10:00:05|2024-01-02|accounts id=8");
     pipeline.run().waitUntilFinish();
+  }
+
+  /**
+   * Incremental marks are source values: a hostile one (a quote and backslash that would end a
+   * MariaDB literal and append a UNION, a trailing backslash) reads exactly the rows after it and
+   * nothing else, on every dialect.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"postgres", "mariadb", "duckdb"})
+  void hostileMarksStayValuesOnEveryDialect(String database, TestPipeline pipeline)
+      throws Exception {
+    JdbcEndpoint endpoint = Databases.named(database, folder);
+    String hostile = "c\\')) UNION SELECT 'secret', 'x', 'y' -- ";
+    String backslash = "b\\";
+    Databases.execute(
+        endpoint,
+        "DROP TABLE IF EXISTS source_test_marks",
+        "CREATE TABLE source_test_marks (code VARCHAR(200), id VARCHAR(20), note VARCHAR(20))");
+    try (java.sql.Connection connection = endpoint.connect();
+        java.sql.PreparedStatement insert =
+            connection.prepareStatement("INSERT INTO source_test_marks VALUES (?, ?, ?)")) {
+      for (String[] row :
+          new String[][] {
+            {"a", "1", "before"},
+            {backslash, "2", "slash"},
+            {hostile, "3", "hostile"},
+            {"d", "4", "last"}
+          }) {
+        insert.setString(1, row[0]);
+        insert.setString(2, row[1]);
+        insert.setString(3, row[2]);
+        insert.executeUpdate();
+      }
+    }
+    String to = IncrementalRange.currentMark(endpoint, "source_test_marks", null, "code", "id");
+    // Each mark (a value ending in a backslash, a value that would close a literal and append a
+    // UNION) reads exactly the rows after it.
+    Map<String, List<String>> expected =
+        Map.of(backslash + "|2", List.of("hostile", "last"), hostile + "|3", List.of("last"));
+    for (Map.Entry<String, List<String>> mark : expected.entrySet()) {
+      String[] parts = mark.getKey().split("\\|");
+      String from = "{\"value\": " + json(parts[0]) + ", \"tie\": \"" + parts[1] + "\"}";
+      IncrementalRange.Bound bound =
+          IncrementalRange.query(
+              endpoint.dialect(), "source_test_marks", null, "code", "id", from, to);
+      assertEquals(false, bound.sql().contains("UNION"), bound.sql());
+      PCollection<Row> rows =
+          pipeline
+              .apply(
+                  "read after " + parts[1],
+                  JdbcSource.read("marks", endpoint)
+                      .fromQuery(bound.sql(), bound.parameters())
+                      .withColumns(List.of("code", "id", "note")))
+              .output();
+      PAssert.that(
+              "after " + parts[1],
+              rows.apply(
+                  "notes " + parts[1],
+                  MapElements.into(TypeDescriptors.strings()).via((Row r) -> r.getString("note"))))
+          .containsInAnyOrder(mark.getValue());
+    }
+    pipeline.run().waitUntilFinish();
+    Databases.execute(endpoint, "DROP TABLE IF EXISTS source_test_marks");
+  }
+
+  private static String json(String text) {
+    return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 }

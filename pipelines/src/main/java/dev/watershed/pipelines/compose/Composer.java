@@ -272,16 +272,16 @@ public final class Composer {
                 .withPartitions(READ_PARTITIONS);
         RunContext.ReadRange range = context.ranges().get(source.name());
         if (source.incremental() != null) {
-          read =
-              read.fromQuery(
-                  IncrementalRange.query(
-                      endpoint.dialect(),
-                      source.table(),
-                      source.query(),
-                      source.incremental().column(),
-                      source.incremental().tieBreak(),
-                      range == null ? null : range.from(),
-                      range == null ? null : range.to()));
+          IncrementalRange.Bound bound =
+              IncrementalRange.query(
+                  endpoint.dialect(),
+                  source.table(),
+                  source.query(),
+                  source.incremental().column(),
+                  source.incremental().tieBreak(),
+                  range == null ? null : range.from(),
+                  range == null ? null : range.to());
+          read = read.fromQuery(bound.sql(), bound.parameters());
         } else {
           read =
               source.table() != null

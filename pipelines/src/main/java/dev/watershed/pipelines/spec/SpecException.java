@@ -6,6 +6,7 @@ import java.util.stream.Collectors;
 /** A spec that cannot run, with every problem found in it. */
 public final class SpecException extends Exception {
   private final List<SpecError> errors;
+  private final java.util.Set<String> secrets;
 
   public SpecException(List<SpecError> errors) {
     super(
@@ -14,6 +15,26 @@ public final class SpecException extends Exception {
         false,
         false);
     this.errors = List.copyOf(errors);
+    this.secrets = java.util.Set.of();
+  }
+
+  /**
+   * A spec with problems, and the secrets resolved from it before they were found: a message may
+   * quote a value that holds one (an invalid URL with a password), so they are masked all the same.
+   */
+  public SpecException(List<SpecError> errors, java.util.Set<String> secrets) {
+    super(
+        errors.stream().map(SpecError::toString).collect(Collectors.joining("\n")),
+        null,
+        false,
+        false);
+    this.errors = List.copyOf(errors);
+    this.secrets = java.util.Set.copyOf(secrets);
+  }
+
+  /** The values of {@code ${env:...}} and {@code ${file:...}} references read before failing. */
+  public java.util.Set<String> secrets() {
+    return secrets;
   }
 
   public List<SpecError> errors() {

@@ -138,7 +138,7 @@ public final class SpecParser {
     }
     YamlObject top = YamlObject.of("", root, errors, references);
     if (!errors.isEmpty()) {
-      throw new SpecException(errors);
+      throw new SpecException(errors, references.secrets());
     }
     top.rejectUnknown(
         Set.of(
@@ -200,7 +200,7 @@ public final class SpecParser {
     }
     checkMode(top, mode, sources, models, conform, sinks, identity, history, quality, deadLetter);
     if (!errors.isEmpty()) {
-      throw new SpecException(errors);
+      throw new SpecException(errors, references.secrets());
     }
     return new Spec(
         name,

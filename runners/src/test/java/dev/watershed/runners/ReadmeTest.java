@@ -1,0 +1,110 @@
+package dev.watershed.runners;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The README's code blocks are what the code does: the Java example is the tested example, and the
+ * sample error messages and plan are those the command prints. (The sample run summary and the
+ * first screen's query are checked by {@link Customer360Test}, which runs the demo.)
+ */
+class ReadmeTest {
+  private static final Path ROOT = Customer360Test.ROOT;
+  private static final Path DEMO = ROOT.resolve("test-data/customer360/integration.yaml");
+
+  @TempDir Path folder;
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int watershed(String... args) {
+    out.reset();
+    err.reset();
+    return new Watershed(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of(),
+            ROOT)
+        .execute(args);
+  }
+
+  @Test
+  void theJavaExampleIsTheTestedExample() throws Exception {
+    List<String> tested =
+        Files.readAllLines(
+                ROOT.resolve(
+                    "pipelines/src/test/java/dev/watershed/pipelines/example/"
+                        + "HandBuiltPipelineTest.java"))
+            .stream()
+            .map(String::strip)
+            .toList();
+    int from = 0;
+    for (String line : Readme.blockAfter("The transforms work without a spec")) {
+      if (line.isBlank() || line.startsWith("<") || line.startsWith("  <")) {
+        continue; // the Maven block comes first
+      }
+      int found = tested.subList(from, tested.size()).indexOf(line.strip());
+      assertTrue(found >= 0, "the README's Java example has a line the test does not: " + line);
+      from += found + 1;
+    }
+  }
+
+  @Test
+  void theJavaExampleNamesArtifactsTheBuildMakes() throws Exception {
+    String block = String.join("\n", Readme.blockAfter("The transforms work without a spec"));
+    assertTrue(block.contains("<artifactId>watershed-pipelines</artifactId>"), block);
+    String pom = Files.readString(ROOT.resolve("pipelines/pom.xml"));
+    assertTrue(pom.contains("<artifactId>watershed-pipelines</artifactId>"), pom);
+    java.util.regex.Matcher version =
+        java.util.regex.Pattern.compile(
+                "<artifactId>watershed-parent</artifactId>\\s*<version>([^<]+)")
+            .matcher(Files.readString(ROOT.resolve("pom.xml")));
+    assertTrue(version.find());
+    assertTrue(block.contains("<version>" + version.group(1) + "</version>"), block);
+  }
+
+  @Test
+  void theSampleSpecErrorsAreTheOnesValidatePrints() throws Exception {
+    List<String> lines = Files.readAllLines(DEMO);
+    assertEquals("    type: csv", lines.get(7), "line 8 of the demo spec is crm's type");
+    assertTrue(lines.get(112).startsWith("  customer: { keep: latest"), lines.get(112));
+    lines.set(7, "    type: xml");
+    lines.set(112, lines.get(112).replace("keep: latest", "keep: newest"));
+    Path broken = folder.resolve("broken.yaml");
+    Files.write(broken, lines);
+    assertEquals(Watershed.SPEC_ERROR, watershed("validate", broken.toString()));
+    assertEquals(
+        String.join("\n", Readme.blockAfter("spec with `type: xml` for `crm`")) + "\n",
+        err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void theSamplePlanIsWhatPlanPrints() throws Exception {
+    assertEquals(Watershed.OK, watershed("plan", DEMO.toString(), "--offline"));
+    Readme.assertShownIn(
+        Readme.blockAfter("`watershed plan test-data/customer360/integration.yaml` prints"),
+        out.toString(StandardCharsets.UTF_8),
+        "plan");
+  }
+
+  @Test
+  void everyCommandInTheCommandLineBlockIsInTheUsage() throws Exception {
+    for (String line : Readme.blockAfter("## The command line")) {
+      if (line.startsWith("watershed ")) {
+        String command = line.split("\\s+")[1];
+        assertTrue(
+            Watershed.USAGE.contains("  " + command + " "),
+            "the README lists 'watershed " + command + "', the usage does not");
+      }
+    }
+  }
+}
