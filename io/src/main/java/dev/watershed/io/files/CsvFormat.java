@@ -23,6 +23,8 @@ import java.util.List;
  * @param columns the column names of a file without a header (null: {@code column_N})
  * @param encoding the files' character set; one whose ASCII characters are single bytes
  * @param maxRecordBytes the largest record read; a larger one is a dead letter
+ * @param replaceInvalid whether bytes that are not text in the encoding become U+FFFD; by default
+ *     the record is a dead letter instead
  */
 public record CsvFormat(
     char delimiter,
@@ -32,7 +34,8 @@ public record CsvFormat(
     boolean header,
     List<String> columns,
     String encoding,
-    int maxRecordBytes)
+    int maxRecordBytes,
+    boolean replaceInvalid)
     implements Serializable {
 
   /** The largest record read unless the format says otherwise: 16 MiB. */
@@ -69,40 +72,67 @@ public record CsvFormat(
 
   /** RFC 4180: comma, double quotes doubled, a header, UTF-8. */
   public static CsvFormat rfc4180() {
-    return new CsvFormat(',', '"', '"', (char) 0, true, null, "UTF-8", DEFAULT_MAX_RECORD_BYTES);
+    return new CsvFormat(
+        ',', '"', '"', (char) 0, true, null, "UTF-8", DEFAULT_MAX_RECORD_BYTES, false);
   }
 
   public CsvFormat withDelimiter(char value) {
-    return new CsvFormat(value, quote, escape, comment, header, columns, encoding, maxRecordBytes);
+    return new CsvFormat(
+        value, quote, escape, comment, header, columns, encoding, maxRecordBytes, replaceInvalid);
   }
 
   public CsvFormat withQuote(char value) {
     char newEscape = escape == quote ? value : escape;
     return new CsvFormat(
-        delimiter, value, newEscape, comment, header, columns, encoding, maxRecordBytes);
+        delimiter,
+        value,
+        newEscape,
+        comment,
+        header,
+        columns,
+        encoding,
+        maxRecordBytes,
+        replaceInvalid);
   }
 
   public CsvFormat withEscape(char value) {
     return new CsvFormat(
-        delimiter, quote, value, comment, header, columns, encoding, maxRecordBytes);
+        delimiter,
+        quote,
+        value,
+        comment,
+        header,
+        columns,
+        encoding,
+        maxRecordBytes,
+        replaceInvalid);
   }
 
   public CsvFormat withComment(char value) {
     return new CsvFormat(
-        delimiter, quote, escape, value, header, columns, encoding, maxRecordBytes);
+        delimiter, quote, escape, value, header, columns, encoding, maxRecordBytes, replaceInvalid);
   }
 
   /** A file without a header record; {@code names} name its columns in order (null: column_N). */
   public CsvFormat withoutHeader(List<String> names) {
-    return new CsvFormat(delimiter, quote, escape, comment, false, names, encoding, maxRecordBytes);
+    return new CsvFormat(
+        delimiter, quote, escape, comment, false, names, encoding, maxRecordBytes, replaceInvalid);
   }
 
   public CsvFormat withEncoding(String value) {
-    return new CsvFormat(delimiter, quote, escape, comment, header, columns, value, maxRecordBytes);
+    return new CsvFormat(
+        delimiter, quote, escape, comment, header, columns, value, maxRecordBytes, replaceInvalid);
   }
 
   public CsvFormat withMaxRecordBytes(int value) {
-    return new CsvFormat(delimiter, quote, escape, comment, header, columns, encoding, value);
+    return new CsvFormat(
+        delimiter, quote, escape, comment, header, columns, encoding, value, replaceInvalid);
+  }
+
+  /** Bytes that are not text in the encoding become U+FFFD instead of making a dead letter. */
+  public CsvFormat replacingInvalidBytes() {
+    return new CsvFormat(
+        delimiter, quote, escape, comment, header, columns, encoding, maxRecordBytes, true);
   }
 
   /** The files' character set. */

@@ -3,9 +3,13 @@ package dev.watershed.io.files;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -27,7 +31,11 @@ final class CsvRecords implements Closeable {
   /** What went wrong with a record that could not be read. */
   enum Problem {
     MALFORMED,
-    TOO_LARGE
+    TOO_LARGE,
+    /**
+     * Bytes that are not text in the format's encoding; the record's text is its bytes in base64.
+     */
+    INVALID_ENCODING
   }
 
   /**
@@ -173,7 +181,7 @@ final class CsvRecords implements Closeable {
         }
         // After the closing quote: a delimiter, the end of the record, or broken quoting.
         if (decode) {
-          fields.add(new String(field, 0, fieldLength, charset));
+          fields.add(decodeField(field, 0, fieldLength));
         }
         c = read();
         if (c == delimiter) {
@@ -207,7 +215,7 @@ final class CsvRecords implements Closeable {
         end--;
       }
       if (decode) {
-        fields.add(new String(record, start, end - start, charset));
+        fields.add(decodeField(record, start, end - start));
       }
       if (c == delimiter) {
         append(c);
@@ -219,8 +227,52 @@ final class CsvRecords implements Closeable {
         }
         line++;
       }
-      return new Record(startLine, startOffset, fields, text(), null, null);
+      return finished(startLine, startOffset, fields);
     }
+  }
+
+  /**
+   * The record read, or an {@link Problem#INVALID_ENCODING} one when a field's bytes are not text
+   * in the format's encoding (and the format does not replace them).
+   */
+  private Record finished(long startLine, long startOffset, List<String> fields) {
+    if (invalidBytes) {
+      invalidBytes = false;
+      return new Record(
+          startLine,
+          startOffset,
+          null,
+          "base64:" + Base64.getEncoder().encodeToString(Arrays.copyOf(record, recordLength)),
+          Problem.INVALID_ENCODING,
+          "bytes that are not "
+              + charset.name()
+              + " text (set the source's encoding, or"
+              + " on_invalid_encoding: replace)");
+    }
+    return new Record(startLine, startOffset, fields, text(), null, null);
+  }
+
+  /** True once a field of the record being read held bytes its encoding cannot decode. */
+  private boolean invalidBytes;
+
+  /**
+   * A field's text. A decoder replaces bytes it cannot read with U+FFFD; when that character shows,
+   * the bytes are checked strictly, and unless the format replaces them the record is refused.
+   */
+  private String decodeField(byte[] bytes, int from, int length) {
+    String text = new String(bytes, from, length, charset);
+    if (text.indexOf('\uFFFD') >= 0 && !format.replaceInvalid()) {
+      try {
+        charset
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT)
+            .decode(ByteBuffer.wrap(bytes, from, length));
+      } catch (CharacterCodingException e) {
+        invalidBytes = true;
+      }
+    }
+    return text;
   }
 
   private Record endRecord(int c, long startLine, long startOffset, List<String> fields)
@@ -231,7 +283,7 @@ final class CsvRecords implements Closeable {
     if (c >= 0) {
       line++;
     }
-    return new Record(startLine, startOffset, fields, text(), null, null);
+    return finished(startLine, startOffset, fields);
   }
 
   /**

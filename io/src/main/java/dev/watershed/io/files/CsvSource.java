@@ -44,6 +44,9 @@ public final class CsvSource
   public static final String TOO_LARGE = "record too large";
   public static final String HEADER_UNREADABLE = "unreadable CSV header";
 
+  /** Reason of a record whose bytes are not text in the source's encoding. */
+  public static final String INVALID_ENCODING = "invalid encoding";
+
   private final String sourceName;
   private final String filepattern;
   private final List<String> columns;
@@ -230,7 +233,11 @@ public final class CsvSource
 
   private static void deadLetter(FileSourceFn.Emitter emit, String file, CsvRecords.Record record) {
     emit.deadLetter(
-        record.problem() == CsvRecords.Problem.MALFORMED ? MALFORMED : TOO_LARGE,
+        switch (record.problem()) {
+          case MALFORMED -> MALFORMED;
+          case TOO_LARGE -> TOO_LARGE;
+          case INVALID_ENCODING -> INVALID_ENCODING;
+        },
         record.detail(),
         file + ":" + record.line(),
         record.text());

@@ -1,10 +1,7 @@
 package dev.watershed.io.files;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.schemas.Schema;
@@ -92,9 +89,60 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
    */
   abstract void readRange(LineRange range, Emitter emit) throws Exception;
 
-  /** A reader of the range's lines, decoded as UTF-8. */
-  static BufferedReader lines(LineRange range) throws IOException {
-    return new BufferedReader(new InputStreamReader(range.open(), StandardCharsets.UTF_8), 1 << 16);
+  /** Reads the lines of a stream as bytes: without the line break (and a CR before it). */
+  static final class ByteLines implements java.io.Closeable {
+    private final java.io.InputStream in;
+    private final byte[] buffer = new byte[1 << 16];
+    private int pos;
+    private int limit;
+    private byte[] line = new byte[256];
+    private int length;
+
+    ByteLines(java.io.InputStream in) {
+      this.in = in;
+    }
+
+    /** Moves to the next line; false at the end of the stream. */
+    boolean next() throws IOException {
+      length = 0;
+      boolean any = false;
+      while (true) {
+        if (pos == limit) {
+          limit = in.read(buffer, 0, buffer.length);
+          pos = 0;
+          if (limit <= 0) {
+            limit = 0;
+            return any;
+          }
+        }
+        any = true;
+        byte b = buffer[pos++];
+        if (b == '\n') {
+          if (length > 0 && line[length - 1] == '\r') {
+            length--;
+          }
+          return true;
+        }
+        if (length == line.length) {
+          line = java.util.Arrays.copyOf(line, line.length * 2);
+        }
+        line[length++] = b;
+      }
+    }
+
+    /** The current line's bytes, {@link #length()} of them. */
+    byte[] bytes() {
+      return line;
+    }
+
+    int length() {
+      return length;
+    }
+
+    @Override
+    public void close() throws IOException {
+      in.close();
+    }
   }
 
   static String fileName(FileIO.ReadableFile file) {

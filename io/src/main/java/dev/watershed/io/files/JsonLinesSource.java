@@ -5,8 +5,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.transforms.records.RawRecords;
 import dev.watershed.transforms.records.StrictJson;
-import java.io.BufferedReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -34,6 +40,9 @@ import org.apache.beam.sdk.values.Row;
 public final class JsonLinesSource
     extends PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> {
   public static final String INVALID_JSON = "invalid JSON";
+
+  /** Reason of a line whose bytes are not UTF-8 text. */
+  public static final String INVALID_ENCODING = "invalid encoding";
 
   private final String sourceName;
   private final String filepattern;
@@ -135,15 +144,33 @@ public final class JsonLinesSource
     @Override
     void readRange(LineRange range, Emitter emit) throws Exception {
       String name = range.name();
-      try (BufferedReader reader = lines(range)) {
-        String line;
+      CharsetDecoder utf8 =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT);
+      try (FileSourceFn.ByteLines lines = new FileSourceFn.ByteLines(range.open())) {
         long lineNumber = range.firstLine() - 1;
-        while ((line = reader.readLine()) != null) {
+        while (lines.next()) {
           lineNumber++;
+          String position = name + ":" + lineNumber;
+          String line;
+          try {
+            // Decoded strictly: bytes that are not UTF-8 make a dead letter, never U+FFFD.
+            line = utf8.decode(ByteBuffer.wrap(lines.bytes(), 0, lines.length())).toString();
+          } catch (CharacterCodingException e) {
+            emit.deadLetter(
+                INVALID_ENCODING,
+                "bytes that are not UTF-8 text",
+                position,
+                "base64:"
+                    + Base64.getEncoder()
+                        .encodeToString(Arrays.copyOf(lines.bytes(), lines.length())));
+            continue;
+          }
           if (line.isBlank()) {
             continue;
           }
-          String position = name + ":" + lineNumber;
           JsonNode object;
           try {
             object = mapper.readTree(lineNumber == 1 ? CsvSource.stripBom(line) : line);

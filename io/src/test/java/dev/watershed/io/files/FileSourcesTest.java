@@ -89,6 +89,53 @@ class FileSourcesTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /**
+   * Bytes that are not UTF-8 are a dead letter with the raw bytes (base64) as the payload, never
+   * silently replaced; a source may ask for replacement instead.
+   */
+  @Test
+  void invalidUtf8IsADeadLetterUnlessTheSourceReplacesIt(TestPipeline pipeline) throws IOException {
+    byte[] bad = {(byte) 0xC3, (byte) 0x28};
+    java.io.ByteArrayOutputStream csv = new java.io.ByteArrayOutputStream();
+    csv.writeBytes("id,name\n1,Zoë\n2,x".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    csv.writeBytes(bad);
+    csv.writeBytes("y\n3,ok\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    Files.write(folder.resolve("names.csv"), csv.toByteArray());
+    java.io.ByteArrayOutputStream jsonl = new java.io.ByteArrayOutputStream();
+    jsonl.writeBytes("{\"name\": \"a".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    jsonl.writeBytes(bad);
+    jsonl.writeBytes(
+        "\"}\n{\"name\": \"Zoë\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    Files.write(folder.resolve("names.jsonl"), jsonl.toByteArray());
+    WithFailures.Result<PCollection<Row>, Row> strict =
+        pipeline.apply("strict", CsvSource.read("names", folder.resolve("names.csv").toString()));
+    WithFailures.Result<PCollection<Row>, Row> replaced =
+        pipeline.apply(
+            "replace",
+            CsvSource.read("names", folder.resolve("names.csv").toString())
+                .withFormat(CsvFormat.rfc4180().replacingInvalidBytes()));
+    WithFailures.Result<PCollection<Row>, Row> lines =
+        pipeline.apply(
+            "jsonl",
+            JsonLinesSource.read("names", folder.resolve("names.jsonl").toString())
+                .withColumns(List.of("name")));
+    PAssert.that("strict rows", text(strict.output(), List.of("id", "name")))
+        .containsInAnyOrder("1|Zoë", "3|ok");
+    String base64 =
+        java.util.Base64.getEncoder()
+            .encodeToString(new byte[] {'2', ',', 'x', (byte) 0xC3, (byte) 0x28, 'y'});
+    PAssert.that("strict dead letters", deadLetters(strict))
+        .containsInAnyOrder("extract|invalid encoding|names|names.csv:3|base64:" + base64);
+    PAssert.that("replaced rows", text(replaced.output(), List.of("id", "name")))
+        .containsInAnyOrder("1|Zoë", "2|x\uFFFD(y", "3|ok");
+    PAssert.that("jsonl rows", text(lines.output(), List.of("name"))).containsInAnyOrder("Zoë");
+    PAssert.that(
+            "jsonl dead letters",
+            text(lines.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
+        .containsInAnyOrder("invalid encoding|names.jsonl:1");
+    pipeline.run().waitUntilFinish();
+  }
+
   /** Content after a line's object (a stray character, a comment) makes the line a dead letter. */
   @Test
   void jsonLinesWithTrailingContentAreDeadLetters(TestPipeline pipeline) throws IOException {

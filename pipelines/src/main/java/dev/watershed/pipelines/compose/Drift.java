@@ -70,6 +70,22 @@ public final class Drift {
     return Path.of(spec.resolve(spec.reportPath())).resolve("schemas").resolve(source + ".json");
   }
 
+  /**
+   * The columns {@code source} is expected to have: its declared schema, else the one the last
+   * successful run recorded (empty before the first run).
+   */
+  public static Set<String> expectedColumns(Spec spec, SourceSpec source) throws IOException {
+    if (!source.schema().isEmpty()) {
+      return source.schema().keySet();
+    }
+    Path recorded = schemaFile(spec, source.name());
+    Set<String> columns = new java.util.LinkedHashSet<>();
+    if (Files.isRegularFile(recorded)) {
+      JSON.readTree(recorded.toFile()).path("columns").fieldNames().forEachRemaining(columns::add);
+    }
+    return columns;
+  }
+
   /** Observes every source, compares, and applies the policies. */
   public static Outcome check(Spec spec) throws IOException, SQLException {
     List<DriftEvent> events = new ArrayList<>();

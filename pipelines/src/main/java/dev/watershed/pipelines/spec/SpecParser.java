@@ -550,10 +550,19 @@ public final class SpecParser {
               header.equals("true"),
               columns.isEmpty() ? null : columns,
               encoding,
-              maxRecordBytes);
+              maxRecordBytes,
+              false);
     } catch (IllegalArgumentException e) {
       // Characters that collide (a delimiter that is also the quote, ...).
       source.error(null, e.getMessage());
+    }
+    String invalid = source.string("on_invalid_encoding", "dead_letter");
+    if (invalid.equals("replace")) {
+      format = format.replacingInvalidBytes();
+    } else if (!invalid.equals("dead_letter")) {
+      source.error(
+          "on_invalid_encoding",
+          "unknown value '" + invalid + "'; allowed: dead_letter (default), replace");
     }
     return format;
   }
@@ -597,6 +606,7 @@ public final class SpecParser {
                 "columns",
                 "encoding",
                 "max_record_bytes",
+                "on_invalid_encoding",
                 "records_at",
                 "url",
                 "user",
@@ -711,6 +721,7 @@ public final class SpecParser {
                     "header",
                     "columns",
                     "encoding",
+                    "on_invalid_encoding",
                     "max_record_bytes")
                 : type.equals("json")
                     ? Set.of("type", "path", "schema", "drift", "records_at")

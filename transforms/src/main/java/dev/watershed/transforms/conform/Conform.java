@@ -54,6 +54,9 @@ public final class Conform
   /** Reason for a record whose key field is empty after conforming. */
   public static final String MISSING_KEY = "missing key";
 
+  /** Reason of a value holding a NUL character, which no text column can store. */
+  public static final String NUL_CHARACTER = "NUL character";
+
   /** Reason of a change whose version (its position in the source's log) is not a number. */
   public static final String INVALID_VERSION = "invalid change version";
 
@@ -151,6 +154,12 @@ public final class Conform
 
     Object apply(Row raw) throws ConformException {
       String text = sourceIndex >= 0 ? raw.getString(sourceIndex) : rule.constant();
+      if (text != null && text.indexOf('\u0000') >= 0) {
+        // No database text type holds it (PostgreSQL refuses the whole load): the record's.
+        throw new ConformException(
+            NUL_CHARACTER,
+            target + ": the value holds a NUL character (0x00), which text columns cannot store");
+      }
       text = Normalizers.trim(text);
       boolean amount = false;
       boolean words = false;

@@ -139,6 +139,40 @@ class ConformTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /** A NUL character no text column can store (PostgreSQL refused the whole load): dead letter. */
+  @Test
+  void aValueWithANulCharacterIsADeadLetter(TestPipeline pipeline) {
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline
+            .apply(
+                Create.of(
+                        raw("n.csv:2", "1", "a\u0000b@example.com", "1", "", "", ""),
+                        raw("n.csv:3", "2", "ok@example.com", "1", "", "", ""))
+                    .withRowSchema(RAW))
+            .apply(conform());
+    PAssert.that(
+            result
+                .output()
+                .apply(
+                    "ids",
+                    MapElements.into(TypeDescriptors.strings())
+                        .via((Row r) -> r.getString("customer_id"))))
+        .containsInAnyOrder("crm-2");
+    PAssert.that(
+            result
+                .failures()
+                .apply(
+                    "reasons",
+                    MapElements.into(TypeDescriptors.strings())
+                        .via(
+                            (Row d) ->
+                                d.getString(DeadLetter.REASON)
+                                    + "|"
+                                    + d.getString(DeadLetter.POSITION))))
+        .containsInAnyOrder("NUL character|n.csv:2");
+    pipeline.run().waitUntilFinish();
+  }
+
   @Test
   void rejectsRulesForFieldsTheModelLacks() {
     org.junit.jupiter.api.Assertions.assertThrows(
