@@ -11,7 +11,9 @@ import java.nio.file.StandardCopyOption;
  * The Flink configuration folder of the embedded cluster: Beam reads Flink's configuration from a
  * folder ({@code --flinkConfDir}), so the {@code embedded-flink.yaml} shipped in this package is
  * written once per JVM as {@code config.yaml} into a temporary folder, with a {@code checkpoints}
- * folder beside it for streaming jobs' checkpoints; both are removed when the JVM exits.
+ * folder beside it for streaming jobs' checkpoints and a {@code tmp} folder for what Flink extracts
+ * at start (its RPC system's jar, 22 MB a run otherwise left in the system's temporary folder);
+ * all are removed when the JVM exits.
  *
  * <p>A streaming job's configuration also bounds its restarts: more than {@value
  * #STREAMING_FAILURES} failures within {@value #STREAMING_FAILURE_INTERVAL} fail the job, and so
@@ -47,7 +49,15 @@ final class EmbeddedFlinkConfig {
         Path checkpoints = Files.createDirectory(created.resolve("checkpoints"));
         Path file = created.resolve("config.yaml");
         Files.copy(yaml, file, StandardCopyOption.REPLACE_EXISTING);
-        String added = "\nstate.checkpoints.dir: " + checkpoints.toUri() + "\n";
+        // Flink extracts its RPC system (a 22 MB jar) and other files into io.tmp.dirs and
+        // leaves them when the JVM ends; here they go into this folder, removed at exit.
+        Path temporary = Files.createDirectory(created.resolve("tmp"));
+        String added =
+            "\nstate.checkpoints.dir: "
+                + checkpoints.toUri()
+                + "\nio.tmp.dirs: "
+                + temporary
+                + "\n";
         if (streaming) {
           added +=
               "restart-strategy.type: failure-rate\n"

@@ -272,7 +272,19 @@ public final class Watershed {
       throws Exception {
     Spec spec = checkedSpec(file, mode, offline);
     RunnerProfile profile = profile(runnerName);
-    checkDatabasesReachable(spec);
+    try {
+      checkDatabasesReachable(spec);
+    } catch (RuntimeException | SQLException e) {
+      // The report says this run failed, not what the previous one did.
+      RunReport.writeWithoutSummary(
+          spec,
+          profile.displayName(),
+          "failed",
+          FAILED,
+          clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS),
+          Redaction.redact(Failures.describe(e)));
+      throw e;
+    }
     switch (spec.mode()) {
       case "micro-batch":
         return Continuous.microBatch(this, spec, profile, beamArgs, stopWhenIdle);
@@ -292,6 +304,28 @@ public final class Watershed {
       throws Exception {
     RunReport.clearRunFiles(spec);
     Instant started = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    RunReport.writeWithoutSummary(spec, profile.displayName(), "running", -1, started, null);
+    try {
+      return runBatchReported(spec, profile, beamArgs, ranges, started);
+    } catch (Exception e) {
+      RunReport.writeWithoutSummary(
+          spec,
+          profile.displayName(),
+          "failed",
+          FAILED,
+          started,
+          Redaction.redact(Failures.describe(e)));
+      throw e;
+    }
+  }
+
+  private int runBatchReported(
+      Spec spec,
+      RunnerProfile profile,
+      List<String> beamArgs,
+      Map<String, RunContext.ReadRange> ranges,
+      Instant started)
+      throws Exception {
     Drift.Outcome drift = Drift.check(spec);
     spec = drift.spec();
     if (drift.failed()) {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -412,6 +414,17 @@ class WatershedCliTest {
    * Runs the command line in its own JVM, as a user would, so that everything it prints (its own
    * output and the runners' logs with --verbose) is captured.
    */
+  private static List<String> flinkTemporaryFiles() throws IOException {
+    try (java.util.stream.Stream<Path> files =
+        Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      return files
+          .map(f -> f.getFileName().toString())
+          .filter(name -> name.startsWith("flink-rpc"))
+          .sorted()
+          .toList();
+    }
+  }
+
   private static String runProcess(Path dir, String... args) throws Exception {
     List<String> command =
         new ArrayList<>(
@@ -442,6 +455,11 @@ class WatershedCliTest {
     String plan = runProcess(folder, "plan", spec.toString());
     assertTrue(plan.startsWith("0\n") && plan.contains("load pg person"), plan);
     String run = runProcess(folder, "run", spec.toString(), "--runner=direct", "--verbose");
+    // An embedded Flink run leaves nothing in the system's temporary folder (Flink's RPC jar).
+    List<String> before = flinkTemporaryFiles();
+    String flink = runProcess(folder, "run", spec.toString());
+    assertTrue(flink.startsWith("0\n"), flink);
+    assertEquals(before, flinkTemporaryFiles());
     assertTrue(run.startsWith("0\n") && run.contains("reconciled"), run);
     assertTrue(run.contains("INFO"), "--verbose shows the runner's logs: " + run);
 
@@ -452,7 +470,7 @@ class WatershedCliTest {
                 "  pg: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:1/test?password=${env:WS_SECRET}\", user: \"${env:WS_SECRET}\" }"));
     String error = runProcess(folder, "run", failing.toString(), "--verbose");
     assertTrue(error.startsWith("1\n") && error.contains("cannot connect"), error);
-    for (String output : List.of(plan, run, error)) {
+    for (String output : List.of(plan, run, flink, error)) {
       assertFalse(output.contains(SECRET), "the secret leaked into:\n" + output);
     }
   }
@@ -482,5 +500,29 @@ class WatershedCliTest {
       assertFalse(output.contains("plain-pw-77"), "the URL's password leaked into:\n" + output);
       assertTrue(output.contains("loader:*****@"), output);
     }
+  }
+
+  /** A failed run's report says it failed and why; the previous run's "succeeded" is gone. */
+  @Test
+  void aFailedRunWritesItsOwnReport() throws Exception {
+    Path spec =
+        write(
+            spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }")
+                + "report: { path: report }\n");
+    assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());
+    Path report = folder.resolve("report/run-report.json");
+    assertEquals("succeeded", new ObjectMapper().readTree(report.toFile()).path("status").asText());
+    write(
+        spec(
+                CSV_SOURCE,
+                "  w: { type: duckdb, path: w.duckdb }\n"
+                    + "  pg: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:1/test\", user:"
+                    + " postgres }")
+            + "report: { path: report }\n");
+    assertEquals(Watershed.FAILED, cli("run", spec.toString(), "--runner=direct"));
+    JsonNode failed = new ObjectMapper().readTree(report.toFile());
+    assertEquals("failed", failed.path("status").asText(), failed.toString());
+    assertEquals(1, failed.path("exit_code").asInt());
+    assertTrue(failed.path("cause").asText().contains("sinks.pg"), failed.toString());
   }
 }

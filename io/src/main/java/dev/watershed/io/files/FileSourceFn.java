@@ -89,22 +89,40 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
    */
   abstract void readRange(LineRange range, Emitter emit) throws Exception;
 
-  /** Reads the lines of a stream as bytes: without the line break (and a CR before it). */
+  /**
+   * Reads the lines of a stream as bytes: without the line break (and a CR before it). A line
+   * longer than {@code maxBytes} is not held: its first kilobyte is kept and {@link #tooLong()}
+   * says so.
+   */
   static final class ByteLines implements java.io.Closeable {
     private final java.io.InputStream in;
+    private final int maxBytes;
     private final byte[] buffer = new byte[1 << 16];
     private int pos;
     private int limit;
     private byte[] line = new byte[256];
     private int length;
+    private long skipped;
 
-    ByteLines(java.io.InputStream in) {
+    ByteLines(java.io.InputStream in, int maxBytes) {
       this.in = in;
+      this.maxBytes = maxBytes;
+    }
+
+    /** True when the current line was longer than the limit (only its start is kept). */
+    boolean tooLong() {
+      return skipped > 0;
+    }
+
+    /** The current line's length in bytes, kept or not. */
+    long fullLength() {
+      return length + skipped;
     }
 
     /** Moves to the next line; false at the end of the stream. */
     boolean next() throws IOException {
       length = 0;
+      skipped = 0;
       boolean any = false;
       while (true) {
         if (pos == limit) {
@@ -122,6 +140,14 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
             length--;
           }
           return true;
+        }
+        if (length >= maxBytes || skipped > 0) {
+          if (skipped == 0) {
+            skipped = length - Math.min(length, 1024);
+            length = Math.min(length, 1024);
+          }
+          skipped++;
+          continue;
         }
         if (length == line.length) {
           line = java.util.Arrays.copyOf(line, line.length * 2);

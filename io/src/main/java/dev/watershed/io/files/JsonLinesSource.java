@@ -48,34 +48,58 @@ public final class JsonLinesSource
   private final String filepattern;
   private final List<String> columns;
   private final long rangeBytes;
+  private final int maxRecordBytes;
 
   private JsonLinesSource(
-      String sourceName, String filepattern, List<String> columns, long rangeBytes) {
+      String sourceName,
+      String filepattern,
+      List<String> columns,
+      long rangeBytes,
+      int maxRecordBytes) {
     this.sourceName = sourceName;
     this.filepattern = filepattern;
     this.columns = columns;
     this.rangeBytes = rangeBytes;
+    this.maxRecordBytes = maxRecordBytes;
   }
 
   public static JsonLinesSource read(String sourceName, String filepattern) {
-    return new JsonLinesSource(sourceName, filepattern, List.of(), LineRange.RANGE_BYTES);
+    return new JsonLinesSource(
+        sourceName,
+        filepattern,
+        List.of(),
+        LineRange.RANGE_BYTES,
+        CsvFormat.DEFAULT_MAX_RECORD_BYTES);
   }
 
   /** The fields (or dotted paths) to read; JSON lines carry no header, so name them. */
   public JsonLinesSource withColumns(List<String> columnNames) {
-    return new JsonLinesSource(sourceName, filepattern, List.copyOf(columnNames), rangeBytes);
+    return new JsonLinesSource(
+        sourceName, filepattern, List.copyOf(columnNames), rangeBytes, maxRecordBytes);
+  }
+
+  /**
+   * The longest line read (16 MiB by default); a longer one is a dead letter ({@value
+   * CsvSource#TOO_LARGE}) and is never held in memory whole.
+   */
+  public JsonLinesSource withMaxRecordBytes(int bytes) {
+    return new JsonLinesSource(sourceName, filepattern, columns, rangeBytes, bytes);
   }
 
   /** Reads files larger than {@code bytes} in ranges of about that size, on every worker. */
   JsonLinesSource withRangeBytes(long bytes) {
-    return new JsonLinesSource(sourceName, filepattern, columns, bytes);
+    return new JsonLinesSource(sourceName, filepattern, columns, bytes, maxRecordBytes);
   }
 
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     Schema schema = RawRecords.schema(columns);
     return FileSourceFn.readFiles(
-        input, filepattern, "ParseLines", new JsonFn(sourceName, schema), rangeBytes);
+        input,
+        filepattern,
+        "ParseLines",
+        new JsonFn(sourceName, schema, maxRecordBytes),
+        rangeBytes);
   }
 
   @Override
@@ -132,8 +156,11 @@ public final class JsonLinesSource
   private static final class JsonFn extends FileSourceFn {
     private transient ObjectMapper mapper;
 
-    JsonFn(String sourceName, Schema schema) {
+    private final int maxLineBytes;
+
+    JsonFn(String sourceName, Schema schema, int maxLineBytes) {
       super(sourceName, schema);
+      this.maxLineBytes = maxLineBytes;
     }
 
     @Setup
@@ -149,11 +176,23 @@ public final class JsonLinesSource
               .newDecoder()
               .onMalformedInput(CodingErrorAction.REPORT)
               .onUnmappableCharacter(CodingErrorAction.REPORT);
-      try (FileSourceFn.ByteLines lines = new FileSourceFn.ByteLines(range.open())) {
+      try (FileSourceFn.ByteLines lines = new FileSourceFn.ByteLines(range.open(), maxLineBytes)) {
         long lineNumber = range.firstLine() - 1;
         while (lines.next()) {
           lineNumber++;
           String position = name + ":" + lineNumber;
+          if (lines.tooLong()) {
+            emit.deadLetter(
+                CsvSource.TOO_LARGE,
+                "the line has "
+                    + lines.fullLength()
+                    + " bytes, more than "
+                    + maxLineBytes
+                    + " (max_record_bytes)",
+                position,
+                new String(lines.bytes(), 0, lines.length(), StandardCharsets.UTF_8) + "...");
+            continue;
+          }
           String line;
           try {
             // Decoded strictly: bytes that are not UTF-8 make a dead letter, never U+FFFD.

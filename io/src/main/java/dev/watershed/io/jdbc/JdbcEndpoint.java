@@ -78,10 +78,28 @@ public final class JdbcEndpoint implements Serializable {
               + describe()
               + ": "
               + firstLine(e.getMessage())
-              + " (check that the database is running and the url, user and password are right)",
+              + " ("
+              + fix(e)
+              + ")",
           e.getSQLState(),
           e);
     }
+  }
+
+  /** What to do about a failed connection, as far as its message tells. */
+  private String fix(SQLException e) {
+    String message = String.valueOf(e.getMessage());
+    if (dialect() == Dialect.DUCKDB && message.contains("Could not set lock on file")) {
+      return "another process holds the DuckDB file, such as another run or a query; DuckDB"
+          + " lets one process open a file: wait for it to end, or write to another file";
+    }
+    if (message.contains("No space left on device")) {
+      return "the disk is full: free space where the database keeps its files";
+    }
+    if (dialect() == Dialect.DUCKDB) {
+      return "check the path, and that the folder is writable";
+    }
+    return "check that the database is running and the url, user and password are right";
   }
 
   private void createParentFolder() {

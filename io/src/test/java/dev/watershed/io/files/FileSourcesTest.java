@@ -136,6 +136,24 @@ class FileSourcesTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /** A line over the largest record is a dead letter with its position, and is never held. */
+  @Test
+  void jsonLinesOverTheLimitAreDeadLetters(TestPipeline pipeline) throws IOException {
+    Path file = folder.resolve("big.jsonl");
+    Files.writeString(
+        file, "{\"a\": \"1\"}\n{\"a\": \"" + "x".repeat(10_000) + "\"}\n{\"a\": \"3\"}\n");
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline.apply(
+            JsonLinesSource.read("big", file.toString())
+                .withColumns(List.of("a"))
+                .withMaxRecordBytes(4096));
+    PAssert.that(text(result.output(), List.of("a", "_position")))
+        .containsInAnyOrder("1|big.jsonl:1", "3|big.jsonl:3");
+    PAssert.that(text(result.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
+        .containsInAnyOrder("record too large|big.jsonl:2");
+    pipeline.run().waitUntilFinish();
+  }
+
   /** Content after a line's object (a stray character, a comment) makes the line a dead letter. */
   @Test
   void jsonLinesWithTrailingContentAreDeadLetters(TestPipeline pipeline) throws IOException {

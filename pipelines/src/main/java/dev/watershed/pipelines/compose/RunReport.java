@@ -81,6 +81,31 @@ public final class RunReport {
     return nodes;
   }
 
+  /**
+   * Writes a report of a run that has no summary: {@code running} when it starts (a run killed
+   * before it ends leaves that, never the previous run's {@code succeeded}), or {@code failed} with
+   * its {@code cause} (which the caller has cleared of secrets).
+   */
+  public static Path writeWithoutSummary(
+      Spec spec, String runner, String status, int exitCode, Instant started, String cause)
+      throws IOException {
+    ObjectNode report = JSON.createObjectNode();
+    report.put("spec", spec.name());
+    report.put("mode", spec.mode());
+    report.put("runner", runner);
+    report.put("status", status);
+    report.put("exit_code", exitCode);
+    report.put("started_at", started.toString());
+    if (cause != null) {
+      report.put("cause", cause);
+    }
+    Path folder = folder(spec);
+    Files.createDirectories(folder);
+    Path file = folder.resolve("run-report.json");
+    JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), report);
+    return file;
+  }
+
   /** Writes the report; after a successful run also the row counts the next run compares with. */
   public static Path write(RunSummary summary, String status, int exitCode, Instant started)
       throws IOException {
