@@ -27,7 +27,13 @@ import org.apache.beam.sdk.transforms.DoFn;
  * record starts found by {@link CsvRecords}, so a quoted line break never falls between two ranges.
  */
 record LineRange(
-    String file, String name, long start, long end, long firstLine, String firstLineText) {
+    String file,
+    String name,
+    long start,
+    long end,
+    long firstLine,
+    String firstLineText,
+    long fileSize) {
   /** Bytes a range holds at least (the last range of a file may hold fewer). */
   static final long RANGE_BYTES = 32L << 20;
 
@@ -36,22 +42,73 @@ record LineRange(
     return end < 0;
   }
 
-  /** Opens the range's bytes; a whole file is decompressed as its name says. */
+  /**
+   * Opens the range's bytes; a whole file is decompressed as its name says. A file that holds fewer
+   * bytes than it did when the read was planned (truncated, or rewritten, while the run read it)
+   * fails the read with a message naming it, instead of loading part of it.
+   */
   InputStream open() throws IOException {
     ReadableByteChannel channel = FileSystems.open(FileSystems.matchNewResource(file, false));
     if (whole()) {
-      return Channels.newInputStream(Compression.detect(file).readDecompressed(channel));
+      ReadableByteChannel counted = new Checked(channel, fileSize);
+      return Channels.newInputStream(Compression.detect(file).readDecompressed(counted));
     }
     ((SeekableByteChannel) channel).position(start);
     return new Bounded(Channels.newInputStream(channel), end - start);
   }
 
-  /** An input stream that ends after {@code limit} bytes. */
-  private static final class Bounded extends FilterInputStream {
+  private String truncated(long expected, long read) {
+    return file
+        + " changed while it was read: "
+        + expected
+        + " bytes were planned"
+        + (whole() ? "" : " from byte " + start)
+        + ", "
+        + read
+        + " were there; run again once the file is complete";
+  }
+
+  /** A channel that fails at its end when it gave fewer bytes than the file had. */
+  private final class Checked implements ReadableByteChannel {
+    private final ReadableByteChannel channel;
+    private final long expected;
+    private long read;
+
+    Checked(ReadableByteChannel channel, long expected) {
+      this.channel = channel;
+      this.expected = expected;
+    }
+
+    @Override
+    public int read(ByteBuffer buffer) throws IOException {
+      int n = channel.read(buffer);
+      if (n > 0) {
+        read += n;
+      } else if (n < 0 && expected >= 0 && read < expected) {
+        throw new IOException(truncated(expected, read));
+      }
+      return n;
+    }
+
+    @Override
+    public boolean isOpen() {
+      return channel.isOpen();
+    }
+
+    @Override
+    public void close() throws IOException {
+      channel.close();
+    }
+  }
+
+  /** An input stream that ends after {@code limit} bytes, and fails if the file ends first. */
+  private final class Bounded extends FilterInputStream {
+    private final long limit;
     private long left;
 
     Bounded(InputStream in, long limit) {
       super(in);
+      this.limit = limit;
       this.left = limit;
     }
 
@@ -63,6 +120,8 @@ record LineRange(
       int b = super.read();
       if (b >= 0) {
         left--;
+      } else {
+        throw new IOException(truncated(limit, limit - left));
       }
       return b;
     }
@@ -75,6 +134,8 @@ record LineRange(
       int n = super.read(buffer, offset, (int) Math.min(length, left));
       if (n > 0) {
         left -= n;
+      } else if (n < 0) {
+        throw new IOException(truncated(limit, limit - left));
       }
       return n;
     }
@@ -109,7 +170,8 @@ record LineRange(
           || file.getCompression() != Compression.UNCOMPRESSED
           || !file.getMetadata().isReadSeekEfficient()
           || size <= rangeBytes) {
-        out.output(new LineRange(path, name, 0, -1, 1, null));
+        // The size planned; a compressed file's is its compressed size.
+        out.output(new LineRange(path, name, 0, -1, 1, null, size));
         return;
       }
       if (csv != null) {
@@ -148,7 +210,7 @@ record LineRange(
         cuts.add(new long[] {rangeStart, size, rangeFirstLine});
       }
       for (long[] cut : cuts) {
-        out.output(new LineRange(path, name, cut[0], cut[1], cut[2], firstLineText));
+        out.output(new LineRange(path, name, cut[0], cut[1], cut[2], firstLineText, size));
       }
     }
 
@@ -184,7 +246,7 @@ record LineRange(
         cuts.add(new long[] {rangeStart, size, rangeFirstLine});
       }
       for (long[] cut : cuts) {
-        out.output(new LineRange(path, name, cut[0], cut[1], cut[2], header));
+        out.output(new LineRange(path, name, cut[0], cut[1], cut[2], header, size));
       }
     }
 
@@ -212,6 +274,7 @@ record LineRange(
       NUMBER.encode(range.end(), out);
       NUMBER.encode(range.firstLine(), out);
       OPTIONAL_TEXT.encode(range.firstLineText(), out);
+      NUMBER.encode(range.fileSize(), out);
     }
 
     @Override
@@ -222,7 +285,8 @@ record LineRange(
           NUMBER.decode(in),
           NUMBER.decode(in),
           NUMBER.decode(in),
-          OPTIONAL_TEXT.decode(in));
+          OPTIONAL_TEXT.decode(in),
+          NUMBER.decode(in));
     }
   }
 }
