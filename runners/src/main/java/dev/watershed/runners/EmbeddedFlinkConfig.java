@@ -12,8 +12,8 @@ import java.nio.file.StandardCopyOption;
  * folder ({@code --flinkConfDir}), so the {@code embedded-flink.yaml} shipped in this package is
  * written once per JVM as {@code config.yaml} into a temporary folder, with a {@code checkpoints}
  * folder beside it for streaming jobs' checkpoints and a {@code tmp} folder for what Flink extracts
- * at start (its RPC system's jar, 22 MB a run otherwise left in the system's temporary folder);
- * all are removed when the JVM exits.
+ * at start (its RPC system's jar, 22 MB a run otherwise left in the system's temporary folder); all
+ * are removed when the JVM exits.
  *
  * <p>A streaming job's configuration also bounds its restarts: more than {@value
  * #STREAMING_FAILURES} failures within {@value #STREAMING_FAILURE_INTERVAL} fail the job, and so

@@ -537,8 +537,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           }
           connection.commit();
         } catch (SQLException e) {
-          connection.rollback();
-          throw e;
+          throw load.failedCommit(connection, e);
         }
         connection.setAutoCommit(true);
         for (String staging : staged.keySet()) {
@@ -548,6 +547,36 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       loaded.inc(rows);
       context.output(rows);
     }
+  }
+
+  /**
+   * The error of a commit that failed, naming the sink, the table and the database, after rolling
+   * back. A rollback that fails too (the database went away: "This connection has been closed", or
+   * DuckDB's "no transaction is active" after a full disk) must not hide the first cause.
+   */
+  SQLException failedCommit(Connection connection, SQLException cause) {
+    try {
+      connection.rollback();
+    } catch (SQLException rollback) {
+      cause.addSuppressed(rollback);
+    }
+    String message =
+        cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    int newline = message.indexOf('\n');
+    return new SQLException(
+        "sink "
+            + sinkName
+            + ": loading "
+            + table
+            + " into "
+            + endpoint.describe()
+            + " failed, and nothing of the load was committed: "
+            + (newline < 0 ? message : message.substring(0, newline))
+            + (message.contains("No space left on device")
+                ? " (the disk is full: free space where the database keeps its files)"
+                : ""),
+        cause.getSQLState(),
+        cause);
   }
 
   /** Drops a batch staging table (for DuckDB, its view and file). */
@@ -665,8 +694,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         context.output(received, Instant.now(), GlobalWindow.INSTANCE);
         received = 0;
       } catch (SQLException e) {
-        connection.rollback();
-        throw e;
+        throw load.failedCommit(connection, e);
       }
     }
 

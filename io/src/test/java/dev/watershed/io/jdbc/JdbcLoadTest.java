@@ -224,4 +224,44 @@ class JdbcLoadTest {
               : "DROP SCHEMA IF EXISTS " + schema + " CASCADE");
     }
   }
+
+  /** A load whose commit fails says which sink, table and database, and that nothing committed. */
+  @org.junit.jupiter.api.Test
+  void aFailedCommitNamesTheSinkTableAndDatabase() throws SQLException {
+    use("postgres");
+    Databases.execute(
+        endpoint,
+        "CREATE TABLE "
+            + table
+            + " (id TEXT PRIMARY KEY, name TEXT CHECK (name <> 'Bad'), amount DECIMAL(10,2),"
+            + " day DATE, at TIMESTAMPTZ, version BIGINT, active BOOLEAN, _source TEXT)");
+    Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
+    pipeline
+        .apply(
+            Create.of(List.of(item("a", "Good", "1.00", 1), item("b", "Bad", "2.00", 2)))
+                .withRowSchema(ITEM.schema()))
+        .apply(
+            JdbcLoad.into(endpoint, table, ITEM)
+                .withMode(WriteMode.MERGE)
+                .withVersionColumn("version")
+                .withSinkName("warehouse"));
+    Throwable failure =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            RuntimeException.class, () -> pipeline.run().waitUntilFinish());
+    String message = null;
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().startsWith("sink warehouse:")) {
+        message = t.getMessage();
+      }
+    }
+    org.junit.jupiter.api.Assertions.assertNotNull(message, failure.toString());
+    org.junit.jupiter.api.Assertions.assertTrue(
+        message.startsWith(
+            "sink warehouse: loading "
+                + table
+                + " into jdbc:postgresql://127.0.0.1:5432/test failed, and nothing of the load"
+                + " was committed: ERROR: new row for relation"),
+        message);
+    assertEquals(List.of(), Databases.rows(endpoint, "SELECT id FROM " + table));
+  }
 }
