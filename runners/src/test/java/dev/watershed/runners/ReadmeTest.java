@@ -107,4 +107,39 @@ class ReadmeTest {
       }
     }
   }
+
+  /**
+   * The spec reference and the modes example use only keys and values the parser knows: parsed,
+   * their only problems are the files, databases and secrets a reader's machine would have.
+   */
+  @Test
+  void theSpecExamplesUseOnlyWhatTheParserKnows() throws Exception {
+    for (String marker :
+        List.of("Paths are relative to the folder `watershed` runs in", "One spec, three ways")) {
+      String yaml = String.join("\n", Readme.blockAfter(marker));
+      List<String> problems;
+      try {
+        dev.watershed.pipelines.spec.SpecParser.parse(
+            yaml, folder, Map.of("ERP_PASSWORD", "x", "BILLING_USER", "y"));
+        problems = List.of();
+      } catch (dev.watershed.pipelines.spec.SpecException e) {
+        problems = e.errors().stream().map(Object::toString).toList();
+      }
+      List<String> unexpected =
+          problems.stream()
+              .filter(
+                  problem ->
+                      !(problem.contains("no file matches")
+                          || problem.contains(" not found (paths are relative to")
+                          || problem.contains("secrets/dw-password")
+                          || problem.contains("no conform entry produces")
+                          || problem.contains("declare at least one")
+                          || problem.contains("missing required key")
+                          // the modes example shows sources and sinks, not the conform between
+                          || problem.contains("was read up to in a table sink")))
+              .toList();
+      assertEquals(
+          List.of(), unexpected, "the README's spec example after '" + marker + "' has problems");
+    }
+  }
 }
