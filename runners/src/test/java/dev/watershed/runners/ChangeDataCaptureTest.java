@@ -137,6 +137,11 @@ class ChangeDataCaptureTest {
         compare(MARIADB, "customer", events, true));
     assertEquals(events.poison(), deadLetters(), "each poison message is one dead letter");
     assertTrue(tombstones > 0 && events.late() > 0 && events.duplicates() > 0);
+    // Tombstones are counted where a user sees them: the summary and the run report.
+    long sent = tombstonesIn(events, 0, events.delivery().size());
+    assertTrue(
+        summary.contains("crm_customers  " + sent + " tombstones skipped"),
+        "tombstones in the summary:\n" + summary);
 
     // The marks were committed with the rows: a second run reads nothing.
     assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--mode=batch"), cli.output());

@@ -136,6 +136,28 @@ class FileSourcesTest {
     pipeline.run().waitUntilFinish();
   }
 
+  /**
+   * One file of a pattern whose header cannot be read does not stop the others: its records are
+   * dead letters that say why, the other files load.
+   */
+  @Test
+  void aFileWithAnUnreadableHeaderDoesNotStopTheOthers(TestPipeline pipeline) throws IOException {
+    Files.createDirectories(folder.resolve("parts"));
+    Files.writeString(folder.resolve("parts/a.csv"), "id,name\n1,Ann\n");
+    Files.writeString(folder.resolve("parts/b.csv"), "id,\"name\n2,Bob\n3,Cy\n");
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline.apply(
+            CsvSource.read("parts", folder.resolve("parts/*.csv").toString())
+                .withColumns(List.of("id", "name")));
+    PAssert.that(text(result.output(), List.of("id", "name"))).containsInAnyOrder("1|Ann");
+    PAssert.that(text(result.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
+        .containsInAnyOrder(
+            "malformed CSV quoting|b.csv:1",
+            "unreadable CSV header|b.csv:2",
+            "unreadable CSV header|b.csv:3");
+    pipeline.run().waitUntilFinish();
+  }
+
   /** A line over the largest record is a dead letter with its position, and is never held. */
   @Test
   void jsonLinesOverTheLimitAreDeadLetters(TestPipeline pipeline) throws IOException {

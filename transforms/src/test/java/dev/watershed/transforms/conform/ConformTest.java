@@ -179,4 +179,52 @@ class ConformTest {
         IllegalArgumentException.class,
         () -> Conform.to(CUSTOMER).withField("nickname", FieldRule.from("nick")));
   }
+
+  /** A change whose version or change time cannot be read is a dead letter, not a failed run. */
+  @Test
+  void aChangeWithAnUnreadableVersionOrTimeIsADeadLetter(TestPipeline pipeline) {
+    CanonicalModel changes =
+        CanonicalModel.builder("customer")
+            .field("customer_id", "string")
+            .key("customer_id")
+            .build()
+            .withChanges();
+    Schema raw = RawRecords.changeSchema(List.of("id"));
+    List<Row> rows =
+        List.of(
+            Row.withSchema(raw)
+                .addValues("1", "crm", "t/0@1", null, "upsert", "17", "2026-01-01T00:00:00Z")
+                .build(),
+            Row.withSchema(raw)
+                .addValues("2", "crm", "t/0@2", null, "upsert", "x17", "2026-01-01T00:00:00Z")
+                .build(),
+            Row.withSchema(raw)
+                .addValues("3", "crm", "t/0@3", null, "upsert", "18", "yesterday")
+                .build());
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline
+            .apply(Create.of(rows).withRowSchema(raw))
+            .apply(Conform.to(changes).withField("customer_id", FieldRule.from("id")));
+    PAssert.that(
+            result
+                .output()
+                .apply(
+                    "ids",
+                    MapElements.into(TypeDescriptors.strings())
+                        .via((Row r) -> r.getString("customer_id"))))
+        .containsInAnyOrder("1");
+    PAssert.that(
+            result
+                .failures()
+                .apply(
+                    "reasons",
+                    MapElements.into(TypeDescriptors.strings())
+                        .via(
+                            (Row d) ->
+                                d.getString(DeadLetter.REASON)
+                                    + "|"
+                                    + d.getString(DeadLetter.POSITION))))
+        .containsInAnyOrder("invalid change version|t/0@2", "unparsable timestamp|t/0@3");
+    pipeline.run().waitUntilFinish();
+  }
 }
