@@ -16,15 +16,17 @@ public final class BigQueryClientProbe {
   private BigQueryClientProbe() {}
 
   public static void main(String[] args) throws Exception {
-    BigQueryWriteSettings settings =
+    BigQueryWriteSettings.Builder builder =
         BigQueryWriteSettings.newBuilder()
             .setEndpoint("127.0.0.1:" + args[0])
             .setCredentialsProvider(NoCredentialsProvider.create())
             .setTransportChannelProvider(
                 BigQueryWriteSettings.defaultGrpcTransportProviderBuilder()
                     .setChannelConfigurator(channel -> channel.usePlaintext())
-                    .build())
-            .build();
+                    .build());
+    // One attempt: the client would retry an unavailable endpoint for twenty minutes.
+    builder.createWriteStreamSettings().setRetryableCodes();
+    BigQueryWriteSettings settings = builder.build();
     try (BigQueryWriteClient client = BigQueryWriteClient.create(settings)) {
       client.createWriteStream(
           CreateWriteStreamRequest.newBuilder()
@@ -36,5 +38,6 @@ public final class BigQueryClientProbe {
       // The local endpoint is no BigQuery: the request was built and sent, and failed there.
       System.out.println("request sent; the endpoint answered " + e.getStatusCode().getCode());
     }
+    System.exit(0);
   }
 }

@@ -1,39 +1,34 @@
 package dev.watershed.pipelines.spec;
 
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /** A spec that cannot run, with every problem found in it. */
 public final class SpecException extends Exception {
   private final List<SpecError> errors;
-  private final java.util.Set<String> secrets;
+  private final Set<String> secrets;
 
   public SpecException(List<SpecError> errors) {
-    super(
-        errors.stream().map(SpecError::toString).collect(Collectors.joining("\n")),
-        null,
-        false,
-        false);
-    this.errors = List.copyOf(errors);
-    this.secrets = java.util.Set.of();
+    this(errors, Set.of());
   }
 
   /**
    * A spec with problems, and the secrets resolved from it before they were found: a message may
    * quote a value that holds one (an invalid URL with a password), so they are masked all the same.
    */
-  public SpecException(List<SpecError> errors, java.util.Set<String> secrets) {
+  public SpecException(List<SpecError> errors, Set<String> secrets) {
     super(
         errors.stream().map(SpecError::toString).collect(Collectors.joining("\n")),
         null,
         false,
         false);
     this.errors = List.copyOf(errors);
-    this.secrets = java.util.Set.copyOf(secrets);
+    this.secrets = Set.copyOf(secrets);
   }
 
   /** The values of {@code ${env:...}} and {@code ${file:...}} references read before failing. */
-  public java.util.Set<String> secrets() {
+  public Set<String> secrets() {
     return secrets;
   }
 
