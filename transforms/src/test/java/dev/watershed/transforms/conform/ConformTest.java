@@ -150,25 +150,8 @@ class ConformTest {
                         raw("n.csv:3", "2", "ok@example.com", "1", "", "", ""))
                     .withRowSchema(RAW))
             .apply(conform());
-    PAssert.that(
-            result
-                .output()
-                .apply(
-                    "ids",
-                    MapElements.into(TypeDescriptors.strings())
-                        .via((Row r) -> r.getString("customer_id"))))
-        .containsInAnyOrder("crm-2");
-    PAssert.that(
-            result
-                .failures()
-                .apply(
-                    "reasons",
-                    MapElements.into(TypeDescriptors.strings())
-                        .via(
-                            (Row d) ->
-                                d.getString(DeadLetter.REASON)
-                                    + "|"
-                                    + d.getString(DeadLetter.POSITION))))
+    PAssert.that(ids(result.output())).containsInAnyOrder("crm-2");
+    PAssert.that(reasonsAndPositions(result.failures()))
         .containsInAnyOrder("NUL character|n.csv:2");
     pipeline.run().waitUntilFinish();
   }
@@ -205,26 +188,24 @@ class ConformTest {
         pipeline
             .apply(Create.of(rows).withRowSchema(raw))
             .apply(Conform.to(changes).withField("customer_id", FieldRule.from("id")));
-    PAssert.that(
-            result
-                .output()
-                .apply(
-                    "ids",
-                    MapElements.into(TypeDescriptors.strings())
-                        .via((Row r) -> r.getString("customer_id"))))
-        .containsInAnyOrder("1");
-    PAssert.that(
-            result
-                .failures()
-                .apply(
-                    "reasons",
-                    MapElements.into(TypeDescriptors.strings())
-                        .via(
-                            (Row d) ->
-                                d.getString(DeadLetter.REASON)
-                                    + "|"
-                                    + d.getString(DeadLetter.POSITION))))
+    PAssert.that(ids(result.output())).containsInAnyOrder("1");
+    PAssert.that(reasonsAndPositions(result.failures()))
         .containsInAnyOrder("invalid change version|t/0@2", "unparsable timestamp|t/0@3");
     pipeline.run().waitUntilFinish();
+  }
+
+  private static PCollection<String> ids(PCollection<Row> rows) {
+    return rows.apply(
+        "ids",
+        MapElements.into(TypeDescriptors.strings()).via((Row r) -> r.getString("customer_id")));
+  }
+
+  private static PCollection<String> reasonsAndPositions(PCollection<Row> deadLetters) {
+    return deadLetters.apply(
+        "reasons",
+        MapElements.into(TypeDescriptors.strings())
+            .via(
+                (Row d) ->
+                    d.getString(DeadLetter.REASON) + "|" + d.getString(DeadLetter.POSITION)));
   }
 }
