@@ -46,6 +46,15 @@ final class Replay {
     if (!Files.isRegularFile(from)) {
       throw new IOException("no dead-letter file at " + from + "; check the path");
     }
+    cli.checkDatabasesReachable(spec);
+    try (var lock = cli.lockAndSweep(spec)) {
+      return replay(cli, spec, from, profile, beamArgs);
+    }
+  }
+
+  private static int replay(
+      Watershed cli, Spec spec, Path from, RunnerProfile profile, List<String> beamArgs)
+      throws Exception {
     // A record rejected by several runs (a blocked run, then the run after it) is replayed once,
     // as the latest run wrote it.
     Map<String, JsonNode> latest = new LinkedHashMap<>();
@@ -76,7 +85,6 @@ final class Replay {
                   letter.path("position").asText(), letter.path("payload").asText()));
     }
     int replayed = latest.size();
-    cli.checkDatabasesReachable(spec);
     Path again =
         from.resolveSibling(from.getFileName() + ".replay-" + System.nanoTime() + ".jsonl");
     Instant started = cli.clock().instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);

@@ -5,6 +5,7 @@ import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.Drift;
 import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.compose.RunLock;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.compose.SourceColumns;
@@ -285,13 +286,43 @@ public final class Watershed {
           Redaction.redact(Failures.describe(e)));
       throw e;
     }
-    switch (spec.mode()) {
-      case "micro-batch":
-        return Continuous.microBatch(this, spec, profile, beamArgs, stopWhenIdle);
-      case "streaming":
-        return Continuous.streaming(this, spec, profile, beamArgs, stopWhenIdle);
-      default:
-        return runBatch(spec, profile, beamArgs, ReadRanges.plan(spec));
+    try (RunLock lock = lockAndSweep(spec)) {
+      switch (spec.mode()) {
+        case "micro-batch":
+          return Continuous.microBatch(this, spec, profile, beamArgs, stopWhenIdle);
+        case "streaming":
+          return Continuous.streaming(this, spec, profile, beamArgs, stopWhenIdle);
+        default:
+          return runBatch(spec, profile, beamArgs, ReadRanges.plan(spec));
+      }
+    }
+  }
+
+  /**
+   * Takes the pipeline's run lock (a second run of the spec is refused before it writes anything,
+   * its report included) and removes what earlier runs that crashed left, saying so.
+   */
+  RunLock lockAndSweep(Spec spec) throws java.io.IOException, SQLException {
+    RunLock lock = RunLock.acquire(spec);
+    try {
+      List<String> swept = lock.sweep();
+      if (!swept.isEmpty()) {
+        err.println(
+            "removed "
+                + swept.size()
+                + " staging "
+                + (swept.size() == 1 ? "object" : "objects")
+                + " left by an earlier run of "
+                + spec.name()
+                + " that did not finish:");
+        for (String each : swept) {
+          err.println("  " + each);
+        }
+      }
+      return lock;
+    } catch (java.io.IOException | SQLException | RuntimeException e) {
+      lock.close();
+      throw e;
     }
   }
 

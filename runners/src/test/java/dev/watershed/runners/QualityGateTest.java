@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.watershed.io.Staging;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -152,13 +153,36 @@ class QualityGateTest {
     assertTrue(output().matches("(?s).*\\nlake +person +overwrite +0\\n.*"), this::output);
     assertEquals(List.of(), stagedLakeFiles());
 
-    // A run that crashed before publishing left its staging folder: the next run removes it.
-    Path crashed = folder.resolve("lake/_staging/person-0badc0de/part-0badc0de-1.parquet");
-    Files.createDirectories(crashed.getParent());
-    Files.writeString(crashed, "half a file");
+    // A run that crashed before publishing left its staging folder and a staging table: the next
+    // run removes them and says so. Another pipeline's staging is not this run's to remove.
+    Path crashed =
+        folder.resolve(
+            "lake/_staging/" + Staging.tag("people") + ".person-0badc0de/part-0badc0de-1.parquet");
+    Path other =
+        folder.resolve(
+            "lake/_staging/" + Staging.tag("others") + ".person-0badc0de/part-0badc0de-1.parquet");
+    for (Path file : List.of(crashed, other)) {
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, "half a file");
+    }
+    String leftTable = Staging.tablePrefix("people", "0badc0de") + "_00000001";
+    Warehouse.execute(
+        JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb")),
+        "CREATE TABLE " + leftTable + " (person_id VARCHAR)");
     assertEquals(Watershed.OK, run(spec("    - row_count: { max: 5 }"), MARCH_2), this::output);
     assertTrue(destinations().contains("1,anna.new@example.com,pro,2024-03-02 00:00:00,people"));
-    assertEquals(List.of(), stagedLakeFiles());
+    assertEquals(List.of(other), stagedLakeFiles());
+    assertTrue(
+        output().contains("removed 2 staging objects left by an earlier run of people"),
+        this::output);
+    assertTrue(output().contains("sinks.warehouse: " + leftTable), this::output);
+    assertEquals(
+        List.of("0"),
+        Warehouse.csv(
+                JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb")),
+                "SELECT count(*) AS n FROM information_schema.tables WHERE table_name LIKE"
+                    + " '_ws_%'")
+            .subList(1, 2));
   }
 
   @Test

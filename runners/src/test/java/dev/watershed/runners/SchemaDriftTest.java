@@ -7,9 +7,7 @@ import dev.watershed.io.jdbc.JdbcEndpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,16 +30,7 @@ class SchemaDriftTest {
 
   @AfterEach
   void dropSourceTable() throws SQLException {
-    execute(POSTGRES, "DROP TABLE IF EXISTS drift_people");
-  }
-
-  private static void execute(JdbcEndpoint endpoint, String... sql) throws SQLException {
-    try (Connection connection = endpoint.connect();
-        Statement statement = connection.createStatement()) {
-      for (String s : sql) {
-        statement.execute(s);
-      }
-    }
+    Warehouse.execute(POSTGRES, "DROP TABLE IF EXISTS drift_people");
   }
 
   private Path spec(String source, String policy) throws IOException {
@@ -195,7 +184,7 @@ class SchemaDriftTest {
 
   @Test
   void aPostgresSourceTableAlteredBetweenRuns() throws Exception {
-    execute(
+    Warehouse.execute(
         POSTGRES,
         "DROP TABLE IF EXISTS drift_people",
         "CREATE TABLE drift_people (id INT, email TEXT, score INT)",
@@ -205,7 +194,7 @@ class SchemaDriftTest {
             "type: jdbc, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user: postgres, table: drift_people",
             "evolve");
     assertEquals(Watershed.OK, run(spec), this::output);
-    execute(
+    Warehouse.execute(
         POSTGRES,
         "ALTER TABLE drift_people ADD COLUMN vip BOOLEAN",
         "ALTER TABLE drift_people ALTER COLUMN score TYPE BIGINT",
@@ -226,7 +215,7 @@ class SchemaDriftTest {
     List<String> types = columnTypes();
     assertTrue(types.containsAll(List.of("score,BIGINT", "vip,BOOLEAN")), types::toString);
 
-    execute(POSTGRES, "ALTER TABLE drift_people DROP COLUMN email");
+    Warehouse.execute(POSTGRES, "ALTER TABLE drift_people DROP COLUMN email");
     Files.writeString(spec, Files.readString(spec).replace("drift: evolve", "drift: allow"));
     assertEquals(Watershed.OK, run(spec), this::output);
     assertEquals(List.of("person_id,email,score,vip", "1,,10,", "2,,5000000000,true"), table());

@@ -52,6 +52,16 @@ final class Warehouse {
     return lines;
   }
 
+  /** Runs statements in one session, in order. */
+  static void execute(JdbcEndpoint endpoint, String... statements) throws SQLException {
+    try (Connection connection = endpoint.connect();
+        Statement statement = connection.createStatement()) {
+      for (String sql : statements) {
+        statement.execute(sql);
+      }
+    }
+  }
+
   private static String render(Object value) {
     if (value == null) {
       return "";

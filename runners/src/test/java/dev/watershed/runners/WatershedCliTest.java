@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.watershed.io.Staging;
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.compose.RunLock;
+import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.pipelines.spec.SpecParser;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,8 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,17 +58,8 @@ class WatershedCliTest {
 
   @AfterEach
   void dropTables() throws SQLException {
-    execute(POSTGRES, "DROP TABLE IF EXISTS cli_people", "DROP TABLE IF EXISTS person");
-    execute(MARIADB, "DROP TABLE IF EXISTS person");
-  }
-
-  private static void execute(JdbcEndpoint endpoint, String... sql) throws SQLException {
-    try (Connection connection = endpoint.connect();
-        Statement statement = connection.createStatement()) {
-      for (String s : sql) {
-        statement.execute(s);
-      }
-    }
+    Warehouse.execute(POSTGRES, "DROP TABLE IF EXISTS cli_people", "DROP TABLE IF EXISTS person");
+    Warehouse.execute(MARIADB, "DROP TABLE IF EXISTS person");
   }
 
   private static String spec(String source, String sinks) {
@@ -163,7 +158,7 @@ class WatershedCliTest {
    */
   @Test
   void columnsMissingFromTheSourcesAreReportedAtOnceWithTheClosestColumn() throws Exception {
-    execute(
+    Warehouse.execute(
         POSTGRES,
         "DROP TABLE IF EXISTS cli_people",
         "CREATE TABLE cli_people (id INT, e_mail TEXT, updated TIMESTAMPTZ)");
@@ -260,7 +255,7 @@ class WatershedCliTest {
 
   @Test
   void loadsFromPostgresIntoMariaDbAndAReRunChangesNothing() throws Exception {
-    execute(
+    Warehouse.execute(
         POSTGRES,
         "DROP TABLE IF EXISTS cli_people",
         "CREATE TABLE cli_people (id INT, email TEXT, updated TIMESTAMPTZ)",
@@ -316,7 +311,7 @@ class WatershedCliTest {
         out.toString(StandardCharsets.UTF_8)
             .contains("dead letters: table _watershed_dead_letters in w.duckdb"));
 
-    execute(POSTGRES, "DROP TABLE IF EXISTS cli_dead_letters");
+    Warehouse.execute(POSTGRES, "DROP TABLE IF EXISTS cli_dead_letters");
     Path pg =
         write(
             spec(CSV_SOURCE, sinks)
@@ -327,7 +322,7 @@ class WatershedCliTest {
     assertEquals(
         List.of("reason,position", "invalid email,people.csv:5"),
         Warehouse.csv(POSTGRES, "SELECT reason, position FROM cli_dead_letters"));
-    execute(POSTGRES, "DROP TABLE IF EXISTS cli_dead_letters");
+    Warehouse.execute(POSTGRES, "DROP TABLE IF EXISTS cli_dead_letters");
   }
 
   @Test
@@ -392,7 +387,7 @@ class WatershedCliTest {
 
   @Test
   void queryReadsAJdbcUrlToo() throws Exception {
-    execute(
+    Warehouse.execute(
         POSTGRES,
         "DROP TABLE IF EXISTS cli_people",
         "CREATE TABLE cli_people (id INT, email TEXT)",
@@ -524,6 +519,56 @@ class WatershedCliTest {
     assertEquals("failed", failed.path("status").asText(), failed.toString());
     assertEquals(1, failed.path("exit_code").asInt());
     assertTrue(failed.path("cause").asText().contains("sinks.pg"), failed.toString());
+  }
+
+  /**
+   * One run of a pipeline at a time: a second run, in this process or on another machine sharing
+   * the PostgreSQL sink, is refused before it writes anything, and names what holds the lock.
+   */
+  @Test
+  void aSecondRunOfAPipelineIsRefusedWhileTheFirstHoldsItsLock() throws Exception {
+    Path spec =
+        write(
+            spec(
+                    CSV_SOURCE,
+                    "  pg: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user:"
+                        + " postgres }")
+                + "report: { path: report }\n");
+    assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());
+    Path report = folder.resolve("report/run-report.json");
+    String succeeded = Files.readString(report);
+
+    Spec parsed = SpecParser.parse(spec, folder, Map.of());
+    try (RunLock running = RunLock.acquire(parsed)) {
+      err.reset();
+      assertEquals(Watershed.FAILED, cli("run", spec.toString(), "--runner=direct"));
+      assertTrue(
+          stderr()
+              .contains(
+                  "pipeline people is already running (process " + ProcessHandle.current().pid()),
+          stderr());
+      assertTrue(stderr().contains("wait for that run to finish, or stop it"), stderr());
+      assertEquals(succeeded, Files.readString(report), "the running run's report is left alone");
+    }
+
+    // A run elsewhere (its report in another folder) holds the pipeline's lock in the database.
+    try (Connection elsewhere = POSTGRES.connect();
+        PreparedStatement lock =
+            elsewhere.prepareStatement("SELECT pg_advisory_lock(hashtextextended(?, 0))")) {
+      lock.setString(1, "watershed:" + Staging.tag("people"));
+      lock.execute();
+      err.reset();
+      assertEquals(Watershed.FAILED, cli("run", spec.toString(), "--runner=direct"));
+      assertTrue(
+          stderr()
+              .contains(
+                  "pipeline people is already running: another run holds its lock 'watershed:"
+                      + Staging.tag("people")
+                      + "' in jdbc:postgresql://127.0.0.1:5432/test (sinks.pg)"),
+          stderr());
+    }
+    err.reset();
+    assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());
   }
 
   /**

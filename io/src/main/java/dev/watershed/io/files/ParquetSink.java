@@ -1,5 +1,6 @@
 package dev.watershed.io.files;
 
+import dev.watershed.io.Staging;
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.ModelTypes;
@@ -14,7 +15,6 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
@@ -52,13 +52,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Types keep their meaning in Parquet: decimals as DECIMAL(p,s), dates as DATE, timestamps as
  * TIMESTAMP (microseconds, UTC). Every run writes files named for the run into a staging folder,
- * {@code <root>/_staging/<table>-<run>/}, outside every table's folder; only when the gate opens
- * are they renamed into the table's folder, and then {@link WriteMode#OVERWRITE} deletes the files
- * of earlier runs ({@link WriteMode#APPEND} keeps them). A blocked run's files are deleted from
- * staging and never appear in the lake; staging folders that a crashed run of the table left are
- * deleted by the next run. Files appear whole; during an overwrite a reader may briefly see both
- * runs' files. Rows count as loaded ({@code load.<sink>.<table>}) only once published, as blocked
- * ({@code blocked.<sink>.<table>}) otherwise. Output: the number of files published.
+ * {@code <root>/_staging/[<pipeline tag>.]<table>-<run>/}, outside every table's folder; only when
+ * the gate opens are they renamed into the table's folder, and then {@link WriteMode#OVERWRITE}
+ * deletes the files of earlier runs ({@link WriteMode#APPEND} keeps them). A blocked run's files
+ * are deleted from staging and never appear in the lake; staging folders that a crashed run of a
+ * pipeline left are deleted by its next run ({@link #sweepStaging}). Files appear whole; during an
+ * overwrite a reader may briefly see both runs' files. Rows count as loaded ({@code
+ * load.<sink>.<table>}) only once published, as blocked ({@code blocked.<sink>.<table>}) otherwise.
+ * Output: the number of files published.
  *
  * <pre>{@code
  * customers.apply(
@@ -86,38 +87,35 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
   private final String root;
   private final String table;
   private final List<org.apache.beam.sdk.schemas.Schema.Field> columns;
-  private final String partitionColumn;
-  private final WriteMode mode;
-  private final String sinkName;
-  private final int numShards;
-  private final PCollectionView<Boolean> gate;
+  private String partitionColumn;
+  private WriteMode mode = WriteMode.OVERWRITE;
+  private String sinkName = "lake";
+  private int numShards;
+  private PCollectionView<Boolean> gate;
+  private String pipeline;
 
   private ParquetSink(
-      String root,
-      String table,
-      List<org.apache.beam.sdk.schemas.Schema.Field> columns,
-      String partitionColumn,
-      WriteMode mode,
-      String sinkName,
-      int numShards,
-      PCollectionView<Boolean> gate) {
-    if (mode == WriteMode.MERGE) {
-      throw new IllegalArgumentException("Parquet sinks support append and overwrite, not merge");
-    }
+      String root, String table, List<org.apache.beam.sdk.schemas.Schema.Field> columns) {
     this.root = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
     this.table = table;
     this.columns = List.copyOf(columns);
-    this.partitionColumn = partitionColumn;
-    this.mode = mode;
-    this.sinkName = sinkName;
-    this.numShards = numShards;
-    this.gate = gate;
+  }
+
+  private ParquetSink copy() {
+    ParquetSink copy = new ParquetSink(root, table, columns);
+    copy.partitionColumn = partitionColumn;
+    copy.mode = mode;
+    copy.sinkName = sinkName;
+    copy.numShards = numShards;
+    copy.gate = gate;
+    copy.pipeline = pipeline;
+    return copy;
   }
 
   /** Writes the given model fields of each row into {@code <root>/<table>/}. */
   public static ParquetSink write(
       String root, String table, List<org.apache.beam.sdk.schemas.Schema.Field> columns) {
-    return new ParquetSink(root, table, columns, null, WriteMode.OVERWRITE, "lake", 0, null);
+    return new ParquetSink(root, table, columns);
   }
 
   /**
@@ -128,7 +126,9 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     if (shards < 1) {
       throw new IllegalArgumentException("shards must be at least 1, got " + shards);
     }
-    return new ParquetSink(root, table, columns, partitionColumn, mode, sinkName, shards, gate);
+    ParquetSink next = copy();
+    next.numShards = shards;
+    return next;
   }
 
   /**
@@ -136,22 +136,65 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
    * false this run's files are deleted instead, leaving the lake as it was.
    */
   public ParquetSink withGate(PCollectionView<Boolean> commitAllowed) {
-    return new ParquetSink(
-        root, table, columns, partitionColumn, mode, sinkName, numShards, commitAllowed);
+    ParquetSink next = copy();
+    next.gate = commitAllowed;
+    return next;
   }
 
   /** Partitions files into {@code <column>=<value>} folders. */
   public ParquetSink withPartitionColumn(String column) {
-    return new ParquetSink(root, table, columns, column, mode, sinkName, numShards, gate);
+    ParquetSink next = copy();
+    next.partitionColumn = column;
+    return next;
   }
 
   public ParquetSink withMode(WriteMode writeMode) {
-    return new ParquetSink(
-        root, table, columns, partitionColumn, writeMode, sinkName, numShards, gate);
+    if (writeMode == WriteMode.MERGE) {
+      throw new IllegalArgumentException("Parquet sinks support append and overwrite, not merge");
+    }
+    ParquetSink next = copy();
+    next.mode = writeMode;
+    return next;
   }
 
   public ParquetSink withSinkName(String name) {
-    return new ParquetSink(root, table, columns, partitionColumn, mode, name, numShards, gate);
+    ParquetSink next = copy();
+    next.sinkName = name;
+    return next;
+  }
+
+  /**
+   * The pipeline this sink belongs to: its staging folder is named after the pipeline ({@code
+   * <root>/_staging/<pipeline tag>.<table>-<run>}, {@link Staging}), so that a later run of the
+   * pipeline can remove what a crashed run left ({@link #sweepStaging}). Without it, staging is
+   * named after the table and never swept.
+   */
+  public ParquetSink withPipeline(String pipelineName) {
+    ParquetSink next = copy();
+    next.pipeline = pipelineName;
+    return next;
+  }
+
+  /**
+   * Deletes the staging folders under {@code root} that runs of {@code pipeline} left: runs that
+   * crashed before publishing. The caller must hold the pipeline's run lock. Returns the folders.
+   */
+  public static List<String> sweepStaging(String root, String pipeline) throws IOException {
+    Path stagingRoot = Path.of(root, STAGING);
+    List<String> swept = new ArrayList<>();
+    if (!Files.isDirectory(stagingRoot)) {
+      return swept;
+    }
+    String start = Staging.tag(pipeline) + ".";
+    try (Stream<Path> folders = Files.list(stagingRoot)) {
+      for (Path left : folders.toList()) {
+        if (left.getFileName().toString().startsWith(start)) {
+          PublishFn.deleteFolder(left.toString());
+          swept.add(left.toString());
+        }
+      }
+    }
+    return swept;
   }
 
   /** The Avro schema Parquet files are written with. */
@@ -197,8 +240,16 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
   @Override
   public PCollection<Long> expand(PCollection<Row> rows) {
     String folder = root + "/" + table;
-    String run = UUID.randomUUID().toString().substring(0, 8);
-    String staging = root + "/" + STAGING + "/" + table + "-" + run;
+    String run = Staging.newRun();
+    String staging =
+        root
+            + "/"
+            + STAGING
+            + "/"
+            + (pipeline != null ? Staging.tag(pipeline) + "." : "")
+            + table
+            + "-"
+            + run;
     Schema avro = avroSchema(table, columns);
     String partition = partitionColumn;
     int shards =
@@ -237,7 +288,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     ParDo.SingleOutput<Long, Long> publish =
         ParDo.of(
             new PublishFn(
-                root,
                 staging,
                 folder,
                 table,
@@ -279,7 +329,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
    * is closed; and removes the staging folders that crashed earlier runs of the table left.
    */
   private static final class PublishFn extends DoFn<Long, Long> {
-    private final String root;
     private final String staging;
     private final String folder;
     private final String table;
@@ -291,7 +340,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     private final Counter blocked;
 
     PublishFn(
-        String root,
         String staging,
         String folder,
         String table,
@@ -300,7 +348,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         PCollectionView<Boolean> gate,
         PCollectionView<Long> rowCount,
         String sinkName) {
-      this.root = root;
       this.staging = staging;
       this.folder = folder;
       this.table = table;
@@ -341,7 +388,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
         blocked.inc(rows);
       }
       deleteFolder(staging);
-      sweepCrashedRuns();
       context.output(allowed ? files : 0L);
     }
 
@@ -366,7 +412,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     }
 
     /** Deletes a local staging folder and what is left in it (empty partition folders). */
-    private static void deleteFolder(String path) throws IOException {
+    static void deleteFolder(String path) throws IOException {
       Path local = Path.of(path);
       if (!Files.isDirectory(local)) {
         return;
@@ -374,23 +420,6 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
       try (Stream<Path> walk = Files.walk(local)) {
         for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
           Files.deleteIfExists(p);
-        }
-      }
-    }
-
-    /** Staging folders of this table that runs which did not finish left behind. */
-    private void sweepCrashedRuns() throws IOException {
-      Path stagingRoot = Path.of(root, STAGING);
-      if (!Files.isDirectory(stagingRoot)) {
-        return;
-      }
-      try (Stream<Path> folders = Files.list(stagingRoot)) {
-        for (Path left : folders.toList()) {
-          String name = left.getFileName().toString();
-          if (name.startsWith(table + "-") && name.length() == table.length() + 9) {
-            LOG.info("removing {}, left in the lake's staging by a run that did not finish", left);
-            deleteFolder(left.toString());
-          }
         }
       }
     }

@@ -1,5 +1,6 @@
 package dev.watershed.io.jdbc;
 
+import dev.watershed.io.Staging;
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.dedupe.LastKnownValues;
 import dev.watershed.transforms.model.CanonicalModel;
@@ -36,12 +37,14 @@ import org.joda.time.Instant;
 /**
  * Loads model rows into a PostgreSQL, MariaDB or DuckDB table, all or nothing.
  *
- * <p>How: every worker bulk-writes into a staging table of its own, private to this run (PostgreSQL
- * binary COPY, MariaDB batched inserts; for DuckDB a CSV file read through a view, {@link
- * DuckDbStagingFiles}; a streaming load's bundles, the DuckDB appender); when every bundle is
- * written, the target table is created from the model if missing (with the model key as primary key
- * for {@link WriteMode#MERGE}), one transaction moves the staged rows into it, and the staging
- * tables are dropped. Merge input must hold one row per key across all workers.
+ * <p>How: every worker bulk-writes into a staging table of its own, private to this run and named
+ * after the pipeline and the run ({@link #withPipeline}), so a crashed run's staging can be swept
+ * by the next ({@link StagingSweep}) (PostgreSQL binary COPY, MariaDB batched inserts; for DuckDB a
+ * CSV file read through a view, {@link DuckDbStagingFiles}; a streaming load's bundles, the DuckDB
+ * appender); when every bundle is written, the target table is created from the model if missing
+ * (with the model key as primary key for {@link WriteMode#MERGE}), one transaction moves the staged
+ * rows into it, and the staging tables are dropped. Merge input must hold one row per key across
+ * all workers.
  *
  * <p>Guarantees: readers see the target either before or after the whole load. {@link
  * WriteMode#APPEND} adds rows, {@link WriteMode#OVERWRITE} replaces the table's contents, {@link
@@ -71,6 +74,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   private String statePipeline;
   private Map<String, String> marks = Map.of();
   private boolean perBundle;
+  private String pipeline;
 
   private JdbcLoad(JdbcEndpoint endpoint, String table, CanonicalModel model) {
     this.endpoint = endpoint;
@@ -89,6 +93,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     copy.statePipeline = statePipeline;
     copy.marks = marks;
     copy.perBundle = perBundle;
+    copy.pipeline = pipeline;
     return copy;
   }
 
@@ -160,10 +165,21 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    * Commits {@code sourceMarks} (by source: where this run read up to) to {@link RunState} in the
    * same transaction as the rows, so the marks never run ahead of or behind what was loaded.
    */
-  public JdbcLoad withState(String pipeline, Map<String, String> sourceMarks) {
-    JdbcLoad next = copy();
-    next.statePipeline = pipeline;
+  public JdbcLoad withState(String pipelineName, Map<String, String> sourceMarks) {
+    JdbcLoad next = withPipeline(pipelineName);
+    next.statePipeline = pipelineName;
     next.marks = new TreeMap<>(sourceMarks);
+    return next;
+  }
+
+  /**
+   * The pipeline this load belongs to: its staging tables are named after the pipeline and the run
+   * ({@link Staging}), so that a later run of the pipeline can remove what a crashed run left
+   * ({@link StagingSweep}). Without it, staging is named after the table and never swept.
+   */
+  public JdbcLoad withPipeline(String pipelineName) {
+    JdbcLoad next = copy();
+    next.pipeline = pipelineName;
     return next;
   }
 
@@ -195,13 +211,15 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
 
   @Override
   public PCollection<Long> expand(PCollection<Row> rows) {
-    String run = UUID.randomUUID().toString().substring(0, 8);
+    String run = Staging.newRun();
     String stagingPrefix =
         (table.contains(".") ? table.substring(0, table.lastIndexOf('.') + 1) : "")
-            + "_ws_stage_"
-            + table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT)
-            + "_"
-            + run;
+            + (pipeline != null
+                ? Staging.tablePrefix(pipeline, run)
+                : "_ws_stage_"
+                    + table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT)
+                    + "_"
+                    + run);
     if (perBundle) {
       if (mode != WriteMode.MERGE || gate != null || history != null || !marks.isEmpty()) {
         throw new IllegalArgumentException(

@@ -453,6 +453,7 @@ public final class Composer {
             .apply(
                 "load " + sink.name() + " " + table.name(),
                 JdbcLoad.into(tableEndpoint(sink), tableOf(sink, table), table)
+                    .withPipeline(spec.name())
                     .withMode(WriteMode.MERGE)
                     .withSinkName(sink.name())
                     .withGate(gate));
@@ -545,6 +546,7 @@ public final class Composer {
       rows.apply(
           name,
           JdbcLoad.into(tableEndpoint(sink), table, model)
+              .withPipeline(spec.name())
               .withHistory(scd2)
               .withSinkName(sink.name() + "_history")
               .withGate(gate));
@@ -576,6 +578,13 @@ public final class Composer {
 
   private JdbcEndpoint tableEndpoint(SinkSpec sink) {
     return tableEndpoint(spec, sink);
+  }
+
+  /** The database of a dead-letter table. */
+  public static JdbcEndpoint deadLetterEndpoint(Spec spec, DeadLetterSpec target) {
+    return target.type().equals("duckdb")
+        ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(target.path()))
+        : endpoint(target.url(), target.user(), target.password());
   }
 
   /** The database of a table sink. */
@@ -829,6 +838,7 @@ public final class Composer {
         String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
         JdbcLoad jdbc =
             JdbcLoad.into(endpoint, table, model)
+                .withPipeline(spec.name())
                 .withMode(writeMode(sink))
                 .withVersionColumn(version)
                 .withSinkName(sink.name());
@@ -903,6 +913,7 @@ public final class Composer {
         String partition = sink.partitionBy().get(model.name());
         ParquetSink parquet =
             ParquetSink.write(spec.resolve(sink.path()), model.name(), model.loadFields())
+                .withPipeline(spec.name())
                 .withMode(writeMode(sink))
                 .withSinkName(sink.name());
         if (partition != null) {
@@ -945,11 +956,9 @@ public final class Composer {
       return;
     }
     if (target.isTable() && context.deadLetterFile() == null) {
-      JdbcEndpoint endpoint =
-          target.type().equals("duckdb")
-              ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(target.path()))
-              : endpoint(target.url(), target.user(), target.password());
-      all.apply("dead letters", DeadLetterTable.into(endpoint, target.table()));
+      all.apply(
+          "dead letters",
+          DeadLetterTable.into(deadLetterEndpoint(spec, target), target.table(), spec.name()));
       plan.add(String.format("  %-34s %s %s", "dead letters", target.type(), target.describe()));
       return;
     }

@@ -34,14 +34,17 @@ final class DeadLetterTable extends PTransform<PCollection<Row>, PCollection<Lon
 
   private final JdbcEndpoint endpoint;
   private final String table;
+  private final String pipeline;
 
-  private DeadLetterTable(JdbcEndpoint endpoint, String table) {
+  private DeadLetterTable(JdbcEndpoint endpoint, String table, String pipeline) {
     this.endpoint = endpoint;
     this.table = table;
+    this.pipeline = pipeline;
   }
 
-  static DeadLetterTable into(JdbcEndpoint endpoint, String table) {
-    return new DeadLetterTable(endpoint, table);
+  /** Appends the dead letters of {@code pipeline}'s runs to {@code table}. */
+  static DeadLetterTable into(JdbcEndpoint endpoint, String table, String pipeline) {
+    return new DeadLetterTable(endpoint, table, pipeline);
   }
 
   @Override
@@ -54,6 +57,7 @@ final class DeadLetterTable extends PTransform<PCollection<Row>, PCollection<Lon
         .apply(
             "Append",
             JdbcLoad.into(endpoint, table, MODEL)
+                .withPipeline(pipeline)
                 .withMode(WriteMode.APPEND)
                 .withSinkName("dead_letters"));
   }

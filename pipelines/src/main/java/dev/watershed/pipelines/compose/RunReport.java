@@ -32,7 +32,8 @@ public final class RunReport {
 
   private RunReport() {}
 
-  private static Path folder(Spec spec) {
+  /** The folder of the run report and the run lock. */
+  static Path folder(Spec spec) {
     return Path.of(spec.resolve(spec.reportPath()));
   }
 
