@@ -15,7 +15,9 @@ final class Failures {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof SQLException
           && t.getMessage() != null
-          && (t.getMessage().contains("cannot connect") || t.getMessage().startsWith("sink "))) {
+          && (t.getMessage().contains("cannot connect")
+              || t.getMessage().startsWith("sink ")
+              || t.getMessage().startsWith("sinks."))) {
         // Ours, naming the database or sink and the fix; what it wraps says less.
         return firstLine(t.getMessage());
       }

@@ -312,25 +312,7 @@ class ChangeDataCaptureTest {
 
   /** Runs the command line in a JVM of its own, as scripts/watershed does. */
   private Process startCommand(String logName, String... args) throws Exception {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g",
-                "--add-opens=java.base/java.lang=ALL-UNNAMED",
-                "--add-opens=java.base/java.util=ALL-UNNAMED",
-                "--add-opens=java.base/java.nio=ALL-UNNAMED",
-                "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-                "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Watershed.class.getName()));
-    command.addAll(List.of(args));
-    return new ProcessBuilder(command)
-        .directory(folder.toFile())
-        .redirectErrorStream(true)
-        .redirectOutput(folder.resolve(logName).toFile())
-        .start();
+    return Cli.start(folder, folder.resolve(logName), args);
   }
 
   private String log(String name) {

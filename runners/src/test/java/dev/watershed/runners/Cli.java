@@ -55,4 +55,30 @@ final class Cli {
   String output() {
     return stdout() + stderr();
   }
+
+  /**
+   * Runs the command line in a JVM of its own, as scripts/watershed does, in {@code folder}, its
+   * output (both streams) into {@code log}.
+   */
+  static Process start(Path folder, Path log, String... args) throws java.io.IOException {
+    java.util.List<String> command =
+        new java.util.ArrayList<>(
+            java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g",
+                "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                "--add-opens=java.base/java.util=ALL-UNNAMED",
+                "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+                "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Watershed.class.getName()));
+    command.addAll(java.util.List.of(args));
+    return new ProcessBuilder(command)
+        .directory(folder.toFile())
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
 }

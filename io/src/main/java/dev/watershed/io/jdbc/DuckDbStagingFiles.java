@@ -131,12 +131,13 @@ final class DuckDbStagingFiles {
   /** Appends rows to a staging file; {@link #finish} closes it, so the view sees every row. */
   static final class CsvWriter extends StagingWriter {
     private final Writer out;
+    private final Path file;
     private final StringBuilder line = new StringBuilder(256);
 
     CsvWriter(Connection connection, String staging, List<Schema.Field> fields)
         throws SQLException {
       super(connection, staging, fields);
-      Path file = file(connection, staging);
+      file = file(connection, staging);
       try {
         out =
             new BufferedWriter(
@@ -189,7 +190,7 @@ final class DuckDbStagingFiles {
       try {
         out.append(line);
       } catch (IOException e) {
-        throw new SQLException("cannot write the staging file: " + e.getMessage(), e);
+        throw new SQLException("cannot write the staging file " + file + ": " + e.getMessage(), e);
       }
       rows++;
     }
@@ -216,7 +217,7 @@ final class DuckDbStagingFiles {
       try {
         out.close();
       } catch (IOException e) {
-        throw new SQLException("cannot write the staging file: " + e.getMessage(), e);
+        throw new SQLException("cannot write the staging file " + file + ": " + e.getMessage(), e);
       }
       return rows;
     }

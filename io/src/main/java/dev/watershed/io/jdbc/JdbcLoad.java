@@ -228,8 +228,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       return rows.apply(
           "ApplyBundles", ParDo.of(new BundleApplyFn(this, stagingPrefix, stagingFields())));
     }
-    return rows.apply(
-            "WriteStaging", ParDo.of(new StageFn(endpoint, stagingPrefix, stagingFields())))
+    return rows.apply("WriteStaging", ParDo.of(new StageFn(this, stagingPrefix, stagingFields())))
         .apply("CollectStaged", Combine.globally(new Staged()))
         .apply("Commit", commit());
   }
@@ -372,6 +371,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    * after each bundle the table's name and the rows written in the bundle.
    */
   private static final class StageFn extends DoFn<Row, KV<String, Long>> {
+    private final JdbcLoad load;
     private final JdbcEndpoint endpoint;
     private final String stagingPrefix;
     private final List<Schema.Field> fields;
@@ -379,43 +379,57 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     private transient String staging;
     private transient StagingWriter writer;
 
-    StageFn(JdbcEndpoint endpoint, String stagingPrefix, List<Schema.Field> fields) {
-      this.endpoint = endpoint;
+    StageFn(JdbcLoad load, String stagingPrefix, List<Schema.Field> fields) {
+      this.load = load;
+      this.endpoint = load.endpoint;
       this.stagingPrefix = stagingPrefix;
       this.fields = new ArrayList<>(fields);
     }
 
     @ProcessElement
     public void process(@Element Row row) throws SQLException {
-      if (writer == null) {
-        boolean files = endpoint.dialect() == Dialect.DUCKDB;
-        if (connection == null) {
-          connection = endpoint.connect();
-          staging = stagingPrefix + "_" + UUID.randomUUID().toString().substring(0, 8);
-          if (files) {
-            DuckDbStagingFiles.create(connection, staging, fields);
-          } else {
-            try (Statement statement = connection.createStatement()) {
-              synchronized (PREPARE_LOCK) {
-                endpoint.dialect().createSchemaOf(statement, staging);
-              }
-              statement.execute(endpoint.dialect().createStaging(staging, fields));
+      try {
+        if (writer == null) {
+          open();
+        }
+        writer.write(row);
+      } catch (SQLException | java.io.UncheckedIOException e) {
+        throw load.failed("failed while staging rows, and nothing of the load was committed", e);
+      }
+    }
+
+    private void open() throws SQLException {
+      boolean files = endpoint.dialect() == Dialect.DUCKDB;
+      if (connection == null) {
+        connection = endpoint.connect();
+        staging = stagingPrefix + "_" + UUID.randomUUID().toString().substring(0, 8);
+        if (files) {
+          DuckDbStagingFiles.create(connection, staging, fields);
+        } else {
+          try (Statement statement = connection.createStatement()) {
+            synchronized (PREPARE_LOCK) {
+              endpoint.dialect().createSchemaOf(statement, staging);
             }
+            statement.execute(endpoint.dialect().createStaging(staging, fields));
           }
         }
-        writer =
-            files
-                ? new DuckDbStagingFiles.CsvWriter(connection, staging, fields)
-                : StagingWriter.open(endpoint.dialect(), connection, staging, fields);
       }
-      writer.write(row);
+      writer =
+          files
+              ? new DuckDbStagingFiles.CsvWriter(connection, staging, fields)
+              : StagingWriter.open(endpoint.dialect(), connection, staging, fields);
     }
 
     @FinishBundle
     public void finishBundle(FinishBundleContext context) throws SQLException {
       if (writer != null) {
-        long written = writer.finish();
-        writer.close();
+        long written;
+        try {
+          written = writer.finish();
+          writer.close();
+        } catch (SQLException | java.io.UncheckedIOException e) {
+          throw load.failed("failed while staging rows, and nothing of the load was committed", e);
+        }
         writer = null;
         context.output(KV.of(staging, written), Instant.now(), GlobalWindow.INSTANCE);
       }
@@ -424,7 +438,11 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     @Teardown
     public void teardown() throws SQLException {
       if (writer != null) {
-        writer.close();
+        try {
+          writer.close();
+        } catch (SQLException | java.io.UncheckedIOException e) {
+          // The bundle failed already; its staging is swept by the pipeline's next run.
+        }
       }
       if (connection != null) {
         connection.close();
@@ -578,9 +596,25 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     } catch (SQLException rollback) {
       cause.addSuppressed(rollback);
     }
-    String message =
-        cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
-    int newline = message.indexOf('\n');
+    return failed("failed, and nothing of the load was committed", cause);
+  }
+
+  /**
+   * The error of a load that failed {@code how}, naming the sink, the table and the database, and
+   * the fix when the cause is a full disk.
+   */
+  SQLException failed(String how, Exception cause) {
+    String message = firstLine(cause);
+    for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
+      if (t.getMessage() != null && t.getMessage().contains("No space left on device")) {
+        message =
+            firstLine(t)
+                + " (the disk is full: free space where the database keeps its files"
+                + (endpoint.dialect() == Dialect.DUCKDB ? " and its staging files, beside it" : "")
+                + ")";
+        break;
+      }
+    }
     return new SQLException(
         "sink "
             + sinkName
@@ -588,13 +622,19 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
             + table
             + " into "
             + endpoint.describe()
-            + " failed, and nothing of the load was committed: "
-            + (newline < 0 ? message : message.substring(0, newline))
-            + (message.contains("No space left on device")
-                ? " (the disk is full: free space where the database keeps its files)"
-                : ""),
-        cause.getSQLState(),
+            + " "
+            + how
+            + ": "
+            + message,
+        cause instanceof SQLException sql ? sql.getSQLState() : null,
         cause);
+  }
+
+  private static String firstLine(Throwable cause) {
+    String message =
+        cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
   }
 
   /** Drops a batch staging table (for DuckDB, its view and file). */

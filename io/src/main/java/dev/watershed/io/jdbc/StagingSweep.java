@@ -47,6 +47,11 @@ public final class StagingSweep {
         }
       }
       Dialect dialect = endpoint.dialect();
+      if (dialect == Dialect.DUCKDB) {
+        // Files first: after a full disk, dropping a view needs room in DuckDB's write-ahead log,
+        // which deleting the files makes.
+        swept.addAll(sweepDuckDbFiles(connection, tag));
+      }
       for (String[] table : found) {
         String name = qualified(dialect, connection, table[0], table[1]);
         if (dialect == Dialect.DUCKDB
@@ -58,9 +63,6 @@ public final class StagingSweep {
           }
         }
         swept.add(name);
-      }
-      if (dialect == Dialect.DUCKDB) {
-        swept.addAll(sweepDuckDbFiles(connection, tag));
       }
     }
     return swept;
