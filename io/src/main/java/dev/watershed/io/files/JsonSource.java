@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.util.TokenBuffer;
 import dev.watershed.transforms.records.RawRecords;
 import dev.watershed.transforms.records.StrictJson;
 import java.io.InputStream;
@@ -44,22 +45,43 @@ public final class JsonSource
   private final String filepattern;
   private final List<String> columns;
   private final String recordsAt;
+  private final int maxRecordBytes;
 
   private JsonSource(
-      String sourceName, String filepattern, List<String> columns, String recordsAt) {
+      String sourceName,
+      String filepattern,
+      List<String> columns,
+      String recordsAt,
+      int maxRecordBytes) {
     this.sourceName = sourceName;
     this.filepattern = filepattern;
     this.columns = columns;
     this.recordsAt = recordsAt;
+    this.maxRecordBytes = maxRecordBytes;
   }
 
   public static JsonSource read(String sourceName, String filepattern) {
-    return new JsonSource(sourceName, filepattern, List.of(), "");
+    return new JsonSource(
+        sourceName, filepattern, List.of(), "", CsvFormat.DEFAULT_MAX_RECORD_BYTES);
   }
 
   /** The fields (or dotted paths) to read. */
   public JsonSource withColumns(List<String> columnNames) {
-    return new JsonSource(sourceName, filepattern, List.copyOf(columnNames), recordsAt);
+    return new JsonSource(
+        sourceName, filepattern, List.copyOf(columnNames), recordsAt, maxRecordBytes);
+  }
+
+  /**
+   * The largest record read, in bytes of the file (16 MiB by default): a larger one is a dead
+   * letter ({@value CsvSource#TOO_LARGE}) with its position and its first bytes, and is never held
+   * in memory whole; reading goes on with the next record. A single string value longer than this
+   * stops the file's reading there (the parser cannot skip it), as one dead letter.
+   */
+  public JsonSource withMaxRecordBytes(int bytes) {
+    if (bytes < 1) {
+      throw new IllegalArgumentException("max_record_bytes must be positive, got " + bytes);
+    }
+    return new JsonSource(sourceName, filepattern, columns, recordsAt, bytes);
   }
 
   /**
@@ -71,14 +93,17 @@ public final class JsonSource
       throw new IllegalArgumentException(
           "records_at is a JSON pointer starting with '/', e.g. /data; got '" + pointer + "'");
     }
-    return new JsonSource(sourceName, filepattern, columns, pointer);
+    return new JsonSource(sourceName, filepattern, columns, pointer, maxRecordBytes);
   }
 
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     Schema schema = RawRecords.schema(columns);
     return FileSourceFn.readWholeFiles(
-        input, filepattern, "ParseDocuments", new DocumentFn(sourceName, schema, recordsAt));
+        input,
+        filepattern,
+        "ParseDocuments",
+        new DocumentFn(sourceName, schema, recordsAt, maxRecordBytes));
   }
 
   @Override
@@ -91,17 +116,25 @@ public final class JsonSource
 
   private static final class DocumentFn extends FileSourceFn {
     private final String recordsAt;
+    private final int maxRecordBytes;
     private transient ObjectMapper mapper;
 
-    DocumentFn(String sourceName, Schema schema, String recordsAt) {
+    DocumentFn(String sourceName, Schema schema, String recordsAt, int maxRecordBytes) {
       super(sourceName, schema);
       this.recordsAt = recordsAt;
+      this.maxRecordBytes = maxRecordBytes;
     }
 
     @Setup
     public void setup() {
       // Elements are read from a parser that goes on past them; the document's end is checked here.
       mapper = StrictJson.mapper().disable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+      mapper
+          .getFactory()
+          .setStreamReadConstraints(
+              com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                  .maxStringLength(maxRecordBytes)
+                  .build());
     }
 
     @Override
@@ -182,8 +215,61 @@ public final class JsonSource
       return token == JsonToken.START_ARRAY ? token : null;
     }
 
+    /**
+     * Reads one record into a token buffer, watching its size in the file's bytes: a record larger
+     * than the limit is skipped and becomes a dead letter with its first bytes.
+     */
     private void record(JsonParser parser, String position, Emitter emit) throws Exception {
-      JsonNode node = mapper.readTree(parser);
+      long start = parser.currentTokenLocation().getByteOffset();
+      TokenBuffer buffer = new TokenBuffer(parser);
+      int depth = 0;
+      JsonToken token = parser.currentToken();
+      while (true) {
+        buffer.copyCurrentEvent(parser);
+        if (token.isStructStart()) {
+          depth++;
+        } else if (token.isStructEnd()) {
+          depth--;
+        }
+        if (depth == 0) {
+          break;
+        }
+        if (parser.currentLocation().getByteOffset() - start > maxRecordBytes) {
+          String excerpt = excerpt(buffer);
+          while (depth > 0) {
+            token = parser.nextToken();
+            if (token == null) {
+              throw new JsonProcessingException(
+                  "the record is not closed", parser.currentLocation()) {};
+            }
+            if (token.isStructStart()) {
+              parser.skipChildren();
+            } else if (token.isStructEnd()) {
+              depth--;
+            }
+          }
+          emit.deadLetter(
+              CsvSource.TOO_LARGE,
+              "the record has "
+                  + (parser.currentLocation().getByteOffset() - start)
+                  + " bytes, more than "
+                  + maxRecordBytes
+                  + " (max_record_bytes)",
+              position,
+              excerpt + "...");
+          return;
+        }
+        token = parser.nextToken();
+        if (token == null) {
+          throw new JsonProcessingException(
+              "the record is not closed", parser.currentLocation()) {};
+        }
+      }
+      JsonNode node;
+      try (JsonParser buffered = buffer.asParser(mapper)) {
+        buffered.nextToken();
+        node = mapper.readTree(buffered);
+      }
       String payload = node.toString();
       if (!node.isObject()) {
         emit.deadLetter(
@@ -191,6 +277,25 @@ public final class JsonSource
         return;
       }
       emit.row(JsonLinesSource.rawRow(schema, sourceName, node, position, payload));
+    }
+
+    /** The start of a record too large to keep, as JSON text (about the first kilobyte). */
+    private String excerpt(TokenBuffer buffer) throws java.io.IOException {
+      StringBuilder text = new StringBuilder();
+      try (JsonParser read = buffer.asParser(mapper)) {
+        JsonToken token;
+        while ((token = read.nextToken()) != null && text.length() < 1024) {
+          if (token == JsonToken.FIELD_NAME) {
+            text.append('"').append(read.currentName()).append("\":");
+          } else if (token.isScalarValue()) {
+            String value = read.getText();
+            text.append(token == JsonToken.VALUE_STRING ? "\"" + value + "\"" : value).append(',');
+          } else {
+            text.append(token.asString());
+          }
+        }
+      }
+      return text.length() > 1024 ? text.substring(0, 1024) : text.toString();
     }
   }
 }

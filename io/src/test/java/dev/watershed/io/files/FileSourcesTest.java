@@ -1,5 +1,8 @@
 package dev.watershed.io.files;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.model.CanonicalModel;
@@ -173,6 +176,49 @@ class FileSourcesTest {
         .containsInAnyOrder("1|big.jsonl:1", "3|big.jsonl:3");
     PAssert.that(text(result.failures(), List.of(DeadLetter.REASON, DeadLetter.POSITION)))
         .containsInAnyOrder("record too large|big.jsonl:2");
+    pipeline.run().waitUntilFinish();
+  }
+
+  /**
+   * In a JSON document, a record over the largest record is a dead letter with its position and its
+   * first bytes, and the records after it are read; a single string over the limit stops the file
+   * there, as one dead letter (the parser cannot step over it).
+   */
+  @Test
+  void jsonDocumentRecordsOverTheLimitAreDeadLetters(TestPipeline pipeline) throws IOException {
+    StringBuilder nested = new StringBuilder("{\"a\": \"2\", \"items\": [");
+    for (int i = 0; i < 2_000; i++) {
+      nested.append(i == 0 ? "" : ", ").append("{\"n\": ").append(i).append('}');
+    }
+    nested.append("]}");
+    Path big = folder.resolve("big.json");
+    Files.writeString(big, "[{\"a\": \"1\"}, " + nested + ", {\"a\": \"3\"}]");
+    Path string = folder.resolve("string.json");
+    Files.writeString(
+        string, "[{\"a\": \"1\"}, {\"a\": \"" + "x".repeat(10_000) + "\"}, {\"a\": \"3\"}]");
+    WithFailures.Result<PCollection<Row>, Row> result =
+        pipeline.apply(
+            JsonSource.read("docs", folder.resolve("{big,string}.json").toString())
+                .withColumns(List.of("a"))
+                .withMaxRecordBytes(4096));
+    PAssert.that(text(result.output(), List.of("a", "_position")))
+        .containsInAnyOrder("1|big.json[0]", "3|big.json[2]", "1|string.json[0]");
+    PAssert.that(
+            text(
+                result.failures(),
+                List.of(DeadLetter.REASON, DeadLetter.POSITION, DeadLetter.PAYLOAD)))
+        .satisfies(
+            letters -> {
+              List<String> all = new java.util.ArrayList<>();
+              letters.forEach(all::add);
+              assertEquals(2, all.size(), all.toString());
+              all.sort(null);
+              assertTrue(all.get(0).startsWith("invalid JSON|string.json[1]|"), all.get(0));
+              assertTrue(
+                  all.get(1).startsWith("record too large|big.json[1]|{\"a\":\"2\","), all.get(1));
+              assertTrue(all.get(1).length() < 1200, "the payload is an excerpt");
+              return null;
+            });
     pipeline.run().waitUntilFinish();
   }
 

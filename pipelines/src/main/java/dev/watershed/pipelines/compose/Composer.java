@@ -209,6 +209,7 @@ public final class Composer {
             pipeline.apply(
                 name,
                 JsonLinesSource.read(source.name(), spec.resolve(source.path()))
+                    .withMaxRecordBytes(source.maxRecordBytes())
                     .withColumns(List.copyOf(columns)));
         where = source.path();
         break;
@@ -218,6 +219,7 @@ public final class Composer {
                 name,
                 JsonSource.read(source.name(), spec.resolve(source.path()))
                     .withRecordsAt(source.recordsAt())
+                    .withMaxRecordBytes(source.maxRecordBytes())
                     .withColumns(List.copyOf(columns)));
         where = source.path();
         break;

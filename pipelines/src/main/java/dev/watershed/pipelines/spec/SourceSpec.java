@@ -8,9 +8,11 @@ import java.util.Map;
  * A source as declared under {@code sources:}. File sources use {@code path}; JDBC sources use
  * {@code url}, {@code user}, {@code password} and one of {@code table} or {@code query}; a CSV
  * source's {@code csv} format (delimiter, quote, escape, comment, header, encoding) is null for
- * other types; a JSON document source's {@code recordsAt} is the JSON pointer to its records.
- * {@code schema} is the declared column types (empty: the schema recorded by the first run), {@code
- * drift} the policy when the source's schema changes.
+ * other types; a JSON document source's {@code recordsAt} is the JSON pointer to its records;
+ * {@code maxRecordBytes} the largest record a JSON or JSON lines source reads (a larger one is a
+ * dead letter; a CSV source's is in its format). {@code schema} is the declared column types
+ * (empty: the schema recorded by the first run), {@code drift} the policy when the source's schema
+ * changes.
  */
 public record SourceSpec(
     String name,
@@ -19,6 +21,7 @@ public record SourceSpec(
     String path,
     CsvFormat csv,
     String recordsAt,
+    int maxRecordBytes,
     String url,
     String user,
     String password,

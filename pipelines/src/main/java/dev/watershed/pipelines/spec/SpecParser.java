@@ -632,6 +632,7 @@ public final class SpecParser {
       }
       CsvFormat csv = null;
       String recordsAt = "";
+      int maxRecordBytes = CsvFormat.DEFAULT_MAX_RECORD_BYTES;
       String path = null;
       String url = null;
       String user = null;
@@ -724,9 +725,15 @@ public final class SpecParser {
                     "on_invalid_encoding",
                     "max_record_bytes")
                 : type.equals("json")
-                    ? Set.of("type", "path", "schema", "drift", "records_at")
-                    : Set.of("type", "path", "schema", "drift");
+                    ? Set.of("type", "path", "schema", "drift", "records_at", "max_record_bytes")
+                    : type.equals("jsonl")
+                        ? Set.of("type", "path", "schema", "drift", "max_record_bytes")
+                        : Set.of("type", "path", "schema", "drift");
         source.rejectUnknown(allowed);
+        maxRecordBytes = source.integer("max_record_bytes", CsvFormat.DEFAULT_MAX_RECORD_BYTES);
+        if (maxRecordBytes < 1) {
+          source.error("max_record_bytes", "expected a positive number of bytes");
+        }
         recordsAt = source.string("records_at", "");
         if (!recordsAt.isEmpty() && !recordsAt.startsWith("/")) {
           source.error(
@@ -752,6 +759,7 @@ public final class SpecParser {
               path,
               csv,
               recordsAt,
+              maxRecordBytes,
               url,
               user,
               password,
