@@ -6,6 +6,7 @@ import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.run.Failures;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
 import dev.watershed.pipelines.spec.Spec;
@@ -42,92 +43,6 @@ final class Continuous {
   private static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
 
   private Continuous() {}
-
-  /** Fails with one line naming the broker when no broker answers at {@code servers}. */
-  static void checkKafka(String where, String servers, Duration timeout) {
-    String unreachable = unreachableServers(servers);
-    if (unreachable != null) {
-      throw new IllegalStateException(
-          where
-              + ": cannot reach Kafka at "
-              + servers
-              + " ("
-              + unreachable
-              + "); check that the broker runs and bootstrap_servers is right");
-    }
-    // The brokers accept connections: ask them, retrying with backoff until the timeout, since a
-    // busy broker or machine may take seconds to answer its first request.
-    long deadline = System.nanoTime() + timeout.toNanos();
-    long backoff = 500;
-    Exception last = null;
-    while (System.nanoTime() < deadline) {
-      long left = Math.max(1_000, (deadline - System.nanoTime()) / 1_000_000);
-      try (org.apache.kafka.clients.admin.Admin admin =
-          org.apache.kafka.clients.admin.Admin.create(
-              Map.of(
-                  "bootstrap.servers",
-                  servers,
-                  "default.api.timeout.ms",
-                  (int) left,
-                  "request.timeout.ms",
-                  (int) Math.min(left, 10_000)))) {
-        admin.describeCluster().nodes().get(left, TimeUnit.MILLISECONDS);
-        return;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(where + ": interrupted while asking Kafka at " + servers);
-      } catch (Exception e) {
-        last = e;
-      }
-      try {
-        Thread.sleep(Math.min(backoff, Math.max(0, (deadline - System.nanoTime()) / 1_000_000)));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-      backoff = Math.min(backoff * 2, 5_000);
-    }
-    throw new IllegalStateException(
-        where
-            + ": Kafka at "
-            + servers
-            + " accepts connections but did not answer within "
-            + timeout.toSeconds()
-            + " s"
-            + (last == null ? "" : " (" + last.getClass().getSimpleName() + ")")
-            + "; the broker or this machine is busy: raise the source's timeout (e.g. timeout:"
-            + " 2m), or check the broker's health");
-  }
-
-  /**
-   * Why none of the bootstrap servers accepts a TCP connection (the first one's error), or null
-   * when one does.
-   */
-  private static String unreachableServers(String servers) {
-    String first = null;
-    for (String server : servers.split(",")) {
-      String address = server.trim();
-      int colon = address.lastIndexOf(':');
-      if (colon <= 0) {
-        return "'" + address + "' is not host:port";
-      }
-      try (java.net.Socket socket = new java.net.Socket()) {
-        socket.connect(
-            new java.net.InetSocketAddress(
-                address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
-            10_000);
-        return null;
-      } catch (java.io.IOException | IllegalArgumentException e) {
-        if (first == null) {
-          first =
-              address
-                  + ": "
-                  + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
-        }
-      }
-    }
-    return first;
-  }
 
   /** Sets a flag on Ctrl-C and lets the loop finish what it is doing first. */
   private static final class StopSignal {

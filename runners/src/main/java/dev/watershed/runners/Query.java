@@ -1,6 +1,7 @@
 package dev.watershed.runners;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.run.Redaction;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

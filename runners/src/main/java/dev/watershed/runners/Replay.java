@@ -7,6 +7,9 @@ import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.run.Reachability;
+import dev.watershed.pipelines.run.RunLock;
+import dev.watershed.pipelines.run.SpecRun;
 import dev.watershed.pipelines.spec.Spec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,8 +49,8 @@ final class Replay {
     if (!Files.isRegularFile(from)) {
       throw new IOException("no dead-letter file at " + from + "; check the path");
     }
-    cli.checkDatabasesReachable(spec);
-    try (var lock = cli.lockAndSweep(spec)) {
+    Reachability.check(spec);
+    try (RunLock lock = SpecRun.lockAndSweep(spec, cli.err()::println)) {
       return replay(cli, spec, from, profile, beamArgs);
     }
   }

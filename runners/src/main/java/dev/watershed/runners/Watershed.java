@@ -1,28 +1,20 @@
 package dev.watershed.runners;
 
-import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.compose.Composer;
-import dev.watershed.pipelines.compose.Drift;
-import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
-import dev.watershed.pipelines.compose.RunLock;
-import dev.watershed.pipelines.compose.RunReport;
-import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.compose.SourceColumns;
-import dev.watershed.pipelines.spec.SinkSpec;
-import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.run.Failures;
+import dev.watershed.pipelines.run.Redaction;
+import dev.watershed.pipelines.run.RunLock;
+import dev.watershed.pipelines.run.SpecRun;
 import dev.watershed.pipelines.spec.Spec;
 import dev.watershed.pipelines.spec.SpecError;
 import dev.watershed.pipelines.spec.SpecException;
 import dev.watershed.pipelines.spec.SpecParser;
-import dev.watershed.transforms.drift.DriftEvent;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +22,6 @@ import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
 import org.apache.beam.sdk.Pipeline;
-import org.apache.beam.sdk.PipelineResult;
 
 /**
  * The {@code watershed} command line: parse, validate, compose, run, report.
@@ -49,10 +40,10 @@ import org.apache.beam.sdk.PipelineResult;
  * trace only with {@code --verbose}.
  */
 public final class Watershed {
-  public static final int OK = 0;
-  public static final int FAILED = 1;
-  public static final int SPEC_ERROR = 2;
-  public static final int QUALITY_FAILED = 3;
+  public static final int OK = SpecRun.OK;
+  public static final int FAILED = SpecRun.FAILED;
+  public static final int SPEC_ERROR = SpecRun.SPEC_ERROR;
+  public static final int QUALITY_FAILED = SpecRun.QUALITY_FAILED;
 
   static final String USAGE =
       String.join(
@@ -273,143 +264,51 @@ public final class Watershed {
       throws Exception {
     Spec spec = checkedSpec(file, mode, offline);
     RunnerProfile profile = profile(runnerName);
-    try {
-      checkDatabasesReachable(spec);
-    } catch (RuntimeException | SQLException e) {
-      // The report says this run failed, not what the previous one did.
-      RunReport.writeWithoutSummary(
-          spec,
-          profile.displayName(),
-          "failed",
-          FAILED,
-          clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS),
-          Redaction.redact(Failures.describe(e)));
-      throw e;
+    if (spec.mode().equals("batch")) {
+      return print(spec, batchRun(spec, profile, beamArgs).execute());
     }
-    try (RunLock lock = lockAndSweep(spec)) {
-      switch (spec.mode()) {
-        case "micro-batch":
-          return Continuous.microBatch(this, spec, profile, beamArgs, stopWhenIdle);
-        case "streaming":
-          return Continuous.streaming(this, spec, profile, beamArgs, stopWhenIdle);
-        default:
-          return runBatch(spec, profile, beamArgs, ReadRanges.plan(spec));
-      }
+    SpecRun run = SpecRun.of(spec).withClock(clock).on(null, profile.displayName());
+    run.checkReachable();
+    try (RunLock lock = SpecRun.lockAndSweep(spec, err::println)) {
+      return spec.mode().equals("micro-batch")
+          ? Continuous.microBatch(this, spec, profile, beamArgs, stopWhenIdle)
+          : Continuous.streaming(this, spec, profile, beamArgs, stopWhenIdle);
     }
+  }
+
+  /** A batch run of the spec on the runner the command line names (the run API). */
+  SpecRun batchRun(Spec spec, RunnerProfile profile, List<String> beamArgs) {
+    return SpecRun.of(spec)
+        .on(profile.options(beamArgs), profile.displayName())
+        .withClock(clock)
+        .withProgress(err::println);
   }
 
   /**
-   * Takes the pipeline's run lock (a second run of the spec is refused before it writes anything,
-   * its report included) and removes what earlier runs that crashed left, saying so.
+   * One batch run reading each incremental source in the ranges a micro-batch tick planned; the
+   * caller holds the pipeline's lock.
    */
-  RunLock lockAndSweep(Spec spec) throws java.io.IOException, SQLException {
-    RunLock lock = RunLock.acquire(spec);
-    try {
-      List<String> swept = lock.sweep();
-      if (!swept.isEmpty()) {
-        err.println(
-            "removed "
-                + swept.size()
-                + " staging "
-                + (swept.size() == 1 ? "object" : "objects")
-                + " left by an earlier run of "
-                + spec.name()
-                + " that did not finish:");
-        for (String each : swept) {
-          err.println("  " + each);
-        }
-      }
-      return lock;
-    } catch (java.io.IOException | SQLException | RuntimeException e) {
-      lock.close();
-      throw e;
-    }
-  }
-
-  /** One batch run reading each Kafka and incremental source in its range. */
   int runBatch(
       Spec spec,
       RunnerProfile profile,
       List<String> beamArgs,
       Map<String, RunContext.ReadRange> ranges)
       throws Exception {
-    RunReport.clearRunFiles(spec);
-    Instant started = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
-    RunReport.writeWithoutSummary(spec, profile.displayName(), "running", -1, started, null);
-    try {
-      return runBatchReported(spec, profile, beamArgs, ranges, started);
-    } catch (Exception e) {
-      RunReport.writeWithoutSummary(
-          spec,
-          profile.displayName(),
-          "failed",
-          FAILED,
-          started,
-          Redaction.redact(Failures.describe(e)));
-      throw e;
-    }
+    return print(spec, batchRun(spec, profile, beamArgs).withRanges(ranges).executeLocked());
   }
 
-  private int runBatchReported(
-      Spec spec,
-      RunnerProfile profile,
-      List<String> beamArgs,
-      Map<String, RunContext.ReadRange> ranges,
-      Instant started)
-      throws Exception {
-    Drift.Outcome drift = Drift.check(spec);
-    spec = drift.spec();
-    if (drift.failed()) {
-      Drift.recordInSinks(spec, drift.events(), started);
-      RunSummary refused =
-          RunSummary.of(spec, Map.of(), Duration.ZERO, profile.displayName())
-              .withDrift(drift.events());
-      RunReport.write(refused, "blocked", QUALITY_FAILED, started);
-      for (DriftEvent event : drift.events()) {
-        err.println("  " + event.describe());
-      }
-      err.println(
-          "error: the schema of a source with drift: fail changed; nothing was run (see "
-              + spec.reportFile()
-              + ")");
-      return QUALITY_FAILED;
+  /** Prints a run's summary and problems; returns its exit code. */
+  private int print(Spec spec, SpecRun.Outcome outcome) {
+    if (outcome.summary() != null) {
+      out.print(outcome.summary().render());
     }
-    RunContext context =
-        RunContext.run(started, RunReport.lastRunRows(spec))
-            .withDrift(drift.quarantined(), drift.missingColumns())
-            .withRanges(ranges);
-    Pipeline pipeline = Pipeline.create(profile.options(beamArgs));
-    Composer.compose(spec, pipeline, context);
-    err.println("running " + spec.name() + " on " + profile.displayName() + " ...");
-    long start = System.nanoTime();
-    PipelineResult result = pipeline.run();
-    result.waitUntilFinish();
-    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-    RunSummary summary =
-        RunSummary.of(spec, RunSummary.counters(result), elapsed, profile.displayName())
-            .withChecks(RunReport.readChecks(spec))
-            .withDrift(drift.events());
-    Drift.recordInSinks(spec, drift.events(), started);
-    out.print(summary.render());
-    if (summary.blocked()) {
-      RunReport.write(summary, "blocked", QUALITY_FAILED, started);
-      err.println(
-          "error: quality checks that fail the run failed; nothing was committed (see "
-              + spec.reportFile()
-              + ")");
-      return QUALITY_FAILED;
+    for (String problem : outcome.problems()) {
+      err.println(problem);
     }
-    if (!summary.reconciled()) {
-      RunReport.write(summary, "failed", FAILED, started);
-      err.println(
-          "error: the run does not reconcile (in != loaded + merged away + dead-lettered +"
-              + " dropped); this is a bug, please report it with the summary above");
-      return FAILED;
+    if (outcome.exitCode() == OK) {
+      out.println("run report: " + spec.reportFile());
     }
-    RunReport.write(summary, "succeeded", OK, started);
-    Drift.recordSchemas(spec, drift);
-    out.println("run report: " + spec.reportFile());
-    return OK;
+    return outcome.exitCode();
   }
 
   PrintStream out() {
@@ -429,73 +328,6 @@ public final class Watershed {
       return RunnerProfile.named(runnerName);
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
-    }
-  }
-
-  /**
-   * Connects once to every database the spec names, so an unreachable one fails fast and clearly.
-   */
-  void checkDatabasesReachable(Spec spec) throws SQLException {
-    for (SourceSpec source : spec.sources().values()) {
-      if (source.kafka() != null) {
-        Continuous.checkKafka(
-            "sources." + source.name(),
-            source.kafka().bootstrapServers(),
-            source.kafka().timeout());
-      } else if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
-        check(
-            "sources." + source.name(),
-            JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password()));
-      }
-    }
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (sink.type().equals("postgres") || sink.type().equals("mariadb")) {
-        check(
-            "sinks." + sink.name(),
-            JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password()));
-      } else if (sink.type().equals("duckdb")) {
-        check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
-      } else if (sink.type().equals("kafka")) {
-        Continuous.checkKafka(
-            "sinks." + sink.name(), sink.bootstrapServers(), SourceSpec.Kafka.DEFAULT_TIMEOUT);
-      } else if (sink.type().equals("bigquery")) {
-        checkBigQuery("sinks." + sink.name());
-      }
-    }
-  }
-
-  /**
-   * Fails with one line when BigQuery cannot be reached or no Google Cloud credentials are found,
-   * instead of the client library's minutes of retries.
-   */
-  static void checkBigQuery(String where) {
-    String host = "bigquery.googleapis.com";
-    try (java.net.Socket socket = new java.net.Socket()) {
-      socket.connect(new java.net.InetSocketAddress(host, 443), 5_000);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(
-          where
-              + ": cannot reach BigQuery at "
-              + host
-              + ":443 ("
-              + e.getClass().getSimpleName()
-              + "); check the network or proxy settings");
-    }
-    try {
-      com.google.auth.oauth2.GoogleCredentials.getApplicationDefault();
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(
-          where
-              + ": no Google Cloud credentials found; set GOOGLE_APPLICATION_CREDENTIALS to a"
-              + " service account key file, or run: gcloud auth application-default login");
-    }
-  }
-
-  private static void check(String where, JdbcEndpoint endpoint) throws SQLException {
-    try (Connection connection = endpoint.connect()) {
-      connection.isValid(5);
-    } catch (SQLException e) {
-      throw new SQLException(where + ": " + e.getMessage(), e.getSQLState(), e);
     }
   }
 

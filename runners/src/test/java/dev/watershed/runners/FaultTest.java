@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * strikes.
  */
 class FaultTest {
-  private static final Duration PATIENCE = Duration.ofMinutes(1);
+  private static final Duration PATIENCE = Duration.ofMinutes(5);
 
   @TempDir Path folder;
 

@@ -59,6 +59,25 @@ class ReadmeTest {
   }
 
   @Test
+  void theRunApiExampleIsTheTestedExample() throws Exception {
+    List<String> tested =
+        Files.readAllLines(
+                ROOT.resolve(
+                    "pipelines/src/test/java/dev/watershed/pipelines/example/"
+                        + "SpecRunExampleTest.java"))
+            .stream()
+            .map(String::strip)
+            .toList();
+    int from = tested.indexOf("// --- README example starts here ---");
+    for (String line :
+        Readme.blockAfter("A spec runs from Java as it runs from the command line")) {
+      int found = tested.subList(from, tested.size()).indexOf(line.strip());
+      assertTrue(found >= 0, "the README's run API example has a line the test does not: " + line);
+      from += found + 1;
+    }
+  }
+
+  @Test
   void theJavaExampleNamesArtifactsTheBuildMakes() throws Exception {
     String block = String.join("\n", Readme.blockAfter("The transforms work without a spec"));
     assertTrue(block.contains("<artifactId>watershed-pipelines</artifactId>"), block);

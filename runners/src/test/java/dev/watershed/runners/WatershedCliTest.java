@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.Staging;
 import dev.watershed.io.jdbc.JdbcEndpoint;
-import dev.watershed.pipelines.compose.RunLock;
+import dev.watershed.pipelines.run.RunLock;
 import dev.watershed.pipelines.spec.Spec;
 import dev.watershed.pipelines.spec.SpecParser;
 import java.io.ByteArrayOutputStream;

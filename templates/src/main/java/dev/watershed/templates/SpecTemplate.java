@@ -2,6 +2,8 @@ package dev.watershed.templates;
 
 import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.run.Redaction;
+import dev.watershed.pipelines.run.SpecRun;
 import dev.watershed.pipelines.spec.Spec;
 import dev.watershed.pipelines.spec.SpecException;
 import dev.watershed.pipelines.spec.SpecParser;
@@ -21,24 +23,39 @@ import org.apache.beam.sdk.options.StreamingOptions;
 
 /**
  * The Flex Template launcher's main class: reads the {@code spec} parameter (a gs:// path or the
- * YAML itself), builds the spec's pipeline and runs it with the options the template launcher
- * passes (the Dataflow runner, project, region, ...).
+ * YAML itself) and runs the spec through the run API ({@link SpecRun}) with the options the
+ * template launcher passes (the Dataflow runner, project, region, ...), as the command line does:
+ * reachability checks, drift, read planning, the run report. On Dataflow the launcher submits the
+ * job and ends ({@link SpecRun#detached()}); on any other runner it waits, reconciles and exits
+ * with the command line's exit codes.
  */
 public final class SpecTemplate {
   private SpecTemplate() {}
 
   public static void main(String[] args) throws Exception {
-    PipelineOptionsFactory.register(SpecTemplateOptions.class);
-    SpecTemplateOptions options =
-        PipelineOptionsFactory.fromArgs(args).withValidation().as(SpecTemplateOptions.class);
-    build(options).run();
+    Redaction.install();
+    SpecRun.Outcome outcome = run(options(args)).execute();
+    if (outcome.summary() != null) {
+      System.out.print(outcome.summary().render());
+    }
+    outcome.problems().forEach(System.err::println);
+    System.exit(outcome.exitCode());
   }
 
-  /** The pipeline of the spec the options name, built but not run. */
+  /** The run of the spec the options name, on the options' runner; detached on Dataflow. */
+  public static SpecRun run(SpecTemplateOptions options) throws IOException, SpecException {
+    Spec spec = spec(options);
+    String runner = options.getRunner().getSimpleName();
+    SpecRun run = SpecRun.of(spec).on(options, runner).withProgress(System.err::println);
+    return runner.equals("DataflowRunner") ? run.detached() : run;
+  }
+
+  /**
+   * The pipeline of the spec the options name, built but not run: what staging a classic template
+   * ({@code --templateLocation}) translates. A run goes through {@link #run}.
+   */
   public static Pipeline build(SpecTemplateOptions options) throws IOException, SpecException {
-    String mode =
-        options.getMode() == null || options.getMode().isBlank() ? null : options.getMode();
-    Spec spec = SpecParser.parse(specText(options.getSpec()), Path.of(""), System.getenv(), mode);
+    Spec spec = spec(options);
     if (spec.isStreaming()) {
       options.as(StreamingOptions.class).setStreaming(true);
     }
@@ -46,6 +63,19 @@ public final class SpecTemplate {
     Composer.compose(
         spec, pipeline, RunContext.run(Instant.now().truncatedTo(ChronoUnit.MICROS), Map.of()));
     return pipeline;
+  }
+
+  private static Spec spec(SpecTemplateOptions options) throws IOException, SpecException {
+    String mode =
+        options.getMode() == null || options.getMode().isBlank() ? null : options.getMode();
+    try {
+      Spec spec = SpecParser.parse(specText(options.getSpec()), Path.of(""), System.getenv(), mode);
+      Redaction.add(spec.secrets());
+      return spec;
+    } catch (SpecException e) {
+      Redaction.add(e.secrets());
+      throw e;
+    }
   }
 
   /** The YAML itself, or the contents of the file a path (gs://, or local) names. */
@@ -60,7 +90,7 @@ public final class SpecTemplate {
     }
   }
 
-  /** The options a template run gets, for tests that build without running. */
+  /** The options a template run gets from the launcher's arguments. */
   static SpecTemplateOptions options(String... args) {
     PipelineOptionsFactory.register(SpecTemplateOptions.class);
     PipelineOptions options = PipelineOptionsFactory.fromArgs(args).withValidation().create();

@@ -8,12 +8,14 @@ import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.SourceSpec;
 import dev.watershed.pipelines.spec.Spec;
 import dev.watershed.transforms.quality.QualityRule;
+import dev.watershed.transforms.records.SourcePositions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,8 +35,22 @@ public final class RunReport {
   private RunReport() {}
 
   /** The folder of the run report and the run lock. */
-  static Path folder(Spec spec) {
+  public static Path folder(Spec spec) {
     return Path.of(spec.resolve(spec.reportPath()));
+  }
+
+  /** A finding's place in source order: by source, then position ({@link SourcePositions}). */
+  static SourceOrder inSourceOrder(String source, String position) {
+    return new SourceOrder(source == null ? "" : source, position);
+  }
+
+  /** A source and a position in it, comparable in read order. */
+  record SourceOrder(String source, String position) implements Comparable<SourceOrder> {
+    @Override
+    public int compareTo(SourceOrder other) {
+      int bySource = source.compareTo(other.source);
+      return bySource != 0 ? bySource : SourcePositions.order().compare(position, other.position);
+    }
   }
 
   /** Removes the files the previous run's pipeline wrote, so that none is read as this run's. */
@@ -157,6 +173,11 @@ public final class RunReport {
               finding.path("model").asText() + "." + finding.path("rule").asText(),
               k -> new ArrayList<>())
           .add(finding);
+    }
+    for (List<JsonNode> findings : samples.values()) {
+      findings.sort(
+          Comparator.comparing(
+              f -> inSourceOrder(f.path("source").asText(), f.path("position").asText())));
     }
     ArrayNode rules = report.putArray("rules");
     for (Map.Entry<String, List<QualityRule>> model : spec.quality().entrySet()) {

@@ -1,4 +1,4 @@
-package dev.watershed.runners;
+package dev.watershed.pipelines.run;
 
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -14,13 +14,13 @@ import java.util.concurrent.CopyOnWriteArraySet;
  * Keeps secrets out of everything the command line prints: standard output, standard error and
  * therefore logs. Installed before anything else runs; secrets are added as the spec is read.
  */
-final class Redaction {
-  static final String MASK = "*****";
+public final class Redaction {
+  public static final String MASK = "*****";
   private static final Set<String> SECRETS = new CopyOnWriteArraySet<>();
 
   private Redaction() {}
 
-  static void install() {
+  public static void install() {
     System.setOut(new RedactingStream(System.out));
     System.setErr(new RedactingStream(System.err));
   }
@@ -29,7 +29,7 @@ final class Redaction {
    * Masks these values from now on, whatever their length: a short secret is still a secret (the
    * mask may then hide ordinary text too, which is the lesser harm).
    */
-  static void add(Set<String> secrets) {
+  public static void add(Set<String> secrets) {
     for (String secret : secrets) {
       if (!secret.isEmpty()) {
         SECRETS.add(secret);
@@ -42,7 +42,7 @@ final class Redaction {
    * masked whole), and with the password of any URL's user info ({@code //user:pw@}) or {@code
    * password=} parameter masked even when it was written in the spec as plain text.
    */
-  static String redact(String text) {
+  public static String redact(String text) {
     if (text == null) {
       return null;
     }
@@ -56,7 +56,7 @@ final class Redaction {
   }
 
   /** A URL's password (in its user info or a password parameter) replaced by the mask. */
-  static String withoutCredentials(String text) {
+  public static String withoutCredentials(String text) {
     return text.replaceAll("(//[^/:@\\s]*:)[^@/\\s]+@", "$1" + MASK + "@")
         .replaceAll("(?i)(password=)[^&;\\s'\"]+", "$1" + MASK);
   }

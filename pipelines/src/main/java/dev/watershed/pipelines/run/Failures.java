@@ -1,16 +1,16 @@
-package dev.watershed.runners;
+package dev.watershed.pipelines.run;
 
 import java.sql.SQLException;
 
 /** Turns an exception from a run into the one line a user needs. */
-final class Failures {
+public final class Failures {
   private Failures() {}
 
   /**
    * The most useful message in the cause chain: our own messages (which name the thing and the fix)
    * win over the wrappers runners add around them.
    */
-  static String describe(Throwable failure) {
+  public static String describe(Throwable failure) {
     Throwable best = failure;
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof SQLException

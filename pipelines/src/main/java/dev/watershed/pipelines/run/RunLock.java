@@ -1,10 +1,12 @@
-package dev.watershed.pipelines.compose;
+package dev.watershed.pipelines.run;
 
 import dev.watershed.io.Staging;
 import dev.watershed.io.files.ParquetSink;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.StagingSweep;
+import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.spec.DeadLetterSpec;
 import dev.watershed.pipelines.spec.SinkSpec;
 import dev.watershed.pipelines.spec.Spec;

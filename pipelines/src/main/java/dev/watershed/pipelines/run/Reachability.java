@@ -1,0 +1,173 @@
+package dev.watershed.pipelines.run;
+
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.spec.SinkSpec;
+import dev.watershed.pipelines.spec.SourceSpec;
+import dev.watershed.pipelines.spec.Spec;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks, before a run starts, that every database, broker and service the spec names answers, so
+ * that an unreachable one fails the run at once with one line naming it and the fix, instead of
+ * minutes of a client library's retries part way through.
+ */
+public final class Reachability {
+  private Reachability() {}
+
+  /**
+   * Connects once to every database the spec names, so an unreachable one fails fast and clearly.
+   */
+  public static void check(Spec spec) throws SQLException {
+    for (SourceSpec source : spec.sources().values()) {
+      if (source.kafka() != null) {
+        checkKafka(
+            "sources." + source.name(),
+            source.kafka().bootstrapServers(),
+            source.kafka().timeout());
+      } else if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
+        check(
+            "sources." + source.name(),
+            JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password()));
+      }
+    }
+    for (SinkSpec sink : spec.sinks().values()) {
+      if (sink.type().equals("postgres") || sink.type().equals("mariadb")) {
+        check(
+            "sinks." + sink.name(),
+            JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password()));
+      } else if (sink.type().equals("duckdb")) {
+        check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
+      } else if (sink.type().equals("kafka")) {
+        checkKafka(
+            "sinks." + sink.name(), sink.bootstrapServers(), SourceSpec.Kafka.DEFAULT_TIMEOUT);
+      } else if (sink.type().equals("bigquery")) {
+        checkBigQuery("sinks." + sink.name());
+      }
+    }
+  }
+
+  /**
+   * Fails with one line when BigQuery cannot be reached or no Google Cloud credentials are found,
+   * instead of the client library's minutes of retries.
+   */
+  static void checkBigQuery(String where) {
+    String host = "bigquery.googleapis.com";
+    try (java.net.Socket socket = new java.net.Socket()) {
+      socket.connect(new java.net.InetSocketAddress(host, 443), 5_000);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(
+          where
+              + ": cannot reach BigQuery at "
+              + host
+              + ":443 ("
+              + e.getClass().getSimpleName()
+              + "); check the network or proxy settings");
+    }
+    try {
+      com.google.auth.oauth2.GoogleCredentials.getApplicationDefault();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(
+          where
+              + ": no Google Cloud credentials found; set GOOGLE_APPLICATION_CREDENTIALS to a"
+              + " service account key file, or run: gcloud auth application-default login");
+    }
+  }
+
+  private static void check(String where, JdbcEndpoint endpoint) throws SQLException {
+    try (Connection connection = endpoint.connect()) {
+      connection.isValid(5);
+    } catch (SQLException e) {
+      throw new SQLException(where + ": " + e.getMessage(), e.getSQLState(), e);
+    }
+  }
+
+  /** Fails with one line naming the broker when no broker answers at {@code servers}. */
+  public static void checkKafka(String where, String servers, Duration timeout) {
+    String unreachable = unreachableServers(servers);
+    if (unreachable != null) {
+      throw new IllegalStateException(
+          where
+              + ": cannot reach Kafka at "
+              + servers
+              + " ("
+              + unreachable
+              + "); check that the broker runs and bootstrap_servers is right");
+    }
+    // The brokers accept connections: ask them, retrying with backoff until the timeout, since a
+    // busy broker or machine may take seconds to answer its first request.
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long backoff = 500;
+    Exception last = null;
+    while (System.nanoTime() < deadline) {
+      long left = Math.max(1_000, (deadline - System.nanoTime()) / 1_000_000);
+      try (org.apache.kafka.clients.admin.Admin admin =
+          org.apache.kafka.clients.admin.Admin.create(
+              Map.of(
+                  "bootstrap.servers",
+                  servers,
+                  "default.api.timeout.ms",
+                  (int) left,
+                  "request.timeout.ms",
+                  (int) Math.min(left, 10_000)))) {
+        admin.describeCluster().nodes().get(left, TimeUnit.MILLISECONDS);
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(where + ": interrupted while asking Kafka at " + servers);
+      } catch (Exception e) {
+        last = e;
+      }
+      try {
+        Thread.sleep(Math.min(backoff, Math.max(0, (deadline - System.nanoTime()) / 1_000_000)));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      backoff = Math.min(backoff * 2, 5_000);
+    }
+    throw new IllegalStateException(
+        where
+            + ": Kafka at "
+            + servers
+            + " accepts connections but did not answer within "
+            + timeout.toSeconds()
+            + " s"
+            + (last == null ? "" : " (" + last.getClass().getSimpleName() + ")")
+            + "; the broker or this machine is busy: raise the source's timeout (e.g. timeout:"
+            + " 2m), or check the broker's health");
+  }
+
+  /**
+   * Why none of the bootstrap servers accepts a TCP connection (the first one's error), or null
+   * when one does.
+   */
+  private static String unreachableServers(String servers) {
+    String first = null;
+    for (String server : servers.split(",")) {
+      String address = server.trim();
+      int colon = address.lastIndexOf(':');
+      if (colon <= 0) {
+        return "'" + address + "' is not host:port";
+      }
+      try (java.net.Socket socket = new java.net.Socket()) {
+        socket.connect(
+            new java.net.InetSocketAddress(
+                address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
+            10_000);
+        return null;
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        if (first == null) {
+          first =
+              address
+                  + ": "
+                  + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        }
+      }
+    }
+    return first;
+  }
+}

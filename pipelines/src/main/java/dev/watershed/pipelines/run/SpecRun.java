@@ -1,0 +1,281 @@
+package dev.watershed.pipelines.run;
+
+import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.Drift;
+import dev.watershed.pipelines.compose.ReadRanges;
+import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.compose.RunReport;
+import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.transforms.drift.DriftEvent;
+import java.io.IOException;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.PipelineResult;
+import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.StreamingOptions;
+
+/**
+ * Runs a spec once, as a batch: the one way the command line, the Dataflow template and Java
+ * callers run one, so that they cannot differ.
+ *
+ * <p>In order: every database and broker the spec names is checked ({@link Reachability}); the
+ * pipeline's run lock is taken and what crashed runs left is swept ({@link RunLock}); the sources'
+ * schemas are checked for drift ({@link Drift}); each incremental source's read range is planned
+ * from the marks the last run committed ({@link ReadRanges}); the spec is composed ({@link
+ * Composer}) and run on the options' runner; the run's counters are reconciled ({@code in = loaded
+ * + merged away + dead-lettered}); and the run report is written, {@code running} at the start and
+ * {@code succeeded}, {@code blocked} or {@code failed} at the end. A run {@linkplain #detached()
+ * detached} from its job (a Dataflow template's launcher) ends after submitting it.
+ *
+ * <pre>{@code
+ * Spec spec = SpecParser.parse(Path.of("customer360.yaml"), Path.of("."), System.getenv());
+ * SpecRun.Outcome outcome = SpecRun.of(spec).on(options, "flink [local]").execute();
+ * System.out.print(outcome.summary().render());
+ * }</pre>
+ */
+public final class SpecRun {
+  /** Exit codes, as the command line returns them. */
+  public static final int OK = 0;
+
+  public static final int FAILED = 1;
+  public static final int SPEC_ERROR = 2;
+  public static final int QUALITY_FAILED = 3;
+
+  private final Spec spec;
+  private PipelineOptions options;
+  private String runnerName = "direct";
+  private Clock clock = Clock.systemUTC();
+  private Map<String, RunContext.ReadRange> ranges;
+  private boolean detached;
+  private Consumer<String> progress = line -> {};
+
+  private SpecRun(Spec spec) {
+    this.spec = spec;
+  }
+
+  private SpecRun copy() {
+    SpecRun copy = new SpecRun(spec);
+    copy.options = options;
+    copy.runnerName = runnerName;
+    copy.clock = clock;
+    copy.ranges = ranges;
+    copy.detached = detached;
+    copy.progress = progress;
+    return copy;
+  }
+
+  /** A run of {@code spec}, on the Direct runner unless told otherwise. */
+  public static SpecRun of(Spec spec) {
+    return new SpecRun(spec);
+  }
+
+  /** Runs on the runner {@code options} name; {@code runnerName} is how reports name it. */
+  public SpecRun on(PipelineOptions pipelineOptions, String name) {
+    SpecRun next = copy();
+    next.options = pipelineOptions;
+    next.runnerName = name;
+    return next;
+  }
+
+  /** The clock the run reads "now" from (freshness rules, report times). */
+  public SpecRun withClock(Clock runClock) {
+    SpecRun next = copy();
+    next.clock = runClock;
+    return next;
+  }
+
+  /** Reads these ranges (a micro-batch tick planned them) instead of planning its own. */
+  public SpecRun withRanges(Map<String, RunContext.ReadRange> readRanges) {
+    SpecRun next = copy();
+    next.ranges = Map.copyOf(readRanges);
+    return next;
+  }
+
+  /**
+   * Submits the job and returns without waiting for it (a Dataflow template's launcher must): no
+   * run lock is held, and the report says {@code submitted}; the job reconciles nothing here.
+   */
+  public SpecRun detached() {
+    SpecRun next = copy();
+    next.detached = true;
+    return next;
+  }
+
+  /** Where lines for the person running it go ("running ... on ...", what was swept). */
+  public SpecRun withProgress(Consumer<String> lines) {
+    SpecRun next = copy();
+    next.progress = lines;
+    return next;
+  }
+
+  /**
+   * How a run ended: its status ({@code succeeded}, {@code blocked}, {@code failed}, {@code
+   * submitted}), the exit code the command line returns for it, its summary (null when nothing ran)
+   * and the problems to show the user, one per line.
+   */
+  public record Outcome(String status, int exitCode, RunSummary summary, List<String> problems) {}
+
+  /**
+   * Runs the spec: checks, lock, sweep, drift, plan, compose, run, reconcile, report.
+   *
+   * @throws Exception when the run cannot start or fails; the report then says {@code failed} and
+   *     why (secrets masked), except when another run holds the lock ({@link
+   *     RunLock.HeldException}), whose report is left alone
+   */
+  public Outcome execute() throws Exception {
+    checkReachable();
+    if (detached) {
+      return executeLocked();
+    }
+    try (RunLock lock = lockAndSweep(spec, progress)) {
+      return executeLocked();
+    }
+  }
+
+  /**
+   * Checks that everything the spec names answers ({@link Reachability}); when not, writes a failed
+   * report (this run failed, whatever the previous one did) and throws.
+   */
+  public void checkReachable() throws Exception {
+    Instant started = now();
+    try {
+      Reachability.check(spec);
+    } catch (RuntimeException | SQLException e) {
+      RunReport.writeWithoutSummary(
+          spec, runnerName, "failed", FAILED, started, Redaction.redact(Failures.describe(e)));
+      throw e;
+    }
+  }
+
+  /**
+   * Runs the spec while the caller holds its lock ({@link #lockAndSweep}), as a micro-batch loop
+   * does across its ticks: drift, plan, compose, run, reconcile, report.
+   */
+  public Outcome executeLocked() throws Exception {
+    RunReport.clearRunFiles(spec);
+    Instant started = now();
+    RunReport.writeWithoutSummary(spec, runnerName, "running", -1, started, null);
+    try {
+      return runAndReport(started);
+    } catch (Exception e) {
+      RunReport.writeWithoutSummary(
+          spec, runnerName, "failed", FAILED, started, Redaction.redact(Failures.describe(e)));
+      throw e;
+    }
+  }
+
+  /**
+   * Takes the pipeline's run lock (a second run of the spec is refused before it writes anything,
+   * its report included) and removes what earlier runs that crashed left, telling {@code progress}.
+   */
+  public static RunLock lockAndSweep(Spec spec, Consumer<String> progress)
+      throws IOException, SQLException {
+    RunLock lock = RunLock.acquire(spec);
+    try {
+      List<String> swept = lock.sweep();
+      if (!swept.isEmpty()) {
+        progress.accept(
+            "removed "
+                + swept.size()
+                + " staging "
+                + (swept.size() == 1 ? "object" : "objects")
+                + " left by an earlier run of "
+                + spec.name()
+                + " that did not finish:");
+        for (String each : swept) {
+          progress.accept("  " + each);
+        }
+      }
+      return lock;
+    } catch (IOException | SQLException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  private Outcome runAndReport(Instant started) throws Exception {
+    Drift.Outcome drift = Drift.check(spec);
+    Spec checked = drift.spec();
+    if (drift.failed()) {
+      Drift.recordInSinks(checked, drift.events(), started);
+      RunSummary refused =
+          RunSummary.of(checked, Map.of(), Duration.ZERO, runnerName).withDrift(drift.events());
+      RunReport.write(refused, "blocked", QUALITY_FAILED, started);
+      List<String> problems = new ArrayList<>();
+      for (DriftEvent event : drift.events()) {
+        problems.add("  " + event.describe());
+      }
+      problems.add(
+          "error: the schema of a source with drift: fail changed; nothing was run (see "
+              + checked.reportFile()
+              + ")");
+      return new Outcome("blocked", QUALITY_FAILED, null, problems);
+    }
+    RunContext context =
+        RunContext.run(started, RunReport.lastRunRows(checked))
+            .withDrift(drift.quarantined(), drift.missingColumns())
+            .withRanges(ranges != null ? ranges : ReadRanges.plan(checked));
+    PipelineOptions runOptions = options != null ? options : defaultOptions();
+    if (checked.isStreaming()) {
+      runOptions.as(StreamingOptions.class).setStreaming(true);
+    }
+    Pipeline pipeline = Pipeline.create(runOptions);
+    Composer.compose(checked, pipeline, context);
+    progress.accept(
+        (detached ? "submitting " : "running ") + checked.name() + " on " + runnerName + " ...");
+    long start = System.nanoTime();
+    PipelineResult result = pipeline.run();
+    if (detached) {
+      RunReport.writeWithoutSummary(checked, runnerName, "submitted", OK, started, null);
+      return new Outcome("submitted", OK, null, List.of());
+    }
+    result.waitUntilFinish();
+    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    RunSummary summary =
+        RunSummary.of(checked, RunSummary.counters(result), elapsed, runnerName)
+            .withChecks(RunReport.readChecks(checked))
+            .withDrift(drift.events());
+    Drift.recordInSinks(checked, drift.events(), started);
+    if (summary.blocked()) {
+      RunReport.write(summary, "blocked", QUALITY_FAILED, started);
+      return new Outcome(
+          "blocked",
+          QUALITY_FAILED,
+          summary,
+          List.of(
+              "error: quality checks that fail the run failed; nothing was committed (see "
+                  + checked.reportFile()
+                  + ")"));
+    }
+    if (!summary.reconciled()) {
+      RunReport.write(summary, "failed", FAILED, started);
+      return new Outcome(
+          "failed",
+          FAILED,
+          summary,
+          List.of(
+              "error: the run does not reconcile (in != loaded + merged away + dead-lettered +"
+                  + " dropped); this is a bug, please report it with the summary above"));
+    }
+    RunReport.write(summary, "succeeded", OK, started);
+    Drift.recordSchemas(checked, drift);
+    return new Outcome("succeeded", OK, summary, List.of());
+  }
+
+  private Instant now() {
+    return clock.instant().truncatedTo(ChronoUnit.MICROS);
+  }
+
+  private static PipelineOptions defaultOptions() {
+    return org.apache.beam.sdk.options.PipelineOptionsFactory.create();
+  }
+}
