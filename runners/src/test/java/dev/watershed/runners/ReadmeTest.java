@@ -138,10 +138,10 @@ class ReadmeTest {
       String yaml = String.join("\n", Readme.blockAfter(marker));
       List<String> problems;
       try {
-        dev.watershed.pipelines.spec.SpecParser.parse(
+        dev.watershed.pipelines.config.SpecParser.parse(
             yaml, folder, Map.of("ERP_PASSWORD", "x", "BILLING_USER", "y"));
         problems = List.of();
-      } catch (dev.watershed.pipelines.spec.SpecException e) {
+      } catch (dev.watershed.pipelines.config.SpecException e) {
         problems = e.errors().stream().map(Object::toString).toList();
       }
       List<String> unexpected =

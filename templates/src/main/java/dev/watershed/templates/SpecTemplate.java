@@ -2,11 +2,11 @@ package dev.watershed.templates;
 
 import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SpecException;
+import dev.watershed.pipelines.config.SpecParser;
 import dev.watershed.pipelines.run.Redaction;
 import dev.watershed.pipelines.run.SpecRun;
-import dev.watershed.pipelines.spec.Spec;
-import dev.watershed.pipelines.spec.SpecException;
-import dev.watershed.pipelines.spec.SpecParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;

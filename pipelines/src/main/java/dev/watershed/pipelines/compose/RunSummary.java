@@ -1,9 +1,9 @@
 package dev.watershed.pipelines.compose;
 
-import dev.watershed.pipelines.spec.ConformSpec;
-import dev.watershed.pipelines.spec.SinkSpec;
-import dev.watershed.pipelines.spec.SourceSpec;
-import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.pipelines.config.ConformSpec;
+import dev.watershed.pipelines.config.SinkSpec;
+import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.Spec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

@@ -2,11 +2,11 @@ package dev.watershed.pipelines.compose;
 
 import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.jdbc.JdbcEndpoint;
-import dev.watershed.pipelines.spec.ClosestName;
-import dev.watershed.pipelines.spec.ConformSpec;
-import dev.watershed.pipelines.spec.SourceSpec;
-import dev.watershed.pipelines.spec.Spec;
-import dev.watershed.pipelines.spec.SpecError;
+import dev.watershed.pipelines.config.ClosestName;
+import dev.watershed.pipelines.config.ConformSpec;
+import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SpecError;
 import dev.watershed.transforms.conform.FieldRule;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,9 +1,9 @@
 package dev.watershed.pipelines.run;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
-import dev.watershed.pipelines.spec.SinkSpec;
-import dev.watershed.pipelines.spec.SourceSpec;
-import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.pipelines.config.SinkSpec;
+import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.Spec;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;

@@ -6,7 +6,7 @@ import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
-import dev.watershed.pipelines.spec.Spec;
+import dev.watershed.pipelines.config.Spec;
 import dev.watershed.transforms.drift.DriftEvent;
 import java.io.IOException;
 import java.sql.SQLException;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SpecParser;
 import dev.watershed.pipelines.run.SpecRun;
-import dev.watershed.pipelines.spec.Spec;
-import dev.watershed.pipelines.spec.SpecParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

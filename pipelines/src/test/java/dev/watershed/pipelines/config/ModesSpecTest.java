@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 import dev.watershed.transforms.conform.FieldRule;
 import java.util.Map;

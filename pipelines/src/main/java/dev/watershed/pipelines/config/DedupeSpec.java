@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 import dev.watershed.transforms.dedupe.Dedupe;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 /**
  * Where dead letters go, under {@code dead_letter:}: a JSON lines file ({@code type: jsonl}, the

@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.quality.QualityRule;

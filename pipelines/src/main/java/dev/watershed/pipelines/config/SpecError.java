@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 /** One problem in a spec: the YAML path, the line it is on, and what to do about it. */
 public record SpecError(String path, int line, String message) {

@@ -1,4 +1,4 @@
-package dev.watershed.pipelines.spec;
+package dev.watershed.pipelines.config;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
