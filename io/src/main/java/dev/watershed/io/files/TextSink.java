@@ -3,7 +3,7 @@ package dev.watershed.io.files;
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.ModelTypes;
-import dev.watershed.transforms.records.RowJson;
+import dev.watershed.transforms.model.RowJson;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;

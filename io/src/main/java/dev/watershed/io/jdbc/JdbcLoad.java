@@ -698,7 +698,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     @ProcessElement
     public void process(@Element Row row) {
       received++;
-      String key = dev.watershed.transforms.dedupe.Dedupe.keyOf(row, load.model.key());
+      String key = CanonicalModel.keyText(row, load.model.key());
       Row held = pending.get(key);
       if (held != null && load.versionColumn != null) {
         Comparable<Object> heldVersion = held.getValue(load.versionColumn);

@@ -1,8 +1,7 @@
 package dev.watershed.io.kafka;
 
-import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
-import dev.watershed.transforms.records.RowJson;
+import dev.watershed.transforms.model.RowJson;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -107,7 +106,7 @@ public final class KafkaSink extends PTransform<PCollection<Row>, PDone> {
       }
       Row out = Row.withSchema(schema).addValues(values).build();
       published.inc();
-      context.output(KV.of(Dedupe.keyOf(row, key), json.apply(out)));
+      context.output(KV.of(CanonicalModel.keyText(row, key), json.apply(out)));
     }
   }
 }

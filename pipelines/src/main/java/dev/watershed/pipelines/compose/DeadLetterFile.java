@@ -81,7 +81,7 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     private final String path;
     private final String run;
     private transient StringBuilder lines;
-    private transient dev.watershed.transforms.records.RowJson json;
+    private transient dev.watershed.transforms.model.RowJson json;
 
     AppendFn(String path, String run) {
       this.path = path;
@@ -92,7 +92,7 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     public void start() {
       lines = new StringBuilder();
       if (json == null) {
-        json = new dev.watershed.transforms.records.RowJson();
+        json = new dev.watershed.transforms.model.RowJson();
       }
     }
 
@@ -127,14 +127,14 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
 
   /** A dead letter as a Kafka record: key {@code source/position}, value the JSON object. */
   static final class ToJsonFn extends DoFn<Row, org.apache.beam.sdk.values.KV<String, String>> {
-    private transient dev.watershed.transforms.records.RowJson json;
+    private transient dev.watershed.transforms.model.RowJson json;
 
     @ProcessElement
     public void process(
         @Element Row deadLetter,
         OutputReceiver<org.apache.beam.sdk.values.KV<String, String>> out) {
       if (json == null) {
-        json = new dev.watershed.transforms.records.RowJson();
+        json = new dev.watershed.transforms.model.RowJson();
       }
       out.output(
           org.apache.beam.sdk.values.KV.of(

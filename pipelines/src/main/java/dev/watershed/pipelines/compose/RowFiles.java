@@ -1,6 +1,6 @@
 package dev.watershed.pipelines.compose;
 
-import dev.watershed.transforms.records.RowJson;
+import dev.watershed.transforms.model.RowJson;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;

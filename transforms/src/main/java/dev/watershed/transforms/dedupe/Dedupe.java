@@ -1,6 +1,7 @@
 package dev.watershed.transforms.dedupe;
 
 import dev.watershed.transforms.metrics.RunCounters;
+import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.records.CompactRowCoder;
 import dev.watershed.transforms.records.RawRecords;
 import dev.watershed.transforms.records.SourcePositions;
@@ -376,7 +377,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
       if (in != null) {
         in.inc();
       }
-      String text = keyOf(row, key);
+      String text = CanonicalModel.keyText(row, key);
       // Spread the text hash's low bits, which a sequence of numeric keys leaves clustered.
       int hash = text.hashCode() * 0x9E3779B1;
       int bucket = Math.floorMod(hash ^ (hash >>> 16), buckets);
@@ -460,7 +461,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
       HashMap<String, Row> winners = new HashMap<>(Math.max(16, count * 2));
       for (int i = 0; i < count; i++) {
         Row row = rows.decode(in);
-        winners.put(keyOf(row, key), row);
+        winners.put(CanonicalModel.keyText(row, key), row);
       }
       return winners;
     }
@@ -469,21 +470,5 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     public void verifyDeterministic() throws NonDeterministicException {
       throw new NonDeterministicException(this, "a hash map's order is not fixed");
     }
-  }
-
-  /**
-   * The key of a row as text, as every stage that groups or looks up rows by key writes it: the
-   * value itself for a one-field key, else each value followed by a separator that cannot occur in
-   * normal text.
-   */
-  public static String keyOf(Row row, List<String> fields) {
-    if (fields.size() == 1) {
-      return String.valueOf(row.<Object>getValue(fields.get(0)));
-    }
-    StringBuilder key = new StringBuilder();
-    for (String field : fields) {
-      key.append(row.<Object>getValue(field)).append('\u0001');
-    }
-    return key.toString();
   }
 }

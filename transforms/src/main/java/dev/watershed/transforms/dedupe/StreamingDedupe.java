@@ -1,6 +1,7 @@
 package dev.watershed.transforms.dedupe;
 
 import dev.watershed.transforms.metrics.RunCounters;
+import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.records.CompactRowCoder;
 import java.util.List;
 import org.apache.beam.sdk.coders.Coder;
@@ -117,7 +118,7 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
 
     @ProcessElement
     public void process(@Element Row row, OutputReceiver<KV<String, Row>> out) {
-      out.output(KV.of(Dedupe.keyOf(row, key), row));
+      out.output(KV.of(CanonicalModel.keyText(row, key), row));
     }
   }
 

@@ -2,7 +2,6 @@ package dev.watershed.transforms.identity;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RawRecords;
@@ -182,7 +181,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                 "RowsByKey",
                 MapElements.into(
                         TypeDescriptors.kvs(TypeDescriptors.strings(), TypeDescriptors.rows()))
-                    .via((Row r) -> KV.of(Dedupe.keyOf(r, key), r)))
+                    .via((Row r) -> KV.of(CanonicalModel.keyText(r, key), r)))
             .setCoder(KvCoder.of(StringUtf8Coder.of(), rows.getCoder()));
     PCollection<KV<String, String>> clusterOf =
         clusters.apply(
@@ -717,7 +716,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                     int i = sourcePriority.indexOf(r.getString(RawRecords.SOURCE));
                     return i < 0 ? Integer.MAX_VALUE : i;
                   })
-              .thenComparing(r -> Dedupe.keyOf(r, model.key()));
+              .thenComparing(r -> CanonicalModel.keyText(r, model.key()));
       switch (rules.getOrDefault(field, defaultRule)) {
         case "most_recent":
           Comparator<Row> newest =

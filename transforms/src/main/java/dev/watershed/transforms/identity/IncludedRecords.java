@@ -1,6 +1,5 @@
 package dev.watershed.transforms.identity;
 
-import dev.watershed.transforms.dedupe.Dedupe;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.records.RawRecords;
 import java.util.ArrayList;
@@ -68,7 +67,7 @@ public final class IncludedRecords extends PTransform<PCollection<Row>, PCollect
       for (Schema.Field field : resolved.schema().getFields()) {
         String name = field.getName();
         if (name.equals(key)) {
-          values.add(Dedupe.keyOf(row, other.key()));
+          values.add(CanonicalModel.keyText(row, other.key()));
         } else if (name.equals(RawRecords.SOURCE) || name.equals(RawRecords.POSITION)) {
           values.add(row.getValue(name));
         } else {

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.values.Row;
 
 /**
  * A canonical model: a name, typed fields and a key.
@@ -150,5 +151,21 @@ public final class CanonicalModel implements Serializable {
       schema.addStringField(RawRecords.SOURCE).addStringField(RawRecords.POSITION);
       return new CanonicalModel(name, schema.build(), key, false);
     }
+  }
+
+  /**
+   * The key of a row as text, as every stage that groups or looks up rows by key writes it: the
+   * value itself for a one-field key, else each value followed by a separator that cannot occur in
+   * normal text.
+   */
+  public static String keyText(Row row, List<String> fields) {
+    if (fields.size() == 1) {
+      return String.valueOf(row.<Object>getValue(fields.get(0)));
+    }
+    StringBuilder key = new StringBuilder();
+    for (String field : fields) {
+      key.append(row.<Object>getValue(field)).append('\u0001');
+    }
+    return key.toString();
   }
 }

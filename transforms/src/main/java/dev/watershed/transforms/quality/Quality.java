@@ -1,11 +1,11 @@
 package dev.watershed.transforms.quality;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
-import dev.watershed.transforms.dedupe.Dedupe;
+import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.model.RowJson;
 import dev.watershed.transforms.quality.QualityRule.Kind;
 import dev.watershed.transforms.quality.QualityRule.OnFailure;
 import dev.watershed.transforms.records.RawRecords;
-import dev.watershed.transforms.records.RowJson;
 import java.io.Serializable;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -522,7 +522,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
       List<String> stored = new ArrayList<>();
       joined.getValue().getAll(keys).forEach(stored::add);
       for (Row row : group) {
-        String mine = Dedupe.keyOf(row, key);
+        String mine = CanonicalModel.keyText(row, key);
         String other = stored.stream().filter(k -> !k.equals(mine)).findFirst().orElse(null);
         String detail = null;
         if (group.size() > 1) {

@@ -1,9 +1,8 @@
-package dev.watershed.transforms.records;
+package dev.watershed.transforms.model;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.watershed.transforms.model.ModelTypes;
 import java.math.BigDecimal;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.SerializableFunction;
