@@ -2,6 +2,8 @@ package dev.watershed.benchmarks;
 
 import java.io.IOException;
 import java.io.Writer;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +13,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +21,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
 
 /**
@@ -474,12 +478,12 @@ public final class LoadBenchmark {
         Statement s = c.createStatement();
         ResultSet r = s.executeQuery(query)) {
       r.next();
-      java.math.BigDecimal amount = r.getBigDecimal(3);
+      BigDecimal amount = r.getBigDecimal(3);
       return r.getLong(1)
           + "|"
           + r.getLong(2)
           + "|"
-          + (amount == null ? null : amount.setScale(2, java.math.RoundingMode.UNNECESSARY));
+          + (amount == null ? null : amount.setScale(2, RoundingMode.UNNECESSARY));
     } catch (SQLException e) {
       return "unreadable: " + e.getMessage();
     }
@@ -491,8 +495,7 @@ public final class LoadBenchmark {
         Connection write = connect()) {
       read.setAutoCommit(false);
       CopyManager copy = write.unwrap(PGConnection.class).getCopyAPI();
-      org.postgresql.copy.CopyIn in =
-          copy.copyIn("COPY bench.java_target (" + COLUMNS + ") FROM STDIN (FORMAT text)");
+      CopyIn in = copy.copyIn("COPY bench.java_target (" + COLUMNS + ") FROM STDIN (FORMAT text)");
       try (Statement s = read.createStatement()) {
         s.setFetchSize(10_000);
         try (ResultSet r = s.executeQuery("SELECT " + COLUMNS + " FROM " + source)) {
@@ -691,7 +694,7 @@ public final class LoadBenchmark {
       return;
     }
     try (var walk = Files.walk(path)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.delete(p);
       }
     }

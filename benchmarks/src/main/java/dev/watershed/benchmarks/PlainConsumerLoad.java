@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -82,7 +83,7 @@ public final class PlainConsumerLoad {
           JsonNode event = json.readTree(record.value());
           for (String field : FIELDS) {
             String value = event.path(field).asText();
-            copy.append(field.equals("email") ? value.toLowerCase(java.util.Locale.ROOT) : value)
+            copy.append(field.equals("email") ? value.toLowerCase(Locale.ROOT) : value)
                 .append('\t');
           }
           copy.append("events\n");

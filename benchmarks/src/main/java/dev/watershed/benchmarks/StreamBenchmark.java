@@ -3,6 +3,7 @@ package dev.watershed.benchmarks;
 import dev.watershed.io.kafka.LocalKafka;
 import java.io.IOException;
 import java.io.Writer;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -207,7 +209,7 @@ public final class StreamBenchmark {
   }
 
   /** Starts a tool reading {@code topic}; it stops by itself once idle. */
-  private java.lang.Process start(String tool, String topic) throws IOException {
+  private Process start(String tool, String topic) throws IOException {
     List<String> command = new ArrayList<>();
     // Peak RSS and CPU seconds of the tool's JVM, read back by usage().
     command.addAll(
@@ -284,7 +286,7 @@ public final class StreamBenchmark {
     }
   }
 
-  private void waitFor(java.lang.Process process, long expected, String tool) throws Exception {
+  private void waitFor(Process process, long expected, String tool) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
     while (rows() < expected) {
       if (!process.isAlive()) {
@@ -309,9 +311,9 @@ public final class StreamBenchmark {
   private void usage(String tool, String topic) throws IOException {
     Path file = work.resolve("time-" + topic + ".txt");
     String report = Files.exists(file) ? Files.readString(file) : "";
-    java.util.regex.Matcher rss = LoadBenchmark.RSS.matcher(report);
-    java.util.regex.Matcher user = LoadBenchmark.USER.matcher(report);
-    java.util.regex.Matcher sys = LoadBenchmark.SYS.matcher(report);
+    Matcher rss = LoadBenchmark.RSS.matcher(report);
+    Matcher user = LoadBenchmark.USER.matcher(report);
+    Matcher sys = LoadBenchmark.SYS.matcher(report);
     if (rss.find() && user.find() && sys.find()) {
       usages
           .computeIfAbsent(tool, t -> new ArrayList<>())
@@ -342,7 +344,7 @@ public final class StreamBenchmark {
       publish(producer, topic, 0, events);
     }
     long started = System.currentTimeMillis();
-    java.lang.Process process = start(tool, topic);
+    Process process = start(tool, topic);
     waitFor(process, events, tool);
     usage(tool, topic);
     double[] out = new double[2];
@@ -371,7 +373,7 @@ public final class StreamBenchmark {
   /** Events sent at {@code rate} for {@value #RATE_SECONDS} s: {p50, p99} seconds. */
   private double[] latency(String tool, double rate) throws Exception {
     String topic = prepare();
-    java.lang.Process process = start(tool, topic);
+    Process process = start(tool, topic);
     long total;
     try (KafkaProducer<String, String> producer = producer()) {
       // A first event, sent until the tool has loaded it: the tool is then running.
@@ -429,9 +431,9 @@ public final class StreamBenchmark {
   /** Rows, sum of ids and of amounts in the target against the first {@code count} events. */
   private static String check(long count) throws SQLException {
     long ids = count * (count - 1) / 2;
-    java.math.BigDecimal amounts = java.math.BigDecimal.ZERO;
+    BigDecimal amounts = BigDecimal.ZERO;
     for (long id = 0; id < count; id++) {
-      amounts = amounts.add(java.math.BigDecimal.valueOf(id * 7919 % 1_000_000, 2));
+      amounts = amounts.add(BigDecimal.valueOf(id * 7919 % 1_000_000, 2));
     }
     String expected = count + "|" + ids + "|" + amounts.setScale(2);
     return LoadBenchmark.check(LoadBenchmark.checksum(TABLE, "id"), expected);

@@ -17,12 +17,14 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.Pipeline;
@@ -165,13 +167,12 @@ final class Continuous {
       options.as(DirectOptions.class).setBlockOnRun(false);
     }
     Pipeline pipeline = Pipeline.create(options);
-    Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
     Composer.compose(spec, pipeline, RunContext.run(now, Map.of()));
     StopSignal signal = new StopSignal();
     RunCounters.resetTallies();
     long start = System.nanoTime();
-    java.util.concurrent.atomic.AtomicReference<Throwable> failure =
-        new java.util.concurrent.atomic.AtomicReference<>();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
     PipelineResult result = null;
     if (profile == RunnerProfile.FLINK
         && options.as(FlinkPipelineOptions.class).getFlinkMaster().startsWith("[")) {
@@ -239,7 +240,7 @@ final class Continuous {
         cli.out()
             .printf(
                 "%s  %.0f events/s  lag %d  %s%n",
-                Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                Instant.now().truncatedTo(ChronoUnit.SECONDS),
                 perSecond,
                 lag,
                 rows.isEmpty() ? "" : rows.toString().replace("{", "").replace("}", ""));

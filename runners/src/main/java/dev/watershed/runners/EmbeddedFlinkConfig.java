@@ -6,6 +6,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The Flink configuration folder of the embedded cluster: Beam reads Flink's configuration from a
@@ -25,13 +29,13 @@ final class EmbeddedFlinkConfig {
   private static final String RESOURCE = "embedded-flink.yaml";
   static final int STREAMING_FAILURES = 3;
   static final String STREAMING_FAILURE_INTERVAL = "5 min";
-  private static final java.util.Map<Boolean, Path> FOLDERS = new java.util.HashMap<>();
+  private static final Map<Boolean, Path> FOLDERS = new HashMap<>();
 
   private EmbeddedFlinkConfig() {}
 
   private static void deleteQuietly(Path root) {
     try (var paths = Files.walk(root)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
       // A temporary folder; the system cleans it up eventually.
     }
@@ -67,7 +71,7 @@ final class EmbeddedFlinkConfig {
                   + STREAMING_FAILURE_INTERVAL
                   + "\nrestart-strategy.failure-rate.delay: 1 s\n";
         }
-        Files.writeString(file, added, java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(file, added, StandardOpenOption.APPEND);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(created)));
         folder = created;
         FOLDERS.put(streaming, folder);

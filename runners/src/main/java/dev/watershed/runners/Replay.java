@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,9 +44,8 @@ final class Replay {
 
   private Replay() {}
 
-  static int run(Watershed cli, Spec spec, Path from, String runnerName, List<String> beamArgs)
+  static int run(Watershed cli, Spec spec, Path from, RunnerProfile profile, List<String> beamArgs)
       throws Exception {
-    RunnerProfile profile = Watershed.profile(runnerName);
     if (!Files.isRegularFile(from)) {
       throw new IOException("no dead-letter file at " + from + "; check the path");
     }
@@ -90,7 +90,7 @@ final class Replay {
     int replayed = latest.size();
     Path again =
         from.resolveSibling(from.getFileName() + ".replay-" + System.nanoTime() + ".jsonl");
-    Instant started = cli.clock().instant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    Instant started = cli.clock().instant().truncatedTo(ChronoUnit.MICROS);
     // The quality checks read after the replay must be the replay's, not an earlier run's.
     RunReport.clearRunFiles(spec);
     Pipeline pipeline = Pipeline.create(profile.options(beamArgs));

@@ -118,7 +118,7 @@ final class StreamingDemo {
               });
       producer.start();
       List<String> args =
-          new java.util.ArrayList<>(
+          new ArrayList<>(
               List.of("run", spec.toString(), "--runner=" + runner, "--stop-when-idle=6s"));
       args.addAll(beamArgs);
       int code = cli.execute(args.toArray(new String[0]));

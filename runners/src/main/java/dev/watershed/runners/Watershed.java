@@ -12,16 +12,19 @@ import dev.watershed.pipelines.run.Redaction;
 import dev.watershed.pipelines.run.RunLock;
 import dev.watershed.pipelines.run.SpecRun;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.ConsoleHandler;
 import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
 import org.apache.beam.sdk.Pipeline;
+import picocli.CommandLine;
 
 /**
  * The {@code watershed} command line: parse, validate, compose, run, report.
@@ -45,28 +48,11 @@ public final class Watershed {
   public static final int SPEC_ERROR = SpecRun.SPEC_ERROR;
   public static final int QUALITY_FAILED = SpecRun.QUALITY_FAILED;
 
-  static final String USAGE =
-      String.join(
-          "\n",
-          "usage: watershed <command> [arguments]",
-          "",
-          "  run SPEC [--mode=batch|micro-batch|streaming] [--runner=flink|direct]",
-          "           [--stop-when-idle[=5s]] [--verbose] [--<beam option>=<value> ...]",
-          "                          run the integration (default runner: embedded Flink; mode:",
-          "                          the spec's); micro-batch and streaming run until stopped",
-          "                          (Ctrl-C), or with --stop-when-idle once caught up",
-          "  demo streaming          start a Kafka broker in this process, publish change events",
-          "                          and stream them into DuckDB, printing progress",
-          "  replay SPEC --from FILE re-process the dead letters in FILE through the spec as it is",
-          "                          now; FILE keeps only the records that fail again",
-          "  validate SPEC [--mode=...] [--offline]",
-          "                          check the spec in the mode a run would use, and the columns",
-          "                          it reads against the files' headers and the databases'",
-          "                          catalogs (--offline: no database is contacted); runs nothing",
-          "  plan SPEC [--mode=...] [--offline]",
-          "                          print the steps the spec runs, in order",
-          "  query DATABASE SQL      run SQL on a DuckDB file (or a JDBC url) and print the rows",
-          "");
+  /** The command line's usage: its commands, each with what it does. */
+  static String usage() {
+    return Commands.of(new Watershed(System.out, System.err, Map.of(), Path.of("")))
+        .getUsageMessage(CommandLine.Help.Ansi.OFF);
+  }
 
   private final PrintStream out;
   private final PrintStream err;
@@ -103,93 +89,29 @@ public final class Watershed {
 
   /** Runs one command and returns its exit code. */
   public int execute(String... args) {
-    List<String> positional = new ArrayList<>();
-    List<String> beamArgs = new ArrayList<>();
-    String runner = "flink";
-    String from = null;
-    String mode = null;
-    boolean offline = false;
-    Duration stopWhenIdle = null;
-    for (int i = 0; i < args.length; i++) {
-      String arg = args[i];
-      if (arg.equals("--from") && i + 1 < args.length) {
-        // The usage writes --from FILE as well as --from=FILE.
-        arg = "--from=" + args[++i];
-      }
-      if (arg.equals("--verbose") || arg.equals("-v")) {
-        verbose = true;
-      } else if (arg.equals("--offline")) {
-        offline = true;
-      } else if (arg.startsWith("--mode=")) {
-        mode = arg.substring("--mode=".length());
-      } else if (arg.equals("--stop-when-idle")) {
-        stopWhenIdle = Duration.ofSeconds(5);
-      } else if (arg.startsWith("--stop-when-idle=")) {
-        try {
-          stopWhenIdle = SpecParser.parseDuration(arg.substring("--stop-when-idle=".length()));
-        } catch (IllegalArgumentException e) {
-          err.println("error: --stop-when-idle: " + e.getMessage());
-          return SPEC_ERROR;
-        }
-      } else if (arg.startsWith("--from=")) {
-        from = arg.substring("--from=".length());
-      } else if (arg.startsWith("--runner=")) {
-        runner = arg.substring("--runner=".length());
-      } else if (arg.equals("--help") || arg.equals("-h")) {
-        out.print(USAGE);
-        return OK;
-      } else if (arg.startsWith("--")) {
-        beamArgs.add(arg);
-      } else {
-        positional.add(arg);
-      }
-    }
     configureLogging();
-    if (positional.isEmpty()) {
-      err.print(USAGE);
-      return SPEC_ERROR;
-    }
-    String command = positional.get(0);
-    try {
-      switch (command) {
-        case "run":
-          return run(
-              argument(positional, 1, "SPEC"), mode, offline, runner, beamArgs, stopWhenIdle);
-        case "demo":
-          if (!argument(positional, 1, "DEMO").equals("streaming")) {
-            throw new UsageException(
-                "unknown demo '" + positional.get(1) + "'; available: streaming");
-          }
-          return StreamingDemo.run(this, runner, beamArgs);
-        case "replay":
-          if (from == null) {
-            throw new UsageException("replay needs --from=DEAD_LETTER_FILE");
-          }
-          return Replay.run(
-              this,
-              spec(argument(positional, 1, "SPEC")),
-              workingDir.resolve(from),
-              runner,
-              beamArgs);
-        case "validate":
-          Spec valid = checkedSpec(argument(positional, 1, "SPEC"), mode, offline);
-          out.println("spec is valid (" + valid.mode() + " mode)");
-          return OK;
-        case "plan":
-          return plan(argument(positional, 1, "SPEC"), mode, offline);
-        case "query":
-          return Query.run(
-              argument(positional, 1, "DATABASE"), argument(positional, 2, "SQL"), out, err);
-        default:
-          err.println("error: unknown command '" + command + "'");
-          err.print(USAGE);
+    CommandLine line = Commands.of(this);
+    line.setOut(new PrintWriter(out, true));
+    line.setErr(new PrintWriter(err, true));
+    line.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+    line.setParameterExceptionHandler(
+        (problem, arguments) -> {
+          err.println("error: " + problem.getMessage());
+          err.print(problem.getCommandLine().getUsageMessage(CommandLine.Help.Ansi.OFF));
           return SPEC_ERROR;
-      }
-    } catch (UsageException e) {
-      err.println("error: " + e.getMessage());
-      err.print(USAGE);
-      return SPEC_ERROR;
-    } catch (SpecException e) {
+        });
+    line.setExecutionExceptionHandler((problem, command, parsed) -> failed(problem));
+    return line.execute(args);
+  }
+
+  void setVerbose(boolean on) {
+    verbose = on;
+    configureLogging();
+  }
+
+  /** The exit code of a command that threw, after one clear message (a stack with --verbose). */
+  private int failed(Exception problem) {
+    if (problem instanceof SpecException e) {
       err.println(
           "error: the spec has "
               + e.errors().size()
@@ -198,15 +120,25 @@ public final class Watershed {
         err.println("  " + Redaction.redact(error.toString()));
       }
       return SPEC_ERROR;
-    } catch (Exception e) {
-      err.println("error: " + Redaction.redact(Failures.describe(e)));
-      if (verbose) {
-        e.printStackTrace(err);
-      } else {
-        err.println("(run with --verbose for details)");
-      }
-      return FAILED;
     }
+    err.println("error: " + Redaction.redact(Failures.describe(problem)));
+    if (verbose) {
+      problem.printStackTrace(err);
+    } else {
+      err.println("(run with --verbose for details)");
+    }
+    return FAILED;
+  }
+
+  int validate(String file, String mode, boolean offline) throws SpecException {
+    Spec valid = checkedSpec(file, mode, offline);
+    out.println("spec is valid (" + valid.mode() + " mode)");
+    return OK;
+  }
+
+  int replay(String file, String from, RunnerProfile profile, List<String> beamArgs)
+      throws Exception {
+    return Replay.run(this, spec(file), workingDir.resolve(from), profile, beamArgs);
   }
 
   private Spec spec(String file) throws SpecException {
@@ -245,7 +177,7 @@ public final class Watershed {
     return spec;
   }
 
-  private int plan(String file, String mode, boolean offline) throws SpecException {
+  int plan(String file, String mode, boolean offline) throws SpecException {
     Spec spec = checkedSpec(file, mode, offline);
     Pipeline pipeline = Pipeline.create(RunnerProfile.DIRECT.options(List.of()));
     for (String line : Composer.compose(spec, pipeline)) {
@@ -254,16 +186,15 @@ public final class Watershed {
     return OK;
   }
 
-  private int run(
+  int run(
       String file,
       String mode,
       boolean offline,
-      String runnerName,
+      RunnerProfile profile,
       List<String> beamArgs,
       Duration stopWhenIdle)
       throws Exception {
     Spec spec = checkedSpec(file, mode, offline);
-    RunnerProfile profile = profile(runnerName);
     if (spec.mode().equals("batch")) {
       return print(spec, batchRun(spec, profile, beamArgs).execute());
     }
@@ -323,36 +254,13 @@ public final class Watershed {
     return clock;
   }
 
-  static RunnerProfile profile(String runnerName) throws UsageException {
-    try {
-      return RunnerProfile.named(runnerName);
-    } catch (IllegalArgumentException e) {
-      throw new UsageException(e.getMessage());
-    }
-  }
-
   private void configureLogging() {
     LogManager.getLogManager().reset();
     Logger root = Logger.getLogger("");
-    java.util.logging.ConsoleHandler handler = new java.util.logging.ConsoleHandler();
+    ConsoleHandler handler = new ConsoleHandler();
     // Runners log failures with stack traces; without --verbose the one-line error is enough.
     handler.setLevel(verbose ? Level.INFO : Level.OFF);
     root.addHandler(handler);
     root.setLevel(verbose ? Level.INFO : Level.OFF);
-  }
-
-  private static String argument(List<String> positional, int index, String name)
-      throws UsageException {
-    if (positional.size() <= index) {
-      throw new UsageException("missing " + name);
-    }
-    return positional.get(index);
-  }
-
-  /** A command line that does not say what to do. */
-  static final class UsageException extends Exception {
-    UsageException(String message) {
-      super(message);
-    }
   }
 }

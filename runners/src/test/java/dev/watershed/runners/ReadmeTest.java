@@ -121,7 +121,7 @@ class ReadmeTest {
       if (line.startsWith("watershed ")) {
         String command = line.split("\\s+")[1];
         assertTrue(
-            Watershed.USAGE.contains("  " + command + " "),
+            Watershed.usage().contains("  " + command + " "),
             "the README lists 'watershed " + command + "', the usage does not");
       }
     }

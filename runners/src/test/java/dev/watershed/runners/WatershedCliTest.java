@@ -212,6 +212,41 @@ class WatershedCliTest {
     assertTrue(stderr().contains("nowhere.yaml: spec file not found"), stderr());
   }
 
+  /**
+   * Every command has help; an option that neither the command nor the runner's Beam options know
+   * is a usage error naming it, not something passed on to Beam; the version is the build's.
+   */
+  @Test
+  void commandsHaveHelpAndUnknownOptionsAreUsageErrors() throws IOException {
+    Path spec = write(spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }"));
+    assertEquals(
+        Watershed.SPEC_ERROR, cli("run", spec.toString(), "--runner=direct", "--paralelism=2"));
+    assertTrue(
+        stderr()
+            .contains(
+                "error: unknown option '--paralelism': neither an option of 'run' nor a Beam"
+                    + " option of the direct runner"),
+        stderr());
+    err.reset();
+    assertEquals(Watershed.SPEC_ERROR, cli("validate", spec.toString(), "--parallelism=2"));
+    assertTrue(stderr().contains("error: Unknown option: '--parallelism=2'"), stderr());
+    assertFalse(Files.exists(folder.resolve("w.duckdb")), "nothing ran");
+
+    out.reset();
+    for (String command : List.of("run", "demo", "replay", "validate", "plan", "query")) {
+      out.reset();
+      assertEquals(Watershed.OK, cli(command, "--help"));
+      assertTrue(
+          out.toString(StandardCharsets.UTF_8).startsWith("Usage: watershed " + command),
+          out::toString);
+    }
+    out.reset();
+    assertEquals(Watershed.OK, cli("--version"));
+    assertTrue(
+        out.toString(StandardCharsets.UTF_8).matches("watershed \\d+\\.\\d+\\.\\d+.*\\R"),
+        out::toString);
+  }
+
   @Test
   void anUnknownRunnerIsAUsageError() throws IOException {
     Path spec = write(spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }"));

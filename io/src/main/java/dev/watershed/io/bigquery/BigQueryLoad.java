@@ -14,6 +14,7 @@ import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RawRecords;
 import java.math.BigDecimal;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +29,7 @@ import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
@@ -298,8 +300,7 @@ public final class BigQueryLoad extends PTransform<PCollection<Row>, PCollection
   }
 
   /** A model row as a BigQuery row. */
-  private static final class Format
-      implements org.apache.beam.sdk.transforms.SerializableFunction<Row, TableRow> {
+  private static final class Format implements SerializableFunction<Row, TableRow> {
     private final List<String> names;
 
     Format(List<String> names) {
@@ -318,7 +319,7 @@ public final class BigQueryLoad extends PTransform<PCollection<Row>, PCollection
           value = decimal.toPlainString();
         } else if (value instanceof Instant instant) {
           value = instant.toString();
-        } else if (value instanceof java.time.LocalDate date) {
+        } else if (value instanceof LocalDate date) {
           value = date.toString();
         }
         out.set(name, value);
@@ -328,8 +329,7 @@ public final class BigQueryLoad extends PTransform<PCollection<Row>, PCollection
   }
 
   /** Upsert or delete, ordered by the version column, {@code _version}, or the run's time. */
-  private static final class Mutation
-      implements org.apache.beam.sdk.transforms.SerializableFunction<Row, RowMutationInformation> {
+  private static final class Mutation implements SerializableFunction<Row, RowMutationInformation> {
     private final String versionColumn;
     private final long runMicros;
 
@@ -357,7 +357,7 @@ public final class BigQueryLoad extends PTransform<PCollection<Row>, PCollection
       if (value instanceof Instant instant) {
         return instant.getEpochSecond() * 1_000_000 + instant.getNano() / 1000;
       }
-      if (value instanceof java.time.LocalDate date) {
+      if (value instanceof LocalDate date) {
         return date.toEpochDay();
       }
       if (value instanceof Number number) {

@@ -1,7 +1,11 @@
 package dev.watershed.io.files;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
+import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.schemas.Schema;
@@ -35,8 +39,7 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
   FileSourceFn(String sourceName, Schema schema) {
     this.sourceName = sourceName;
     this.schema = schema;
-    this.read =
-        dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
+    this.read = RunCounters.counter("source." + sourceName + ".read");
   }
 
   /**
@@ -94,8 +97,8 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
    * longer than {@code maxBytes} is not held: its first kilobyte is kept and {@link #tooLong()}
    * says so.
    */
-  static final class ByteLines implements java.io.Closeable {
-    private final java.io.InputStream in;
+  static final class ByteLines implements Closeable {
+    private final InputStream in;
     private final int maxBytes;
     private final byte[] buffer = new byte[1 << 16];
     private int pos;
@@ -104,7 +107,7 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
     private int length;
     private long skipped;
 
-    ByteLines(java.io.InputStream in, int maxBytes) {
+    ByteLines(InputStream in, int maxBytes) {
       this.in = in;
       this.maxBytes = maxBytes;
     }
@@ -150,7 +153,7 @@ abstract class FileSourceFn extends DoFn<LineRange, Row> {
           continue;
         }
         if (length == line.length) {
-          line = java.util.Arrays.copyOf(line, line.length * 2);
+          line = Arrays.copyOf(line, line.length * 2);
         }
         line[length++] = b;
       }

@@ -4,12 +4,14 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.util.TokenBuffer;
 import dev.watershed.transforms.records.RawRecords;
 import dev.watershed.transforms.records.StrictJson;
+import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
 import org.apache.beam.sdk.schemas.Schema;
@@ -132,9 +134,7 @@ public final class JsonSource
       mapper
           .getFactory()
           .setStreamReadConstraints(
-              com.fasterxml.jackson.core.StreamReadConstraints.builder()
-                  .maxStringLength(maxRecordBytes)
-                  .build());
+              StreamReadConstraints.builder().maxStringLength(maxRecordBytes).build());
     }
 
     @Override
@@ -280,7 +280,7 @@ public final class JsonSource
     }
 
     /** The start of a record too large to keep, as JSON text (about the first kilobyte). */
-    private String excerpt(TokenBuffer buffer) throws java.io.IOException {
+    private String excerpt(TokenBuffer buffer) throws IOException {
       StringBuilder text = new StringBuilder();
       try (JsonParser read = buffer.asParser(mapper)) {
         JsonToken token;

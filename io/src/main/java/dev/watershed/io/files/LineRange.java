@@ -1,13 +1,16 @@
 package dev.watershed.io.files;
 
+import java.io.BufferedReader;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.CustomCoder;
@@ -251,10 +254,9 @@ record LineRange(
     }
 
     private static String firstLine(SeekableByteChannel channel) throws IOException {
-      java.io.BufferedReader reader =
-          new java.io.BufferedReader(
-              new java.io.InputStreamReader(
-                  Channels.newInputStream(channel), java.nio.charset.StandardCharsets.UTF_8));
+      BufferedReader reader =
+          new BufferedReader(
+              new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
       String line = reader.readLine();
       return line == null ? "" : line;
     }

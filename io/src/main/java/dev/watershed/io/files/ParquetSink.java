@@ -7,6 +7,7 @@ import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.CompactRowCoder;
 import java.io.IOException;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -461,7 +462,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
             // Parquet stores the unscaled value; it must be at the column's declared scale.
             BigDecimal scaled =
                 ((BigDecimal) value)
-                    .setScale(ModelTypes.scale(columns.get(i)), java.math.RoundingMode.HALF_UP);
+                    .setScale(ModelTypes.scale(columns.get(i)), RoundingMode.HALF_UP);
             value = ByteBuffer.wrap(scaled.unscaledValue().toByteArray());
             break;
           case DATE:

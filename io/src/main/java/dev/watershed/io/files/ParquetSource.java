@@ -3,6 +3,7 @@ package dev.watershed.io.files;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.IOException;
 import java.io.InputStream;
+import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
@@ -13,6 +14,7 @@ import org.apache.avro.data.TimeConversions;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.beam.sdk.io.FileSystems;
+import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.WithFailures;
@@ -101,8 +103,8 @@ public final class ParquetSource
             values.add(
                 value == null
                     ? null
-                    : value instanceof java.math.BigDecimal
-                        ? ((java.math.BigDecimal) value).toPlainString()
+                    : value instanceof BigDecimal
+                        ? ((BigDecimal) value).toPlainString()
                         : value.toString());
           }
           values.add(sourceName);
@@ -116,7 +118,7 @@ public final class ParquetSource
 
   /** A Parquet input file over a Beam filesystem's file, so any Beam filesystem can be read. */
   private static final class ChannelInputFile implements InputFile {
-    private final org.apache.beam.sdk.io.fs.ResourceId file;
+    private final ResourceId file;
 
     ChannelInputFile(String path) {
       this.file = FileSystems.matchNewResource(path, false);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.records.RawRecords;
 import dev.watershed.transforms.records.StrictJson;
 import java.io.Serializable;
@@ -109,8 +110,7 @@ public final class ReplaySource
       this.schema = schema;
       this.header = header;
       this.format = format;
-      this.read =
-          dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
+      this.read = RunCounters.counter("source." + sourceName + ".read");
     }
 
     @Setup

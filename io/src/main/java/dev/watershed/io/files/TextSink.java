@@ -4,9 +4,11 @@ import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.model.RowJson;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.UUID;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
@@ -159,7 +161,7 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
     }
 
     @ProcessElement
-    public void process(@Element Long files, ProcessContext context) throws java.io.IOException {
+    public void process(@Element Long files, ProcessContext context) throws IOException {
       ResourceId from = FileSystems.matchNewResource(pending, false);
       if (gate == null || context.sideInput(gate)) {
         FileSystems.rename(
@@ -181,7 +183,7 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("folder", folder));
     builder.add(DisplayData.item("table", table));
-    builder.add(DisplayData.item("format", format.name().toLowerCase(java.util.Locale.ROOT)));
+    builder.add(DisplayData.item("format", format.name().toLowerCase(Locale.ROOT)));
     builder.add(DisplayData.item("mode", mode.specName()));
   }
 

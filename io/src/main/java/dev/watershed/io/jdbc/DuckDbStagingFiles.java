@@ -2,6 +2,7 @@ package dev.watershed.io.jdbc;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.math.BigDecimal;
@@ -141,7 +142,7 @@ final class DuckDbStagingFiles {
       try {
         out =
             new BufferedWriter(
-                new java.io.OutputStreamWriter(
+                new OutputStreamWriter(
                     Files.newOutputStream(file, StandardOpenOption.APPEND), StandardCharsets.UTF_8),
                 1 << 20);
       } catch (IOException e) {

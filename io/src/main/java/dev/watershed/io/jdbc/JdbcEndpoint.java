@@ -1,5 +1,6 @@
 package dev.watershed.io.jdbc;
 
+import java.io.File;
 import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -107,7 +108,7 @@ public final class JdbcEndpoint implements Serializable {
     int query = path.indexOf('?');
     path = query < 0 ? path : path.substring(0, query);
     if (!path.isEmpty() && !path.startsWith(":memory:")) {
-      java.io.File parent = new java.io.File(path).getAbsoluteFile().getParentFile();
+      File parent = new File(path).getAbsoluteFile().getParentFile();
       if (parent != null) {
         parent.mkdirs();
       }

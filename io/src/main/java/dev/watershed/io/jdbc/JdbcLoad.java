@@ -3,18 +3,27 @@ package dev.watershed.io.jdbc;
 import dev.watershed.io.Staging;
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.dedupe.LastKnownValues;
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RawRecords;
+import java.io.UncheckedIOException;
 import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Types;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.MapCoder;
@@ -251,8 +260,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   }
 
   private static final Object PREPARE_LOCK = new Object();
-  private static final java.util.concurrent.ConcurrentMap<String, Object> APPLY_LOCKS =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final ConcurrentMap<String, Object> APPLY_LOCKS = new ConcurrentHashMap<>();
 
   private void prepareTargetAlone(Connection connection) throws SQLException {
     Dialect dialect = endpoint.dialect();
@@ -314,7 +322,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     if (dialect == Dialect.POSTGRES) {
       statement.execute("LOCK TABLE " + dialect.quote(table) + " IN SHARE ROW EXCLUSIVE MODE");
     }
-    try (java.sql.ResultSet any =
+    try (ResultSet any =
         statement.executeQuery("SELECT 1 FROM " + dialect.quote(table) + " LIMIT 1")) {
       return !any.next();
     }
@@ -326,10 +334,10 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
    */
   private void evolve(Statement statement, Dialect dialect, List<Schema.Field> fields)
       throws SQLException {
-    Map<String, int[]> existing = new java.util.HashMap<>();
-    try (java.sql.ResultSet result =
+    Map<String, int[]> existing = new HashMap<>();
+    try (ResultSet result =
         statement.executeQuery("SELECT * FROM " + dialect.quote(table) + " WHERE 1 = 0")) {
-      java.sql.ResultSetMetaData meta = result.getMetaData();
+      ResultSetMetaData meta = result.getMetaData();
       for (int c = 1; c <= meta.getColumnCount(); c++) {
         existing.put(
             meta.getColumnName(c).toLowerCase(Locale.ROOT),
@@ -345,10 +353,10 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       ModelTypes.Kind kind = ModelTypes.kind(field);
       boolean widerInt =
           kind == ModelTypes.Kind.LONG
-              && (column[0] == java.sql.Types.INTEGER || column[0] == java.sql.Types.SMALLINT);
+              && (column[0] == Types.INTEGER || column[0] == Types.SMALLINT);
       boolean widerDecimal =
           kind == ModelTypes.Kind.DECIMAL
-              && (column[0] == java.sql.Types.DECIMAL || column[0] == java.sql.Types.NUMERIC)
+              && (column[0] == Types.DECIMAL || column[0] == Types.NUMERIC)
               && (ModelTypes.scale(field) > column[2]
                   || ModelTypes.precision(field) - ModelTypes.scale(field) > column[1] - column[2]);
       if (widerInt || widerDecimal) {
@@ -393,7 +401,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           open();
         }
         writer.write(row);
-      } catch (SQLException | java.io.UncheckedIOException e) {
+      } catch (SQLException | UncheckedIOException e) {
         throw load.failed("failed while staging rows, and nothing of the load was committed", e);
       }
     }
@@ -427,7 +435,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         try {
           written = writer.finish();
           writer.close();
-        } catch (SQLException | java.io.UncheckedIOException e) {
+        } catch (SQLException | UncheckedIOException e) {
           throw load.failed("failed while staging rows, and nothing of the load was committed", e);
         }
         writer = null;
@@ -440,7 +448,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       if (writer != null) {
         try {
           writer.close();
-        } catch (SQLException | java.io.UncheckedIOException e) {
+        } catch (SQLException | UncheckedIOException e) {
           // The bundle failed already; its staging is swept by the pipeline's next run.
         }
       }
@@ -502,12 +510,8 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
 
     CommitFn(JdbcLoad load) {
       this.load = load;
-      this.loaded =
-          dev.watershed.transforms.metrics.RunCounters.counter(
-              "load." + load.sinkName + "." + load.model.name());
-      this.blocked =
-          dev.watershed.transforms.metrics.RunCounters.counter(
-              "blocked." + load.sinkName + "." + load.model.name());
+      this.loaded = RunCounters.counter("load." + load.sinkName + "." + load.model.name());
+      this.blocked = RunCounters.counter("blocked." + load.sinkName + "." + load.model.name());
     }
 
     @ProcessElement
@@ -667,9 +671,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
       this.load = load;
       this.stagingPrefix = stagingPrefix;
       this.fields = new ArrayList<>(fields);
-      this.loaded =
-          dev.watershed.transforms.metrics.RunCounters.counter(
-              "load." + load.sinkName + "." + load.model.name());
+      this.loaded = RunCounters.counter("load." + load.sinkName + "." + load.model.name());
     }
 
     @Setup
@@ -687,7 +689,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
 
     @StartBundle
     public void startBundle() {
-      pending = new java.util.LinkedHashMap<>();
+      pending = new LinkedHashMap<>();
     }
 
     /**

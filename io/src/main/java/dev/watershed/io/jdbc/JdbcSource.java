@@ -1,9 +1,11 @@
 package dev.watershed.io.jdbc;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.records.IsoText;
 import dev.watershed.transforms.records.RawRecords;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,12 +21,16 @@ import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
@@ -72,7 +78,7 @@ public final class JdbcSource
   private final List<String> keyColumns;
   private final String initSqlPath;
   private final int fetchSize;
-  private final java.util.Set<String> missingColumns;
+  private final Set<String> missingColumns;
   private final int partitions;
 
   private JdbcSource(
@@ -85,7 +91,7 @@ public final class JdbcSource
       List<String> keyColumns,
       String initSqlPath,
       int fetchSize,
-      java.util.Set<String> missingColumns,
+      Set<String> missingColumns,
       int partitions) {
     this.partitions = partitions;
     this.sourceName = sourceName;
@@ -111,7 +117,7 @@ public final class JdbcSource
         List.of(),
         null,
         DEFAULT_FETCH_SIZE,
-        java.util.Set.of(),
+        Set.of(),
         1);
   }
 
@@ -248,7 +254,7 @@ public final class JdbcSource
    * Columns the source no longer has (schema drift under an allowing policy): they are read as null
    * instead of failing the query.
    */
-  public JdbcSource withMissingColumns(java.util.Set<String> columnNames) {
+  public JdbcSource withMissingColumns(Set<String> columnNames) {
     return new JdbcSource(
         sourceName,
         endpoint,
@@ -259,7 +265,7 @@ public final class JdbcSource
         keyColumns,
         initSqlPath,
         fetchSize,
-        java.util.Set.copyOf(columnNames),
+        Set.copyOf(columnNames),
         partitions);
   }
 
@@ -299,8 +305,8 @@ public final class JdbcSource
               .apply(
                   "KeyRanges",
                   ParDo.of(new KeyRangesFn(endpoint, table, keyColumns.get(0), partitions)))
-              .setCoder(org.apache.beam.sdk.coders.StringUtf8Coder.of())
-              .apply("SpreadRanges", org.apache.beam.sdk.transforms.Reshuffle.viaRandomKey());
+              .setCoder(StringUtf8Coder.of())
+              .apply("SpreadRanges", Reshuffle.viaRandomKey());
     }
     PCollectionTuple out =
         queries.apply(
@@ -378,7 +384,7 @@ public final class JdbcSource
             min instanceof Long
                 || min instanceof Integer
                 || min instanceof Short
-                || min instanceof java.math.BigInteger;
+                || min instanceof BigInteger;
         if (integral && max != null) {
           low = ((Number) min).longValue();
           high = ((Number) max).longValue();
@@ -433,8 +439,7 @@ public final class JdbcSource
       this.schema = schema;
       this.rows = rows;
       this.dead = dead;
-      this.read =
-          dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
+      this.read = RunCounters.counter("source." + sourceName + ".read");
     }
 
     @ProcessElement
@@ -457,7 +462,7 @@ public final class JdbcSource
           for (int i = 0; i < parameters.size(); i++) {
             if (endpoint.dialect() == Dialect.POSTGRES) {
               // Untyped, as a literal would be: the server reads it as the compared column's type.
-              statement.setObject(i + 1, parameters.get(i), java.sql.Types.OTHER);
+              statement.setObject(i + 1, parameters.get(i), Types.OTHER);
             } else {
               statement.setString(i + 1, parameters.get(i));
             }
@@ -544,7 +549,7 @@ public final class JdbcSource
      * timestamptz} as TIMESTAMP), so the type name is consulted too.
      */
     private static int kind(int sqlType, String typeName, boolean postgres) {
-      String name = typeName == null ? "" : typeName.toLowerCase(java.util.Locale.ROOT);
+      String name = typeName == null ? "" : typeName.toLowerCase(Locale.ROOT);
       if (postgres && name.equals("timestamptz")) {
         return POSTGRES_TIMESTAMPTZ;
       }

@@ -12,6 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Removes the staging tables that runs of one pipeline left in a database (and, for DuckDB, their
@@ -54,8 +55,7 @@ public final class StagingSweep {
       }
       for (String[] table : found) {
         String name = qualified(dialect, connection, table[0], table[1]);
-        if (dialect == Dialect.DUCKDB
-            && table[2].toUpperCase(java.util.Locale.ROOT).contains("VIEW")) {
+        if (dialect == Dialect.DUCKDB && table[2].toUpperCase(Locale.ROOT).contains("VIEW")) {
           DuckDbStagingFiles.drop(connection, name);
         } else {
           try (Statement statement = connection.createStatement()) {

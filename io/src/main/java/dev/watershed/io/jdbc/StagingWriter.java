@@ -2,6 +2,7 @@ package dev.watershed.io.jdbc;
 
 import dev.watershed.transforms.model.ModelTypes;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -248,8 +249,7 @@ abstract class StagingWriter implements AutoCloseable {
             break;
           case DECIMAL:
             // The appender wants the column's exact scale.
-            appender.append(
-                ((BigDecimal) value).setScale(scales[i], java.math.RoundingMode.HALF_UP));
+            appender.append(((BigDecimal) value).setScale(scales[i], RoundingMode.HALF_UP));
             break;
           case BOOLEAN:
             appender.append((boolean) (Boolean) value);

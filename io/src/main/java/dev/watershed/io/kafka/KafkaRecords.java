@@ -10,7 +10,10 @@ import dev.watershed.transforms.records.StrictJson;
 import java.io.Serializable;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalTime;
@@ -148,8 +151,8 @@ public final class KafkaRecords implements Serializable {
       return null;
     }
     try {
-      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(value)).toString();
-    } catch (java.nio.charset.CharacterCodingException e) {
+      return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(value)).toString();
+    } catch (CharacterCodingException e) {
       return "base64:" + Base64.getEncoder().encodeToString(value);
     }
   }
@@ -377,7 +380,7 @@ public final class KafkaRecords implements Serializable {
           }
           return text;
       }
-    } catch (IllegalArgumentException | ArithmeticException | java.time.DateTimeException e) {
+    } catch (IllegalArgumentException | ArithmeticException | DateTimeException e) {
       throw new Failure("unreadable encoded value", column + ": '" + text + "' as " + type);
     }
   }

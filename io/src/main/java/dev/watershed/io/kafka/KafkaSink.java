@@ -1,5 +1,6 @@
 package dev.watershed.io.kafka;
 
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.RowJson;
 import java.util.ArrayList;
@@ -89,7 +90,7 @@ public final class KafkaSink extends PTransform<PCollection<Row>, PDone> {
       this.key = key;
       this.schema = schema;
       this.gate = gate;
-      this.published = dev.watershed.transforms.metrics.RunCounters.counter("load." + name);
+      this.published = RunCounters.counter("load." + name);
     }
 
     @ProcessElement

@@ -1,5 +1,8 @@
 package dev.watershed.io.kafka;
 
+import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -151,7 +154,7 @@ public final class KafkaSource
     }
     return WithFailures.Result.of(
         out.get(rows).setRowSchema(records.schema()),
-        out.get(dead).setRowSchema(dev.watershed.transforms.deadletter.DeadLetter.SCHEMA));
+        out.get(dead).setRowSchema(DeadLetter.SCHEMA));
   }
 
   @Override
@@ -163,18 +166,15 @@ public final class KafkaSource
   }
 
   /** Reads one record into the rows or the dead letters, counting what it saw. */
-  private static final class Reader implements java.io.Serializable {
+  private static final class Reader implements Serializable {
     private final KafkaRecords records;
     private final Counter read;
     private final Counter tombstones;
 
     Reader(KafkaRecords records, String sourceName) {
       this.records = records;
-      this.read =
-          dev.watershed.transforms.metrics.RunCounters.counter("source." + sourceName + ".read");
-      this.tombstones =
-          dev.watershed.transforms.metrics.RunCounters.counter(
-              "source." + sourceName + ".tombstones");
+      this.read = RunCounters.counter("source." + sourceName + ".read");
+      this.tombstones = RunCounters.counter("source." + sourceName + ".tombstones");
     }
 
     void accept(

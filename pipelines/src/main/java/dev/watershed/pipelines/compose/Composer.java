@@ -51,8 +51,10 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
@@ -70,6 +72,7 @@ import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
+import org.joda.time.Duration;
 
 /**
  * Turns a {@link Spec} into a Beam graph: the only class that knows both.
@@ -537,7 +540,7 @@ public final class Composer {
                 : history.strategy().equals("timestamp")
                     ? Scd2.timestamp(history.tracked(), history.updatedAt())
                     : Scd2.check(history.tracked()))
-            .withDeletes(Scd2.Deletes.valueOf(history.deletes().toUpperCase(java.util.Locale.ROOT)))
+            .withDeletes(Scd2.Deletes.valueOf(history.deletes().toUpperCase(Locale.ROOT)))
             .withClock(context.now());
     for (SinkSpec sink : spec.sinks().values()) {
       if (!sink.isTable() || !spec.modelsOf(sink).contains(model.name())) {
@@ -558,7 +561,7 @@ public final class Composer {
 
   /** The read marks of the sources feeding {@code model} that a load commits with its rows. */
   private Map<String, String> marksFor(CanonicalModel model) {
-    Map<String, String> marks = new java.util.TreeMap<>();
+    Map<String, String> marks = new TreeMap<>();
     for (ConformSpec entry : spec.conformInto(model.name())) {
       RunContext.ReadRange range = context.ranges().get(entry.from());
       if (range != null && range.to() != null) {
@@ -661,7 +664,7 @@ public final class Composer {
                   model.key(),
                   orderBy,
                   tieBreak,
-                  org.joda.time.Duration.millis(spec.timing().stateTtl().toMillis()))
+                  Duration.millis(spec.timing().stateTtl().toMillis()))
               .withMetricsName(model.name() + "_key");
       if (!latest) {
         dedupe = dedupe.keepingFirst();
@@ -847,7 +850,7 @@ public final class Composer {
         if (model.tracksChanges()) {
           jdbc =
               jdbc.withDeletes(
-                  ChangeApply.Deletes.valueOf(sink.deletes().toUpperCase(java.util.Locale.ROOT)));
+                  ChangeApply.Deletes.valueOf(sink.deletes().toUpperCase(Locale.ROOT)));
           version = RawRecords.VERSION;
         }
         if (spec.isStreaming()) {

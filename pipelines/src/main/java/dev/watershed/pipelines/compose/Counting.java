@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.compose;
 
+import dev.watershed.transforms.metrics.RunCounters;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -10,7 +11,7 @@ final class Counting extends DoFn<Row, Row> {
   private final Counter counter;
 
   private Counting(String name) {
-    this.counter = dev.watershed.transforms.metrics.RunCounters.counter(name);
+    this.counter = RunCounters.counter(name);
   }
 
   static ParDo.SingleOutput<Row, Row> rows(String counterName) {

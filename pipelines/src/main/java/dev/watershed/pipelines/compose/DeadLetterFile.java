@@ -1,13 +1,25 @@
 package dev.watershed.pipelines.compose;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
+import dev.watershed.transforms.model.RowJson;
 import dev.watershed.transforms.records.RawRecords;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.StringUtf8Coder;
+import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.Row;
+import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Appends dead letters to one JSON lines file, each marked with the run that wrote it ({@code run}:
@@ -51,18 +63,14 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
           .apply("Count", ParDo.of(new CountFn()))
           .setRowSchema(DeadLetter.SCHEMA)
           .apply("ToJson", ParDo.of(new ToJsonFn()))
-          .setCoder(
-              org.apache.beam.sdk.coders.KvCoder.of(
-                  org.apache.beam.sdk.coders.StringUtf8Coder.of(),
-                  org.apache.beam.sdk.coders.StringUtf8Coder.of()))
+          .setCoder(KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()))
           .apply(
               "Publish",
-              org.apache.beam.sdk.io.kafka.KafkaIO.<String, String>write()
+              KafkaIO.<String, String>write()
                   .withBootstrapServers(bootstrapServers)
                   .withTopic(file)
-                  .withKeySerializer(org.apache.kafka.common.serialization.StringSerializer.class)
-                  .withValueSerializer(
-                      org.apache.kafka.common.serialization.StringSerializer.class));
+                  .withKeySerializer(StringSerializer.class)
+                  .withValueSerializer(StringSerializer.class));
     }
     String path = file.endsWith(".jsonl") ? file : file + ".jsonl";
     deadLetters
@@ -81,7 +89,7 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     private final String path;
     private final String run;
     private transient StringBuilder lines;
-    private transient dev.watershed.transforms.model.RowJson json;
+    private transient RowJson json;
 
     AppendFn(String path, String run) {
       this.path = path;
@@ -92,7 +100,7 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     public void start() {
       lines = new StringBuilder();
       if (json == null) {
-        json = new dev.watershed.transforms.model.RowJson();
+        json = new RowJson();
       }
     }
 
@@ -105,39 +113,37 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     }
 
     @FinishBundle
-    public void finish() throws java.io.IOException {
+    public void finish() throws IOException {
       if (lines.length() == 0) {
         return;
       }
-      java.nio.file.Path file = java.nio.file.Path.of(path);
+      Path file = Path.of(path);
       synchronized (LOCK) {
         if (file.getParent() != null) {
-          java.nio.file.Files.createDirectories(file.getParent());
+          Files.createDirectories(file.getParent());
         }
-        java.nio.file.Files.writeString(
+        Files.writeString(
             file,
             lines,
-            java.nio.charset.StandardCharsets.UTF_8,
-            java.nio.file.StandardOpenOption.CREATE,
-            java.nio.file.StandardOpenOption.APPEND);
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND);
       }
       lines.setLength(0);
     }
   }
 
   /** A dead letter as a Kafka record: key {@code source/position}, value the JSON object. */
-  static final class ToJsonFn extends DoFn<Row, org.apache.beam.sdk.values.KV<String, String>> {
-    private transient dev.watershed.transforms.model.RowJson json;
+  static final class ToJsonFn extends DoFn<Row, KV<String, String>> {
+    private transient RowJson json;
 
     @ProcessElement
-    public void process(
-        @Element Row deadLetter,
-        OutputReceiver<org.apache.beam.sdk.values.KV<String, String>> out) {
+    public void process(@Element Row deadLetter, OutputReceiver<KV<String, String>> out) {
       if (json == null) {
-        json = new dev.watershed.transforms.model.RowJson();
+        json = new RowJson();
       }
       out.output(
-          org.apache.beam.sdk.values.KV.of(
+          KV.of(
               deadLetter.getString(DeadLetter.SOURCE)
                   + "/"
                   + deadLetter.getString(DeadLetter.POSITION),
@@ -149,12 +155,8 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
     @ProcessElement
     public void process(@Element Row deadLetter, OutputReceiver<Row> out) {
       String stage = deadLetter.getString(DeadLetter.STAGE);
-      dev.watershed.transforms.metrics.RunCounters.counter(
-              "dead." + stage + "." + deadLetter.getString(DeadLetter.SOURCE))
-          .inc();
-      dev.watershed.transforms.metrics.RunCounters.counter(
-              "reason." + stage + "." + deadLetter.getString(DeadLetter.REASON))
-          .inc();
+      RunCounters.counter("dead." + stage + "." + deadLetter.getString(DeadLetter.SOURCE)).inc();
+      RunCounters.counter("reason." + stage + "." + deadLetter.getString(DeadLetter.REASON)).inc();
       out.output(deadLetter);
     }
   }

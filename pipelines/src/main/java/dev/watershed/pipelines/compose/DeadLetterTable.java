@@ -5,6 +5,7 @@ import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.model.CanonicalModel;
+import java.time.Instant;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -75,7 +76,7 @@ final class DeadLetterTable extends PTransform<PCollection<Row>, PCollection<Lon
                   letter.getString(DeadLetter.SOURCE),
                   letter.getString(DeadLetter.POSITION),
                   letter.getString(DeadLetter.PAYLOAD),
-                  java.time.Instant.parse(letter.getString(DeadLetter.TIME)),
+                  Instant.parse(letter.getString(DeadLetter.TIME)),
                   String.valueOf(letter.getString(DeadLetter.SOURCE)),
                   String.valueOf(letter.getString(DeadLetter.POSITION)))
               .build());

@@ -23,12 +23,16 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.beam.sdk.schemas.Schema;
 
 /**
  * Schema drift: before a run, each source's schema as it is now is compared with the schema it is
@@ -79,7 +83,7 @@ public final class Drift {
       return source.schema().keySet();
     }
     Path recorded = schemaFile(spec, source.name());
-    Set<String> columns = new java.util.LinkedHashSet<>();
+    Set<String> columns = new LinkedHashSet<>();
     if (Files.isRegularFile(recorded)) {
       JSON.readTree(recorded.toFile()).path("columns").fieldNames().forEachRemaining(columns::add);
     }
@@ -207,7 +211,7 @@ public final class Drift {
       }
       CanonicalModel model = models.get(entry.to());
       Map<String, String> types = new LinkedHashMap<>();
-      for (org.apache.beam.sdk.schemas.Schema.Field field : model.dataFields()) {
+      for (Schema.Field field : model.dataFields()) {
         types.put(field.getName(), ModelTypes.describe(field));
       }
       Map<String, FieldRule> rules = new LinkedHashMap<>(entry.fields());
@@ -330,9 +334,7 @@ public final class Drift {
         try (PreparedStatement insert =
             connection.prepareStatement("INSERT INTO " + q + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
           for (DriftEvent event : events) {
-            insert.setTimestamp(
-                1,
-                Timestamp.valueOf(java.time.LocalDateTime.ofInstant(at, java.time.ZoneOffset.UTC)));
+            insert.setTimestamp(1, Timestamp.valueOf(LocalDateTime.ofInstant(at, ZoneOffset.UTC)));
             insert.setString(2, event.source());
             insert.setString(3, event.column());
             insert.setString(4, event.change());

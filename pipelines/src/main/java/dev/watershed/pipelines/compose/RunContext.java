@@ -2,6 +2,7 @@ package dev.watershed.pipelines.compose;
 
 import dev.watershed.io.files.ReplaySource;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,13 +37,7 @@ public record RunContext(
   /** A run at {@code now} with no earlier run. */
   public static RunContext at(Instant now) {
     return new RunContext(
-        now.truncatedTo(java.time.temporal.ChronoUnit.MICROS),
-        Map.of(),
-        null,
-        null,
-        Map.of(),
-        Map.of(),
-        Map.of());
+        now.truncatedTo(ChronoUnit.MICROS), Map.of(), null, null, Map.of(), Map.of(), Map.of());
   }
 
   /** A run that reads its sources, at {@code now}. */

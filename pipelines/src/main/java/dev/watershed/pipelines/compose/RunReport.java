@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.watershed.pipelines.config.SinkSpec;
 import dev.watershed.pipelines.config.SourceSpec;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.quality.QualityRule;
 import dev.watershed.transforms.records.SourcePositions;
 import java.io.IOException;
@@ -216,7 +217,7 @@ public final class RunReport {
       }
     }
     ArrayNode drift = report.putArray("drift");
-    for (dev.watershed.transforms.drift.DriftEvent event : summary.drift()) {
+    for (DriftEvent event : summary.drift()) {
       ObjectNode node = drift.addObject();
       node.put("source", event.source());
       node.put("column", event.column());

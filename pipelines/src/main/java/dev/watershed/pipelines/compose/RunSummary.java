@@ -4,6 +4,8 @@ import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.SinkSpec;
 import dev.watershed.pipelines.config.SourceSpec;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.transforms.drift.DriftEvent;
+import dev.watershed.transforms.quality.QualityRule;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -31,7 +33,7 @@ public final class RunSummary {
   private final Duration elapsed;
   private final String runner;
   private final List<CheckResult> checks;
-  private final List<dev.watershed.transforms.drift.DriftEvent> drift;
+  private final List<DriftEvent> drift;
 
   private RunSummary(
       Spec spec,
@@ -39,7 +41,7 @@ public final class RunSummary {
       Duration elapsed,
       String runner,
       List<CheckResult> checks,
-      List<dev.watershed.transforms.drift.DriftEvent> drift) {
+      List<DriftEvent> drift) {
     this.checks = List.copyOf(checks);
     this.drift = List.copyOf(drift);
     this.spec = spec;
@@ -59,11 +61,11 @@ public final class RunSummary {
   }
 
   /** The same summary with the schema changes found before the run. */
-  public RunSummary withDrift(List<dev.watershed.transforms.drift.DriftEvent> events) {
+  public RunSummary withDrift(List<DriftEvent> events) {
     return new RunSummary(spec, counters, elapsed, runner, checks, events);
   }
 
-  public List<dev.watershed.transforms.drift.DriftEvent> drift() {
+  public List<DriftEvent> drift() {
     return drift;
   }
 
@@ -312,9 +314,8 @@ public final class RunSummary {
       out.append(
           String.format(
               "%n%-14s %-40s %-12s %10s%n", "model", "quality rule", "on failure", "failed"));
-      for (Map.Entry<String, List<dev.watershed.transforms.quality.QualityRule>> model :
-          spec.quality().entrySet()) {
-        for (dev.watershed.transforms.quality.QualityRule rule : model.getValue()) {
+      for (Map.Entry<String, List<QualityRule>> model : spec.quality().entrySet()) {
+        for (QualityRule rule : model.getValue()) {
           String result;
           if (rule.kind().isRowRule()) {
             result = String.valueOf(failed(model.getKey(), rule.name()));
@@ -338,7 +339,7 @@ public final class RunSummary {
     }
     if (!drift.isEmpty()) {
       out.append(String.format("%nschema drift%n"));
-      for (dev.watershed.transforms.drift.DriftEvent event : drift) {
+      for (DriftEvent event : drift) {
         out.append("  ").append(event.describe()).append(System.lineSeparator());
       }
     }

@@ -2,6 +2,7 @@ package dev.watershed.pipelines.config;
 
 import dev.watershed.transforms.identity.BlockingKey;
 import dev.watershed.transforms.identity.Comparison;
+import dev.watershed.transforms.identity.FellegiSunter;
 import java.util.List;
 import java.util.Map;
 
@@ -35,7 +36,7 @@ public record IdentitySpec(
     Map<String, String> survivorship,
     List<String> sourcePriority,
     String matchRule,
-    dev.watershed.transforms.identity.FellegiSunter weights,
+    FellegiSunter weights,
     Map<String, Map<String, String>> include) {
 
   /** The survivorship rules a field may name. */

@@ -1,8 +1,10 @@
 package dev.watershed.pipelines.config;
 
 import dev.watershed.io.files.CsvFormat;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A source as declared under {@code sources:}. File sources use {@code path}; JDBC sources use
@@ -42,13 +44,9 @@ public record SourceSpec(
    * few seconds).
    */
   public record Kafka(
-      String bootstrapServers,
-      String topic,
-      String format,
-      String group,
-      java.time.Duration timeout) {
+      String bootstrapServers, String topic, String format, String group, Duration timeout) {
     /** How long Kafka requests may take unless the source says otherwise. */
-    public static final java.time.Duration DEFAULT_TIMEOUT = java.time.Duration.ofSeconds(30);
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
     public boolean isChangeStream() {
       return format.equals("debezium-json");
@@ -62,8 +60,7 @@ public record SourceSpec(
   public record Incremental(String column, String tieBreak) {}
 
   /** Drift policies: what a run does when the source's schema changed. */
-  public static final java.util.Set<String> DRIFT_POLICIES =
-      java.util.Set.of("allow", "evolve", "quarantine", "fail");
+  public static final Set<String> DRIFT_POLICIES = Set.of("allow", "evolve", "quarantine", "fail");
 
   public boolean isFile() {
     return !type.equals("jdbc") && !type.equals("kafka");

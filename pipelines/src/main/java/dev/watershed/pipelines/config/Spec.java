@@ -3,6 +3,7 @@ package dev.watershed.pipelines.config;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.quality.QualityRule;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,13 +41,9 @@ public record Spec(
    * flushed with each checkpoint), {@code stateTtl} how long streaming dedupe remembers a key after
    * its last change.
    */
-  public record Timing(
-      java.time.Duration every, java.time.Duration checkpointEvery, java.time.Duration stateTtl) {
+  public record Timing(Duration every, Duration checkpointEvery, Duration stateTtl) {
     public static final Timing DEFAULT =
-        new Timing(
-            java.time.Duration.ofSeconds(30),
-            java.time.Duration.ofSeconds(10),
-            java.time.Duration.ofHours(24));
+        new Timing(Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofHours(24));
   }
 
   /** This spec run in another mode (one of {@link #MODES}). */

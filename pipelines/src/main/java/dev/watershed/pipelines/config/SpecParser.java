@@ -6,24 +6,34 @@ import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.dedupe.Dedupe;
+import dev.watershed.transforms.identity.BlockingKey;
+import dev.watershed.transforms.identity.Comparison;
+import dev.watershed.transforms.identity.FellegiSunter;
+import dev.watershed.transforms.identity.ResolveIdentities;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
+import dev.watershed.transforms.quality.Expression;
 import dev.watershed.transforms.quality.QualityRule;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -56,10 +66,10 @@ public final class SpecParser {
   private Set<String> declaredSources = Set.of();
   private Set<String> declaredModels = Set.of();
   // Sources with a drift policy: their columns may come and go, so the header is not checked.
-  private final Set<String> driftManaged = new java.util.HashSet<>();
+  private final Set<String> driftManaged = new HashSet<>();
 
   /** Files whose unreadable header was reported already (several conform entries read one). */
-  private final Set<Path> checkedHeaders = new java.util.HashSet<>();
+  private final Set<Path> checkedHeaders = new HashSet<>();
 
   /** Files of one CSV source whose headers are read by the checks; more are read by the run. */
   private static final int MAX_HEADERS_CHECKED = 1000;
@@ -251,7 +261,7 @@ public final class SpecParser {
    * @throws IllegalArgumentException naming the text and the accepted forms
    */
   public static Duration parseDuration(String text) {
-    java.util.regex.Matcher m = DURATION.matcher(text.trim());
+    Matcher m = DURATION.matcher(text.trim());
     if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
       throw new IllegalArgumentException(
           "'" + text + "' is not a duration; write e.g. 500ms, 30s, 5m, 1h or 1d");
@@ -525,7 +535,7 @@ public final class SpecParser {
     }
     String encoding = source.string("encoding", "UTF-8");
     try {
-      if (!CsvFormat.asciiCompatible(java.nio.charset.Charset.forName(encoding))) {
+      if (!CsvFormat.asciiCompatible(Charset.forName(encoding))) {
         source.error(
             "encoding",
             "encoding "
@@ -918,11 +928,7 @@ public final class SpecParser {
       }
       out.add(
           new ConformSpec(
-              from,
-              to,
-              java.util.Collections.unmodifiableMap(rules),
-              entry.line(),
-              Map.copyOf(fieldLines)));
+              from, to, Collections.unmodifiableMap(rules), entry.line(), Map.copyOf(fieldLines)));
     }
     return out;
   }
@@ -1415,7 +1421,7 @@ public final class SpecParser {
               "survivorship",
               "source_priority",
               "include"));
-      List<dev.watershed.transforms.identity.BlockingKey> blocking = new ArrayList<>();
+      List<BlockingKey> blocking = new ArrayList<>();
       for (String key : spec.strings("blocking")) {
         String[] parts = key.split("\\+");
         for (String part : parts) {
@@ -1426,8 +1432,7 @@ public final class SpecParser {
         }
         try {
           blocking.add(
-              dev.watershed.transforms.identity.BlockingKey.of(
-                  java.util.Arrays.stream(parts).map(String::trim).toArray(String[]::new)));
+              BlockingKey.of(Arrays.stream(parts).map(String::trim).toArray(String[]::new)));
         } catch (IllegalArgumentException e) {
           spec.error("blocking", e.getMessage());
         }
@@ -1436,7 +1441,7 @@ public final class SpecParser {
         spec.error(
             null, "missing required key 'blocking' (the fields records must share to be compared)");
       }
-      List<dev.watershed.transforms.identity.Comparison> comparisons = new ArrayList<>();
+      List<Comparison> comparisons = new ArrayList<>();
       List<List<Double>> m = new ArrayList<>();
       List<List<Double>> u = new ArrayList<>();
       for (YamlObject compare : spec.list("compare")) {
@@ -1455,21 +1460,20 @@ public final class SpecParser {
         double[] thresholds =
             compare.strings("thresholds").stream().mapToDouble(Double::parseDouble).toArray();
         try {
-          switch (dev.watershed.transforms.identity.Comparison.Method.named(method)) {
-            case EXACT ->
-                comparisons.add(dev.watershed.transforms.identity.Comparison.exact(field));
+          switch (Comparison.Method.named(method)) {
+            case EXACT -> comparisons.add(Comparison.exact(field));
             case JARO_WINKLER ->
                 comparisons.add(
-                    dev.watershed.transforms.identity.Comparison.jaroWinkler(
+                    Comparison.jaroWinkler(
                         field, thresholds.length == 0 ? new double[] {0.92, 0.8} : thresholds));
             case LEVENSHTEIN ->
                 comparisons.add(
-                    dev.watershed.transforms.identity.Comparison.levenshtein(
+                    Comparison.levenshtein(
                         field, thresholds.length == 0 ? new double[] {0.8} : thresholds));
-            case DATE -> comparisons.add(dev.watershed.transforms.identity.Comparison.date(field));
+            case DATE -> comparisons.add(Comparison.date(field));
             case NUMERIC ->
                 comparisons.add(
-                    dev.watershed.transforms.identity.Comparison.numeric(
+                    Comparison.numeric(
                         field, Double.parseDouble(compare.string("tolerance", "0"))));
           }
         } catch (IllegalArgumentException e) {
@@ -1613,11 +1617,8 @@ public final class SpecParser {
   }
 
   /** Weights given in the spec: m and u on every comparison, or on none. */
-  private static dev.watershed.transforms.identity.FellegiSunter weights(
-      YamlObject spec,
-      List<dev.watershed.transforms.identity.Comparison> comparisons,
-      List<List<Double>> m,
-      List<List<Double>> u) {
+  private static FellegiSunter weights(
+      YamlObject spec, List<Comparison> comparisons, List<List<Double>> m, List<List<Double>> u) {
     long given =
         m.stream().filter(l -> !l.isEmpty()).count() + u.stream().filter(l -> !l.isEmpty()).count();
     if (given == 0 || m.size() != comparisons.size()) {
@@ -1631,22 +1632,18 @@ public final class SpecParser {
     }
     String prior = spec.string("prior", "0.1");
     try {
-      return dev.watershed.transforms.identity.FellegiSunter.of(
-          Double.parseDouble(prior), comparisons, m, u);
+      return FellegiSunter.of(Double.parseDouble(prior), comparisons, m, u);
     } catch (IllegalArgumentException e) {
       spec.error("compare", e.getMessage());
       return null;
     }
   }
 
-  private static String matchRule(
-      YamlObject spec, List<dev.watershed.transforms.identity.Comparison> comparisons) {
+  private static String matchRule(YamlObject spec, List<Comparison> comparisons) {
     String rule = spec.string("match", false);
     if (rule != null) {
       try {
-        dev.watershed.transforms.quality.Expression.parse(
-            rule,
-            dev.watershed.transforms.identity.ResolveIdentities.similaritySchema(comparisons));
+        Expression.parse(rule, ResolveIdentities.similaritySchema(comparisons));
       } catch (IllegalArgumentException e) {
         spec.error(
             "match", e.getMessage() + " (a match rule reads the similarity of compared fields)");

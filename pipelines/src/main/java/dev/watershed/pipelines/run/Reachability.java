@@ -1,14 +1,19 @@
 package dev.watershed.pipelines.run;
 
+import com.google.auth.oauth2.GoogleCredentials;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.config.SinkSpec;
 import dev.watershed.pipelines.config.SourceSpec;
 import dev.watershed.pipelines.config.Spec;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
 
 /**
  * Checks, before a run starts, that every database, broker and service the spec names answers, so
@@ -56,9 +61,9 @@ public final class Reachability {
    */
   static void checkBigQuery(String where) {
     String host = "bigquery.googleapis.com";
-    try (java.net.Socket socket = new java.net.Socket()) {
-      socket.connect(new java.net.InetSocketAddress(host, 443), 5_000);
-    } catch (java.io.IOException e) {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress(host, 443), 5_000);
+    } catch (IOException e) {
       throw new IllegalStateException(
           where
               + ": cannot reach BigQuery at "
@@ -68,8 +73,8 @@ public final class Reachability {
               + "); check the network or proxy settings");
     }
     try {
-      com.google.auth.oauth2.GoogleCredentials.getApplicationDefault();
-    } catch (java.io.IOException e) {
+      GoogleCredentials.getApplicationDefault();
+    } catch (IOException e) {
       throw new IllegalStateException(
           where
               + ": no Google Cloud credentials found; set GOOGLE_APPLICATION_CREDENTIALS to a"
@@ -104,8 +109,8 @@ public final class Reachability {
     Exception last = null;
     while (System.nanoTime() < deadline) {
       long left = Math.max(1_000, (deadline - System.nanoTime()) / 1_000_000);
-      try (org.apache.kafka.clients.admin.Admin admin =
-          org.apache.kafka.clients.admin.Admin.create(
+      try (Admin admin =
+          Admin.create(
               Map.of(
                   "bootstrap.servers",
                   servers,
@@ -153,13 +158,13 @@ public final class Reachability {
       if (colon <= 0) {
         return "'" + address + "' is not host:port";
       }
-      try (java.net.Socket socket = new java.net.Socket()) {
+      try (Socket socket = new Socket()) {
         socket.connect(
-            new java.net.InetSocketAddress(
+            new InetSocketAddress(
                 address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
             10_000);
         return null;
-      } catch (java.io.IOException | IllegalArgumentException e) {
+      } catch (IOException | IllegalArgumentException e) {
         if (first == null) {
           first =
               address

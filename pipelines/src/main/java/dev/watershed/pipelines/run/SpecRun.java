@@ -21,6 +21,7 @@ import java.util.function.Consumer;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptions;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.options.StreamingOptions;
 
 /**
@@ -276,6 +277,6 @@ public final class SpecRun {
   }
 
   private static PipelineOptions defaultOptions() {
-    return org.apache.beam.sdk.options.PipelineOptionsFactory.create();
+    return PipelineOptionsFactory.create();
   }
 }

@@ -1,13 +1,17 @@
 package dev.watershed.transforms.conform;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RawRecords;
 import java.math.BigDecimal;
+import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -262,11 +266,8 @@ public final class Conform
       this.rules = rules;
       this.inputSchema = inputSchema;
       this.dead = dead;
-      this.ok =
-          dev.watershed.transforms.metrics.RunCounters.counter("conform." + model.name() + ".ok");
-      this.deadLettered =
-          dev.watershed.transforms.metrics.RunCounters.counter(
-              "conform." + model.name() + ".dead_lettered");
+      this.ok = RunCounters.counter("conform." + model.name() + ".ok");
+      this.deadLettered = RunCounters.counter("conform." + model.name() + ".dead_lettered");
     }
 
     @Setup
@@ -349,8 +350,8 @@ public final class Conform
         }
         try {
           values[schema.indexOf(RawRecords.CHANGED_AT)] =
-              changedAt == null ? null : java.time.Instant.parse(changedAt);
-        } catch (java.time.format.DateTimeParseException e) {
+              changedAt == null ? null : Instant.parse(changedAt);
+        } catch (DateTimeParseException e) {
           deadLettered.inc();
           out.get(dead)
               .output(
@@ -366,8 +367,7 @@ public final class Conform
       // The rules cast every value to its field's Java type, so the row is attached as is:
       // Row.Builder.build() would re-check every value of every row (measured: a quarter of a
       // PostgreSQL-to-PostgreSQL load's CPU).
-      out.get(conformed)
-          .output(Row.withSchema(schema).attachValues(java.util.Arrays.asList(values)));
+      out.get(conformed).output(Row.withSchema(schema).attachValues(Arrays.asList(values)));
     }
   }
 }

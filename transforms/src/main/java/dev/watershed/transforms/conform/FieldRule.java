@@ -1,6 +1,9 @@
 package dev.watershed.transforms.conform;
 
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import java.io.Serializable;
+import java.time.DateTimeException;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -125,9 +128,7 @@ public final class FieldRule implements Serializable {
   /** The region (ISO 3166 alpha-2) for phone numbers without a country code. */
   public FieldRule withRegion(String region) {
     String upper = region.trim().toUpperCase(Locale.ROOT);
-    if (!com.google.i18n.phonenumbers.PhoneNumberUtil.getInstance()
-        .getSupportedRegions()
-        .contains(upper)) {
+    if (!PhoneNumberUtil.getInstance().getSupportedRegions().contains(upper)) {
       throw new IllegalArgumentException("region '" + region + "' is not an ISO 3166 alpha-2 code");
     }
     return new FieldRule(
@@ -154,8 +155,8 @@ public final class FieldRule implements Serializable {
   /** The zone for timestamps written without an offset, e.g. {@code Europe/Berlin}. */
   public FieldRule withZone(String zoneId) {
     try {
-      java.time.ZoneId.of(zoneId);
-    } catch (java.time.DateTimeException e) {
+      ZoneId.of(zoneId);
+    } catch (DateTimeException e) {
       throw new IllegalArgumentException("unknown time zone '" + zoneId + "'");
     }
     return new FieldRule(

@@ -5,10 +5,13 @@ import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.text.Normalizer;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
+import java.time.Year;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
@@ -20,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.MissingResourceException;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -258,7 +262,7 @@ public final class Normalizers {
         formats.isEmpty() ? List.of(DateTimeFormatter.ISO_LOCAL_DATE) : formats) {
       try {
         return LocalDate.from(format.parse(text));
-      } catch (java.time.DateTimeException e) {
+      } catch (DateTimeException e) {
         // try the next format
       }
     }
@@ -297,7 +301,7 @@ public final class Normalizers {
           return LocalDateTime.from(parsed).atZone(zone).toInstant().truncatedTo(ChronoUnit.MICROS);
         }
         return LocalDate.from(parsed).atStartOfDay(zone).toInstant();
-      } catch (java.time.DateTimeException e) {
+      } catch (DateTimeException e) {
         // try the next format
       }
     }
@@ -410,7 +414,7 @@ public final class Normalizers {
 
   private static int daysInMonth(int year, int month) {
     if (month == 2) {
-      return java.time.Year.isLeap(year) ? 29 : 28;
+      return Year.isLeap(year) ? 29 : 28;
     }
     return month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31;
   }
@@ -461,9 +465,7 @@ public final class Normalizers {
   }
 
   private static String countryKey(String name) {
-    String normalized =
-        java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFD)
-            .replaceAll("\\p{M}", "");
+    String normalized = Normalizer.normalize(name, Normalizer.Form.NFD).replaceAll("\\p{M}", "");
     return normalized.toLowerCase(Locale.ROOT).replaceAll("[^a-z]", "");
   }
 
@@ -476,7 +478,7 @@ public final class Normalizers {
       index.put(countryKey(code), code);
       try {
         index.put(countryKey(country.getISO3Country()), code);
-      } catch (java.util.MissingResourceException e) {
+      } catch (MissingResourceException e) {
         // a few territories have no alpha-3 code in the JDK
       }
       for (Locale language : languages) {

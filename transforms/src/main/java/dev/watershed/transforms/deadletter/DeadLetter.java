@@ -2,6 +2,7 @@ package dev.watershed.transforms.deadletter;
 
 import dev.watershed.transforms.records.RawRecords;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.values.Row;
 
@@ -83,7 +84,7 @@ public final class DeadLetter {
             source,
             position,
             payload,
-            Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS).toString())
+            Instant.now().truncatedTo(ChronoUnit.MICROS).toString())
         .build();
   }
 }

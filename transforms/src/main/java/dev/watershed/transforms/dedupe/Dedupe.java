@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.CustomCoder;
@@ -252,7 +253,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("key", String.join(",", key)));
-    builder.add(DisplayData.item("keep", keep.name().toLowerCase(java.util.Locale.ROOT)));
+    builder.add(DisplayData.item("keep", keep.name().toLowerCase(Locale.ROOT)));
     builder.add(DisplayData.item("orderBy", orderBy == null ? "source position" : orderBy));
     builder.add(DisplayData.item("tieBreak", String.join(",", tieBreak)));
     builder.add(DisplayData.item("buckets", buckets));

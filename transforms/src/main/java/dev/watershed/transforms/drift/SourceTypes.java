@@ -9,6 +9,7 @@ import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The types a source column is seen to have, for schema drift: {@code int}, {@code long}, {@code
@@ -72,8 +73,8 @@ public final class SourceTypes {
       if (Normalizers.utcInstant(t) != null) {
         return "timestamp";
       }
-      for (java.util.function.Function<String, Object> parser :
-          List.<java.util.function.Function<String, Object>>of(
+      for (Function<String, Object> parser :
+          List.<Function<String, Object>>of(
               Instant::parse,
               OffsetDateTime::parse,
               LocalDateTime::parse,

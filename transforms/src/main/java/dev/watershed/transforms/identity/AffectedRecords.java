@@ -1,6 +1,7 @@
 package dev.watershed.transforms.identity;
 
 import dev.watershed.transforms.metrics.RunCounters;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -183,7 +184,7 @@ public final class AffectedRecords extends PTransform<PCollection<Row>, PCollect
       if (size == 0) {
         return;
       }
-      List<String> ids = new java.util.ArrayList<>();
+      List<String> ids = new ArrayList<>();
       for (String id : block.getValue().getAll(earlier)) {
         ids.add(id);
         if (size + ids.size() > maxBlockSize) {

@@ -3,6 +3,7 @@ package dev.watershed.transforms.identity;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * A blocking key: records are compared only when they share the value of at least one blocking key,
@@ -44,7 +45,7 @@ public final class BlockingKey implements Serializable {
   /**
    * The key's value for a record, or null when a part is empty (the record is not blocked on it).
    */
-  public String value(java.util.function.Function<String, String> field) {
+  public String value(Function<String, String> field) {
     StringBuilder key = new StringBuilder(toString()).append('=');
     for (String part : parts) {
       String name = part.contains(":") ? part.substring(0, part.indexOf(':')) : part;

@@ -1,6 +1,7 @@
 package dev.watershed.transforms.identity;
 
 import java.io.Serializable;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -74,7 +75,7 @@ public final class Comparison implements Serializable {
   }
 
   private static List<Double> toList(double[] values) {
-    return java.util.Arrays.stream(values).boxed().toList();
+    return Arrays.stream(values).boxed().toList();
   }
 
   public String field() {

@@ -1,5 +1,6 @@
 package dev.watershed.transforms.identity;
 
+import dev.watershed.transforms.metrics.RunCounters;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -186,8 +187,7 @@ final class ConnectedComponents
 
   /** {@code (b, label(a))} with label(b): the two labels when they differ. */
   private static final class DisagreeingFn extends JoinFn {
-    private final Counter unconverged =
-        dev.watershed.transforms.metrics.RunCounters.counter("identity.unconverged_edges");
+    private final Counter unconverged = RunCounters.counter("identity.unconverged_edges");
 
     @ProcessElement
     public void process(

@@ -2,6 +2,7 @@ package dev.watershed.transforms.identity;
 
 import java.io.Serializable;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -183,12 +184,11 @@ public final class FellegiSunter implements Serializable {
 
   /** m and u of each comparison, for reports. */
   public String describe(List<Comparison> comparisons) {
-    StringBuilder s =
-        new StringBuilder(String.format(java.util.Locale.ROOT, "match share %.4f%n", share));
+    StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "match share %.4f%n", share));
     for (int c = 0; c < comparisons.size(); c++) {
       s.append("  ").append(comparisons.get(c)).append(':');
       for (int l = 0; l < m[c].length; l++) {
-        s.append(String.format(java.util.Locale.ROOT, " L%d m=%.3f u=%.4f", l, m[c][l], u[c][l]));
+        s.append(String.format(Locale.ROOT, " L%d m=%.3f u=%.4f", l, m[c][l], u[c][l]));
       }
       s.append(System.lineSeparator());
     }

@@ -5,14 +5,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
 import dev.watershed.transforms.records.RawRecords;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.RowCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
@@ -144,7 +149,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
     CanonicalModel.Builder builder =
         CanonicalModel.builder(model.name() + "_golden").field("golden_id", "string");
     for (Schema.Field field : model.dataFields()) {
-      builder.field(field.getName(), dev.watershed.transforms.model.ModelTypes.describe(field));
+      builder.field(field.getName(), ModelTypes.describe(field));
     }
     return builder
         .field("value_sources", "string")
@@ -203,8 +208,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
             .and(previousTag, previous)
             .apply("JoinRecords", CoGroupByKey.create())
             .apply("Members", ParDo.of(new MemberFn(member, clusterTag, rowTag, previousTag)))
-            .setCoder(
-                KvCoder.of(StringUtf8Coder.of(), org.apache.beam.sdk.coders.RowCoder.of(member)));
+            .setCoder(KvCoder.of(StringUtf8Coder.of(), RowCoder.of(member)));
     CanonicalModel crosswalk = crosswalkModel(model);
     CanonicalModel golden = goldenModel(model);
     CanonicalModel merges = mergesModel(model);
@@ -530,7 +534,7 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
      */
     private static String freshId(
         String cluster, Map<String, List<Share>> byCluster, Map<String, String> takenBy) {
-      java.util.Set<String> used = new java.util.HashSet<>(takenBy.keySet());
+      Set<String> used = new HashSet<>(takenBy.keySet());
       byCluster.values().forEach(shares -> shares.forEach(s -> used.add(s.id())));
       String base = byCluster.get(cluster).get(0).freshName();
       String id = base;
@@ -668,8 +672,8 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
                         goldenId,
                         m.getDouble("match_score") == null
                             ? null
-                            : java.math.BigDecimal.valueOf(m.getDouble("match_score"))
-                                .setScale(6, java.math.RoundingMode.HALF_UP),
+                            : BigDecimal.valueOf(m.getDouble("match_score"))
+                                .setScale(6, RoundingMode.HALF_UP),
                         how,
                         firstSeen,
                         now,

@@ -1,18 +1,26 @@
 package dev.watershed.transforms.identity;
 
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.quality.Expression;
+import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.DoubleCoder;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Distinct;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.GroupByKey;
@@ -208,9 +216,7 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
                 .getPipeline()
                 .apply(
                     "GivenWeights",
-                    org.apache.beam.sdk.transforms.Create.of(weights)
-                        .withCoder(
-                            org.apache.beam.sdk.coders.SerializableCoder.of(FellegiSunter.class)))
+                    Create.of(weights).withCoder(SerializableCoder.of(FellegiSunter.class)))
             : pairs
                 .apply("Patterns", Values.create())
                 .apply("CountPatterns", Count.perElement())
@@ -313,10 +319,8 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     private final List<Comparison> comparisons;
     private final int maxBlockSize;
     private final Expression rule;
-    private final Counter skipped =
-        dev.watershed.transforms.metrics.RunCounters.counter("identity.blocks_too_large");
-    private final Counter candidates =
-        dev.watershed.transforms.metrics.RunCounters.counter("identity.candidate_pairs");
+    private final Counter skipped = RunCounters.counter("identity.blocks_too_large");
+    private final Counter candidates = RunCounters.counter("identity.candidate_pairs");
     private transient Schema schema;
 
     RuleFn(String idField, List<Comparison> comparisons, int maxBlockSize, Expression rule) {
@@ -354,8 +358,7 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
                 comparison.similarity(
                     text(rows.get(i), comparison.field()), text(rows.get(j), comparison.field()));
             values.putIfAbsent(
-                comparison.field(),
-                similarity == null ? null : java.math.BigDecimal.valueOf(similarity));
+                comparison.field(), similarity == null ? null : BigDecimal.valueOf(similarity));
           }
           List<Object> ordered = new ArrayList<>();
           for (Schema.Field field : schema.getFields()) {
@@ -394,17 +397,15 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
 
   static String text(Row row, String field) {
     Object value = row.getValue(field);
-    return value == null ? null : value.toString().strip().toLowerCase(java.util.Locale.ROOT);
+    return value == null ? null : value.toString().strip().toLowerCase(Locale.ROOT);
   }
 
   private static final class CompareFn extends DoFn<KV<String, Iterable<Row>>, KV<String, String>> {
     private final String idField;
     private final List<Comparison> comparisons;
     private final int maxBlockSize;
-    private final Counter skipped =
-        dev.watershed.transforms.metrics.RunCounters.counter("identity.blocks_too_large");
-    private final Counter candidates =
-        dev.watershed.transforms.metrics.RunCounters.counter("identity.candidate_pairs");
+    private final Counter skipped = RunCounters.counter("identity.blocks_too_large");
+    private final Counter candidates = RunCounters.counter("identity.candidate_pairs");
 
     CompareFn(String idField, List<Comparison> comparisons, int maxBlockSize) {
       this.idField = idField;
@@ -496,31 +497,27 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
     @Override
     public FellegiSunter extractOutput(TreeMap<String, Long> acc) {
       Map<List<Integer>, Long> patterns = new HashMap<>();
-      acc.forEach((k, v) -> patterns.put(java.util.Arrays.stream(levels(k)).boxed().toList(), v));
+      acc.forEach((k, v) -> patterns.put(Arrays.stream(levels(k)).boxed().toList(), v));
       return FellegiSunter.initial(comparisons).estimate(patterns, iterations, 1e-6);
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<TreeMap<String, Long>> getAccumulatorCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KV<String, Long>> input) {
-      return org.apache.beam.sdk.coders.SerializableCoder.of(
-          (Class<TreeMap<String, Long>>) (Class<?>) TreeMap.class);
+    public Coder<TreeMap<String, Long>> getAccumulatorCoder(
+        CoderRegistry registry, Coder<KV<String, Long>> input) {
+      return SerializableCoder.of((Class<TreeMap<String, Long>>) (Class<?>) TreeMap.class);
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<FellegiSunter> getDefaultOutputCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KV<String, Long>> input) {
-      return org.apache.beam.sdk.coders.SerializableCoder.of(FellegiSunter.class);
+    public Coder<FellegiSunter> getDefaultOutputCoder(
+        CoderRegistry registry, Coder<KV<String, Long>> input) {
+      return SerializableCoder.of(FellegiSunter.class);
     }
   }
 
   private static final class ScoreFn extends DoFn<KV<String, String>, KV<String, String>> {
     private final PCollectionView<FellegiSunter> model;
     private final double threshold;
-    private final Counter matched =
-        dev.watershed.transforms.metrics.RunCounters.counter("identity.matched_pairs");
+    private final Counter matched = RunCounters.counter("identity.matched_pairs");
 
     ScoreFn(PCollectionView<FellegiSunter> model, double threshold) {
       this.model = model;

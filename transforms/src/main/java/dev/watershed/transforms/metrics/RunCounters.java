@@ -1,5 +1,6 @@
 package dev.watershed.transforms.metrics;
 
+import java.io.Serializable;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -57,7 +58,7 @@ public final class RunCounters {
    * counter looks the cell up by name on every increment (measured: a tenth of a load's CPU with a
    * counter per stage).
    */
-  private static final class Tally implements Counter, java.io.Serializable {
+  private static final class Tally implements Counter, Serializable {
     private final String name;
     private final MetricName metricName;
     private transient LongAdder tally;

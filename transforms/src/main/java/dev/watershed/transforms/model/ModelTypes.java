@@ -1,6 +1,15 @@
 package dev.watershed.transforms.model;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.beam.sdk.schemas.Schema;
@@ -73,7 +82,7 @@ public final class ModelTypes {
    * @throws IllegalArgumentException naming the bad type and the allowed ones
    */
   public static Schema.Field field(String name, String declared) {
-    String type = declared.trim().toLowerCase(java.util.Locale.ROOT);
+    String type = declared.trim().toLowerCase(Locale.ROOT);
     Matcher decimal = DECIMAL.matcher(type);
     if (decimal.matches()) {
       int precision = Integer.parseInt(decimal.group(1));
@@ -162,11 +171,11 @@ public final class ModelTypes {
    * A decimal value at its field's declared scale (rounded half-up), or unchanged when the field
    * declares none.
    */
-  public static java.math.BigDecimal atScale(Schema.Field field, java.math.BigDecimal value) {
+  public static BigDecimal atScale(Schema.Field field, BigDecimal value) {
     if (value == null || !field.getOptions().hasOption(SCALE_OPTION)) {
       return value;
     }
-    return value.setScale(scale(field), java.math.RoundingMode.HALF_UP);
+    return value.setScale(scale(field), RoundingMode.HALF_UP);
   }
 
   /** The spec type of a field built by {@link #field}, e.g. {@code decimal(12,2)}. */
@@ -175,7 +184,7 @@ public final class ModelTypes {
     if (kind == Kind.DECIMAL) {
       return "decimal(" + precision(field) + "," + scale(field) + ")";
     }
-    return kind.name().toLowerCase(java.util.Locale.ROOT);
+    return kind.name().toLowerCase(Locale.ROOT);
   }
 
   /** A decimal field's precision (38 when the field carries none). */
@@ -196,20 +205,20 @@ public final class ModelTypes {
    * A timestamp as a warehouse prints it, as an instant: with an offset (PostgreSQL's {@code
    * TIMESTAMPTZ}, e.g. {@code 2024-01-01 01:00:00+01}) or as UTC wall time (DuckDB, MariaDB).
    */
-  public static java.time.Instant instant(String text) {
+  public static Instant instant(String text) {
     String t = text.trim().replace(' ', 'T');
     try {
-      return java.time.OffsetDateTime.parse(t.matches(".*[+-]\\d\\d$") ? t + ":00" : t).toInstant();
-    } catch (java.time.format.DateTimeParseException e) {
-      return java.time.LocalDateTime.parse(
+      return OffsetDateTime.parse(t.matches(".*[+-]\\d\\d$") ? t + ":00" : t).toInstant();
+    } catch (DateTimeParseException e) {
+      return LocalDateTime.parse(
               t,
-              new java.time.format.DateTimeFormatterBuilder()
+              new DateTimeFormatterBuilder()
                   .appendPattern("uuuu-MM-dd'T'HH:mm[:ss]")
                   .optionalStart()
-                  .appendFraction(java.time.temporal.ChronoField.NANO_OF_SECOND, 0, 9, true)
+                  .appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true)
                   .optionalEnd()
                   .toFormatter())
-          .toInstant(java.time.ZoneOffset.UTC);
+          .toInstant(ZoneOffset.UTC);
     }
   }
 }

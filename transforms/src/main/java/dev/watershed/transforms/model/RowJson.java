@@ -1,5 +1,6 @@
 package dev.watershed.transforms.model;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,8 +15,7 @@ import org.apache.beam.sdk.values.Row;
  */
 public final class RowJson implements SerializableFunction<Row, String> {
   private static final ObjectMapper MAPPER =
-      new ObjectMapper()
-          .enable(com.fasterxml.jackson.core.JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
+      new ObjectMapper().enable(JsonGenerator.Feature.WRITE_BIGDECIMAL_AS_PLAIN);
 
   @Override
   public String apply(Row row) {

@@ -1,6 +1,7 @@
 package dev.watershed.transforms.quality;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.RowJson;
 import dev.watershed.transforms.quality.QualityRule.Kind;
@@ -13,9 +14,14 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import org.apache.beam.sdk.coders.Coder;
+import org.apache.beam.sdk.coders.CoderRegistry;
 import org.apache.beam.sdk.coders.KvCoder;
+import org.apache.beam.sdk.coders.RowCoder;
+import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarIntCoder;
 import org.apache.beam.sdk.schemas.Schema;
@@ -362,9 +368,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
   /** Reports a failed row and applies the rule's action; true when the row goes on. */
   static boolean fail(
       String model, QualityRule rule, Row row, String detail, DoFn.MultiOutputReceiver out) {
-    dev.watershed.transforms.metrics.RunCounters.counter(
-            "quality." + model + "." + rule.name() + ".failed")
-        .inc();
+    RunCounters.counter("quality." + model + "." + rule.name() + ".failed").inc();
     String payload = new RowJson().apply(row);
     Schema schema = row.getSchema();
     String source = schema.hasField(RawRecords.SOURCE) ? row.getString(RawRecords.SOURCE) : null;
@@ -384,14 +388,13 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                 .build());
     switch (rule.onFailure()) {
       case DEAD_LETTER:
-        dev.watershed.transforms.metrics.RunCounters.counter("quality." + model + ".dead_lettered")
-            .inc();
+        RunCounters.counter("quality." + model + ".dead_lettered").inc();
         out.get(DEAD_LETTERS)
             .output(
                 DeadLetter.forRule(STAGE, REASON, rule.name(), detail, source, position, payload));
         return false;
       case DROP:
-        dev.watershed.transforms.metrics.RunCounters.counter("quality." + model + ".dropped").inc();
+        RunCounters.counter("quality." + model + ".dropped").inc();
         return false;
       default:
         return true;
@@ -690,7 +693,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
           double rate = stats.rows == 0 ? 0 : (double) stats.nulls / stats.rows;
           return result(
               rate <= rule.maxRate(),
-              String.format(java.util.Locale.ROOT, "%.4f", rate),
+              String.format(Locale.ROOT, "%.4f", rate),
               stats.nulls
                   + " of "
                   + stats.rows
@@ -709,18 +712,14 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<Stats> getAccumulatorCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<Row> inputCoder) {
+    public Coder<Stats> getAccumulatorCoder(CoderRegistry registry, Coder<Row> inputCoder) {
       // One small accumulator per check, never on a per-row path.
-      return org.apache.beam.sdk.coders.SerializableCoder.of(Stats.class);
+      return SerializableCoder.of(Stats.class);
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<Row> getDefaultOutputCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<Row> inputCoder) {
-      return org.apache.beam.sdk.coders.RowCoder.of(CHECK);
+    public Coder<Row> getDefaultOutputCoder(CoderRegistry registry, Coder<Row> inputCoder) {
+      return RowCoder.of(CHECK);
     }
   }
 
@@ -764,7 +763,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
           rule.name(),
           rule.onFailure(),
           rate <= rule.maxRate(),
-          String.format(java.util.Locale.ROOT, "%.4f", rate),
+          String.format(Locale.ROOT, "%.4f", rate),
           acc[0]
               + " of "
               + acc[1]
@@ -776,17 +775,15 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<long[]> getAccumulatorCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KV<Long, Long>> inputCoder) {
-      return org.apache.beam.sdk.coders.SerializableCoder.of(long[].class);
+    public Coder<long[]> getAccumulatorCoder(
+        CoderRegistry registry, Coder<KV<Long, Long>> inputCoder) {
+      return SerializableCoder.of(long[].class);
     }
 
     @Override
-    public org.apache.beam.sdk.coders.Coder<Row> getDefaultOutputCoder(
-        org.apache.beam.sdk.coders.CoderRegistry registry,
-        org.apache.beam.sdk.coders.Coder<KV<Long, Long>> inputCoder) {
-      return org.apache.beam.sdk.coders.RowCoder.of(CHECK);
+    public Coder<Row> getDefaultOutputCoder(
+        CoderRegistry registry, Coder<KV<Long, Long>> inputCoder) {
+      return RowCoder.of(CHECK);
     }
   }
 }

@@ -5,6 +5,7 @@ import java.math.BigDecimal;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -442,7 +443,7 @@ public final class QualityRule implements Serializable {
     if (value instanceof Instant instant) {
       Instant limit =
           bound.length() == 10
-              ? LocalDate.parse(bound).atStartOfDay(java.time.ZoneOffset.UTC).toInstant()
+              ? LocalDate.parse(bound).atStartOfDay(ZoneOffset.UTC).toInstant()
               : Instant.parse(bound);
       return instant.compareTo(limit);
     }

@@ -1,0 +1,331 @@
+package dev.watershed.runners;
+
+import dev.watershed.pipelines.config.SpecParser;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
+
+/**
+ * The commands of {@code watershed} as picocli parses them: each names its options (with help for
+ * every command, {@code --help}) and calls back into {@link Watershed}, which does the work and
+ * prints. Options picocli does not know are taken as Beam options only by the commands that run a
+ * pipeline, and only if the runner's Beam options know them; anything else is a usage error.
+ */
+final class Commands {
+  private Commands() {}
+
+  /** The command line of {@code cli}: {@code watershed <command>}. */
+  static CommandLine of(Watershed cli) {
+    CommandLine line = new CommandLine(new Root());
+    line.addSubcommand("run", new Run(cli));
+    line.addSubcommand("demo", new Demo(cli));
+    line.addSubcommand("replay", new Replay(cli));
+    line.addSubcommand("validate", new Validate(cli));
+    line.addSubcommand("plan", new Plan(cli));
+    line.addSubcommand("query", new QueryCommand(cli));
+    line.addSubcommand("help", new CommandLine.HelpCommand());
+    return line;
+  }
+
+  @Command(
+      name = "watershed",
+      mixinStandardHelpOptions = true,
+      versionProvider = Version.class,
+      description = "Integrates many sources into one consistent view in a warehouse and a lake.",
+      footer = {
+        "",
+        "Exit codes: 0 success, 1 runtime failure, 2 spec or usage error, 3 a quality rule that"
+            + " fails the run failed (nothing was committed).",
+        "Run 'watershed help COMMAND' for a command's options."
+      })
+  static final class Root implements Callable<Integer> {
+    @CommandLine.Spec CommandLine.Model.CommandSpec self;
+
+    @Override
+    public Integer call() {
+      throw new CommandLine.ParameterException(self.commandLine(), "missing a command");
+    }
+  }
+
+  /** The project version, from the build. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() throws IOException {
+      Properties properties = new Properties();
+      try (InputStream in = Commands.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          properties.load(in);
+        }
+      }
+      return new String[] {"watershed " + properties.getProperty("version", "(unknown version)")};
+    }
+  }
+
+  /** What every command has: the command line to call back, and {@code --verbose}. */
+  abstract static class Base implements Callable<Integer> {
+    final Watershed cli;
+
+    @Option(
+        names = {"-v", "--verbose"},
+        description = "Log what runners log, and print stack traces of errors.")
+    boolean verbose;
+
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Show this command's options and exit.")
+    boolean help;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec self;
+
+    Base(Watershed cli) {
+      this.cli = cli;
+    }
+
+    @Override
+    public final Integer call() throws Exception {
+      cli.setVerbose(verbose);
+      return work();
+    }
+
+    abstract int work() throws Exception;
+
+    CommandLine.ParameterException usage(String message) {
+      return new CommandLine.ParameterException(self.commandLine(), message);
+    }
+  }
+
+  /** A command that runs a pipeline: a runner, and Beam options it passes on. */
+  abstract static class Runs extends Base {
+    @Option(
+        names = "--runner",
+        defaultValue = "flink",
+        paramLabel = "flink|direct",
+        description = "Where the pipeline runs: embedded Flink (default) or the Direct runner.")
+    String runner;
+
+    @Unmatched List<String> beamArgs = new ArrayList<>();
+
+    Runs(Watershed cli) {
+      super(cli);
+    }
+
+    RunnerProfile profile() {
+      try {
+        return RunnerProfile.named(runner);
+      } catch (IllegalArgumentException e) {
+        throw usage(e.getMessage());
+      }
+    }
+
+    /**
+     * The Beam options given ({@code --name=value}), each checked against the runner's Beam
+     * options: an option neither this command nor Beam knows is a usage error, not something passed
+     * on blindly.
+     */
+    List<String> beamOptions(RunnerProfile profile) {
+      for (String arg : beamArgs) {
+        if (!arg.startsWith("--")) {
+          throw usage("unexpected argument '" + arg + "'");
+        }
+      }
+      try {
+        profile.options(beamArgs);
+      } catch (IllegalArgumentException e) {
+        Matcher named = Pattern.compile("named '([^']+)'").matcher(String.valueOf(e.getMessage()));
+        throw usage(
+            named.find()
+                ? "unknown option '--"
+                    + named.group(1)
+                    + "': neither an option of '"
+                    + self.name()
+                    + "' nor a Beam option of the "
+                    + profile.displayName()
+                    + " runner"
+                : "a Beam option is not valid: " + e.getMessage());
+      }
+      return beamArgs;
+    }
+  }
+
+  @Command(
+      name = "run",
+      description = {
+        "Run the integration (default runner: embedded Flink; mode: the spec's).",
+        "Micro-batch and streaming run until stopped (Ctrl-C), or with --stop-when-idle once"
+            + " caught up. Other --name=value options are Beam options of the runner, e.g."
+            + " --parallelism=1."
+      })
+  static final class Run extends Runs {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "The spec file.")
+    String spec;
+
+    @Option(
+        names = "--mode",
+        paramLabel = "batch|micro-batch|streaming",
+        description = "Run in this mode whatever the spec's 'mode:' says.")
+    String mode;
+
+    @Option(
+        names = "--stop-when-idle",
+        arity = "0..1",
+        fallbackValue = "5s",
+        paramLabel = "DURATION",
+        description = "Micro-batch and streaming: stop once caught up (default 5s of quiet).")
+    String stopWhenIdle;
+
+    @Option(
+        names = "--offline",
+        description = "Do not read the databases' catalogs to check the columns the spec reads.")
+    boolean offline;
+
+    Run(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      Duration idle = null;
+      if (stopWhenIdle != null) {
+        try {
+          idle = SpecParser.parseDuration(stopWhenIdle);
+        } catch (IllegalArgumentException e) {
+          throw usage("--stop-when-idle: " + e.getMessage());
+        }
+      }
+      RunnerProfile profile = profile();
+      return cli.run(spec, mode, offline, profile, beamOptions(profile), idle);
+    }
+  }
+
+  @Command(
+      name = "demo",
+      description =
+          "demo streaming: start a Kafka broker in this process, publish change events and stream"
+              + " them into DuckDB, printing progress.")
+  static final class Demo extends Runs {
+    @Parameters(index = "0", paramLabel = "DEMO", description = "The demo: streaming.")
+    String which;
+
+    Demo(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      if (!which.equals("streaming")) {
+        throw usage("unknown demo '" + which + "'; available: streaming");
+      }
+      RunnerProfile profile = profile();
+      List<String> options = beamOptions(profile);
+      return StreamingDemo.run(cli, profile.displayName(), options);
+    }
+  }
+
+  @Command(
+      name = "replay",
+      description = {
+        "Re-process the dead letters in FILE through the spec as it is now; FILE keeps only the"
+            + " records that fail again."
+      })
+  static final class Replay extends Runs {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "The spec file.")
+    String spec;
+
+    @Option(
+        names = "--from",
+        required = true,
+        paramLabel = "FILE",
+        description = "The dead-letter file (JSON lines) to replay.")
+    String from;
+
+    Replay(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      RunnerProfile profile = profile();
+      return cli.replay(spec, from, profile, beamOptions(profile));
+    }
+  }
+
+  /** A command that reads a spec in a mode, checking its columns unless offline. */
+  abstract static class ReadsSpec extends Base {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "The spec file.")
+    String spec;
+
+    @Option(
+        names = "--mode",
+        paramLabel = "batch|micro-batch|streaming",
+        description = "Judge the spec in this mode whatever its 'mode:' says.")
+    String mode;
+
+    @Option(names = "--offline", description = "Contact no database.")
+    boolean offline;
+
+    ReadsSpec(Watershed cli) {
+      super(cli);
+    }
+  }
+
+  @Command(
+      name = "validate",
+      description = {
+        "Check the spec in the mode a run would use, and the columns it reads against the files'"
+            + " headers and the databases' catalogs; runs nothing."
+      })
+  static final class Validate extends ReadsSpec {
+    Validate(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      return cli.validate(spec, mode, offline);
+    }
+  }
+
+  @Command(name = "plan", description = "Print the steps the spec runs, in order.")
+  static final class Plan extends ReadsSpec {
+    Plan(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      return cli.plan(spec, mode, offline);
+    }
+  }
+
+  @Command(
+      name = "query",
+      description = "Run SQL on a DuckDB file (or a JDBC url) and print the rows.")
+  static final class QueryCommand extends Base {
+    @Parameters(index = "0", paramLabel = "DATABASE", description = "A DuckDB file or JDBC url.")
+    String database;
+
+    @Parameters(index = "1", paramLabel = "SQL", description = "The query.")
+    String sql;
+
+    QueryCommand(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      return Query.run(database, sql, cli.out(), cli.err());
+    }
+  }
+}
