@@ -384,6 +384,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
           FileSystems.delete(earlier, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
         }
         loaded.inc(rows);
+        LOG.info("published {} files of {} rows into {}", published.size(), rows, folder);
       } else {
         FileSystems.delete(staged, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
         blocked.inc(rows);

@@ -5,14 +5,20 @@ import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where a database is and how to log in: a JDBC URL, and an optional user and password.
  *
  * <p>The password is never part of {@link #toString()}, display data or error messages; {@link
- * #describe()} names the database without credentials.
+ * #describe()} names the database without credentials. Connecting waits and tries again while the
+ * database cannot take a connection now (too many connections, starting up or recovering), for up
+ * to a minute; every other failure is reported at once.
  *
  * <pre>{@code
  * JdbcEndpoint billing =
@@ -20,6 +26,7 @@ import java.util.Properties;
  * }</pre>
  */
 public final class JdbcEndpoint implements Serializable {
+  private static final Logger LOG = LoggerFactory.getLogger(JdbcEndpoint.class);
   private final String url;
   private final String user;
   private final String password;
@@ -72,7 +79,7 @@ public final class JdbcEndpoint implements Serializable {
       if (dialect() == Dialect.DUCKDB) {
         return DuckDbFiles.connect(url, properties);
       }
-      return DriverManager.getConnection(dialect().connectionUrl(url), properties);
+      return connectRetrying(properties);
     } catch (SQLException e) {
       throw new SQLException(
           "cannot connect to "
@@ -85,6 +92,62 @@ public final class JdbcEndpoint implements Serializable {
           e.getSQLState(),
           e);
     }
+  }
+
+  /**
+   * Connects, retrying with backoff (0.2 s doubling to 5 s, for up to {@link #TRANSIENT_PATIENCE})
+   * while the database says it cannot take the connection now: too many connections, or starting up
+   * or recovering. Any other failure (refused, wrong password, no such database) fails at once.
+   */
+  private Connection connectRetrying(Properties properties) throws SQLException {
+    long deadline = System.nanoTime() + TRANSIENT_PATIENCE.toNanos();
+    long backoffMillis = 200;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return DriverManager.getConnection(dialect().connectionUrl(url), properties);
+      } catch (SQLException e) {
+        if (!isTransient(e) || System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
+          throw e;
+        }
+        RETRIED.incrementAndGet();
+        LOG.warn(
+            "{} cannot take a connection now ({}); attempt {} again in {} ms",
+            describe(),
+            firstLine(e.getMessage()),
+            attempt + 1,
+            backoffMillis);
+        try {
+          Thread.sleep(backoffMillis);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+        backoffMillis = Math.min(backoffMillis * 2, 5_000);
+      }
+    }
+  }
+
+  private static final AtomicLong RETRIED = new AtomicLong();
+
+  /** Connection attempts this JVM made again because the database could not take one then. */
+  public static long retriedConnections() {
+    return RETRIED.get();
+  }
+
+  /** How long connecting goes on retrying while the database cannot take a connection now. */
+  static final Duration TRANSIENT_PATIENCE = Duration.ofSeconds(60);
+
+  /**
+   * Failures that pass: PostgreSQL's too many connections ({@code 53300}) and cannot connect now
+   * (starting up, shutting down, recovering: {@code 57P03}); MariaDB's too many connections (error
+   * 1040, and 1203 for a user's limit).
+   */
+  static boolean isTransient(SQLException e) {
+    String state = String.valueOf(e.getSQLState());
+    return state.equals("53300")
+        || state.equals("57P03")
+        || e.getErrorCode() == 1040
+        || e.getErrorCode() == 1203;
   }
 
   /** What to do about a failed connection, as far as its message tells. */

@@ -42,6 +42,8 @@ import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 import org.joda.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Loads model rows into a PostgreSQL, MariaDB or DuckDB table, all or nothing.
@@ -71,6 +73,7 @@ import org.joda.time.Instant;
  * }</pre>
  */
 public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Long>> {
+  private static final Logger LOG = LoggerFactory.getLogger(JdbcLoad.class);
   private final JdbcEndpoint endpoint;
   private final String table;
   private final CanonicalModel model;
@@ -525,6 +528,10 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           }
         }
         blocked.inc(staged.values().stream().mapToLong(Long::longValue).sum());
+        LOG.info(
+            "sink {}: the quality gate is closed; nothing loaded into {}",
+            load.sinkName,
+            load.table);
         context.output(0L);
         return;
       }
@@ -533,59 +540,113 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
         names.add(field.getName());
       }
       long rows = staged.values().stream().mapToLong(Long::longValue).sum();
+      long started = System.nanoTime();
       try (Connection connection = load.endpoint.connect()) {
         load.prepareTarget(connection);
         connection.setAutoCommit(false);
-        try (Statement statement = connection.createStatement()) {
-          if (load.history != null) {
-            for (String sql :
-                load.history.statements(
-                    dialect, load.table, List.copyOf(staged.keySet()), names, load.model.key())) {
-              statement.execute(sql);
+        for (int attempt = 1; ; attempt++) {
+          try {
+            commit(connection, dialect, staged, names);
+            break;
+          } catch (SQLException e) {
+            if (attempt >= COMMIT_ATTEMPTS || !isConflict(e)) {
+              throw load.failedCommit(connection, e);
             }
-          } else {
-            if (load.mode == WriteMode.OVERWRITE) {
-              statement.execute(dialect.deleteAll(load.table));
-            }
-            List<String> stagings = new ArrayList<>(staged.keySet());
-            if (load.changes != null && stagings.size() > 1) {
-              // A truncate applies to every older change of the run, whichever worker staged it:
-              // the changes are gathered into one staging table and applied together.
-              if (dialect == Dialect.DUCKDB) {
-                DuckDbStagingFiles.gather(
-                    connection, stagings.get(0), stagings, load.stagingFields());
-              } else {
-                List<String> columns = new ArrayList<>();
-                for (Schema.Field field : load.stagingFields()) {
-                  columns.add(field.getName());
-                }
-                for (String other : stagings.subList(1, stagings.size())) {
-                  statement.execute(dialect.insertFrom(stagings.get(0), other, columns));
-                }
-              }
-              stagings = stagings.subList(0, 1);
-            }
-            boolean intoEmpty = load.mergesIntoEmpty(statement, dialect);
-            for (String staging : stagings) {
-              for (String sql : load.applyStatements(dialect, staging, names, intoEmpty)) {
-                statement.execute(sql);
-              }
-            }
+            connection.rollback();
+            LOG.warn(
+                "sink {}: loading {} met a concurrent transaction ({}); attempt {} of {}",
+                load.sinkName,
+                load.table,
+                e.getSQLState(),
+                attempt + 1,
+                COMMIT_ATTEMPTS);
+            pause(attempt);
           }
-          if (!load.marks.isEmpty()) {
-            RunState.save(connection, dialect, load.statePipeline, load.table, load.marks);
-          }
-          connection.commit();
-        } catch (SQLException e) {
-          throw load.failedCommit(connection, e);
         }
         connection.setAutoCommit(true);
         for (String staging : staged.keySet()) {
           dropStaging(connection, dialect, staging);
         }
       }
+      LOG.info(
+          "sink {}: committed {} staged rows into {} in {} ({} ms)",
+          load.sinkName,
+          rows,
+          load.table,
+          load.endpoint.describe(),
+          (System.nanoTime() - started) / 1_000_000);
       loaded.inc(rows);
       context.output(rows);
+    }
+
+    /** Moves every staged row into the target (and saves the run's marks), then commits. */
+    private void commit(
+        Connection connection, Dialect dialect, Map<String, Long> staged, List<String> names)
+        throws SQLException {
+      try (Statement statement = connection.createStatement()) {
+        if (load.history != null) {
+          for (String sql :
+              load.history.statements(
+                  dialect, load.table, List.copyOf(staged.keySet()), names, load.model.key())) {
+            statement.execute(sql);
+          }
+        } else {
+          if (load.mode == WriteMode.OVERWRITE) {
+            statement.execute(dialect.deleteAll(load.table));
+          }
+          List<String> stagings = new ArrayList<>(staged.keySet());
+          if (load.changes != null && stagings.size() > 1) {
+            // A truncate applies to every older change of the run, whichever worker staged it:
+            // the changes are gathered into one staging table and applied together.
+            if (dialect == Dialect.DUCKDB) {
+              DuckDbStagingFiles.gather(
+                  connection, stagings.get(0), stagings, load.stagingFields());
+            } else {
+              List<String> columns = new ArrayList<>();
+              for (Schema.Field field : load.stagingFields()) {
+                columns.add(field.getName());
+              }
+              for (String other : stagings.subList(1, stagings.size())) {
+                statement.execute(dialect.insertFrom(stagings.get(0), other, columns));
+              }
+            }
+            stagings = stagings.subList(0, 1);
+          }
+          boolean intoEmpty = load.mergesIntoEmpty(statement, dialect);
+          for (String staging : stagings) {
+            for (String sql : load.applyStatements(dialect, staging, names, intoEmpty)) {
+              statement.execute(sql);
+            }
+          }
+        }
+        if (!load.marks.isEmpty()) {
+          RunState.save(connection, dialect, load.statePipeline, load.table, load.marks);
+        }
+      }
+      connection.commit();
+    }
+  }
+
+  /** How often a commit that meets a concurrent transaction (deadlock, serialization) is tried. */
+  static final int COMMIT_ATTEMPTS = 4;
+
+  /**
+   * A deadlock or serialization failure: the database rolled this transaction back so another could
+   * go on; the same transaction tried again can succeed ({@code 40001}, and PostgreSQL's {@code
+   * 40P01}; MariaDB reports its deadlocks as {@code 40001}).
+   */
+  static boolean isConflict(SQLException e) {
+    String state = String.valueOf(e.getSQLState());
+    return state.equals("40001") || state.equals("40P01");
+  }
+
+  /** Waits before attempt {@code attempt + 1}: 0.5 s, 1 s, 2 s. */
+  private static void pause(int attempt) throws SQLException {
+    try {
+      Thread.sleep(500L << (attempt - 1));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SQLException("interrupted while waiting to try a commit again", e);
     }
   }
 
