@@ -139,7 +139,11 @@ class FaultTest {
     Path log = folder.resolve("child.log");
     Process child = Cli.start(folder, log, "run", spec.toString(), "--runner=direct");
     await(
-        "the run's commit to wait on the test's lock",
+        () ->
+            "the run's commit to wait on the test's lock; the database's sessions: "
+                + Warehouse.csv(db.endpoint(), db.sessionsQuery())
+                + "\nthe run's output:\n"
+                + Files.readString(log),
         () -> {
           if (!child.isAlive()) {
             throw new AssertionError("the run ended early:\n" + Files.readString(log));
@@ -265,10 +269,17 @@ class FaultTest {
                 db,
                 () ->
                     count(
-                            target,
-                            "SELECT count(*) FROM information_schema.innodb_trx"
-                                + " WHERE trx_state = 'LOCK WAIT'")
-                        > 0);
+                                target,
+                                "SELECT count(*) FROM information_schema.innodb_trx"
+                                    + " WHERE trx_state = 'LOCK WAIT'")
+                            > 0
+                        // or waiting on the table's metadata lock, which the test's open
+                        // transaction holds too
+                        || count(
+                                target,
+                                "SELECT count(*) FROM information_schema.processlist"
+                                    + " WHERE state LIKE 'Waiting for table metadata lock%'")
+                            > 0);
         child.destroyForcibly().waitFor(); // kill -9, its merge statement waiting on the lock
         holder.rollback();
       }

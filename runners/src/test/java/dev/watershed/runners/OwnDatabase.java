@@ -99,6 +99,15 @@ final class OwnDatabase implements AutoCloseable {
     return JdbcEndpoint.of(url()).withUser(user());
   }
 
+  /** A query listing the server's sessions, what each runs and waits on, for failure messages. */
+  String sessionsQuery() {
+    return postgres
+        ? "SELECT pid, state, wait_event_type, wait_event, left(query, 120) AS query"
+            + " FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+        : "SELECT id, command, state, time, left(info, 120) AS info"
+            + " FROM information_schema.processlist WHERE id <> connection_id()";
+  }
+
   /** Starts the server and waits until it accepts connections. */
   void start() throws IOException, InterruptedException {
     if (postgres) {

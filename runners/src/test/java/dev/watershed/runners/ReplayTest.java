@@ -223,7 +223,7 @@ class ReplayTest {
     Files.writeString(folder.resolve("people.csv"), "id,email,updated\n");
     Files.writeString(folder.resolve("events.jsonl"), "");
     assertEquals(Watershed.SPEC_ERROR, cli("replay", spec("updated").toString()));
-    assertTrue(output().contains("replay needs --from=DEAD_LETTER_FILE"), this::output);
+    assertTrue(output().contains("Missing required option: '--from=FILE'"), this::output);
     assertEquals(
         Watershed.FAILED, cli("replay", spec("updated").toString(), "--from=nothing.jsonl"));
     assertTrue(output().contains("no dead-letter file at"), this::output);
