@@ -109,7 +109,7 @@ public final class Reachability {
     Exception last = null;
     while (System.nanoTime() < deadline) {
       long left = Math.max(1_000, (deadline - System.nanoTime()) / 1_000_000);
-      try (Admin admin =
+      Admin admin =
           Admin.create(
               Map.of(
                   "bootstrap.servers",
@@ -117,7 +117,8 @@ public final class Reachability {
                   "default.api.timeout.ms",
                   (int) left,
                   "request.timeout.ms",
-                  (int) Math.min(left, 10_000)))) {
+                  (int) Math.min(left, 10_000)));
+      try {
         admin.describeCluster().nodes().get(left, TimeUnit.MILLISECONDS);
         return;
       } catch (InterruptedException e) {
@@ -125,6 +126,10 @@ public final class Reachability {
         throw new IllegalStateException(where + ": interrupted while asking Kafka at " + servers);
       } catch (Exception e) {
         last = e;
+      } finally {
+        // Bounded: a broker that accepts connections but never answers once kept an unbounded
+        // close waiting for ever (a run hung in its reachability check).
+        admin.close(Duration.ofSeconds(5));
       }
       try {
         Thread.sleep(Math.min(backoff, Math.max(0, (deadline - System.nanoTime()) / 1_000_000)));
