@@ -6,10 +6,12 @@ import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunSummary;
-import dev.watershed.pipelines.config.SinkSpec;
-import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.ReadRange;
+import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.pipelines.run.Failures;
+import dev.watershed.pipelines.sources.KafkaSourceType;
 import dev.watershed.transforms.metrics.RunCounters;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -86,7 +88,7 @@ final class Continuous {
               "micro-batch " + spec.name() + " every " + every + " on " + profile.displayName());
       for (int tick = 1; !signal.stop.get(); tick++) {
         long started = System.nanoTime();
-        Map<String, RunContext.ReadRange> ranges = ReadRanges.plan(spec);
+        Map<String, ReadRange> ranges = ReadRanges.plan(spec);
         if (ReadRanges.pending(ranges, spec) == 0) {
           cli.err().println("tick " + tick + ": nothing new since the last committed marks");
           if (stopWhenIdle != null) {
@@ -112,7 +114,7 @@ final class Continuous {
     }
   }
 
-  private static String describe(Map<String, RunContext.ReadRange> ranges) {
+  private static String describe(Map<String, ReadRange> ranges) {
     StringBuilder text = new StringBuilder();
     ranges.forEach(
         (source, range) ->
@@ -129,8 +131,8 @@ final class Continuous {
   private static long readInThisJvm(Spec spec) {
     Map<String, Long> tallies = RunCounters.tallies();
     long read = 0;
-    for (SourceSpec source : spec.sources().values()) {
-      if (source.kafka() != null) {
+    for (SourceConfig source : spec.sources().values()) {
+      if (source.isStream()) {
         read += tallies.getOrDefault("source." + source.name() + ".read", 0L);
         read += tallies.getOrDefault("source." + source.name() + ".tombstones", 0L);
       }
@@ -314,13 +316,10 @@ final class Continuous {
   /** Offsets committed by the streaming consumer groups, summed over their topics' partitions. */
   private static long committed(Spec spec) {
     long committed = 0;
-    for (SourceSpec source : spec.sources().values()) {
-      if (source.kafka() != null) {
+    for (SourceConfig source : spec.sources().values()) {
+      if (source instanceof KafkaSourceType.Config kafka) {
         committed +=
-            KafkaOffsets.committed(
-                    source.kafka().bootstrapServers(),
-                    source.kafka().topic(),
-                    source.kafka().group())
+            KafkaOffsets.committed(kafka.bootstrapServers(), kafka.topic(), kafka.group())
                 .values()
                 .stream()
                 .mapToLong(Long::longValue)
@@ -332,11 +331,9 @@ final class Continuous {
 
   private static long lag(Spec spec) {
     long lag = 0;
-    for (SourceSpec source : spec.sources().values()) {
-      if (source.kafka() != null) {
-        lag +=
-            KafkaOffsets.lag(
-                source.kafka().bootstrapServers(), source.kafka().topic(), source.kafka().group());
+    for (SourceConfig source : spec.sources().values()) {
+      if (source instanceof KafkaSourceType.Config kafka) {
+        lag += KafkaOffsets.lag(kafka.bootstrapServers(), kafka.topic(), kafka.group());
       }
     }
     return lag;
@@ -345,13 +342,10 @@ final class Continuous {
   /** Rows in each table the spec loads, by table name; tables not created yet are left out. */
   static Map<String, Long> tableRows(Spec spec) {
     Map<String, Long> rows = new LinkedHashMap<>();
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (!sink.isTable()) {
-        continue;
-      }
-      JdbcEndpoint endpoint = Composer.tableEndpoint(spec, sink);
+    for (TableSink sink : spec.tableSinks()) {
+      JdbcEndpoint endpoint = sink.endpoint(spec);
       for (String model : spec.modelsOf(sink)) {
-        String table = Composer.tableOf(sink, spec.models().get(model));
+        String table = sink.tableOf(model);
         try (Connection connection = endpoint.connect();
             Statement statement = connection.createStatement();
             ResultSet count =

@@ -1,8 +1,8 @@
 package dev.watershed.runners;
 
 import dev.watershed.pipelines.compose.Composer;
-import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.SourceColumns;
+import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.SpecError;
 import dev.watershed.pipelines.config.SpecException;
@@ -220,10 +220,7 @@ public final class Watershed {
    * caller holds the pipeline's lock.
    */
   int runBatch(
-      Spec spec,
-      RunnerProfile profile,
-      List<String> beamArgs,
-      Map<String, RunContext.ReadRange> ranges)
+      Spec spec, RunnerProfile profile, List<String> beamArgs, Map<String, ReadRange> ranges)
       throws Exception {
     return print(spec, batchRun(spec, profile, beamArgs).withRanges(ranges).executeLocked());
   }

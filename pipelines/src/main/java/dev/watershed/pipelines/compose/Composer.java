@@ -1,35 +1,27 @@
 package dev.watershed.pipelines.compose;
 
 import dev.watershed.io.WriteMode;
-import dev.watershed.io.bigquery.BigQueryLoad;
-import dev.watershed.io.files.CsvSource;
-import dev.watershed.io.files.JsonLinesSource;
-import dev.watershed.io.files.JsonSource;
-import dev.watershed.io.files.ParquetSink;
-import dev.watershed.io.files.ParquetSource;
 import dev.watershed.io.files.ReplaySource;
-import dev.watershed.io.files.TextSink;
-import dev.watershed.io.jdbc.ChangeApply;
 import dev.watershed.io.jdbc.DeleteByKey;
 import dev.watershed.io.jdbc.DestinationRows;
 import dev.watershed.io.jdbc.DestinationValues;
-import dev.watershed.io.jdbc.IncrementalRange;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
-import dev.watershed.io.jdbc.JdbcSource;
 import dev.watershed.io.jdbc.Scd2;
-import dev.watershed.io.kafka.KafkaOffsets;
-import dev.watershed.io.kafka.KafkaRecords;
-import dev.watershed.io.kafka.KafkaSink;
-import dev.watershed.io.kafka.KafkaSource;
 import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.DeadLetterSpec;
 import dev.watershed.pipelines.config.DedupeSpec;
 import dev.watershed.pipelines.config.HistorySpec;
 import dev.watershed.pipelines.config.IdentitySpec;
-import dev.watershed.pipelines.config.SinkSpec;
-import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.LoadContext;
+import dev.watershed.pipelines.config.ReadContext;
+import dev.watershed.pipelines.config.ReadRange;
+import dev.watershed.pipelines.config.SinkConfig;
+import dev.watershed.pipelines.config.SinkLoad;
+import dev.watershed.pipelines.config.SourceConfig;
+import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.transforms.conform.Conform;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.deadletter.DeadLetter;
@@ -59,7 +51,6 @@ import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
-import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
@@ -122,7 +113,7 @@ public final class Composer {
   private void build() {
     plan.add(spec.name() + " (" + spec.mode() + ")");
     Map<String, PCollection<Row>> raw = new LinkedHashMap<>();
-    for (SourceSpec source : spec.sources().values()) {
+    for (SourceConfig source : spec.sources().values()) {
       raw.put(source.name(), read(source));
     }
     Map<String, List<PCollection<Row>>> conformed = new LinkedHashMap<>();
@@ -158,7 +149,7 @@ public final class Composer {
               .setRowSchema(model.schema()));
     }
     gate = gateAndReport();
-    for (SinkSpec sink : spec.sinks().values()) {
+    for (SinkConfig sink : spec.sinks().values()) {
       for (String modelName : spec.modelsOf(sink)) {
         load(sink, spec.models().get(modelName), ready.get(modelName));
       }
@@ -180,7 +171,7 @@ public final class Composer {
     writeDeadLetters();
   }
 
-  private PCollection<Row> read(SourceSpec source) {
+  private PCollection<Row> read(SourceConfig source) {
     Set<String> columns = new LinkedHashSet<>();
     for (ConformSpec entry : spec.conform()) {
       if (entry.from().equals(source.name())) {
@@ -195,118 +186,15 @@ public final class Composer {
     if (context.isReplay()) {
       return replay(source, name, List.copyOf(columns));
     }
-    WithFailures.Result<PCollection<Row>, Row> result;
-    String where;
-    switch (source.type()) {
-      case "csv":
-        result =
-            pipeline.apply(
-                name,
-                CsvSource.read(source.name(), spec.resolve(source.path()))
-                    .withColumns(List.copyOf(columns))
-                    .withFormat(source.csv()));
-        where = source.path();
-        break;
-      case "jsonl":
-        result =
-            pipeline.apply(
-                name,
-                JsonLinesSource.read(source.name(), spec.resolve(source.path()))
-                    .withMaxRecordBytes(source.maxRecordBytes())
-                    .withColumns(List.copyOf(columns)));
-        where = source.path();
-        break;
-      case "json":
-        result =
-            pipeline.apply(
-                name,
-                JsonSource.read(source.name(), spec.resolve(source.path()))
-                    .withRecordsAt(source.recordsAt())
-                    .withMaxRecordBytes(source.maxRecordBytes())
-                    .withColumns(List.copyOf(columns)));
-        where = source.path();
-        break;
-      case "parquet":
-        result =
-            pipeline.apply(
-                name,
-                ParquetSource.read(source.name(), spec.resolve(source.path()))
-                    .withColumns(List.copyOf(columns)));
-        where = source.path();
-        break;
-      case "kafka":
-        SourceSpec.Kafka kafka = source.kafka();
-        KafkaSource topic =
-            KafkaSource.read(
-                    source.name(),
-                    kafka.bootstrapServers(),
-                    kafka.topic(),
-                    KafkaRecords.Format.named(kafka.format()))
-                .withColumns(List.copyOf(columns));
-        if (spec.isStreaming()) {
-          topic = topic.unbounded(kafka.group());
-          where =
-              kafka.topic() + " as group " + kafka.group() + ", offsets committed on checkpoints";
-        } else {
-          RunContext.ReadRange range = context.ranges().get(source.name());
-          topic =
-              range == null
-                  ? topic.withRanges(Map.of(), Map.of())
-                  : topic.withRanges(
-                      KafkaOffsets.parse(range.from()), KafkaOffsets.parse(range.to()));
-          where =
-              kafka.topic()
-                  + (range == null
-                      ? ", from the stored offsets to the end"
-                      : " offsets "
-                          + (range.from() == null ? "start" : range.from())
-                          + " to "
-                          + range.to());
-        }
-        result = pipeline.apply(name, topic);
-        break;
-      default:
-        JdbcEndpoint endpoint = endpoint(source.url(), source.user(), source.password());
-        JdbcSource read =
-            JdbcSource.read(source.name(), endpoint)
-                .withMissingColumns(context.missingColumns().getOrDefault(source.name(), Set.of()))
-                .withColumns(List.copyOf(columns))
-                .withKeyColumns(source.key())
-                .withFetchSize(source.fetchSize())
-                // A whole table with an integer key is read in key ranges, on every worker.
-                .withPartitions(READ_PARTITIONS);
-        RunContext.ReadRange range = context.ranges().get(source.name());
-        if (source.incremental() != null) {
-          IncrementalRange.Bound bound =
-              IncrementalRange.query(
-                  endpoint.dialect(),
-                  source.table(),
-                  source.query(),
-                  source.incremental().column(),
-                  source.incremental().tieBreak(),
-                  range == null ? null : range.from(),
-                  range == null ? null : range.to());
-          read = read.fromQuery(bound.sql(), bound.parameters());
-        } else {
-          read =
-              source.table() != null
-                  ? read.fromTable(source.table())
-                  : read.fromQuery(source.query());
-        }
-        if (source.initSql() != null) {
-          read = read.withInitSql(spec.resolve(source.initSql()));
-        }
-        result = pipeline.apply(name, read);
-        where =
-            endpoint.describe()
-                + (source.table() != null ? " table " + source.table() : " query")
-                + (source.incremental() == null
-                    ? ""
-                    : ", rows past the mark by "
-                        + source.incremental().column()
-                        + ", "
-                        + source.incremental().tieBreak());
-    }
+    SourceRead read =
+        source.read(
+            new ReadContext(
+                spec,
+                List.copyOf(columns),
+                context.ranges().get(source.name()),
+                context.missingColumns().getOrDefault(source.name(), Set.of())));
+    WithFailures.Result<PCollection<Row>, Row> result = pipeline.apply(name, read.transform());
+    String where = read.where();
     deadLetters.add(result.failures());
     plan.add(
         String.format("  %-34s %s %s (%d columns)", name, source.type(), where, columns.size()));
@@ -324,20 +212,10 @@ public final class Composer {
     return result.output();
   }
 
-  /** Key ranges a whole-table JDBC read is split into (more than workers, to even them out). */
-  static final int READ_PARTITIONS = 8;
-
   /** In a replay, a source yields the raw records of its dead letters instead of reading. */
-  private PCollection<Row> replay(SourceSpec source, String name, List<String> columns) {
+  private PCollection<Row> replay(SourceConfig source, String name, List<String> columns) {
     List<ReplaySource.Record> records = context.replay().getOrDefault(source.name(), List.of());
-    ReplaySource replay =
-        source.type().equals("csv")
-            ? ReplaySource.csv(
-                source.name(),
-                CsvSource.header(spec.resolve(source.path()), source.csv()),
-                source.csv(),
-                records)
-            : ReplaySource.json(source.name(), records);
+    ReplaySource replay = source.replay(spec, records);
     WithFailures.Result<PCollection<Row>, Row> result =
         pipeline.apply(name, replay.withColumns(columns));
     deadLetters.add(result.failures());
@@ -382,10 +260,7 @@ public final class Composer {
     if (identity.weights() != null) {
       resolver = resolver.withWeights(identity.weights());
     }
-    List<SinkSpec> tables =
-        spec.sinks().values().stream()
-            .filter(s -> s.isTable() && spec.modelsOf(s).contains(model.name()))
-            .toList();
+    List<TableSink> tables = spec.tableSinksOf(model.name());
     CanonicalModel crosswalk = GoldenRecords.crosswalkModel(model);
     PCollection<KV<String, String>> previous =
         tables.isEmpty()
@@ -395,8 +270,8 @@ public final class Composer {
             : pipeline.apply(
                 "earlier crosswalk of " + model.name(),
                 DestinationValues.rows(
-                    tableEndpoint(tables.get(0)),
-                    tableOf(tables.get(0), crosswalk),
+                    tables.get(0).endpoint(spec),
+                    tables.get(0).tableOf(crosswalk.name()),
                     "source_id",
                     List.of("golden_id", "first_seen")));
     if (!tables.isEmpty() && readInPart(identity)) {
@@ -442,7 +317,7 @@ public final class Composer {
             identity.matchRule() != null
                 ? "match if " + identity.matchRule()
                 : "Fellegi-Sunter, match at p >= " + identity.threshold()));
-    for (SinkSpec sink : tables) {
+    for (TableSink sink : tables) {
       for (Map.Entry<CanonicalModel, PCollection<Row>> output :
           Map.of(
                   crosswalk,
@@ -457,7 +332,7 @@ public final class Composer {
             .getValue()
             .apply(
                 "load " + sink.name() + " " + table.name(),
-                JdbcLoad.into(tableEndpoint(sink), tableOf(sink, table), table)
+                JdbcLoad.into(sink.endpoint(spec), sink.tableOf(table.name()), table)
                     .withPipeline(spec.name())
                     .withMode(WriteMode.MERGE)
                     .withSinkName(sink.name())
@@ -465,7 +340,9 @@ public final class Composer {
         plan.add(
             String.format(
                 "  %-34s %s merge: table %s",
-                "load " + sink.name() + " " + table.name(), sink.type(), tableOf(sink, table)));
+                "load " + sink.name() + " " + table.name(),
+                sink.type(),
+                sink.tableOf(table.name())));
       }
       if (sink == tables.get(0)) {
         golden
@@ -490,7 +367,7 @@ public final class Composer {
               MapElements.into(TypeDescriptors.strings()).via((Row m) -> m.getString("golden_id")))
           .apply(
               "retire " + sink.name() + " " + goldenTable.name(),
-              DeleteByKey.from(tableEndpoint(sink), tableOf(sink, goldenTable), "golden_id")
+              DeleteByKey.from(sink.endpoint(spec), sink.tableOf(goldenTable.name()), "golden_id")
                   .withGate(gate)
                   .withCounter("retired." + sink.name() + "." + goldenTable.name()));
     }
@@ -506,23 +383,23 @@ public final class Composer {
     return spec.conform().stream()
         .filter(entry -> models.contains(entry.to()))
         .map(entry -> spec.sources().get(entry.from()))
-        .anyMatch(source -> source.incremental() != null || source.kafka() != null);
+        .anyMatch(SourceConfig::readsInPart);
   }
 
   /** The records of an identity's models loaded by earlier runs, as rows of the resolved model. */
-  private PCollection<Row> earlier(IdentitySpec identity, CanonicalModel model, SinkSpec sink) {
+  private PCollection<Row> earlier(IdentitySpec identity, CanonicalModel model, TableSink sink) {
     List<PCollection<Row>> earlier = new ArrayList<>();
     earlier.add(
         pipeline.apply(
             "earlier " + model.name() + " of " + sink.name(),
-            DestinationRows.of(tableEndpoint(sink), tableOf(sink, model), model)));
+            DestinationRows.of(sink.endpoint(spec), sink.tableOf(model.name()), model)));
     for (Map.Entry<String, Map<String, String>> include : identity.include().entrySet()) {
       CanonicalModel other = spec.models().get(include.getKey());
       earlier.add(
           pipeline
               .apply(
                   "earlier " + other.name() + " of " + sink.name(),
-                  DestinationRows.of(tableEndpoint(sink), tableOf(sink, other), other))
+                  DestinationRows.of(sink.endpoint(spec), sink.tableOf(other.name()), other))
               .apply(
                   "earlier " + other.name() + " as " + model.name(),
                   IncludedRecords.of(model, other, include.getValue())));
@@ -542,15 +419,12 @@ public final class Composer {
                     : Scd2.check(history.tracked()))
             .withDeletes(Scd2.Deletes.valueOf(history.deletes().toUpperCase(Locale.ROOT)))
             .withClock(context.now());
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (!sink.isTable() || !spec.modelsOf(sink).contains(model.name())) {
-        continue;
-      }
-      String table = tableOf(sink, model) + "_history";
+    for (TableSink sink : spec.tableSinksOf(model.name())) {
+      String table = sink.tableOf(model.name()) + "_history";
       String name = "history " + sink.name() + " " + model.name();
       rows.apply(
           name,
-          JdbcLoad.into(tableEndpoint(sink), table, model)
+          JdbcLoad.into(sink.endpoint(spec), table, model)
               .withPipeline(spec.name())
               .withHistory(scd2)
               .withSinkName(sink.name() + "_history")
@@ -563,7 +437,7 @@ public final class Composer {
   private Map<String, String> marksFor(CanonicalModel model) {
     Map<String, String> marks = new TreeMap<>();
     for (ConformSpec entry : spec.conformInto(model.name())) {
-      RunContext.ReadRange range = context.ranges().get(entry.from());
+      ReadRange range = context.ranges().get(entry.from());
       if (range != null && range.to() != null) {
         marks.put(entry.from(), range.to());
       }
@@ -572,40 +446,24 @@ public final class Composer {
   }
 
   /** The first table sink that merges {@code model}, or null. */
-  private SinkSpec mergingTableSink(String model) {
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (sink.isTable() && sink.mode() == WriteMode.MERGE && spec.modelsOf(sink).contains(model)) {
+  private TableSink mergingTableSink(String model) {
+    for (TableSink sink : spec.tableSinksOf(model)) {
+      if (sink.mode() == WriteMode.MERGE) {
         return sink;
       }
     }
     return null;
   }
 
-  private JdbcEndpoint tableEndpoint(SinkSpec sink) {
-    return tableEndpoint(spec, sink);
-  }
-
   /** The database of a dead-letter table. */
   public static JdbcEndpoint deadLetterEndpoint(Spec spec, DeadLetterSpec target) {
     return target.type().equals("duckdb")
         ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(target.path()))
-        : endpoint(target.url(), target.user(), target.password());
-  }
-
-  /** The database of a table sink. */
-  public static JdbcEndpoint tableEndpoint(Spec spec, SinkSpec sink) {
-    return sink.type().equals("duckdb")
-        ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path()))
-        : endpoint(sink.url(), sink.user(), sink.password());
-  }
-
-  /** The table a table sink writes {@code model} to. */
-  public static String tableOf(SinkSpec sink, CanonicalModel model) {
-    return sink.schema() == null ? model.name() : sink.schema() + "." + model.name();
+        : JdbcEndpoint.of(target.url()).withUser(target.user()).withPassword(target.password());
   }
 
   /** A replay adds to what earlier runs loaded: it never overwrites. */
-  private WriteMode writeMode(SinkSpec sink) {
+  private WriteMode writeMode(SinkConfig sink) {
     return context.isReplay() && sink.mode() == WriteMode.OVERWRITE
         ? WriteMode.APPEND
         : sink.mode();
@@ -711,10 +569,10 @@ public final class Composer {
       if (rule.referenceModel() != null) {
         quality = quality.withReference(rule.referenceModel(), deduped.get(rule.referenceModel()));
       }
-      SinkSpec merged = mergingTableSink(model.name());
+      TableSink merged = mergingTableSink(model.name());
       if (rule.kind() == QualityRule.Kind.UNIQUE && merged != null) {
         // A merge load keeps earlier runs' rows: a value must be unique against them too.
-        String table = tableOf(merged, model);
+        String table = merged.tableOf(model.name());
         quality =
             quality.withExistingValues(
                 rule.column(),
@@ -722,7 +580,7 @@ public final class Composer {
                 pipeline.apply(
                     "stored " + model.name() + "." + rule.column() + " in " + merged.name(),
                     DestinationValues.of(
-                        tableEndpoint(merged), table, model.key(), rule.column())));
+                        merged.endpoint(spec), table, model.key(), rule.column())));
       }
     }
     String name = "quality " + model.name();
@@ -830,123 +688,22 @@ public final class Composer {
     return keep + order + tie;
   }
 
-  private void load(SinkSpec sink, CanonicalModel model, PCollection<Row> rows) {
+  private void load(SinkConfig sink, CanonicalModel model, PCollection<Row> rows) {
     String name = "load " + sink.name() + " " + model.name();
-    String where;
-    switch (sink.type()) {
-      case "duckdb":
-      case "postgres":
-      case "mariadb":
-        JdbcEndpoint endpoint = tableEndpoint(sink);
-        String table = tableOf(sink, model);
-        DedupeSpec rule = spec.dedupe().get(model.name());
-        String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
-        JdbcLoad jdbc =
-            JdbcLoad.into(endpoint, table, model)
-                .withPipeline(spec.name())
-                .withMode(writeMode(sink))
-                .withVersionColumn(version)
-                .withSinkName(sink.name());
-        if (model.tracksChanges()) {
-          jdbc =
-              jdbc.withDeletes(
-                  ChangeApply.Deletes.valueOf(sink.deletes().toUpperCase(Locale.ROOT)));
-          version = RawRecords.VERSION;
-        }
-        if (spec.isStreaming()) {
-          jdbc = jdbc.perBundle();
-        } else {
-          jdbc = jdbc.withGate(gate).withState(spec.name(), marksFor(model));
-        }
-        rows.apply(name, jdbc);
-        where =
-            (sink.type().equals("duckdb") ? sink.path() : endpoint.describe())
-                + " table "
-                + table
-                + (version != null && sink.mode() == WriteMode.MERGE
-                    ? ", newer " + version + " wins"
-                    : "")
-                + (model.tracksChanges() ? ", " + sink.deletes() + " deletes" : "")
-                + (spec.isStreaming() ? ", committed per bundle" : "");
-        break;
-      case "bigquery":
-        SinkSpec.BigQueryTarget target = sink.bigQuery();
-        DedupeSpec latest = spec.dedupe().get(model.name());
-        String order =
-            model.tracksChanges()
-                ? RawRecords.VERSION
-                : latest != null && latest.keep() == Dedupe.Keep.LATEST ? latest.orderBy() : null;
-        BigQueryLoad bigQuery =
-            BigQueryLoad.into(target.tableOf(model.name()), model)
-                .withMode(sink.mode())
-                .withVersionColumn(order, context.now())
-                .withClustering(
-                    target.clusterBy().stream().filter(model.schema()::hasField).toList())
-                .withJsonFields(
-                    target.jsonFields().stream().filter(model.schema()::hasField).toList())
-                .withSinkName(sink.name());
-        if (target.atLeastOnce()) {
-          bigQuery = bigQuery.withAtLeastOnce();
-        }
-        if (sink.partitionBy().containsKey(model.name())) {
-          bigQuery = bigQuery.withPartitioning(sink.partitionBy().get(model.name()));
-        }
-        if (spec.isStreaming()) {
-          bigQuery = bigQuery.withTriggeringFrequency(spec.timing().checkpointEvery());
-        } else if (gate != null) {
-          bigQuery = bigQuery.withGate(gate);
-        }
-        deadLetters.add(rows.apply(name, bigQuery));
-        where =
-            "BigQuery table "
-                + target.tableOf(model.name())
-                + ", Storage Write API "
-                + (sink.mode() == WriteMode.MERGE
-                    ? "CDC upserts by "
-                        + model.key()
-                        + (order != null ? ", newer " + order + " wins" : "")
-                    : target.atLeastOnce() ? "at least once" : "exactly once");
-        break;
-      case "kafka":
-        KafkaSink kafkaSink =
-            KafkaSink.write(sink.bootstrapServers(), sink.topicOf(model.name()), model)
-                .withSinkName(sink.name());
-        rows.apply(name, gate == null ? kafkaSink : kafkaSink.withGate(gate));
-        where = "topic " + sink.topicOf(model.name()) + ", JSON keyed by " + model.key();
-        break;
-      case "parquet":
-        String partition = sink.partitionBy().get(model.name());
-        ParquetSink parquet =
-            ParquetSink.write(spec.resolve(sink.path()), model.name(), model.loadFields())
-                .withPipeline(spec.name())
-                .withMode(writeMode(sink))
-                .withSinkName(sink.name());
-        if (partition != null) {
-          parquet = parquet.withPartitionColumn(partition);
-        }
-        if (gate != null) {
-          parquet = parquet.withGate(gate);
-        }
-        rows.apply(name, parquet);
-        where =
-            sink.path()
-                + "/"
-                + model.name()
-                + (partition != null ? " partitioned by " + partition : "");
-        break;
-      default:
-        List<String> columns =
-            model.loadFields().stream().map(Schema.Field::getName).collect(Collectors.toList());
-        TextSink text =
-            sink.type().equals("csv")
-                ? TextSink.csv(spec.resolve(sink.path()), model.name(), columns)
-                : TextSink.jsonLines(spec.resolve(sink.path()), model.name(), columns);
-        text = text.withMode(writeMode(sink)).withSinkName(sink.name());
-        rows.apply(name, gate == null ? text : text.withGate(gate));
-        where = sink.path() + "/" + model.name() + "." + sink.type();
+    DedupeSpec rule = spec.dedupe().get(model.name());
+    String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
+    SinkLoad load =
+        sink.load(
+            rows,
+            name,
+            new LoadContext(
+                spec, model, writeMode(sink), version, gate, marksFor(model), context.now()));
+    if (load.deadLetters() != null) {
+      deadLetters.add(load.deadLetters());
     }
     plan.add(
-        String.format("  %-34s %s %s: %s", name, sink.type(), writeMode(sink).specName(), where));
+        String.format(
+            "  %-34s %s %s: %s", name, sink.type(), writeMode(sink).specName(), load.where()));
   }
 
   private void writeDeadLetters() {
@@ -973,17 +730,6 @@ public final class Composer {
     plan.add(
         String.format(
             "  %-34s jsonl %s, appended per bundle, marked with the run", "dead letters", file));
-  }
-
-  static JdbcEndpoint endpoint(String url, String user, String password) {
-    JdbcEndpoint endpoint = JdbcEndpoint.of(url);
-    if (user != null) {
-      endpoint = endpoint.withUser(user);
-    }
-    if (password != null) {
-      endpoint = endpoint.withPassword(password);
-    }
-    return endpoint;
   }
 
   private static String describe(Map<String, FieldRule> fields) {

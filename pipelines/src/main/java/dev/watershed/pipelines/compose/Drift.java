@@ -3,12 +3,11 @@ package dev.watershed.pipelines.compose;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.config.ConformSpec;
-import dev.watershed.pipelines.config.SinkSpec;
-import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.drift.SchemaDrift;
@@ -78,7 +77,7 @@ public final class Drift {
    * The columns {@code source} is expected to have: its declared schema, else the one the last
    * successful run recorded (empty before the first run).
    */
-  public static Set<String> expectedColumns(Spec spec, SourceSpec source) throws IOException {
+  public static Set<String> expectedColumns(Spec spec, SourceConfig source) throws IOException {
     if (!source.schema().isEmpty()) {
       return source.schema().keySet();
     }
@@ -99,7 +98,7 @@ public final class Drift {
     Map<String, CanonicalModel> models = new LinkedHashMap<>(spec.models());
     List<ConformSpec> conform = new ArrayList<>(spec.conform());
     boolean failed = false;
-    for (SourceSpec source : spec.sources().values()) {
+    for (SourceConfig source : spec.sources().values()) {
       Map<String, String> observed = observe(spec, source);
       if (observed == null) {
         continue;
@@ -143,7 +142,7 @@ public final class Drift {
         }
         if (event.change().equals("removed")
             && referenced.contains(event.column())
-            && !source.isFile()) {
+            && !source.readsMissingColumnsAsNull()) {
           missing.computeIfAbsent(source.name(), s -> new HashSet<>()).add(event.column());
         }
         events.add(event.withAction(action));
@@ -255,24 +254,14 @@ public final class Drift {
     return columns;
   }
 
-  private static Map<String, String> observe(Spec spec, SourceSpec source)
+  private static Map<String, String> observe(Spec spec, SourceConfig source)
       throws IOException, SQLException {
-    switch (source.type()) {
-      case "csv":
-        return SourceSchemas.csv(spec.resolve(source.path()), source.csv());
-      case "jsonl":
-        return SourceSchemas.jsonLines(spec.resolve(source.path()));
-      case "jdbc":
-        JdbcEndpoint endpoint =
-            JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password());
-        return SourceSchemas.jdbc(
-            endpoint,
-            source.table(),
-            source.query(),
-            source.initSql() == null ? null : spec.resolve(source.initSql()));
-      default:
-        return null; // Parquet files carry their own schema; drift checks for them are not built
-        // yet
+    try {
+      return source.observeColumns(spec);
+    } catch (IOException | SQLException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException(e.getMessage(), e);
     }
   }
 
@@ -312,15 +301,9 @@ public final class Drift {
     if (events.isEmpty()) {
       return;
     }
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (!sink.isTable()) {
-        continue;
-      }
-      JdbcEndpoint endpoint =
-          sink.type().equals("duckdb")
-              ? JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path()))
-              : JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password());
-      String table = sink.schema() == null ? CHANGES_TABLE : sink.schema() + "." + CHANGES_TABLE;
+    for (TableSink sink : spec.tableSinks()) {
+      JdbcEndpoint endpoint = sink.endpoint(spec);
+      String table = sink.tableOf(CHANGES_TABLE);
       String q = endpoint.dialect().quote(table);
       try (Connection connection = endpoint.connect()) {
         try (Statement statement = connection.createStatement()) {

@@ -1,6 +1,7 @@
 package dev.watershed.pipelines.compose;
 
 import dev.watershed.io.files.ReplaySource;
+import dev.watershed.pipelines.config.ReadRange;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -20,13 +21,6 @@ public record RunContext(
     Map<String, String> quarantine,
     Map<String, Set<String>> missingColumns,
     Map<String, ReadRange> ranges) {
-
-  /**
-   * Where a source's read starts and ends: marks as kept in {@code _watershed_state} (Kafka offsets
-   * as {@code partition:offset,...}; JDBC high-water marks as JSON). A null {@code from} reads from
-   * the start; a Kafka source's {@code to} is the topic's end when the run was planned.
-   */
-  public record ReadRange(String from, String to) {}
 
   /** The same run reading each source in {@code sourceRanges} (by source name) in that range. */
   public RunContext withRanges(Map<String, ReadRange> sourceRanges) {

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.watershed.pipelines.config.SinkSpec;
-import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.SinkConfig;
+import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.quality.QualityRule;
@@ -137,12 +137,12 @@ public final class RunReport {
     report.put("started_at", started.toString());
     report.put("elapsed_seconds", summary.elapsed().toMillis() / 1000.0);
     ObjectNode sources = report.putObject("sources");
-    for (SourceSpec source : spec.sources().values()) {
+    for (SourceConfig source : spec.sources().values()) {
       ObjectNode node = sources.putObject(source.name());
       node.put("type", source.type());
       node.put("read", summary.read(source.name()));
       node.put("dead_lettered", summary.extractDeadLettered(source.name()));
-      if (source.type().equals("kafka")) {
+      if (source.isStream()) {
         node.put("tombstones", summary.tombstones(source.name()));
       }
     }
@@ -158,7 +158,7 @@ public final class RunReport {
       node.put("reconciled", summary.reconciled(model));
     }
     ObjectNode sinks = report.putObject("sinks");
-    for (SinkSpec sink : spec.sinks().values()) {
+    for (SinkConfig sink : spec.sinks().values()) {
       ObjectNode node = sinks.putObject(sink.name());
       for (String model : spec.modelsOf(sink)) {
         ObjectNode m = node.putObject(model);

@@ -1,8 +1,8 @@
 package dev.watershed.pipelines.compose;
 
 import dev.watershed.pipelines.config.ConformSpec;
-import dev.watershed.pipelines.config.SinkSpec;
-import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.SinkConfig;
+import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.quality.QualityRule;
@@ -201,7 +201,7 @@ public final class RunSummary {
         return false;
       }
     }
-    for (SinkSpec sink : spec.sinks().values()) {
+    for (SinkConfig sink : spec.sinks().values()) {
       for (String model : spec.modelsOf(sink)) {
         if (loadedInto(sink.name(), model)
                 + blockedInto(sink.name(), model)
@@ -245,7 +245,7 @@ public final class RunSummary {
             "%n%s: %s run on %s in %.1f s%n%n",
             spec.name(), spec.mode(), runner, elapsed.toMillis() / 1000.0));
     out.append(String.format("%-14s %-8s %10s %14s%n", "source", "type", "read", "dead-lettered"));
-    for (SourceSpec source : spec.sources().values()) {
+    for (SourceConfig source : spec.sources().values()) {
       out.append(
           String.format(
               "%-14s %-8s %10d %14d%n",
@@ -254,7 +254,7 @@ public final class RunSummary {
               read(source.name()),
               extractDeadLettered(source.name())));
     }
-    for (SourceSpec source : spec.sources().values()) {
+    for (SourceConfig source : spec.sources().values()) {
       long skipped = tombstones(source.name());
       if (skipped > 0) {
         out.append(
@@ -288,7 +288,7 @@ public final class RunSummary {
               reconciled(model) ? "reconciled" : "DOES NOT RECONCILE"));
     }
     out.append(String.format("%n%-14s %-14s %-10s %10s%n", "sink", "model", "write", "rows"));
-    for (SinkSpec sink : spec.sinks().values()) {
+    for (SinkConfig sink : spec.sinks().values()) {
       for (String model : spec.modelsOf(sink)) {
         out.append(
             String.format(

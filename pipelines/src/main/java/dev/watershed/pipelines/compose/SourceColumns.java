@@ -1,12 +1,11 @@
 package dev.watershed.pipelines.compose;
 
-import dev.watershed.io.drift.SourceSchemas;
-import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.config.ClosestName;
 import dev.watershed.pipelines.config.ConformSpec;
-import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.SpecError;
+import dev.watershed.pipelines.sources.JdbcSourceType;
 import dev.watershed.transforms.conform.FieldRule;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,21 +29,15 @@ public final class SourceColumns {
    */
   public static List<SpecError> check(Spec spec, List<String> notes) {
     List<SpecError> errors = new ArrayList<>();
-    for (SourceSpec source : spec.sources().values()) {
-      if (!source.type().equals("jdbc")) {
+    for (SourceConfig source : spec.sources().values()) {
+      // File headers are checked by the parser; databases are read here.
+      if (!(source instanceof JdbcSourceType.Config jdbc)) {
         continue;
       }
       Set<String> columns;
       Set<String> expected;
       try {
-        JdbcEndpoint endpoint = Composer.endpoint(source.url(), source.user(), source.password());
-        columns =
-            SourceSchemas.jdbc(
-                    endpoint,
-                    source.table(),
-                    source.query(),
-                    source.initSql() == null ? null : spec.resolve(source.initSql()))
-                .keySet();
+        columns = jdbc.observeColumns(spec).keySet();
         expected = Drift.expectedColumns(spec, source);
       } catch (Exception e) {
         notes.add(
@@ -56,7 +49,7 @@ public final class SourceColumns {
         continue;
       }
       String from =
-          source.table() != null ? "table " + source.table() : "the query of " + source.name();
+          jdbc.table() != null ? "table " + jdbc.table() : "the query of " + source.name();
       for (int i = 0; i < spec.conform().size(); i++) {
         ConformSpec entry = spec.conform().get(i);
         if (!entry.from().equals(source.name())) {

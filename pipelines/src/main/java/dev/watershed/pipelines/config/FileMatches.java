@@ -12,10 +12,10 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /** Local files that a source path or glob matches, for checks made before anything runs. */
-final class FileMatches {
+public final class FileMatches {
   private FileMatches() {}
 
-  static List<Path> of(Path baseDir, String pattern) {
+  public static List<Path> of(Path baseDir, String pattern) {
     Path full = baseDir.resolve(pattern).normalize();
     if (!pattern.contains("*") && !pattern.contains("?") && !pattern.contains("[")) {
       return Files.isRegularFile(full) ? List.of(full) : List.of();

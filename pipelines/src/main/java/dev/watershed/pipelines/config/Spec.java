@@ -18,14 +18,14 @@ import java.util.Set;
 public record Spec(
     String name,
     String mode,
-    Map<String, SourceSpec> sources,
+    Map<String, SourceConfig> sources,
     Map<String, CanonicalModel> models,
     List<ConformSpec> conform,
     Map<String, DedupeSpec> dedupe,
     Map<String, List<QualityRule>> quality,
     Map<String, IdentitySpec> identity,
     Map<String, HistorySpec> history,
-    Map<String, SinkSpec> sinks,
+    Map<String, SinkConfig> sinks,
     DeadLetterSpec deadLetter,
     String reportPath,
     Set<String> secrets,
@@ -114,8 +114,21 @@ public record Spec(
   }
 
   /** The models a sink writes: those it lists, or all. */
-  public List<String> modelsOf(SinkSpec sink) {
+  public List<String> modelsOf(SinkConfig sink) {
     return sink.models().isEmpty() ? List.copyOf(models.keySet()) : sink.models();
+  }
+
+  /** The database sinks, in the spec's order. */
+  public List<TableSink> tableSinks() {
+    return sinks.values().stream()
+        .filter(TableSink.class::isInstance)
+        .map(TableSink.class::cast)
+        .toList();
+  }
+
+  /** The database sinks that write {@code model}. */
+  public List<TableSink> tableSinksOf(String model) {
+    return tableSinks().stream().filter(sink -> modelsOf(sink).contains(model)).toList();
   }
 
   @Override

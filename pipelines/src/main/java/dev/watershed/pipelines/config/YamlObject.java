@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.config;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,7 +17,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * be reported as {@code line 12: sources.crm.path: ...}. Problems are collected, not thrown, so one
  * run of the parser reports all of them.
  */
-final class YamlObject {
+public final class YamlObject {
   private final String path;
   private final Node node;
   private final Map<String, Node> entries = new LinkedHashMap<>();
@@ -57,43 +58,43 @@ final class YamlObject {
     return node == null ? 0 : node.getStartMark().getLine() + 1;
   }
 
-  String path() {
+  public String path() {
     return path;
   }
 
-  int line() {
+  public int line() {
     return line(node);
   }
 
-  String child(String key) {
+  public String child(String key) {
     return path.isEmpty() ? key : path + "." + key;
   }
 
-  int lineOf(String key) {
+  public int lineOf(String key) {
     Node value = entries.get(key);
     return value != null ? line(value) : line();
   }
 
-  Set<String> keys() {
+  public Set<String> keys() {
     return entries.keySet();
   }
 
-  boolean has(String key) {
+  public boolean has(String key) {
     return entries.containsKey(key);
   }
 
-  Node node(String key) {
+  public Node node(String key) {
     return entries.get(key);
   }
 
-  void error(String key, String message) {
+  public void error(String key, String message) {
     errors.add(
         new SpecError(
             key == null ? path : child(key), key == null ? line() : lineOf(key), message));
   }
 
   /** Reports every key not in {@code allowed}, naming the allowed ones. */
-  void rejectUnknown(Set<String> allowed) {
+  public void rejectUnknown(Set<String> allowed) {
     for (Map.Entry<String, Node> key : keys.entrySet()) {
       if (!allowed.contains(key.getKey())) {
         errors.add(
@@ -109,7 +110,7 @@ final class YamlObject {
   }
 
   /** A scalar value with references resolved, or null (and an error when required) if absent. */
-  String string(String key, boolean required) {
+  public String string(String key, boolean required) {
     Node value = entries.get(key);
     if (value == null) {
       if (required) {
@@ -120,7 +121,7 @@ final class YamlObject {
     return scalar(child(key), value);
   }
 
-  String string(String key, String fallback) {
+  public String string(String key, String fallback) {
     String value = string(key, false);
     return value == null ? fallback : value;
   }
@@ -134,7 +135,7 @@ final class YamlObject {
   }
 
   /** A list of scalars; a single scalar counts as a list of one. */
-  List<String> strings(String key) {
+  public List<String> strings(String key) {
     Node value = entries.get(key);
     List<String> out = new ArrayList<>();
     if (value == null) {
@@ -157,7 +158,7 @@ final class YamlObject {
     return out;
   }
 
-  Integer integer(String key, int fallback) {
+  public Integer integer(String key, int fallback) {
     String text = string(key, false);
     if (text == null) {
       return fallback;
@@ -170,8 +171,35 @@ final class YamlObject {
     }
   }
 
+  /** A duration such as {@code 30s} or {@code 5m}, or the fallback when absent. */
+  public Duration duration(String key, Duration fallback) {
+    String text = string(key, false);
+    if (text == null) {
+      return fallback;
+    }
+    try {
+      return SpecParser.parseDuration(text);
+    } catch (IllegalArgumentException e) {
+      error(key, e.getMessage());
+      return fallback;
+    }
+  }
+
+  /** {@code true} or {@code false}, or the fallback when absent. */
+  public boolean bool(String key, boolean fallback) {
+    String text = string(key, false);
+    if (text == null) {
+      return fallback;
+    }
+    if (!text.equals("true") && !text.equals("false")) {
+      error(key, "expected true or false, got '" + text + "'");
+      return fallback;
+    }
+    return text.equals("true");
+  }
+
   /** A nested mapping; absent gives an empty one (and an error when required). */
-  YamlObject object(String key, boolean required) {
+  public YamlObject object(String key, boolean required) {
     Node value = entries.get(key);
     if (value == null && required) {
       error(null, "missing required key '" + key + "'");
@@ -180,7 +208,7 @@ final class YamlObject {
   }
 
   /** Each entry of a mapping as a nested mapping, in order. */
-  Map<String, YamlObject> objects() {
+  public Map<String, YamlObject> objects() {
     Map<String, YamlObject> out = new LinkedHashMap<>();
     for (Map.Entry<String, Node> entry : entries.entrySet()) {
       out.put(entry.getKey(), of(child(entry.getKey()), entry.getValue(), errors, resolver));
@@ -189,7 +217,7 @@ final class YamlObject {
   }
 
   /** Each item of a sequence under {@code key} as a mapping. */
-  List<YamlObject> list(String key) {
+  public List<YamlObject> list(String key) {
     Node value = entries.get(key);
     List<YamlObject> out = new ArrayList<>();
     if (value == null) {

@@ -2,9 +2,14 @@ package dev.watershed.pipelines.run;
 
 import com.google.auth.oauth2.GoogleCredentials;
 import dev.watershed.io.jdbc.JdbcEndpoint;
-import dev.watershed.pipelines.config.SinkSpec;
-import dev.watershed.pipelines.config.SourceSpec;
+import dev.watershed.pipelines.config.SinkConfig;
+import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.TableSink;
+import dev.watershed.pipelines.sinks.BigQuerySinkType;
+import dev.watershed.pipelines.sinks.KafkaSinkType;
+import dev.watershed.pipelines.sources.JdbcSourceType;
+import dev.watershed.pipelines.sources.KafkaSourceType;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -27,30 +32,23 @@ public final class Reachability {
    * Connects once to every database the spec names, so an unreachable one fails fast and clearly.
    */
   public static void check(Spec spec) throws SQLException {
-    for (SourceSpec source : spec.sources().values()) {
-      if (source.kafka() != null) {
-        checkKafka(
-            "sources." + source.name(),
-            source.kafka().bootstrapServers(),
-            source.kafka().timeout());
-      } else if (!source.isFile() && !source.url().equals("jdbc:duckdb:")) {
-        check(
-            "sources." + source.name(),
-            JdbcEndpoint.of(source.url()).withUser(source.user()).withPassword(source.password()));
+    for (SourceConfig source : spec.sources().values()) {
+      String where = "sources." + source.name();
+      if (source instanceof KafkaSourceType.Config kafka) {
+        checkKafka(where, kafka.bootstrapServers(), kafka.timeout());
+      } else if (source instanceof JdbcSourceType.Config jdbc
+          && !jdbc.url().equals("jdbc:duckdb:")) {
+        check(where, jdbc.endpoint());
       }
     }
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (sink.type().equals("postgres") || sink.type().equals("mariadb")) {
-        check(
-            "sinks." + sink.name(),
-            JdbcEndpoint.of(sink.url()).withUser(sink.user()).withPassword(sink.password()));
-      } else if (sink.type().equals("duckdb")) {
-        check("sinks." + sink.name(), JdbcEndpoint.of("jdbc:duckdb:" + spec.resolve(sink.path())));
-      } else if (sink.type().equals("kafka")) {
-        checkKafka(
-            "sinks." + sink.name(), sink.bootstrapServers(), SourceSpec.Kafka.DEFAULT_TIMEOUT);
-      } else if (sink.type().equals("bigquery")) {
-        checkBigQuery("sinks." + sink.name());
+    for (SinkConfig sink : spec.sinks().values()) {
+      String where = "sinks." + sink.name();
+      if (sink instanceof TableSink table) {
+        check(where, table.endpoint(spec));
+      } else if (sink instanceof KafkaSinkType.Config kafka) {
+        checkKafka(where, kafka.bootstrapServers(), KafkaSourceType.DEFAULT_TIMEOUT);
+      } else if (sink instanceof BigQuerySinkType.Config) {
+        checkBigQuery(where);
       }
     }
   }

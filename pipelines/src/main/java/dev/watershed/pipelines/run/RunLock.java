@@ -1,15 +1,15 @@
 package dev.watershed.pipelines.run;
 
 import dev.watershed.io.Staging;
-import dev.watershed.io.files.ParquetSink;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.StagingSweep;
 import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.config.DeadLetterSpec;
-import dev.watershed.pipelines.config.SinkSpec;
+import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.TableSink;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -129,10 +129,8 @@ public final class RunLock implements AutoCloseable {
   /** Every database the pipeline stages in, by where the spec names it. */
   private static Map<String, JdbcEndpoint> databases(Spec spec) {
     Map<String, JdbcEndpoint> out = new LinkedHashMap<>();
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (sink.isTable()) {
-        out.put("sinks." + sink.name(), Composer.tableEndpoint(spec, sink));
-      }
+    for (TableSink sink : spec.tableSinks()) {
+      out.put("sinks." + sink.name(), sink.endpoint(spec));
     }
     DeadLetterSpec deadLetter = spec.deadLetter();
     if (deadLetter.isTable()) {
@@ -191,11 +189,13 @@ public final class RunLock implements AutoCloseable {
             e);
       }
     }
-    for (SinkSpec sink : spec.sinks().values()) {
-      if (sink.type().equals("parquet")) {
-        for (String folder : ParquetSink.sweepStaging(spec.resolve(sink.path()), spec.name())) {
-          swept.add("sinks." + sink.name() + ": " + folder);
-        }
+    for (SinkConfig sink : spec.sinks().values()) {
+      try {
+        swept.addAll(sink.sweepStaging(spec));
+      } catch (IOException | SQLException | RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IOException("sinks." + sink.name() + ": " + e.getMessage(), e);
       }
     }
     return swept;

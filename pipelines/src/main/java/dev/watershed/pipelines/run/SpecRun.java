@@ -6,6 +6,7 @@ import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.transforms.drift.DriftEvent;
 import java.io.IOException;
@@ -55,7 +56,7 @@ public final class SpecRun {
   private PipelineOptions options;
   private String runnerName = "direct";
   private Clock clock = Clock.systemUTC();
-  private Map<String, RunContext.ReadRange> ranges;
+  private Map<String, ReadRange> ranges;
   private boolean detached;
   private Consumer<String> progress = line -> {};
 
@@ -95,7 +96,7 @@ public final class SpecRun {
   }
 
   /** Reads these ranges (a micro-batch tick planned them) instead of planning its own. */
-  public SpecRun withRanges(Map<String, RunContext.ReadRange> readRanges) {
+  public SpecRun withRanges(Map<String, ReadRange> readRanges) {
     SpecRun next = copy();
     next.ranges = Map.copyOf(readRanges);
     return next;

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.watershed.pipelines.sources.JdbcSourceType;
+import dev.watershed.pipelines.sources.KafkaSourceType;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -64,8 +66,8 @@ class ModesSpecTest {
                   "every: 5s\nstreaming: { checkpoint_every: 2s, state_ttl: 1h }"));
       assertEquals(mode, spec.mode());
       assertTrue(spec.models().get("customer").tracksChanges());
-      assertEquals("soft", spec.sinks().get("w").deletes());
-      assertEquals("watershed-crm", spec.sources().get("crm").kafka().group());
+      assertEquals("soft", ((TableSink) spec.sinks().get("w")).deletes());
+      assertEquals("watershed-crm", ((KafkaSourceType.Config) spec.sources().get("crm")).group());
       assertEquals(
           new Spec.Timing(Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofHours(1)),
           spec.timing());
@@ -122,7 +124,8 @@ class ModesSpecTest {
             + "    incremental: { column: updated_at, tie_break: id }";
     Spec spec = parse(spec("micro-batch", jdbc, WAREHOUSE, ""));
     assertEquals(
-        new SourceSpec.Incremental("updated_at", "id"), spec.sources().get("crm").incremental());
+        new JdbcSourceType.Incremental("updated_at", "id"),
+        ((JdbcSourceType.Config) spec.sources().get("crm")).incremental());
     assertTrue(!spec.models().get("customer").tracksChanges());
     assertTrue(
         errors(spec("streaming", jdbc, WAREHOUSE, ""))

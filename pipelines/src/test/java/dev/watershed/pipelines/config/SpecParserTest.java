@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.pipelines.sinks.BigQuerySinkType;
+import dev.watershed.pipelines.sinks.TableSinkType;
+import dev.watershed.pipelines.sources.CsvSourceType;
+import dev.watershed.pipelines.sources.JsonSourceType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,10 +100,11 @@ class SpecParserTest {
     assertEquals(WriteMode.MERGE, spec.sinks().get("warehouse").mode());
     assertEquals(WriteMode.OVERWRITE, spec.sinks().get("lake").mode());
     assertEquals(Map.of("customer", "email"), spec.sinks().get("lake").partitionBy());
-    assertEquals("s3cret-value", spec.sinks().get("pg").password());
+    assertEquals("s3cret-value", ((TableSinkType.Config) spec.sinks().get("pg")).password());
     assertTrue(spec.secrets().contains("s3cret-value"));
     assertEquals(
-        folder.resolve("contacts.csv").toString(), spec.resolve(spec.sources().get("crm").path()));
+        folder.resolve("contacts.csv").toString(),
+        spec.resolve(((CsvSourceType.Config) spec.sources().get("crm")).path()));
   }
 
   @Test
@@ -389,11 +394,11 @@ class SpecParserTest {
             27,
             "  lake: { type: bigquery, project: acme-prod, dataset: crm, partition_by: updated_at,"
                 + " cluster_by: [email], method: at_least_once }");
-    SinkSpec sink = parse(yaml).sinks().get("lake");
+    BigQuerySinkType.Config sink = (BigQuerySinkType.Config) parse(yaml).sinks().get("lake");
     assertEquals(WriteMode.MERGE, sink.mode());
-    assertEquals("acme-prod:crm.customer", sink.bigQuery().tableOf("customer"));
-    assertTrue(sink.bigQuery().atLeastOnce());
-    assertEquals(List.of("email"), sink.bigQuery().clusterBy());
+    assertEquals("acme-prod:crm.customer", sink.tableOf("customer"));
+    assertTrue(sink.atLeastOnce());
+    assertEquals(List.of("email"), sink.clusterBy());
     assertEquals(Map.of("customer", "updated_at"), sink.partitionBy());
     assertError(
         yaml.replace("method: at_least_once", "write: overwrite"),
@@ -441,7 +446,7 @@ class SpecParserTest {
   void secretsFromFilesAreResolvedAndRemembered() throws Exception {
     Files.writeString(folder.resolve("pw.txt"), "from-a-file\n");
     Spec spec = parse(replaceLine(32, "    password: ${file:pw.txt}"));
-    assertEquals("from-a-file", spec.sinks().get("pg").password());
+    assertEquals("from-a-file", ((TableSinkType.Config) spec.sinks().get("pg")).password());
     assertTrue(spec.secrets().contains("from-a-file"));
   }
 
@@ -456,7 +461,8 @@ class SpecParserTest {
                 6,
                 "    path: contacts.csv\n    delimiter: ';'\n    escape: '\\'\n    comment: '#'\n"
                     + "    encoding: ISO-8859-1\n    max_record_bytes: 1000"));
-    dev.watershed.io.files.CsvFormat format = spec.sources().get("crm").csv();
+    dev.watershed.io.files.CsvFormat format =
+        ((CsvSourceType.Config) spec.sources().get("crm")).format();
     assertEquals(';', format.delimiter());
     assertEquals('"', format.quote());
     assertEquals('\\', format.escape());
@@ -491,12 +497,13 @@ class SpecParserTest {
   void jsonDocumentSourcesNameWhereTheirRecordsAre() throws Exception {
     Files.writeString(folder.resolve("export.json"), "{\"data\": []}");
     String json = replaceLine(5, "    type: json").replace("contacts.csv", "export.json");
-    assertEquals("", parse(json).sources().get("crm").recordsAt());
+    assertEquals("", ((JsonSourceType.Config) parse(json).sources().get("crm")).recordsAt());
     assertEquals(
         "/data",
-        parse(json.replace("path: export.json", "path: export.json\n    records_at: /data"))
-            .sources()
-            .get("crm")
+        ((JsonSourceType.Config)
+                parse(json.replace("path: export.json", "path: export.json\n    records_at: /data"))
+                    .sources()
+                    .get("crm"))
             .recordsAt());
     assertError(
         json.replace("path: export.json", "path: export.json\n    records_at: data"),

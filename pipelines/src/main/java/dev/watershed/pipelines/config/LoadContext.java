@@ -1,0 +1,23 @@
+package dev.watershed.pipelines.config;
+
+import dev.watershed.io.WriteMode;
+import dev.watershed.transforms.model.CanonicalModel;
+import java.time.Instant;
+import java.util.Map;
+import org.apache.beam.sdk.values.PCollectionView;
+
+/**
+ * What a sink needs to know of the run to load one model: the spec, the model, the write mode in
+ * effect (a replay appends where the spec overwrites), the quality gate (null when nothing gates
+ * the load), the source marks a table commits with the rows, and the run's clock.
+ *
+ * @param versionColumn the column whose newer value wins a merge, or null
+ */
+public record LoadContext(
+    Spec spec,
+    CanonicalModel model,
+    WriteMode mode,
+    String versionColumn,
+    PCollectionView<Boolean> gate,
+    Map<String, String> marks,
+    Instant now) {}

@@ -1,0 +1,62 @@
+package dev.watershed.pipelines.config;
+
+import dev.watershed.io.WriteMode;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+
+/**
+ * A sink as its type parsed it from the spec: an immutable value (a record per type) that knows how
+ * to load a model's rows. Sinks that are database tables also implement {@link TableSink}.
+ */
+public interface SinkConfig {
+  SinkBasics basics();
+
+  default String name() {
+    return basics().name();
+  }
+
+  default String type() {
+    return basics().type();
+  }
+
+  default int line() {
+    return basics().line();
+  }
+
+  default WriteMode mode() {
+    return basics().mode();
+  }
+
+  /** The models it takes as the spec lists them; empty means all ({@link Spec#modelsOf}). */
+  default List<String> models() {
+    return basics().models();
+  }
+
+  /** The column each model is partitioned by, where the sink partitions. */
+  default Map<String, String> partitionBy() {
+    return Map.of();
+  }
+
+  /** True for sinks a streaming run can write (tables that merge, topics). */
+  default boolean streams() {
+    return false;
+  }
+
+  /**
+   * Applies the load of one model's rows to {@code rows} under {@code step}; returns its dead
+   * letters (rows the destination refused) or null, and where it loads in words.
+   */
+  SinkLoad load(PCollection<Row> rows, String step, LoadContext context);
+
+  /** Removes what crashed runs of the pipeline left in the sink; returns what it removed. */
+  default List<String> sweepStaging(Spec spec) throws Exception {
+    return List.of();
+  }
+
+  /** True when this is a database table sink. */
+  default boolean isTable() {
+    return this instanceof TableSink;
+  }
+}

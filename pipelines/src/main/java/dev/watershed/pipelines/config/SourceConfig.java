@@ -1,0 +1,102 @@
+package dev.watershed.pipelines.config;
+
+import dev.watershed.io.files.ReplaySource;
+import dev.watershed.transforms.conform.FieldRule;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A source as its type parsed it from the spec: an immutable value (a record per type) that knows
+ * how to read itself. What the rest of Watershed asks of any source is here, with defaults for a
+ * source read whole from files; a type overrides what it does differently.
+ */
+public interface SourceConfig {
+  /** Name, type, line, declared schema and drift policy. */
+  SourceBasics basics();
+
+  default String name() {
+    return basics().name();
+  }
+
+  default String type() {
+    return basics().type();
+  }
+
+  default int line() {
+    return basics().line();
+  }
+
+  default Map<String, String> schema() {
+    return basics().schema();
+  }
+
+  default String drift() {
+    return basics().drift();
+  }
+
+  /** The transform that reads the source in this run, and where it reads in words. */
+  SourceRead read(ReadContext context);
+
+  /**
+   * True when a run reads only what arrived since the last run (an incremental table, a topic from
+   * its stored offsets): such a source plans a {@link ReadRange} per run, and cannot feed an
+   * overwrite.
+   */
+  default boolean readsInPart() {
+    return false;
+  }
+
+  /** True when the source can be read without end, in streaming mode (a Kafka topic). */
+  default boolean isStream() {
+    return false;
+  }
+
+  /** True when its records are changes (inserts, updates, deletes) rather than rows. */
+  default boolean isChangeStream() {
+    return false;
+  }
+
+  /** A source read in part: where a first run starts (null: from the start). */
+  default String firstMark() throws Exception {
+    return null;
+  }
+
+  /** A source read in part: the mark it stands at now, where this run reads up to. */
+  default String currentMark() throws Exception {
+    throw new UnsupportedOperationException(type() + " sources are read whole");
+  }
+
+  /** Records between two marks, or -1 when the source cannot count them. */
+  default long pending(ReadRange range) {
+    return range.to() == null || range.to().equals(range.from()) ? 0 : -1;
+  }
+
+  /**
+   * The columns and types the source has now, for the drift check; null when it has no schema to
+   * observe before a run.
+   */
+  default Map<String, String> observeColumns(Spec spec) throws Exception {
+    return null;
+  }
+
+  /**
+   * Checks what the spec can check without a run that the columns {@code rules} read exist (a CSV
+   * file's header); problems go to {@code fields}.
+   */
+  default void checkColumns(
+      YamlObject fields, Map<String, FieldRule> rules, ParseContext context) {}
+
+  /**
+   * True when a column the source lost since the last run is read as null without being told (a
+   * file's record simply lacks it); false when the reader names its columns (a database query) and
+   * must be given the missing ones ({@link ReadContext#missingColumns()}).
+   */
+  default boolean readsMissingColumnsAsNull() {
+    return true;
+  }
+
+  /** In a replay: the transform that parses the raw records of the source's dead letters. */
+  default ReplaySource replay(Spec spec, List<ReplaySource.Record> records) {
+    return ReplaySource.json(name(), records);
+  }
+}

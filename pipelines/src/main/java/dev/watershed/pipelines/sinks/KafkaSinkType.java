@@ -1,0 +1,75 @@
+package dev.watershed.pipelines.sinks;
+
+import dev.watershed.io.WriteMode;
+import dev.watershed.io.kafka.KafkaSink;
+import dev.watershed.pipelines.config.Key;
+import dev.watershed.pipelines.config.LoadContext;
+import dev.watershed.pipelines.config.ParseContext;
+import dev.watershed.pipelines.config.SinkBasics;
+import dev.watershed.pipelines.config.SinkConfig;
+import dev.watershed.pipelines.config.SinkLoad;
+import dev.watershed.pipelines.config.SinkType;
+import dev.watershed.pipelines.config.YamlObject;
+import java.util.List;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+
+/** {@code type: kafka}: a topic per model, JSON values keyed by the model key. */
+public final class KafkaSinkType implements SinkType {
+  /** Topics on {@code bootstrapServers}; {@code topic} may hold {@code {model}}. */
+  public record Config(SinkBasics basics, String bootstrapServers, String topic)
+      implements SinkConfig {
+    /** The topic {@code model} is written to. */
+    public String topicOf(String model) {
+      return topic.replace("{model}", model);
+    }
+
+    @Override
+    public boolean streams() {
+      return true;
+    }
+
+    @Override
+    public SinkLoad load(PCollection<Row> rows, String step, LoadContext context) {
+      String topic = topicOf(context.model().name());
+      KafkaSink sink =
+          KafkaSink.write(bootstrapServers, topic, context.model()).withSinkName(name());
+      rows.apply(step, context.gate() == null ? sink : sink.withGate(context.gate()));
+      return new SinkLoad(null, "topic " + topic + ", JSON keyed by " + context.model().key());
+    }
+  }
+
+  @Override
+  public String name() {
+    return "kafka";
+  }
+
+  @Override
+  public String description() {
+    return "a Kafka topic per model, JSON keyed by the model key";
+  }
+
+  @Override
+  public List<Key> keys() {
+    return List.of(
+        Key.string("bootstrap_servers", "the brokers, host:port[,host:port...]"),
+        Key.string(
+            "topic", "the topic; {model} is replaced by the model's name (default {model})"));
+  }
+
+  @Override
+  public WriteMode defaultMode() {
+    return WriteMode.APPEND;
+  }
+
+  @Override
+  public List<WriteMode> modes() {
+    return List.of(WriteMode.APPEND, WriteMode.OVERWRITE);
+  }
+
+  @Override
+  public Config parse(SinkBasics basics, YamlObject block, ParseContext context) {
+    return new Config(
+        basics, block.string("bootstrap_servers", true), block.string("topic", "{model}"));
+  }
+}

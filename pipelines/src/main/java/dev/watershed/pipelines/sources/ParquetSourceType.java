@@ -1,0 +1,45 @@
+package dev.watershed.pipelines.sources;
+
+import dev.watershed.io.files.ParquetSource;
+import dev.watershed.pipelines.config.Key;
+import dev.watershed.pipelines.config.ParseContext;
+import dev.watershed.pipelines.config.ReadContext;
+import dev.watershed.pipelines.config.SourceBasics;
+import dev.watershed.pipelines.config.SourceConfig;
+import dev.watershed.pipelines.config.SourceRead;
+import dev.watershed.pipelines.config.SourceType;
+import dev.watershed.pipelines.config.YamlObject;
+import java.util.List;
+
+/** {@code type: parquet}: Parquet files (their schema travels with them). */
+public final class ParquetSourceType implements SourceType {
+  /** A Parquet source: its files. */
+  public record Config(SourceBasics basics, String path) implements SourceConfig {
+    @Override
+    public SourceRead read(ReadContext context) {
+      return new SourceRead(
+          ParquetSource.read(name(), context.spec().resolve(path)).withColumns(context.columns()),
+          path);
+    }
+  }
+
+  @Override
+  public String name() {
+    return "parquet";
+  }
+
+  @Override
+  public String description() {
+    return "Parquet files";
+  }
+
+  @Override
+  public List<Key> keys() {
+    return List.of(FileKeys.PATH);
+  }
+
+  @Override
+  public Config parse(SourceBasics basics, YamlObject block, ParseContext context) {
+    return new Config(basics, FileKeys.path(block, context));
+  }
+}
