@@ -162,9 +162,9 @@ class IncrementalIdentityTest {
             "t-1,g-p-7"),
         crosswalk());
     assertEquals(Watershed.OK, cli.run("plan", spec.toString()), cli.output());
-    assertTrue(
-        cli.stdout().contains("arriving records with the earlier clusters they may touch"),
-        cli.output());
+    // The arriving records are resolved with the earlier clusters they may touch, read back.
+    assertTrue(cli.stdout().contains("affected identity person"), cli.output());
+    assertTrue(cli.stdout().contains("AffectedRecords(blocking=[email, phone]"), cli.output());
     // Only Anna's cluster was opened again; Ben's and Eve's entries were not rewritten.
     assertEquals(
         List.of("source_id,rewritten", "p-1,yes", "p-2,no", "p-7,no", "t-1,no"),

@@ -94,10 +94,10 @@ class ReadmeTest {
   @Test
   void theSampleSpecErrorsAreTheOnesValidatePrints() throws Exception {
     List<String> lines = Files.readAllLines(DEMO);
-    assertEquals("    type: csv", lines.get(7), "line 8 of the demo spec is crm's type");
-    assertTrue(lines.get(112).startsWith("  customer: { keep: latest"), lines.get(112));
-    lines.set(7, "    type: xml");
-    lines.set(112, lines.get(112).replace("keep: latest", "keep: newest"));
+    assertEquals("    type: csv", lines.get(8), "line 9 of the demo spec is crm's type");
+    assertTrue(lines.get(113).startsWith("  customer: { keep: latest"), lines.get(113));
+    lines.set(8, "    type: xml");
+    lines.set(113, lines.get(113).replace("keep: latest", "keep: newest"));
     Path broken = folder.resolve("broken.yaml");
     Files.write(broken, lines);
     assertEquals(Watershed.SPEC_ERROR, watershed("validate", broken.toString()));

@@ -30,6 +30,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
@@ -220,6 +221,16 @@ public final class BigQueryLoad extends PTransform<PCollection<Row>, PCollection
       default:
         return "STRING";
     }
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("table", table));
+    builder.add(DisplayData.item("mode", mode.specName()));
+    builder.add(DisplayData.item("method", atLeastOnce ? "at_least_once" : "exactly_once"));
+    builder.addIfNotNull(DisplayData.item("versionColumn", versionColumn));
+    builder.addIfNotNull(DisplayData.item("partitionBy", partitionBy));
   }
 
   @Override

@@ -220,6 +220,8 @@ public final class CsvSource
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("source", sourceName));
+    builder.add(
+        DisplayData.item("columns", columns == null ? "all" : String.valueOf(columns.size())));
     builder.add(DisplayData.item("filepattern", filepattern));
     builder.add(DisplayData.item("delimiter", String.valueOf(format.delimiter())));
     builder.add(DisplayData.item("quote", String.valueOf(format.quote())));

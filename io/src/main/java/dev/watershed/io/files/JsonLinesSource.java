@@ -106,6 +106,8 @@ public final class JsonLinesSource
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("source", sourceName));
+    builder.add(
+        DisplayData.item("columns", columns == null ? "all" : String.valueOf(columns.size())));
     builder.add(DisplayData.item("filepattern", filepattern));
   }
 

@@ -112,6 +112,8 @@ public final class JsonSource
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("source", sourceName));
+    builder.add(
+        DisplayData.item("columns", columns == null ? "all" : String.valueOf(columns.size())));
     builder.add(DisplayData.item("filepattern", filepattern));
     builder.add(DisplayData.item("recordsAt", recordsAt.isEmpty() ? "/" : recordsAt));
   }

@@ -19,6 +19,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
@@ -74,6 +75,14 @@ public final class ReplaySource
 
   public ReplaySource withColumns(List<String> columnNames) {
     return new ReplaySource(sourceName, csvHeader, format, records, List.copyOf(columnNames));
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("source", sourceName));
+    builder.add(DisplayData.item("deadLetters", records.size()));
+    builder.add(DisplayData.item("format", csvHeader == null ? "json" : "csv"));
   }
 
   @Override

@@ -13,6 +13,7 @@ import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithKeys;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
@@ -54,6 +55,14 @@ public final class DeleteByKey extends PTransform<PCollection<String>, PCollecti
   /** The run counter that counts deleted rows. */
   public DeleteByKey withCounter(String name) {
     return new DeleteByKey(endpoint, table, column, gate, name);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("database", endpoint.describe()));
+    builder.add(DisplayData.item("table", table));
+    builder.add(DisplayData.item("keyColumn", column));
   }
 
   @Override

@@ -17,6 +17,7 @@ import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
@@ -39,6 +40,13 @@ public final class DestinationRows extends PTransform<PBegin, PCollection<Row>> 
 
   public static DestinationRows of(JdbcEndpoint endpoint, String table, CanonicalModel model) {
     return new DestinationRows(endpoint, table, model);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("database", endpoint.describe()));
+    builder.add(DisplayData.item("table", table));
   }
 
   @Override

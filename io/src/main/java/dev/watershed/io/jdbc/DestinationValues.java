@@ -11,6 +11,7 @@ import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
@@ -54,6 +55,14 @@ public final class DestinationValues extends PTransform<PBegin, PCollection<KV<S
   public static DestinationValues rows(
       JdbcEndpoint endpoint, String table, String column, List<String> others) {
     return new DestinationValues(endpoint, table, others, column, '|');
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("database", endpoint.describe()));
+    builder.add(DisplayData.item("table", table));
+    builder.add(DisplayData.item("key", String.join(", ", key)));
   }
 
   @Override

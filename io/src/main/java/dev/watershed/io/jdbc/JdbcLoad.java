@@ -375,6 +375,18 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     builder.add(DisplayData.item("table", table));
     builder.add(DisplayData.item("mode", mode.specName()));
     builder.addIfNotNull(DisplayData.item("versionColumn", versionColumn));
+    if (history != null) {
+      builder.add(DisplayData.item("history", history.toString()));
+    }
+    if (changes != null) {
+      builder.add(DisplayData.item("changes", "upserts and deletes by key"));
+    }
+    builder.add(
+        DisplayData.item(
+            "commit",
+            perBundle
+                ? "per bundle"
+                : "one transaction" + (marks.isEmpty() ? "" : " with the read marks")));
   }
 
   /**

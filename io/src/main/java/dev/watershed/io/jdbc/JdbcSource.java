@@ -321,10 +321,16 @@ public final class JdbcSource
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("source", sourceName));
+    builder.add(
+        DisplayData.item("columns", columns == null ? "all" : String.valueOf(columns.size())));
     builder.add(DisplayData.item("database", endpoint.describe()));
     builder.addIfNotNull(DisplayData.item("table", table));
     builder.addIfNotNull(DisplayData.item("query", query));
     builder.add(DisplayData.item("fetchSize", fetchSize));
+    if (!parameters.isEmpty()) {
+      // Marks bound to the query (an incremental read's range): values, never credentials.
+      builder.add(DisplayData.item("parameters", parameters.toString()));
+    }
   }
 
   /** Splits a script into statements on semicolons at line ends. */

@@ -13,6 +13,7 @@ import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
@@ -61,6 +62,13 @@ public final class KafkaSink extends PTransform<PCollection<Row>, PDone> {
   /** Publishes only when {@code commitAllowed} is true. */
   public KafkaSink withGate(PCollectionView<Boolean> commitAllowed) {
     return new KafkaSink(bootstrapServers, topic, model, sinkName, commitAllowed);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("topic", topic));
+    builder.add(DisplayData.item("key", String.join(", ", model.key())));
   }
 
   @Override

@@ -161,8 +161,15 @@ public final class KafkaSource
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("source", sourceName));
+    builder.add(
+        DisplayData.item("columns", columns == null ? "all" : String.valueOf(columns.size())));
     builder.add(DisplayData.item("topic", topic));
     builder.add(DisplayData.item("format", format.specName()));
+    if (group != null) {
+      builder.add(DisplayData.item("group", group));
+    } else if (ranges != null) {
+      builder.add(DisplayData.item("offsets", ranges.toString()));
+    }
   }
 
   /** Reads one record into the rows or the dead letters, counting what it saw. */

@@ -17,9 +17,7 @@ import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.SinkConfig;
-import dev.watershed.pipelines.config.SinkLoad;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.transforms.conform.Conform;
@@ -47,7 +45,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Collectors;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
@@ -55,8 +52,10 @@ import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.Filter;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.MapElements;
+import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -89,7 +88,6 @@ public final class Composer {
   private final List<PCollection<Row>> checks = new ArrayList<>();
   private final List<PCollection<Row>> findings = new ArrayList<>();
   private PCollectionView<Boolean> gate;
-  private final List<String> plan = new ArrayList<>();
   private final List<PCollection<Row>> deadLetters = new ArrayList<>();
 
   private Composer(Spec spec, Pipeline pipeline, RunContext context) {
@@ -98,7 +96,10 @@ public final class Composer {
     this.context = context;
   }
 
-  /** Adds the spec's steps to {@code pipeline}; returns the plan, one line per step, in words. */
+  /**
+   * Adds the spec's steps to {@code pipeline}; returns the plan: the steps of the graph with their
+   * display data ({@link Plan}).
+   */
   public static List<String> compose(Spec spec, Pipeline pipeline) {
     return compose(spec, pipeline, RunContext.at(Instant.now()));
   }
@@ -107,11 +108,10 @@ public final class Composer {
   public static List<String> compose(Spec spec, Pipeline pipeline, RunContext context) {
     Composer composer = new Composer(spec, pipeline, context);
     composer.build();
-    return List.copyOf(composer.plan);
+    return Plan.of(spec, pipeline);
   }
 
   private void build() {
-    plan.add(spec.name() + " (" + spec.mode() + ")");
     Map<String, PCollection<Row>> raw = new LinkedHashMap<>();
     for (SourceConfig source : spec.sources().values()) {
       raw.put(source.name(), read(source));
@@ -128,7 +128,6 @@ public final class Composer {
           raw.get(entry.from()).apply(name, conform);
       deadLetters.add(result.failures());
       conformed.computeIfAbsent(entry.to(), m -> new ArrayList<>()).add(result.output());
-      plan.add(String.format("  %-34s %s", name, describe(entry.fields())));
     }
     Map<String, PCollection<Row>> deduped = new LinkedHashMap<>();
     Map<String, PCollection<Row>> collected = new LinkedHashMap<>();
@@ -186,27 +185,20 @@ public final class Composer {
     if (context.isReplay()) {
       return replay(source, name, List.copyOf(columns));
     }
-    SourceRead read =
+    PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read =
         source.read(
             new ReadContext(
                 spec,
                 List.copyOf(columns),
                 context.ranges().get(source.name()),
                 context.missingColumns().getOrDefault(source.name(), Set.of())));
-    WithFailures.Result<PCollection<Row>, Row> result = pipeline.apply(name, read.transform());
-    String where = read.where();
+    WithFailures.Result<PCollection<Row>, Row> result = pipeline.apply(name, read);
     deadLetters.add(result.failures());
-    plan.add(
-        String.format("  %-34s %s %s (%d columns)", name, source.type(), where, columns.size()));
     String drift = context.quarantine().get(source.name());
     if (drift != null) {
       PCollectionTuple quarantined =
           result.output().apply("quarantine " + source.name(), Quarantine.all(drift));
       deadLetters.add(quarantined.get(Quarantine.DEAD_LETTERS));
-      plan.add(
-          String.format(
-              "  %-34s every record to the dead letters: %s",
-              "quarantine " + source.name(), drift));
       return quarantined.get(Quarantine.ROWS).setRowSchema(result.output().getSchema());
     }
     return result.output();
@@ -219,7 +211,6 @@ public final class Composer {
     WithFailures.Result<PCollection<Row>, Row> result =
         pipeline.apply(name, replay.withColumns(columns));
     deadLetters.add(result.failures());
-    plan.add(String.format("  %-34s %d dead letters to replay", name, records.size()));
     return result.output();
   }
 
@@ -283,15 +274,6 @@ public final class Composer {
                   identity.blocking(),
                   earlier(identity, model, tables.get(0)),
                   previous));
-      plan.add(
-          String.format(
-              "  %-34s arriving records with the earlier clusters they may touch, from %s%s",
-              "affected " + name,
-              tables.get(0).name(),
-              identity.matchRule() == null && identity.weights() == null
-                  ? " (Fellegi-Sunter weights estimated from these records only: give m and u"
-                      + " in the spec for the same scoring every run)"
-                  : ""));
     }
     rows =
         rows.apply("count " + name, Counting.rows("identity." + model.name() + ".records"))
@@ -308,15 +290,6 @@ public final class Composer {
                     identity.orderBy(),
                     identity.sourcePriority())
                 .withClock(context.now()));
-    plan.add(
-        String.format(
-            "  %-34s blocking %s, %d comparisons, %s",
-            name,
-            identity.blocking(),
-            identity.comparisons().size(),
-            identity.matchRule() != null
-                ? "match if " + identity.matchRule()
-                : "Fellegi-Sunter, match at p >= " + identity.threshold()));
     for (TableSink sink : tables) {
       for (Map.Entry<CanonicalModel, PCollection<Row>> output :
           Map.of(
@@ -337,12 +310,6 @@ public final class Composer {
                     .withMode(WriteMode.MERGE)
                     .withSinkName(sink.name())
                     .withGate(gate));
-        plan.add(
-            String.format(
-                "  %-34s %s merge: table %s",
-                "load " + sink.name() + " " + table.name(),
-                sink.type(),
-                sink.tableOf(table.name())));
       }
       if (sink == tables.get(0)) {
         golden
@@ -429,7 +396,6 @@ public final class Composer {
               .withHistory(scd2)
               .withSinkName(sink.name() + "_history")
               .withGate(gate));
-      plan.add(String.format("  %-34s %s: %s table %s", name, scd2, sink.type(), table));
     }
   }
 
@@ -482,21 +448,12 @@ public final class Composer {
       out =
           out.apply("dedupe " + model.name(), dedupeOf(model.name(), rule.key(), rule))
               .setRowSchema(model.schema());
-      plan.add(
-          String.format(
-              "  %-34s by %s, %s", "dedupe " + model.name(), rule.key(), keepWords(rule)));
     }
     if (merged && (rule == null || !rule.key().equals(model.key()))) {
       String name = "dedupe " + model.name() + " by key";
       out =
           out.apply(name, dedupeOf(model.name() + "_key", model.key(), rule))
               .setRowSchema(model.schema());
-      plan.add(
-          String.format(
-              "  %-34s by %s, %s (a merge needs one row per key)",
-              name,
-              model.key(),
-              rule == null ? "keep latest by source position" : keepWords(rule)));
     }
     return out;
   }
@@ -513,9 +470,6 @@ public final class Composer {
     boolean latest = model.tracksChanges() || rule == null || rule.keep() == Dedupe.Keep.LATEST;
     List<String> tieBreak = rule == null ? List.of() : rule.tieBreak();
     String name = "dedupe " + model.name() + " by key";
-    String words =
-        (latest ? "keep latest" : "keep first")
-            + (orderBy == null ? " by source position" : " by " + orderBy);
     if (spec.isStreaming()) {
       StreamingDedupe dedupe =
           StreamingDedupe.byKey(
@@ -527,10 +481,6 @@ public final class Composer {
       if (!latest) {
         dedupe = dedupe.keepingFirst();
       }
-      plan.add(
-          String.format(
-              "  %-34s by %s, %s, state kept %s after a key's last change",
-              name, model.key(), words, spec.timing().stateTtl()));
       return rows.apply(name, dedupe).setRowSchema(model.schema());
     }
     Dedupe dedupe =
@@ -540,7 +490,6 @@ public final class Composer {
     if (model.tracksChanges()) {
       dedupe = dedupe.withValuesCarriedIntoDeletes();
     }
-    plan.add(String.format("  %-34s by %s, %s", name, model.key(), words));
     return rows.apply(name, dedupe.withTieBreak(tieBreak)).setRowSchema(model.schema());
   }
 
@@ -566,8 +515,9 @@ public final class Composer {
             .withClock(context.now())
             .withLastRunRows(context.lastRunRows().get(model.name()));
     for (QualityRule rule : rules) {
-      if (rule.referenceModel() != null) {
-        quality = quality.withReference(rule.referenceModel(), deduped.get(rule.referenceModel()));
+      if (rule instanceof QualityRule.Relationships reference) {
+        String other = reference.referenceModel();
+        quality = quality.withReference(other, deduped.get(other));
       }
       TableSink merged = mergingTableSink(model.name());
       if (rule.kind() == QualityRule.Kind.UNIQUE && merged != null) {
@@ -588,13 +538,6 @@ public final class Composer {
     deadLetters.add(checked.get(Quality.DEAD_LETTERS));
     checks.add(checked.get(Quality.CHECKS));
     findings.add(checked.get(Quality.FINDINGS));
-    plan.add(
-        String.format(
-            "  %-34s %s",
-            name,
-            rules.stream()
-                .map(r -> r.name() + " -> " + r.onFailure().specName())
-                .collect(Collectors.joining(", "))));
     return withDeletes(model, rows, checked.get(Quality.ROWS));
   }
 
@@ -638,13 +581,6 @@ public final class Composer {
     PCollectionTuple checked =
         upserts(model, rows).apply(name, Quality.rowRulesOnly(model.name(), rules));
     deadLetters.add(checked.get(Quality.DEAD_LETTERS));
-    plan.add(
-        String.format(
-            "  %-34s %s (row rules, on each record as it arrives)",
-            name,
-            rules.stream()
-                .map(r -> r.name() + " -> " + r.onFailure().specName())
-                .collect(Collectors.joining(", "))));
     return checked.get(Quality.ROWS);
   }
 
@@ -667,9 +603,6 @@ public final class Composer {
         .setRowSchema(Quality.FINDING)
         .apply("sample findings", Samples.perRule(5))
         .apply("write samples", RowFiles.jsonLines(folder + "/samples"));
-    plan.add(
-        String.format(
-            "  %-34s %s", "quality gate", "loads commit only if no rule set to fail fails"));
     return allChecks.apply("quality gate", Gate.fromChecks());
   }
 
@@ -681,29 +614,19 @@ public final class Composer {
     return dedupe.keeping(rule.keep(), rule.orderBy()).withTieBreak(rule.tieBreak());
   }
 
-  private static String keepWords(DedupeSpec rule) {
-    String keep = rule.keep() == Dedupe.Keep.LATEST ? "keep latest" : "keep first";
-    String order = rule.orderBy() == null ? " by source position" : " by " + rule.orderBy();
-    String tie = rule.tieBreak().isEmpty() ? "" : ", ties by " + rule.tieBreak();
-    return keep + order + tie;
-  }
-
   private void load(SinkConfig sink, CanonicalModel model, PCollection<Row> rows) {
     String name = "load " + sink.name() + " " + model.name();
     DedupeSpec rule = spec.dedupe().get(model.name());
     String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
-    SinkLoad load =
+    PCollection<Row> refused =
         sink.load(
             rows,
             name,
             new LoadContext(
                 spec, model, writeMode(sink), version, gate, marksFor(model), context.now()));
-    if (load.deadLetters() != null) {
-      deadLetters.add(load.deadLetters());
+    if (refused != null) {
+      deadLetters.add(refused);
     }
-    plan.add(
-        String.format(
-            "  %-34s %s %s: %s", name, sink.type(), writeMode(sink).specName(), load.where()));
   }
 
   private void writeDeadLetters() {
@@ -714,25 +637,16 @@ public final class Composer {
     DeadLetterSpec target = spec.deadLetter();
     if (target.isKafka() && context.deadLetterFile() == null) {
       all.apply("dead letters", DeadLetterFile.toKafka(target.url(), target.table()));
-      plan.add(String.format("  %-34s %s", "dead letters", target.describe()));
       return;
     }
     if (target.isTable() && context.deadLetterFile() == null) {
       all.apply(
           "dead letters",
           DeadLetterTable.into(deadLetterEndpoint(spec, target), target.table(), spec.name()));
-      plan.add(String.format("  %-34s %s %s", "dead letters", target.type(), target.describe()));
       return;
     }
     String file = context.deadLetterFile() != null ? context.deadLetterFile() : target.file();
     all.apply(
         "dead letters", DeadLetterFile.appending(spec.resolve(file), context.now().toString()));
-    plan.add(
-        String.format(
-            "  %-34s jsonl %s, appended per bundle, marked with the run", "dead letters", file));
-  }
-
-  private static String describe(Map<String, FieldRule> fields) {
-    return fields.size() + " fields: " + String.join(", ", fields.keySet());
   }
 }

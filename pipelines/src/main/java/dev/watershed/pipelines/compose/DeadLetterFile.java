@@ -15,6 +15,7 @@ import org.apache.beam.sdk.io.kafka.KafkaIO;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
@@ -54,6 +55,13 @@ final class DeadLetterFile extends PTransform<PCollection<Row>, PDone> {
    */
   static DeadLetterFile appending(String file, String run) {
     return new DeadLetterFile(file, run, null);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.addIfNotNull(DisplayData.item("file", file));
+    builder.addIfNotNull(DisplayData.item("brokers", bootstrapServers));
   }
 
   @Override

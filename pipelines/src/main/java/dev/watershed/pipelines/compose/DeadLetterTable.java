@@ -9,6 +9,7 @@ import java.time.Instant;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
 
@@ -46,6 +47,13 @@ final class DeadLetterTable extends PTransform<PCollection<Row>, PCollection<Lon
   /** Appends the dead letters of {@code pipeline}'s runs to {@code table}. */
   static DeadLetterTable into(JdbcEndpoint endpoint, String table, String pipeline) {
     return new DeadLetterTable(endpoint, table, pipeline);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("database", endpoint.describe()));
+    builder.add(DisplayData.item("table", table));
   }
 
   @Override

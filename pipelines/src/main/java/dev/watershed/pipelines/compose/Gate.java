@@ -6,6 +6,7 @@ import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
@@ -26,6 +27,12 @@ final class Gate extends PTransform<PCollection<Row>, PCollectionView<Boolean>> 
   static boolean allows(Row check) {
     return check.getBoolean("passed")
         || !QualityRule.OnFailure.FAIL.specName().equals(check.getString("on_failure"));
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("closes", "when a rule with on_failure: fail fails"));
   }
 
   @Override

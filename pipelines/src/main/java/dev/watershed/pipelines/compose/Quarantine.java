@@ -4,6 +4,7 @@ import dev.watershed.transforms.deadletter.DeadLetter;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.Row;
@@ -28,6 +29,12 @@ final class Quarantine extends PTransform<PCollection<Row>, PCollectionTuple> {
 
   static Quarantine all(String detail) {
     return new Quarantine(detail);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("reason", detail));
   }
 
   @Override

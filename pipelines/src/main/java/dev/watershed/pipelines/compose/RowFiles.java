@@ -4,6 +4,7 @@ import dev.watershed.transforms.model.RowJson;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PDone;
 import org.apache.beam.sdk.values.Row;
@@ -19,6 +20,12 @@ final class RowFiles extends PTransform<PCollection<Row>, PDone> {
 
   static RowFiles jsonLines(String prefix) {
     return new RowFiles(prefix);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("files", prefix));
   }
 
   @Override

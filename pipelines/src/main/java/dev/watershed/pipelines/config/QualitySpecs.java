@@ -193,7 +193,7 @@ final class QualitySpecs {
         args.rejectUnknown(Set.of("min", "max", "min_ratio_of_last_run"));
         Integer minRows = args.has("min") ? args.integer("min", 0) : null;
         Integer maxRows = args.has("max") ? args.integer("max", 0) : null;
-        QualityRule rowCount =
+        QualityRule.RowCount rowCount =
             QualityRule.rowCount(
                 minRows == null ? null : minRows.longValue(),
                 maxRows == null ? null : maxRows.longValue());

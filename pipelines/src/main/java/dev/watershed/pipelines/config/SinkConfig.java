@@ -46,9 +46,16 @@ public interface SinkConfig {
 
   /**
    * Applies the load of one model's rows to {@code rows} under {@code step}; returns its dead
-   * letters (rows the destination refused) or null, and where it loads in words.
+   * letters (rows the destination refused), or null when it refuses none. The load transform
+   * publishes display data (where it writes, without credentials), which {@code plan} prints.
    */
-  SinkLoad load(PCollection<Row> rows, String step, LoadContext context);
+  PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context);
+
+  /**
+   * Fails with one line naming {@code where} (the sink's YAML path) and the fix when the service it
+   * writes to does not answer.
+   */
+  default void checkReachable(Spec spec, String where) throws Exception {}
 
   /** Removes what crashed runs of the pipeline left in the sink; returns what it removed. */
   default List<String> sweepStaging(Spec spec) throws Exception {

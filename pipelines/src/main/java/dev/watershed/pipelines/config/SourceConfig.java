@@ -4,6 +4,11 @@ import dev.watershed.io.files.ReplaySource;
 import dev.watershed.transforms.conform.FieldRule;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 
 /**
  * A source as its type parsed it from the spec: an immutable value (a record per type) that knows
@@ -34,8 +39,17 @@ public interface SourceConfig {
     return basics().drift();
   }
 
-  /** The transform that reads the source in this run, and where it reads in words. */
-  SourceRead read(ReadContext context);
+  /**
+   * Fails with one line naming {@code where} (the source's YAML path) and the fix when the service
+   * the source reads from does not answer; files are checked by the parser.
+   */
+  default void checkReachable(Spec spec, String where) throws Exception {}
+
+  /**
+   * The transform that reads the source in this run: its raw rows and its dead letters. It
+   * publishes display data (what it reads, without credentials), which {@code plan} prints.
+   */
+  PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(ReadContext context);
 
   /**
    * True when a run reads only what arrived since the last run (an incremental table, a topic from

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.config;
 
+import dev.watershed.io.Reachable;
 import dev.watershed.io.WriteMode;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 
@@ -24,6 +25,11 @@ public interface TableSink extends SinkConfig {
 
   /** The database in words, without credentials. */
   String describe(Spec spec);
+
+  @Override
+  default void checkReachable(Spec spec, String where) throws Exception {
+    Reachable.jdbc(where, endpoint(spec));
+  }
 
   @Override
   default boolean streams() {

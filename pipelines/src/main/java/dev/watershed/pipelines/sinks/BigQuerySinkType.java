@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.sinks;
 
+import dev.watershed.io.Reachable;
 import dev.watershed.io.WriteMode;
 import dev.watershed.io.bigquery.BigQueryLoad;
 import dev.watershed.pipelines.config.Key;
@@ -7,8 +8,8 @@ import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkConfig;
-import dev.watershed.pipelines.config.SinkLoad;
 import dev.watershed.pipelines.config.SinkType;
+import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
@@ -39,7 +40,12 @@ public final class BigQuerySinkType implements SinkType {
     }
 
     @Override
-    public SinkLoad load(PCollection<Row> rows, String step, LoadContext context) {
+    public void checkReachable(Spec spec, String where) {
+      Reachable.bigQuery(where);
+    }
+
+    @Override
+    public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       CanonicalModel model = context.model();
       String order = model.tracksChanges() ? RawRecords.VERSION : context.versionColumn();
       BigQueryLoad load =
@@ -60,17 +66,7 @@ public final class BigQuerySinkType implements SinkType {
       } else if (context.gate() != null) {
         load = load.withGate(context.gate());
       }
-      PCollection<Row> refused = rows.apply(step, load);
-      String where =
-          "BigQuery table "
-              + tableOf(model.name())
-              + ", Storage Write API "
-              + (mode() == WriteMode.MERGE
-                  ? "CDC upserts by "
-                      + model.key()
-                      + (order != null ? ", newer " + order + " wins" : "")
-                  : atLeastOnce ? "at least once" : "exactly once");
-      return new SinkLoad(refused, where);
+      return rows.apply(step, load);
     }
   }
 

@@ -1,14 +1,16 @@
 package dev.watershed.pipelines.sinks;
 
+import dev.watershed.io.Reachable;
 import dev.watershed.io.WriteMode;
+import dev.watershed.io.kafka.KafkaOffsets;
 import dev.watershed.io.kafka.KafkaSink;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkConfig;
-import dev.watershed.pipelines.config.SinkLoad;
 import dev.watershed.pipelines.config.SinkType;
+import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
 import org.apache.beam.sdk.values.PCollection;
@@ -25,17 +27,22 @@ public final class KafkaSinkType implements SinkType {
     }
 
     @Override
+    public void checkReachable(Spec spec, String where) {
+      Reachable.kafka(where, bootstrapServers, KafkaOffsets.DEFAULT_TIMEOUT);
+    }
+
+    @Override
     public boolean streams() {
       return true;
     }
 
     @Override
-    public SinkLoad load(PCollection<Row> rows, String step, LoadContext context) {
+    public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       String topic = topicOf(context.model().name());
       KafkaSink sink =
           KafkaSink.write(bootstrapServers, topic, context.model()).withSinkName(name());
       rows.apply(step, context.gate() == null ? sink : sink.withGate(context.gate()));
-      return new SinkLoad(null, "topic " + topic + ", JSON keyed by " + context.model().key());
+      return null;
     }
   }
 

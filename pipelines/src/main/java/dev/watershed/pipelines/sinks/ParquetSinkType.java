@@ -7,7 +7,6 @@ import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkConfig;
-import dev.watershed.pipelines.config.SinkLoad;
 import dev.watershed.pipelines.config.SinkType;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
@@ -23,7 +22,7 @@ public final class ParquetSinkType implements SinkType {
   public record Config(SinkBasics basics, String path, Map<String, String> partitionBy)
       implements SinkConfig {
     @Override
-    public SinkLoad load(PCollection<Row> rows, String step, LoadContext context) {
+    public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       String model = context.model().name();
       String partition = partitionBy.get(model);
       ParquetSink parquet =
@@ -38,8 +37,7 @@ public final class ParquetSinkType implements SinkType {
         parquet = parquet.withGate(context.gate());
       }
       rows.apply(step, parquet);
-      return new SinkLoad(
-          null, path + "/" + model + (partition != null ? " partitioned by " + partition : ""));
+      return null;
     }
 
     @Override

@@ -9,13 +9,11 @@ import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.SinkBasics;
-import dev.watershed.pipelines.config.SinkLoad;
 import dev.watershed.pipelines.config.SinkType;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.pipelines.config.YamlObject;
 import dev.watershed.transforms.model.CanonicalModel;
-import dev.watershed.transforms.records.RawRecords;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -63,7 +61,7 @@ public abstract class TableSinkType implements SinkType {
     }
 
     @Override
-    public SinkLoad load(PCollection<Row> rows, String step, LoadContext context) {
+    public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       Spec spec = context.spec();
       CanonicalModel model = context.model();
       String table = tableOf(model.name());
@@ -76,7 +74,6 @@ public abstract class TableSinkType implements SinkType {
               .withSinkName(name());
       if (model.tracksChanges()) {
         jdbc = jdbc.withDeletes(ChangeApply.Deletes.valueOf(deletes.toUpperCase(Locale.ROOT)));
-        version = RawRecords.VERSION;
       }
       if (spec.isStreaming()) {
         jdbc = jdbc.perBundle();
@@ -84,14 +81,7 @@ public abstract class TableSinkType implements SinkType {
         jdbc = jdbc.withGate(context.gate()).withState(spec.name(), context.marks());
       }
       rows.apply(step, jdbc);
-      String where =
-          describe(spec)
-              + " table "
-              + table
-              + (version != null && mode() == WriteMode.MERGE ? ", newer " + version + " wins" : "")
-              + (model.tracksChanges() ? ", " + deletes + " deletes" : "")
-              + (spec.isStreaming() ? ", committed per bundle" : "");
-      return new SinkLoad(null, where);
+      return null;
     }
 
     /** Never shows credentials. */

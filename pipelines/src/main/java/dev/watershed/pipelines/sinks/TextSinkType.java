@@ -7,7 +7,6 @@ import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkConfig;
-import dev.watershed.pipelines.config.SinkLoad;
 import dev.watershed.pipelines.config.SinkType;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
@@ -20,7 +19,7 @@ public abstract class TextSinkType implements SinkType {
   /** A folder of one text file per model. */
   public record Config(SinkBasics basics, String path) implements SinkConfig {
     @Override
-    public SinkLoad load(PCollection<Row> rows, String step, LoadContext context) {
+    public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       String model = context.model().name();
       List<String> columns =
           context.model().loadFields().stream().map(Schema.Field::getName).toList();
@@ -31,7 +30,7 @@ public abstract class TextSinkType implements SinkType {
               : TextSink.jsonLines(folder, model, columns);
       text = text.withMode(context.mode()).withSinkName(name());
       rows.apply(step, context.gate() == null ? text : text.withGate(context.gate()));
-      return new SinkLoad(null, path + "/" + model + "." + type());
+      return null;
     }
   }
 

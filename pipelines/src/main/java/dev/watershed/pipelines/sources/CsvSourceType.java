@@ -11,7 +11,6 @@ import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
@@ -20,6 +19,11 @@ import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 
 /** {@code type: csv}: delimited text files, RFC 4180 unless the block says otherwise. */
 public final class CsvSourceType implements SourceType {
@@ -29,12 +33,11 @@ public final class CsvSourceType implements SourceType {
   /** A CSV source: its files and their format (delimiter, quote, header, encoding, ...). */
   public record Config(SourceBasics basics, String path, CsvFormat format) implements SourceConfig {
     @Override
-    public SourceRead read(ReadContext context) {
-      return new SourceRead(
-          CsvSource.read(name(), context.spec().resolve(path))
-              .withColumns(context.columns())
-              .withFormat(format),
-          path);
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
+      return CsvSource.read(name(), context.spec().resolve(path))
+          .withColumns(context.columns())
+          .withFormat(format);
     }
 
     @Override

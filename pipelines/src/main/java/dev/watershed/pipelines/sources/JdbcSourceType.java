@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.sources;
 
+import dev.watershed.io.Reachable;
 import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.IncrementalRange;
@@ -11,13 +12,17 @@ import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 
 /** {@code type: jdbc}: a table or query of PostgreSQL, MariaDB/MySQL or DuckDB. */
 public final class JdbcSourceType implements SourceType {
@@ -54,7 +59,8 @@ public final class JdbcSourceType implements SourceType {
     }
 
     @Override
-    public SourceRead read(ReadContext context) {
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
       JdbcEndpoint endpoint = endpoint();
       JdbcSource read =
           JdbcSource.read(name(), endpoint)
@@ -82,16 +88,15 @@ public final class JdbcSourceType implements SourceType {
       if (initSql != null) {
         read = read.withInitSql(context.spec().resolve(initSql));
       }
-      String where =
-          endpoint.describe()
-              + (table != null ? " table " + table : " query")
-              + (incremental == null
-                  ? ""
-                  : ", rows past the mark by "
-                      + incremental.column()
-                      + ", "
-                      + incremental.tieBreak());
-      return new SourceRead(read, where);
+      return read;
+    }
+
+    @Override
+    public void checkReachable(Spec spec, String where) throws Exception {
+      // An in-memory DuckDB is created by connecting: nothing to reach.
+      if (!url.equals("jdbc:duckdb:")) {
+        Reachable.jdbc(where, endpoint());
+      }
     }
 
     @Override

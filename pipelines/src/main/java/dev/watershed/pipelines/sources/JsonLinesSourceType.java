@@ -7,12 +7,16 @@ import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 
 /** {@code type: jsonl}: files of one JSON object per line. */
 public final class JsonLinesSourceType implements SourceType {
@@ -20,12 +24,11 @@ public final class JsonLinesSourceType implements SourceType {
   public record Config(SourceBasics basics, String path, int maxRecordBytes)
       implements SourceConfig {
     @Override
-    public SourceRead read(ReadContext context) {
-      return new SourceRead(
-          JsonLinesSource.read(name(), context.spec().resolve(path))
-              .withMaxRecordBytes(maxRecordBytes)
-              .withColumns(context.columns()),
-          path);
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
+      return JsonLinesSource.read(name(), context.spec().resolve(path))
+          .withMaxRecordBytes(maxRecordBytes)
+          .withColumns(context.columns());
     }
 
     @Override

@@ -6,10 +6,14 @@ import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 
 /** {@code type: json}: JSON documents holding an array of records (an export, an API dump). */
 public final class JsonSourceType implements SourceType {
@@ -20,13 +24,12 @@ public final class JsonSourceType implements SourceType {
   public record Config(SourceBasics basics, String path, String recordsAt, int maxRecordBytes)
       implements SourceConfig {
     @Override
-    public SourceRead read(ReadContext context) {
-      return new SourceRead(
-          JsonSource.read(name(), context.spec().resolve(path))
-              .withRecordsAt(recordsAt)
-              .withMaxRecordBytes(maxRecordBytes)
-              .withColumns(context.columns()),
-          path);
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
+      return JsonSource.read(name(), context.spec().resolve(path))
+          .withRecordsAt(recordsAt)
+          .withMaxRecordBytes(maxRecordBytes)
+          .withColumns(context.columns());
     }
   }
 

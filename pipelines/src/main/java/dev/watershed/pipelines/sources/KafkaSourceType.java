@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.sources;
 
+import dev.watershed.io.Reachable;
 import dev.watershed.io.kafka.KafkaOffsets;
 import dev.watershed.io.kafka.KafkaRecords;
 import dev.watershed.io.kafka.KafkaSource;
@@ -9,12 +10,17 @@ import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.SourceType;
+import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 
 /** {@code type: kafka}: a topic of JSON records or Debezium change events. */
 public final class KafkaSourceType implements SourceType {
@@ -36,29 +42,23 @@ public final class KafkaSourceType implements SourceType {
       Duration timeout)
       implements SourceConfig {
     @Override
-    public SourceRead read(ReadContext context) {
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
       KafkaSource read =
           KafkaSource.read(name(), bootstrapServers, topic, KafkaRecords.Format.named(format))
               .withColumns(context.columns());
       if (context.spec().isStreaming()) {
-        return new SourceRead(
-            read.unbounded(group),
-            topic + " as group " + group + ", offsets committed on checkpoints");
+        return read.unbounded(group);
       }
       ReadRange range = context.range();
-      read =
-          range == null
-              ? read.withRanges(Map.of(), Map.of())
-              : read.withRanges(KafkaOffsets.parse(range.from()), KafkaOffsets.parse(range.to()));
-      String where =
-          topic
-              + (range == null
-                  ? ", from the stored offsets to the end"
-                  : " offsets "
-                      + (range.from() == null ? "start" : range.from())
-                      + " to "
-                      + range.to());
-      return new SourceRead(read, where);
+      return range == null
+          ? read.withRanges(Map.of(), Map.of())
+          : read.withRanges(KafkaOffsets.parse(range.from()), KafkaOffsets.parse(range.to()));
+    }
+
+    @Override
+    public void checkReachable(Spec spec, String where) {
+      Reachable.kafka(where, bootstrapServers, timeout);
     }
 
     @Override

@@ -6,20 +6,24 @@ import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
 
 /** {@code type: parquet}: Parquet files (their schema travels with them). */
 public final class ParquetSourceType implements SourceType {
   /** A Parquet source: its files. */
   public record Config(SourceBasics basics, String path) implements SourceConfig {
     @Override
-    public SourceRead read(ReadContext context) {
-      return new SourceRead(
-          ParquetSource.read(name(), context.spec().resolve(path)).withColumns(context.columns()),
-          path);
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
+      return ParquetSource.read(name(), context.spec().resolve(path))
+          .withColumns(context.columns());
     }
   }
 

@@ -5,7 +5,6 @@ import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
-import dev.watershed.pipelines.config.SourceRead;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.YamlObject;
 import dev.watershed.transforms.deadletter.DeadLetter;
@@ -20,6 +19,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
@@ -34,8 +34,9 @@ public final class SequenceSourceType implements SourceType {
   /** The numbers 1 to {@code count}. */
   public record Config(SourceBasics basics, int count) implements SourceConfig {
     @Override
-    public SourceRead read(ReadContext context) {
-      return new SourceRead(new Numbers(name(), count, context.columns()), "1 to " + count);
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
+      return new Numbers(name(), count, context.columns());
     }
   }
 
@@ -49,6 +50,12 @@ public final class SequenceSourceType implements SourceType {
       this.source = source;
       this.count = count;
       this.columns = columns;
+    }
+
+    @Override
+    public void populateDisplayData(DisplayData.Builder builder) {
+      super.populateDisplayData(builder);
+      builder.add(DisplayData.item("count", count));
     }
 
     @Override

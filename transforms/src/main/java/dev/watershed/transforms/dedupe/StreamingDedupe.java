@@ -4,6 +4,7 @@ import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.records.CompactRowCoder;
 import java.util.List;
+import java.util.Locale;
 import org.apache.beam.sdk.coders.Coder;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.RowCoder;
@@ -20,6 +21,7 @@ import org.apache.beam.sdk.state.ValueState;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
@@ -86,6 +88,15 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
 
   public StreamingDedupe withMetricsName(String name) {
     return new StreamingDedupe(key, keep, orderBy, tieBreak, name, timeToLive);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("key", String.join(", ", key)));
+    builder.add(DisplayData.item("keep", keep.name().toLowerCase(Locale.ROOT)));
+    builder.addIfNotNull(DisplayData.item("orderBy", orderBy));
+    builder.add(DisplayData.item("stateTtl", timeToLive.toString()));
   }
 
   @Override

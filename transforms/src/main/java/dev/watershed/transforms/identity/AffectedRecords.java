@@ -10,6 +10,7 @@ import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
 import org.apache.beam.sdk.transforms.join.CoGroupByKey;
 import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
@@ -71,6 +72,13 @@ public final class AffectedRecords extends PTransform<PCollection<Row>, PCollect
   /** Blocks larger than this are not compared (as in {@link ResolveIdentities}), so not touched. */
   public AffectedRecords withMaxBlockSize(int records) {
     return new AffectedRecords(idField, blocking, records, earlier, crosswalk);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("id", idField));
+    builder.add(DisplayData.item("blocking", blocking.toString()));
   }
 
   @Override

@@ -26,6 +26,7 @@ import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
 import org.apache.beam.sdk.transforms.join.CoGroupByKey;
 import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
@@ -166,6 +167,15 @@ public final class GoldenRecords extends PTransform<PCollection<Row>, PCollectio
         .field("merged_at", "timestamp")
         .key("golden_id")
         .build();
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("model", model.name()));
+    builder.add(DisplayData.item("matchedBy", matchedBy));
+    builder.addIfNotNull(DisplayData.item("orderBy", orderBy));
+    builder.add(DisplayData.item("survivorship", new TreeMap<>(rules).toString()));
   }
 
   @Override

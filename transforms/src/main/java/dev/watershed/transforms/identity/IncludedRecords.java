@@ -5,10 +5,12 @@ import dev.watershed.transforms.records.RawRecords;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
 
@@ -41,6 +43,13 @@ public final class IncludedRecords extends PTransform<PCollection<Row>, PCollect
   public static IncludedRecords of(
       CanonicalModel resolved, CanonicalModel other, Map<String, String> fields) {
     return new IncludedRecords(resolved, other, fields);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("into", resolved.name()));
+    builder.add(DisplayData.item("fields", new TreeMap<>(fields).toString()));
   }
 
   @Override

@@ -30,6 +30,7 @@ import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Values;
 import org.apache.beam.sdk.transforms.View;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
 import org.apache.beam.sdk.transforms.join.CoGroupByKey;
 import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
@@ -182,6 +183,26 @@ public final class ResolveIdentities extends PTransform<PCollection<Row>, PColle
       }
     }
     return schema.build();
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("id", idField));
+    builder.add(DisplayData.item("blocking", blocking.toString()));
+    builder.add(DisplayData.item("comparisons", comparisons.size()));
+    if (matchRule != null) {
+      builder.add(DisplayData.item("matchRule", matchRule));
+    } else {
+      builder.add(DisplayData.item("threshold", threshold));
+      builder.add(
+          DisplayData.item(
+              "weights",
+              weights != null
+                  ? "given"
+                  : "estimated from each run's records (give m and u for the same scoring every"
+                      + " run)"));
+    }
   }
 
   @Override

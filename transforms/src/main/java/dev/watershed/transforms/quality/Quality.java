@@ -8,6 +8,7 @@ import dev.watershed.transforms.quality.QualityRule.Kind;
 import dev.watershed.transforms.quality.QualityRule.OnFailure;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.Serializable;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -33,6 +34,7 @@ import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.display.DisplayData;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
 import org.apache.beam.sdk.transforms.join.CoGroupByKey;
 import org.apache.beam.sdk.transforms.join.KeyedPCollectionTuple;
@@ -163,6 +165,18 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
   }
 
   @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("model", model));
+    for (QualityRule rule : rules) {
+      builder.add(
+          DisplayData.item(
+              "rule." + rule.name(),
+              rule.kind().specName() + ", on failure " + rule.onFailure().specName()));
+    }
+  }
+
+  @Override
   public PCollectionTuple expand(PCollection<Row> input) {
     Schema schema = input.getSchema();
     List<QualityRule> perRow = new ArrayList<>();
@@ -189,7 +203,12 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
       if (rule.kind() == Kind.UNIQUE) {
         rows = collect(unique(rows, rule), schema, deadLetters, findings);
       } else if (rule.kind() == Kind.RELATIONSHIPS) {
-        rows = collect(relationships(rows, rule), schema, deadLetters, findings);
+        rows =
+            collect(
+                relationships(rows, (QualityRule.Relationships) rule),
+                schema,
+                deadLetters,
+                findings);
       }
     }
     PCollection<Row> allFindings =
@@ -251,7 +270,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                 .withOutputTags(ROWS, TupleTagList.of(DEAD_LETTERS).and(FINDINGS)));
   }
 
-  private PCollectionTuple relationships(PCollection<Row> rows, QualityRule rule) {
+  private PCollectionTuple relationships(PCollection<Row> rows, QualityRule.Relationships rule) {
     PCollection<Row> referenced = references.get(rule.referenceModel());
     if (referenced == null) {
       throw new IllegalArgumentException(
@@ -445,7 +464,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
     @ProcessElement
     public void process(@Element Row row, MultiOutputReceiver out) {
       for (QualityRule rule : rules) {
-        String detail = rule.check(row);
+        String detail = ((QualityRule.RowCheck) rule).check(row);
         if (detail != null && !fail(model, rule, row, detail, out)) {
           return;
         }
@@ -576,9 +595,9 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                     + " '"
                     + joined.getKey()
                     + "' is not a "
-                    + rule.referenceModel()
+                    + ((QualityRule.Relationships) rule).referenceModel()
                     + "."
-                    + rule.referenceField(),
+                    + ((QualityRule.Relationships) rule).referenceField(),
                 out)) {
           out.get(ROWS).output(row);
         }
@@ -646,15 +665,16 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
     public Row extractOutput(Stats stats) {
       switch (rule.kind()) {
         case ROW_COUNT:
-          Long min = rule.minRows();
-          Long max = rule.maxRows();
+          QualityRule.RowCount count = (QualityRule.RowCount) rule;
+          Long min = count.minRows();
+          Long max = count.maxRows();
           if (min != null && stats.rows < min) {
             return result(false, stats.rows, stats.rows + " rows, fewer than the minimum " + min);
           }
           if (max != null && stats.rows > max) {
             return result(false, stats.rows, stats.rows + " rows, more than the maximum " + max);
           }
-          Double ratio = rule.minRatioOfLastRun();
+          Double ratio = count.minRatioOfLastRun();
           if (ratio != null && lastRunRows != null && stats.rows < ratio * lastRunRows) {
             return result(
                 false,
@@ -670,6 +690,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                       ? " (last run " + lastRunRows + ")"
                       : ""));
         case FRESHNESS:
+          Duration within = ((QualityRule.Freshness) rule).within();
           if (stats.newest == null) {
             return result(false, "none", "no " + rule.column() + " value to judge freshness by");
           }
@@ -677,7 +698,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
               stats.newest instanceof LocalDate d
                   ? d.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
                   : (Instant) stats.newest;
-          boolean fresh = !newest.isBefore(now.minus(rule.within()));
+          boolean fresh = !newest.isBefore(now.minus(within));
           return result(
               fresh,
               stats.newest.toString(),
@@ -686,13 +707,14 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                   + " "
                   + stats.newest
                   + (fresh ? " is within " : " is older than ")
-                  + rule.within()
+                  + within
                   + " before "
                   + now);
         case NULL_RATE:
+          double maxRate = ((QualityRule.NullRate) rule).max();
           double rate = stats.rows == 0 ? 0 : (double) stats.nulls / stats.rows;
           return result(
-              rate <= rule.maxRate(),
+              rate <= maxRate,
               String.format(Locale.ROOT, "%.4f", rate),
               stats.nulls
                   + " of "
@@ -700,7 +722,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
                   + " rows have no "
                   + rule.column()
                   + " (max "
-                  + rule.maxRate()
+                  + maxRate
                   + ")");
         default:
           throw new IllegalStateException("not a dataset rule: " + rule);
@@ -762,7 +784,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
           model,
           rule.name(),
           rule.onFailure(),
-          rate <= rule.maxRate(),
+          rate <= ((QualityRule.DuplicateRate) rule).max(),
           String.format(Locale.ROOT, "%.4f", rate),
           acc[0]
               + " of "
@@ -770,7 +792,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
               + " "
               + rule.column()
               + " values repeat an earlier one (max "
-              + rule.maxRate()
+              + ((QualityRule.DuplicateRate) rule).max()
               + ")");
     }
 

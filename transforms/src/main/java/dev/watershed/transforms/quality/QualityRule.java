@@ -14,11 +14,13 @@ import org.apache.beam.sdk.values.Row;
 
 /**
  * One data quality rule of a model: a row rule, checked on every row, or a dataset rule, checked
- * once on all the rows a run would load.
+ * once on all the rows a run would load. Each kind is a small record of its own arguments; what
+ * every rule has (its name in reports and what a failure does) is its {@link Basics}.
  *
  * <p>Row rules: {@link #notNull}, {@link #unique}, {@link #acceptedValues}, {@link #regex}, {@link
- * #range}, {@link #relationships}, {@link #expression}. Dataset rules: {@link #rowCount}, {@link
- * #freshness}, {@link #nullRate}, {@link #duplicateRate}.
+ * #range}, {@link #relationships}, {@link #expression}; those judged on each row alone are {@link
+ * RowCheck}s. Dataset rules: {@link #rowCount}, {@link #freshness}, {@link #nullRate}, {@link
+ * #duplicateRate}.
  *
  * <p>What a failure does is the rule's {@link OnFailure}: row rules default to {@link
  * OnFailure#DEAD_LETTER}, dataset rules to {@link OnFailure#FAIL}, which blocks every load of the
@@ -31,9 +33,17 @@ import org.apache.beam.sdk.values.Row;
  * QualityRule.freshness("updated_at", Duration.ofDays(1));
  * }</pre>
  */
-public final class QualityRule implements Serializable {
+public sealed interface QualityRule extends Serializable
+    permits QualityRule.RowCheck,
+        QualityRule.Unique,
+        QualityRule.Relationships,
+        QualityRule.RowCount,
+        QualityRule.Freshness,
+        QualityRule.NullRate,
+        QualityRule.DuplicateRate {
+
   /** The kinds of rule. */
-  public enum Kind {
+  enum Kind {
     NOT_NULL,
     UNIQUE,
     ACCEPTED_VALUES,
@@ -57,7 +67,7 @@ public final class QualityRule implements Serializable {
   }
 
   /** What a failing rule does. */
-  public enum OnFailure {
+  enum OnFailure {
     /** The failing row goes to the dead-letter output (row rules). */
     DEAD_LETTER,
     /** The failing row is dropped and counted (row rules). */
@@ -81,350 +91,394 @@ public final class QualityRule implements Serializable {
     }
   }
 
-  private final Kind kind;
-  private final String name;
-  private final String column;
-  private final List<String> values;
-  private final String pattern;
-  private final String min;
-  private final String max;
-  private final Expression expression;
-  private final String referenceModel;
-  private final String referenceField;
-  private final Double minRatioOfLastRun;
-  private final Duration within;
-  private final Double maxRate;
-  private final OnFailure onFailure;
-  private transient Pattern compiled;
+  /** What every rule has: its name in reports and dead letters, and what a failure does. */
+  record Basics(String name, OnFailure onFailure) implements Serializable {
+    public Basics {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(onFailure, "onFailure");
+    }
 
-  private QualityRule(
-      Kind kind,
-      String name,
-      String column,
-      List<String> values,
-      String pattern,
-      String min,
-      String max,
-      Expression expression,
-      String referenceModel,
-      String referenceField,
-      Double minRatioOfLastRun,
-      Duration within,
-      Double maxRate,
-      OnFailure onFailure) {
-    this.kind = kind;
-    this.name = name;
-    this.column = column;
-    this.values = values == null ? List.of() : List.copyOf(values);
-    this.pattern = pattern;
-    this.min = min;
-    this.max = max;
-    this.expression = expression;
-    this.referenceModel = referenceModel;
-    this.referenceField = referenceField;
-    this.minRatioOfLastRun = minRatioOfLastRun;
-    this.within = within;
-    this.maxRate = maxRate;
-    this.onFailure = onFailure;
+    /** The default name ({@code not_null(email)}) and failure action of a kind. */
+    static Basics of(Kind kind, String column) {
+      return new Basics(
+          kind.specName() + "(" + (column == null ? "" : column) + ")",
+          kind.isRowRule() ? OnFailure.DEAD_LETTER : OnFailure.FAIL);
+    }
   }
 
-  private static QualityRule of(Kind kind, String column) {
-    return new QualityRule(
-        kind,
-        kind.specName() + "(" + (column == null ? "" : column) + ")",
-        column,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        kind.isRowRule() ? OnFailure.DEAD_LETTER : OnFailure.FAIL);
+  Basics basics();
+
+  Kind kind();
+
+  /** The same rule with other basics. */
+  QualityRule with(Basics basics);
+
+  /** The rule's name in reports and dead letters, e.g. {@code not_null(email)}. */
+  default String name() {
+    return basics().name();
   }
 
-  private QualityRule with(
-      String name,
-      List<String> values,
-      String pattern,
-      String min,
-      String max,
-      Expression expression,
-      String referenceModel,
-      String referenceField,
-      Double ratio,
-      Duration within,
-      Double maxRate,
-      OnFailure onFailure) {
-    return new QualityRule(
-        kind,
-        name,
-        column,
-        values,
-        pattern,
-        min,
-        max,
-        expression,
-        referenceModel,
-        referenceField,
-        ratio,
-        within,
-        maxRate,
-        onFailure);
+  default OnFailure onFailure() {
+    return basics().onFailure();
+  }
+
+  /** The column the rule judges, or null (row counts, expressions). */
+  default String column() {
+    return null;
+  }
+
+  default QualityRule withName(String ruleName) {
+    return with(new Basics(Objects.requireNonNull(ruleName), onFailure()));
+  }
+
+  default QualityRule withOnFailure(OnFailure action) {
+    if (!kind().isRowRule() && (action == OnFailure.DEAD_LETTER || action == OnFailure.DROP)) {
+      throw new IllegalArgumentException(
+          "a dataset rule ("
+              + kind().specName()
+              + ") can only warn or fail, not "
+              + action.specName());
+    }
+    return with(new Basics(name(), action));
+  }
+
+  /** A row rule judged on each row alone (not unique or relationships, which need other rows). */
+  sealed interface RowCheck extends QualityRule
+      permits NotNull, AcceptedValues, Regex, Range, ExpressionRule {
+    /**
+     * Checks a row.
+     *
+     * @return null when the row passes, else what is wrong with it
+     */
+    String check(Row row);
   }
 
   /** Fails rows where {@code column} is null. */
-  public static QualityRule notNull(String column) {
-    return of(Kind.NOT_NULL, column);
+  record NotNull(Basics basics, String column) implements RowCheck {
+    @Override
+    public Kind kind() {
+      return Kind.NOT_NULL;
+    }
+
+    @Override
+    public NotNull with(Basics other) {
+      return new NotNull(other, column);
+    }
+
+    @Override
+    public String check(Row row) {
+      return row.getValue(column) == null ? column + " is null" : null;
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
   /** Fails every row whose non-null {@code column} value occurs in more than one row of the run. */
-  public static QualityRule unique(String column) {
-    return of(Kind.UNIQUE, column);
+  record Unique(Basics basics, String column) implements QualityRule {
+    @Override
+    public Kind kind() {
+      return Kind.UNIQUE;
+    }
+
+    @Override
+    public Unique with(Basics other) {
+      return new Unique(other, column);
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
-  /** Fails rows whose non-null {@code column} value, as text, is not one of {@code allowed}. */
-  public static QualityRule acceptedValues(String column, List<String> allowed) {
-    QualityRule rule = of(Kind.ACCEPTED_VALUES, column);
-    return rule.with(
-        rule.name, allowed, null, null, null, null, null, null, null, null, null, rule.onFailure);
+  /** Fails rows whose non-null {@code column} value, as text, is not one of {@code values}. */
+  record AcceptedValues(Basics basics, String column, List<String> values) implements RowCheck {
+    public AcceptedValues {
+      values = List.copyOf(values);
+    }
+
+    @Override
+    public Kind kind() {
+      return Kind.ACCEPTED_VALUES;
+    }
+
+    @Override
+    public AcceptedValues with(Basics other) {
+      return new AcceptedValues(other, column, values);
+    }
+
+    @Override
+    public String check(Row row) {
+      Object value = row.getValue(column);
+      return value == null || values.contains(text(value))
+          ? null
+          : column + " '" + text(value) + "' is not one of " + values;
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
-  /**
-   * Fails rows whose non-null {@code column} value, as text, does not match {@code regex} whole.
-   */
-  public static QualityRule regex(String column, String regex) {
-    Pattern.compile(regex);
-    QualityRule rule = of(Kind.REGEX, column);
-    return rule.with(
-        rule.name, null, regex, null, null, null, null, null, null, null, null, rule.onFailure);
+  /** Fails rows whose non-null {@code column} value, as text, does not match the pattern whole. */
+  record Regex(Basics basics, String column, Pattern pattern) implements RowCheck {
+    @Override
+    public Kind kind() {
+      return Kind.REGEX;
+    }
+
+    @Override
+    public Regex with(Basics other) {
+      return new Regex(other, column, pattern);
+    }
+
+    @Override
+    public String check(Row row) {
+      Object value = row.getValue(column);
+      return value == null || pattern.matcher(text(value)).matches()
+          ? null
+          : column + " '" + text(value) + "' does not match " + pattern.pattern();
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
   /**
    * Fails rows whose non-null {@code column} value is below {@code min} or above {@code max}
-   * (inclusive bounds, either may be null): numbers, or ISO dates and timestamps.
+   * (inclusive bounds written as text in the value's type, either may be null).
    */
-  public static QualityRule range(String column, String min, String max) {
-    QualityRule rule = of(Kind.RANGE, column);
-    return rule.with(
-        rule.name, null, null, min, max, null, null, null, null, null, null, rule.onFailure);
+  record Range(Basics basics, String column, String min, String max) implements RowCheck {
+    @Override
+    public Kind kind() {
+      return Kind.RANGE;
+    }
+
+    @Override
+    public Range with(Basics other) {
+      return new Range(other, column, min, max);
+    }
+
+    @Override
+    public String check(Row row) {
+      Object value = row.getValue(column);
+      if (value == null) {
+        return null;
+      }
+      if (min != null && compareToBound(value, min) < 0) {
+        return column + " " + text(value) + " is below the minimum " + min;
+      }
+      if (max != null && compareToBound(value, max) > 0) {
+        return column + " " + text(value) + " is above the maximum " + max;
+      }
+      return null;
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
   /** Fails rows whose non-null {@code column} value is not a value of {@code model.field}. */
-  public static QualityRule relationships(String column, String model, String field) {
-    QualityRule rule = of(Kind.RELATIONSHIPS, column);
-    return rule.with(
-        rule.name, null, null, null, null, null, model, field, null, null, null, rule.onFailure);
+  record Relationships(Basics basics, String column, String referenceModel, String referenceField)
+      implements QualityRule {
+    @Override
+    public Kind kind() {
+      return Kind.RELATIONSHIPS;
+    }
+
+    @Override
+    public Relationships with(Basics other) {
+      return new Relationships(other, column, referenceModel, referenceField);
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
   /** Fails rows for which the {@link Expression} is not true. */
-  public static QualityRule expression(Expression expression) {
-    QualityRule rule = of(Kind.EXPRESSION, null);
-    return rule.with(
-        "expression(" + expression + ")",
-        null,
-        null,
-        null,
-        null,
-        expression,
-        null,
-        null,
-        null,
-        null,
-        null,
-        rule.onFailure);
-  }
+  record ExpressionRule(Basics basics, Expression expression) implements RowCheck {
+    @Override
+    public Kind kind() {
+      return Kind.EXPRESSION;
+    }
 
-  /** Fails when the run would load fewer than {@code min} or more than {@code max} rows. */
-  public static QualityRule rowCount(Long min, Long max) {
-    QualityRule rule = of(Kind.ROW_COUNT, null);
-    return rule.with(
-        "row_count",
-        null,
-        null,
-        min == null ? null : min.toString(),
-        max == null ? null : max.toString(),
-        null,
-        null,
-        null,
-        null,
-        null,
-        null,
-        rule.onFailure);
+    @Override
+    public ExpressionRule with(Basics other) {
+      return new ExpressionRule(other, expression);
+    }
+
+    @Override
+    public String check(Row row) {
+      return expression.test(row) ? null : "not true: " + expression;
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
   /**
-   * With {@link #rowCount}: also fails below {@code ratio} times the rows of the last successful
-   * run.
+   * Fails when the run would load fewer than {@code minRows} or more than {@code maxRows} rows, or
+   * fewer than {@code minRatioOfLastRun} times the last successful run's rows (each may be null).
    */
-  public QualityRule withMinRatioOfLastRun(double ratio) {
-    return with(
-        name,
-        values,
-        pattern,
-        min,
-        max,
-        expression,
-        referenceModel,
-        referenceField,
-        ratio,
-        within,
-        maxRate,
-        onFailure);
+  record RowCount(Basics basics, Long minRows, Long maxRows, Double minRatioOfLastRun)
+      implements QualityRule {
+    @Override
+    public Kind kind() {
+      return Kind.ROW_COUNT;
+    }
+
+    @Override
+    public RowCount with(Basics other) {
+      return new RowCount(other, minRows, maxRows, minRatioOfLastRun);
+    }
+
+    /** Also fails below {@code ratio} times the rows of the last successful run. */
+    public RowCount withMinRatioOfLastRun(double ratio) {
+      return new RowCount(basics, minRows, maxRows, ratio);
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
-  /**
-   * Fails when the newest {@code column} value is older than {@code within} before the run's clock.
-   */
-  public static QualityRule freshness(String column, Duration within) {
-    QualityRule rule = of(Kind.FRESHNESS, column);
-    return rule.with(
-        rule.name, null, null, null, null, null, null, null, null, within, null, rule.onFailure);
+  /** Fails when the newest {@code column} value is older than {@code within} before the run. */
+  record Freshness(Basics basics, String column, Duration within) implements QualityRule {
+    @Override
+    public Kind kind() {
+      return Kind.FRESHNESS;
+    }
+
+    @Override
+    public Freshness with(Basics other) {
+      return new Freshness(other, column, within);
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
   /** Fails when more than {@code max} (0 to 1) of the rows have a null {@code column}. */
-  public static QualityRule nullRate(String column, double max) {
-    QualityRule rule = of(Kind.NULL_RATE, column);
-    return rule.with(
-        rule.name, null, null, null, null, null, null, null, null, null, max, rule.onFailure);
+  record NullRate(Basics basics, String column, double max) implements QualityRule {
+    @Override
+    public Kind kind() {
+      return Kind.NULL_RATE;
+    }
+
+    @Override
+    public NullRate with(Basics other) {
+      return new NullRate(other, column, max);
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
   /**
    * Fails when more than {@code max} (0 to 1) of the non-null {@code column} values repeat an
    * earlier one.
    */
-  public static QualityRule duplicateRate(String column, double max) {
-    QualityRule rule = of(Kind.DUPLICATE_RATE, column);
-    return rule.with(
-        rule.name, null, null, null, null, null, null, null, null, null, max, rule.onFailure);
-  }
-
-  public QualityRule withOnFailure(OnFailure action) {
-    if (!kind.isRowRule() && (action == OnFailure.DEAD_LETTER || action == OnFailure.DROP)) {
-      throw new IllegalArgumentException(
-          "a dataset rule ("
-              + kind.specName()
-              + ") can only warn or fail, not "
-              + action.specName());
+  record DuplicateRate(Basics basics, String column, double max) implements QualityRule {
+    @Override
+    public Kind kind() {
+      return Kind.DUPLICATE_RATE;
     }
-    return with(
-        name,
-        values,
-        pattern,
-        min,
-        max,
-        expression,
-        referenceModel,
-        referenceField,
-        minRatioOfLastRun,
-        within,
-        maxRate,
-        action);
+
+    @Override
+    public DuplicateRate with(Basics other) {
+      return new DuplicateRate(other, column, max);
+    }
+
+    @Override
+    public String toString() {
+      return name();
+    }
   }
 
-  /** The rule's name in reports and dead letters, e.g. {@code not_null(email)}. */
-  public QualityRule withName(String ruleName) {
-    return with(
-        Objects.requireNonNull(ruleName),
-        values,
-        pattern,
-        min,
-        max,
-        expression,
-        referenceModel,
-        referenceField,
-        minRatioOfLastRun,
-        within,
-        maxRate,
-        onFailure);
+  /** Fails rows where {@code column} is null. */
+  static NotNull notNull(String column) {
+    return new NotNull(Basics.of(Kind.NOT_NULL, column), column);
   }
 
-  public Kind kind() {
-    return kind;
+  /** Fails every row whose non-null {@code column} value occurs in more than one row of the run. */
+  static Unique unique(String column) {
+    return new Unique(Basics.of(Kind.UNIQUE, column), column);
   }
 
-  public String name() {
-    return name;
-  }
-
-  public String column() {
-    return column;
-  }
-
-  public OnFailure onFailure() {
-    return onFailure;
-  }
-
-  public String referenceModel() {
-    return referenceModel;
-  }
-
-  public String referenceField() {
-    return referenceField;
-  }
-
-  Long minRows() {
-    return min == null ? null : Long.valueOf(min);
-  }
-
-  Long maxRows() {
-    return max == null ? null : Long.valueOf(max);
-  }
-
-  Double minRatioOfLastRun() {
-    return minRatioOfLastRun;
-  }
-
-  Duration within() {
-    return within;
-  }
-
-  Double maxRate() {
-    return maxRate;
+  /** Fails rows whose non-null {@code column} value, as text, is not one of {@code allowed}. */
+  static AcceptedValues acceptedValues(String column, List<String> allowed) {
+    return new AcceptedValues(Basics.of(Kind.ACCEPTED_VALUES, column), column, allowed);
   }
 
   /**
-   * Checks a row against a per-row rule (not unique or relationships, which need other rows).
-   *
-   * @return null when the row passes, else what is wrong with it
+   * Fails rows whose non-null {@code column} value, as text, does not match {@code regex} whole.
    */
-  public String check(Row row) {
-    Object value = column == null ? null : row.getValue(column);
-    switch (kind) {
-      case NOT_NULL:
-        return value == null ? column + " is null" : null;
-      case ACCEPTED_VALUES:
-        return value == null || values.contains(text(value))
-            ? null
-            : column + " '" + text(value) + "' is not one of " + values;
-      case REGEX:
-        if (compiled == null) {
-          compiled = Pattern.compile(pattern);
-        }
-        return value == null || compiled.matcher(text(value)).matches()
-            ? null
-            : column + " '" + text(value) + "' does not match " + pattern;
-      case RANGE:
-        if (value == null) {
-          return null;
-        }
-        if (min != null && compareToBound(value, min) < 0) {
-          return column + " " + text(value) + " is below the minimum " + min;
-        }
-        if (max != null && compareToBound(value, max) > 0) {
-          return column + " " + text(value) + " is above the maximum " + max;
-        }
-        return null;
-      case EXPRESSION:
-        return expression.test(row) ? null : "not true: " + expression;
-      default:
-        throw new IllegalStateException(kind + " is not checked row by row");
-    }
+  static Regex regex(String column, String regex) {
+    return new Regex(Basics.of(Kind.REGEX, column), column, Pattern.compile(regex));
   }
 
+  /**
+   * Fails rows whose non-null {@code column} value is below {@code min} or above {@code max}
+   * (inclusive bounds, either may be null): numbers, or ISO dates and timestamps.
+   */
+  static Range range(String column, String min, String max) {
+    return new Range(Basics.of(Kind.RANGE, column), column, min, max);
+  }
+
+  /** Fails rows whose non-null {@code column} value is not a value of {@code model.field}. */
+  static Relationships relationships(String column, String model, String field) {
+    return new Relationships(Basics.of(Kind.RELATIONSHIPS, column), column, model, field);
+  }
+
+  /** Fails rows for which the {@link Expression} is not true. */
+  static ExpressionRule expression(Expression expression) {
+    return new ExpressionRule(
+        new Basics("expression(" + expression + ")", OnFailure.DEAD_LETTER), expression);
+  }
+
+  /** Fails when the run would load fewer than {@code min} or more than {@code max} rows. */
+  static RowCount rowCount(Long min, Long max) {
+    return new RowCount(new Basics("row_count", OnFailure.FAIL), min, max, null);
+  }
+
+  /**
+   * Fails when the newest {@code column} value is older than {@code within} before the run's clock.
+   */
+  static Freshness freshness(String column, Duration within) {
+    return new Freshness(Basics.of(Kind.FRESHNESS, column), column, within);
+  }
+
+  /** Fails when more than {@code max} (0 to 1) of the rows have a null {@code column}. */
+  static NullRate nullRate(String column, double max) {
+    return new NullRate(Basics.of(Kind.NULL_RATE, column), column, max);
+  }
+
+  /**
+   * Fails when more than {@code max} (0 to 1) of the non-null {@code column} values repeat an
+   * earlier one.
+   */
+  static DuplicateRate duplicateRate(String column, double max) {
+    return new DuplicateRate(Basics.of(Kind.DUPLICATE_RATE, column), column, max);
+  }
+
+  /** A value as text: decimals without exponent. */
   static String text(Object value) {
     return value instanceof BigDecimal d ? d.toPlainString() : String.valueOf(value);
   }
@@ -448,10 +502,5 @@ public final class QualityRule implements Serializable {
       return instant.compareTo(limit);
     }
     return text(value).compareTo(bound);
-  }
-
-  @Override
-  public String toString() {
-    return name;
   }
 }
