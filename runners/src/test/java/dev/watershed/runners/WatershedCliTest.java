@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
@@ -601,6 +602,36 @@ class WatershedCliTest {
                       + Staging.tag("people")
                       + "' in jdbc:postgresql://127.0.0.1:5432/test (sinks.pg)"),
           stderr());
+    }
+    err.reset();
+    assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());
+  }
+
+  /** A run elsewhere holding the pipeline's MariaDB lock (GET_LOCK) refuses this run too. */
+  @Test
+  void aRunHoldingTheMariaDbLockRefusesASecondRun() throws Exception {
+    Path spec =
+        write(
+            spec(
+                    CSV_SOURCE,
+                    "  maria: { type: mariadb, url: \"jdbc:mariadb://127.0.0.1:3306/test\", user:"
+                        + " root }")
+                + "report: { path: report }\n");
+    try (Connection elsewhere = MARIADB.connect();
+        PreparedStatement lock = elsewhere.prepareStatement("SELECT GET_LOCK(?, 0)")) {
+      lock.setString(1, "watershed:" + Staging.tag("people"));
+      try (ResultSet held = lock.executeQuery()) {
+        assertTrue(held.next() && held.getInt(1) == 1, "the test holds the lock");
+      }
+      assertEquals(Watershed.FAILED, cli("run", spec.toString(), "--runner=direct"));
+      assertTrue(
+          stderr()
+              .contains(
+                  "pipeline people is already running: another run holds its lock 'watershed:"
+                      + Staging.tag("people")
+                      + "' in jdbc:mariadb://127.0.0.1:3306/test (sinks.maria)"),
+          stderr());
+      assertFalse(Files.exists(folder.resolve("report/run-report.json")), "nothing was written");
     }
     err.reset();
     assertEquals(Watershed.OK, cli("run", spec.toString(), "--runner=direct"), stderr());

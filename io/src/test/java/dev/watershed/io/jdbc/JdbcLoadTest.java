@@ -1,6 +1,7 @@
 package dev.watershed.io.jdbc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.WriteMode;
 import dev.watershed.transforms.model.CanonicalModel;
@@ -263,5 +264,82 @@ class JdbcLoadTest {
                 + " was committed: ERROR: new row for relation"),
         message);
     assertEquals(List.of(), Databases.rows(endpoint, "SELECT id FROM " + table));
+  }
+
+  /**
+   * A commit that meets a concurrent transaction (PostgreSQL's deadlock_detected 40P01, MariaDB's
+   * 40001) is tried again and lands once. The conflict is raised by the database itself: a trigger
+   * on the target fails the first statement that touches it, counted by a sequence (sequences are
+   * not rolled back with the failed transaction).
+   */
+  @ParameterizedTest
+  @MethodSource("serverDatabases")
+  void aCommitThatMeetsADeadlockIsTriedAgainAndLandsOnce(String database) throws SQLException {
+    use(database);
+    String sequence = table + "_attempts";
+    boolean postgres = database.equals("postgres");
+    Databases.execute(
+        endpoint,
+        "CREATE TABLE "
+            + table
+            + " (id VARCHAR(64) PRIMARY KEY, name TEXT, amount DECIMAL(10,2), day DATE, at "
+            + (postgres ? "TIMESTAMPTZ" : "DATETIME(6)")
+            + ", version BIGINT, active BOOLEAN, _source TEXT)");
+    Databases.execute(endpoint, "CREATE SEQUENCE " + sequence);
+    try {
+      if (postgres) {
+        Databases.execute(
+            endpoint,
+            "CREATE FUNCTION "
+                + table
+                + "_conflict() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF nextval('"
+                + sequence
+                + "') = 1 THEN RAISE EXCEPTION 'deadlock detected (raised by the test)' USING"
+                + " ERRCODE = '40P01'; END IF; RETURN NEW; END $$");
+        Databases.execute(
+            endpoint,
+            "CREATE TRIGGER "
+                + table
+                + "_conflict BEFORE INSERT OR UPDATE ON "
+                + table
+                + " FOR EACH ROW EXECUTE FUNCTION "
+                + table
+                + "_conflict()");
+      } else {
+        Databases.execute(
+            endpoint,
+            "CREATE TRIGGER "
+                + table
+                + "_conflict BEFORE INSERT ON "
+                + table
+                + " FOR EACH ROW BEGIN IF NEXTVAL("
+                + sequence
+                + ") = 1 THEN SIGNAL SQLSTATE '40001' SET MESSAGE_TEXT = 'deadlock (raised by the"
+                + " test)'; END IF; END");
+      }
+      load(WriteMode.MERGE, item("a", "Anna", "10.5", 1), item("b", "Ben", null, 1));
+      assertEquals(
+          List.of("a|Anna", "b|Ben"),
+          Databases.rows(endpoint, "SELECT id, name FROM " + table + " ORDER BY id"));
+      List<String> attempts =
+          Databases.rows(
+              endpoint,
+              postgres
+                  ? "SELECT last_value FROM " + sequence
+                  : "SELECT NEXTVAL(" + sequence + ") - 1");
+      assertTrue(
+          Long.parseLong(attempts.get(0)) >= 3,
+          "the first attempt failed, the second wrote both rows: " + attempts);
+    } finally {
+      Databases.execute(endpoint, "DROP TABLE IF EXISTS " + table);
+      Databases.execute(endpoint, "DROP SEQUENCE IF EXISTS " + sequence);
+      if (postgres) {
+        Databases.execute(endpoint, "DROP FUNCTION IF EXISTS " + table + "_conflict()");
+      }
+    }
+  }
+
+  static Stream<String> serverDatabases() {
+    return Stream.of("postgres", "mariadb");
   }
 }
