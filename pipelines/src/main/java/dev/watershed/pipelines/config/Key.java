@@ -28,7 +28,9 @@ public record Key(
     /** One string, or a block of names to strings. */
     STRING_OR_MAP,
     /** A block of names to blocks of names to strings (a model's field mapping, per model). */
-    MAPS
+    MAPS,
+    /** A list of blocks, each with the keys in {@code children}. */
+    OBJECTS
   }
 
   public static Key string(String name, String description) {
@@ -65,6 +67,10 @@ public record Key(
 
   public static Key stringOrMap(String name, String description) {
     return new Key(name, Kind.STRING_OR_MAP, description, List.of(), List.of());
+  }
+
+  public static Key objects(String name, String description, List<Key> children) {
+    return new Key(name, Kind.OBJECTS, description, List.of(), List.copyOf(children));
   }
 
   public static Key object(String name, String description, Key... children) {

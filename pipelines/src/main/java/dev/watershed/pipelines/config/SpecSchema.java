@@ -361,6 +361,11 @@ public final class SpecSchema {
         node.put("type", "object");
         node.set("additionalProperties", scalar());
         break;
+      case OBJECTS:
+        node = JSON.createObjectNode();
+        node.put("type", "array");
+        node.set("items", block(key.children()));
+        break;
       case MAPS:
         node = JSON.createObjectNode();
         node.put("type", "object");

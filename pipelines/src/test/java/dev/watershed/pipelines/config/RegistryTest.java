@@ -116,7 +116,7 @@ class RegistryTest {
     assertTrue(
         e.getMessage()
             .contains(
-                "unknown source type 'ftp'; allowed: csv, jdbc, json, jsonl, kafka, parquet,"
+                "unknown source type 'ftp'; allowed: csv, http, jdbc, json, jsonl, kafka, parquet,"
                     + " sequence"),
         e.getMessage());
   }

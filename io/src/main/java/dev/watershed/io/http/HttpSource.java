@@ -1,0 +1,237 @@
+package dev.watershed.io.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.watershed.io.files.JsonLinesSource;
+import dev.watershed.transforms.deadletter.DeadLetter;
+import dev.watershed.transforms.metrics.RunCounters;
+import dev.watershed.transforms.records.RawRecords;
+import java.io.Serializable;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.metrics.Counter;
+import org.apache.beam.sdk.schemas.Schema;
+import org.apache.beam.sdk.transforms.Create;
+import org.apache.beam.sdk.transforms.DoFn;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.Row;
+import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TupleTagList;
+
+/**
+ * Reads the records of a web API into raw rows ({@link RawRecords}): every resource page by page
+ * ({@link Pagination}), authenticated ({@link HttpAuth}), within a request budget and with retries
+ * ({@link HttpClientSession}). Resources are read in parallel on the workers. A record that is not
+ * a JSON object is a dead letter; a page that still fails after the retries fails the run with the
+ * request named (secrets redacted), or, with {@code onError = dead_letter}, is a dead letter and
+ * the resource's reading stops there.
+ *
+ * <pre>{@code
+ * HttpSource.read(new HttpSource.Settings("payments", "https://api.example.com/v1",
+ *     List.of(new HttpResource("/customers", "GET", Map.of("limit", "100"), null, "/data")),
+ *     new HttpAuth.Bearer(key), new Pagination.Cursor("starting_after", null, "id", "/has_more"),
+ *     10, 5, Duration.ofMinutes(2), Duration.ofSeconds(30), "fail", null, null, columns));
+ * }</pre>
+ */
+public final class HttpSource
+    extends PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> {
+  /** The stage written into dead letters. */
+  public static final String STAGE = "extract";
+
+  public static final String NOT_AN_OBJECT = "not a JSON object";
+  public static final String REQUEST_FAILED = "request failed";
+
+  private static final TupleTag<Row> ROWS = new TupleTag<>("rows");
+  private static final TupleTag<Row> DEAD = new TupleTag<>("dead_letters");
+
+  /**
+   * What an API source reads and how.
+   *
+   * @param maxRequestsPerSecond the request budget of the source in this JVM (0: none)
+   * @param maxAttempts how often one request is tried
+   * @param maxRetryTime how long one request may take with its retries
+   * @param onError {@code fail} or {@code dead_letter}: what a request that still fails does
+   * @param sinceParam the query parameter an incremental read sends its start in (null: read all)
+   * @param since where an incremental read starts (null: from the start)
+   * @param columns the record fields to read (dotted paths into nested objects)
+   */
+  public record Settings(
+      String sourceName,
+      String baseUrl,
+      List<HttpResource> resources,
+      HttpAuth auth,
+      Pagination pagination,
+      double maxRequestsPerSecond,
+      int maxAttempts,
+      Duration maxRetryTime,
+      Duration timeout,
+      String onError,
+      String sinceParam,
+      String since,
+      List<String> columns)
+      implements Serializable {
+    public Settings {
+      resources = List.copyOf(resources);
+      columns = List.copyOf(columns);
+    }
+
+    /** Never shows credentials. */
+    @Override
+    public String toString() {
+      return "API " + sourceName + " at " + baseUrl;
+    }
+  }
+
+  private final Settings settings;
+
+  private HttpSource(Settings settings) {
+    this.settings = settings;
+  }
+
+  public static HttpSource read(Settings settings) {
+    return new HttpSource(settings);
+  }
+
+  @Override
+  public void populateDisplayData(DisplayData.Builder builder) {
+    super.populateDisplayData(builder);
+    builder.add(DisplayData.item("source", settings.sourceName()));
+    builder.add(DisplayData.item("baseUrl", settings.baseUrl()));
+    builder.add(DisplayData.item("resources", settings.resources().toString()));
+    builder.add(DisplayData.item("auth", settings.auth().toString()));
+    builder.add(DisplayData.item("pagination", settings.pagination().getClass().getSimpleName()));
+    builder.add(DisplayData.item("columns", String.valueOf(settings.columns().size())));
+    if (settings.maxRequestsPerSecond() > 0) {
+      builder.add(DisplayData.item("maxRequestsPerSecond", settings.maxRequestsPerSecond()));
+    }
+    builder.addIfNotNull(DisplayData.item("since", settings.since()));
+  }
+
+  @Override
+  public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
+    Schema schema = RawRecords.schema(settings.columns());
+    List<Integer> resources = new ArrayList<>();
+    for (int i = 0; i < settings.resources().size(); i++) {
+      resources.add(i);
+    }
+    PCollectionTuple out =
+        input
+            .apply("Resources", Create.of(resources))
+            // Each resource on a worker of its own, within the shared budget.
+            .apply("Spread", Reshuffle.viaRandomKey())
+            .apply(
+                "Fetch",
+                ParDo.of(new FetchFn(settings, schema))
+                    .withOutputTags(ROWS, TupleTagList.of(DEAD)));
+    return WithFailures.Result.of(
+        out.get(ROWS).setRowSchema(schema), out.get(DEAD).setRowSchema(DeadLetter.SCHEMA));
+  }
+
+  /** Reads one resource, page after page. */
+  static final class FetchFn extends DoFn<Integer, Row> {
+    private final Settings settings;
+    private final Schema schema;
+    private final Counter read;
+    private final Counter requests;
+    private transient HttpClientSession session;
+
+    FetchFn(Settings settings, Schema schema) {
+      this.settings = settings;
+      this.schema = schema;
+      this.read = RunCounters.counter("source." + settings.sourceName() + ".read");
+      this.requests = RunCounters.counter("source." + settings.sourceName() + ".requests");
+    }
+
+    @Setup
+    public void setup() {
+      session = new HttpClientSession(settings);
+    }
+
+    @ProcessElement
+    public void process(@Element Integer index, MultiOutputReceiver out) throws Exception {
+      HttpResource resource = settings.resources().get(index);
+      Map<String, String> first = new LinkedHashMap<>(settings.pagination().first());
+      if (settings.sinceParam() != null && settings.since() != null) {
+        first.put(settings.sinceParam(), settings.since());
+      }
+      Pagination.Request request = Pagination.Request.first(first);
+      for (int page = 1; request != null; page++) {
+        String url = session.url(resource, request);
+        HttpClientSession.Answer answer;
+        try {
+          answer = session.send(resource.method(), url, resource.body());
+          requests.inc();
+        } catch (HttpClientSession.RequestFailed e) {
+          String message = "source " + settings.sourceName() + ": " + e.getMessage();
+          if (!settings.onError().equals("dead_letter")) {
+            // The message names the source, the request (secrets redacted), the answer and the
+            // fix; the client's own exception adds nothing a user needs.
+            throw new IllegalStateException(message);
+          }
+          read.inc();
+          out.get(DEAD)
+              .output(
+                  DeadLetter.of(
+                      STAGE,
+                      REQUEST_FAILED,
+                      message,
+                      settings.sourceName(),
+                      resource + " page " + page,
+                      resource.method() + " " + session.redact(url)));
+          return;
+        }
+        JsonNode at =
+            resource.recordsAt().isEmpty() ? answer.body() : answer.body().at(resource.recordsAt());
+        List<JsonNode> records = new ArrayList<>();
+        if (at.isArray()) {
+          at.forEach(records::add);
+        } else if (!at.isMissingNode() && !at.isNull()) {
+          records.add(at);
+        }
+        for (int i = 0; i < records.size(); i++) {
+          JsonNode record = records.get(i);
+          String position = resource + " page " + page + " #" + (i + 1);
+          read.inc();
+          if (!record.isObject()) {
+            out.get(DEAD)
+                .output(
+                    DeadLetter.of(
+                        STAGE,
+                        NOT_AN_OBJECT,
+                        "the record is " + record.getNodeType().name().toLowerCase(),
+                        settings.sourceName(),
+                        position,
+                        record.toString()));
+            continue;
+          }
+          out.get(ROWS).output(rawRow(record, position));
+        }
+        request =
+            settings
+                .pagination()
+                .next(new Pagination.Page(records, answer.body(), answer.headers(), request));
+      }
+    }
+
+    private Row rawRow(JsonNode record, String position) {
+      int dataColumns = schema.getFieldCount() - 3;
+      List<Object> values = new ArrayList<>(dataColumns + 3);
+      for (int c = 0; c < dataColumns; c++) {
+        values.add(JsonLinesSource.text(JsonLinesSource.at(record, schema.getField(c).getName())));
+      }
+      values.add(settings.sourceName());
+      values.add(position);
+      values.add(record.toString());
+      return Row.withSchema(schema).attachValues(values);
+    }
+  }
+}

@@ -1,0 +1,428 @@
+package dev.watershed.pipelines.sources;
+
+import dev.watershed.io.http.HttpAuth;
+import dev.watershed.io.http.HttpResource;
+import dev.watershed.io.http.HttpSource;
+import dev.watershed.io.http.Pagination;
+import dev.watershed.pipelines.config.Key;
+import dev.watershed.pipelines.config.ParseContext;
+import dev.watershed.pipelines.config.ReadContext;
+import dev.watershed.pipelines.config.ReadRange;
+import dev.watershed.pipelines.config.SourceBasics;
+import dev.watershed.pipelines.config.SourceConfig;
+import dev.watershed.pipelines.config.SourceType;
+import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.YamlObject;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.beam.sdk.transforms.PTransform;
+import org.apache.beam.sdk.transforms.WithFailures;
+import org.apache.beam.sdk.values.PBegin;
+import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.Row;
+
+/**
+ * {@code type: http}: the records of a web API (a CRM, a payments service, a help desk), page by
+ * page, authenticated, within a request budget, with retries; incremental through a query parameter
+ * that asks for records changed since the last run.
+ *
+ * <pre>{@code
+ * payments:
+ *   type: http
+ *   base_url: https://api.example.com/v1
+ *   path: /customers
+ *   records_at: /data
+ *   auth: { type: bearer, token: "${env:PAYMENTS_KEY}" }
+ *   paginate: { type: cursor, param: starting_after, from_record: id, has_more_at: /has_more }
+ *   max_requests_per_second: 20
+ *   incremental: { param: updated_since, lookback: 10m }
+ * }</pre>
+ */
+public final class HttpSourceType implements SourceType {
+  /**
+   * An incremental API read: the run's start, less {@code lookback} for late updates, is sent in
+   * {@code param} on the next run; {@code initial} is where the first run starts (null: all).
+   */
+  public record Incremental(String param, Duration lookback, String initial) {}
+
+  /** An API source. */
+  public record Config(
+      SourceBasics basics,
+      String baseUrl,
+      List<HttpResource> resources,
+      HttpAuth auth,
+      Pagination pagination,
+      double maxRequestsPerSecond,
+      int maxAttempts,
+      Duration maxRetryTime,
+      Duration timeout,
+      String onError,
+      Incremental incremental)
+      implements SourceConfig {
+
+    @Override
+    public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
+        ReadContext context) {
+      return HttpSource.read(
+          new HttpSource.Settings(
+              name(),
+              baseUrl,
+              resources,
+              auth,
+              pagination,
+              maxRequestsPerSecond,
+              maxAttempts,
+              maxRetryTime,
+              timeout,
+              onError,
+              incremental == null ? null : incremental.param(),
+              since(context.range()),
+              context.columns()));
+    }
+
+    /** Where this run reads from: the last run's mark less the look-back, or the initial one. */
+    String since(ReadRange range) {
+      if (incremental == null) {
+        return null;
+      }
+      String from = range == null ? null : range.from();
+      if (from == null) {
+        return incremental.initial();
+      }
+      try {
+        return Instant.parse(from).minus(incremental.lookback()).toString();
+      } catch (DateTimeParseException e) {
+        return from;
+      }
+    }
+
+    @Override
+    public boolean readsInPart() {
+      return incremental != null;
+    }
+
+    @Override
+    public String firstMark() {
+      return incremental.initial();
+    }
+
+    /** The run's start: records changed from here on are the next run's. */
+    @Override
+    public String currentMark() {
+      return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    @Override
+    public void checkReachable(Spec spec, String where) {
+      URI uri = URI.create(baseUrl);
+      int port = uri.getPort() > 0 ? uri.getPort() : uri.getScheme().equals("https") ? 443 : 80;
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress(uri.getHost(), port), 10_000);
+      } catch (IOException | IllegalArgumentException e) {
+        throw new IllegalStateException(
+            where
+                + ": cannot reach the API at "
+                + uri.getScheme()
+                + "://"
+                + uri.getHost()
+                + ":"
+                + port
+                + " ("
+                + e.getClass().getSimpleName()
+                + "); check base_url and the network");
+      }
+    }
+
+    /** Never shows credentials. */
+    @Override
+    public String toString() {
+      return "source " + name() + " (http)";
+    }
+  }
+
+  @Override
+  public String name() {
+    return "http";
+  }
+
+  @Override
+  public String description() {
+    return "a web API (REST or JSON over HTTP): pages, auth, rate limits, retries, incremental";
+  }
+
+  private static final List<Key> RESOURCE_KEYS =
+      List.of(
+          Key.string("path", "the path below base_url, such as /customers"),
+          Key.oneOf("method", "the HTTP method (default GET)", "GET", "POST"),
+          Key.map("params", "query parameters sent with every request"),
+          Key.string("body", "a JSON body, for POST-style search endpoints"),
+          Key.string(
+              "records_at",
+              "JSON pointer to the records in a response, such as /data (default: the response"
+                  + " is the array)"));
+
+  @Override
+  public List<Key> keys() {
+    List<Key> keys = new ArrayList<>();
+    keys.add(Key.string("base_url", "the API's base URL, such as https://api.example.com/v1"));
+    keys.addAll(RESOURCE_KEYS);
+    keys.add(
+        Key.objects(
+            "resources",
+            "several endpoints of the same record shape, read in parallel",
+            RESOURCE_KEYS));
+    keys.add(
+        Key.object(
+            "auth",
+            "how requests authenticate; secrets as ${env:NAME} or ${file:PATH}",
+            Key.oneOf("type", "the scheme", "bearer", "api_key", "basic", "oauth2"),
+            Key.string("token", "bearer: the token"),
+            Key.string("name", "api_key: the header or query parameter"),
+            Key.string("value", "api_key: the key"),
+            Key.oneOf("in", "api_key: where it goes (default header)", "header", "query"),
+            Key.string("user", "basic: the user"),
+            Key.string("password", "basic: the password"),
+            Key.string("token_url", "oauth2: the token endpoint"),
+            Key.string("client_id", "oauth2: the client id"),
+            Key.string("client_secret", "oauth2: the client secret"),
+            Key.string("scope", "oauth2: the scope asked for")));
+    keys.add(
+        Key.object(
+            "paginate",
+            "how the API pages its records (default: one request)",
+            Key.oneOf(
+                "type",
+                "the style",
+                "none",
+                "page_number",
+                "offset",
+                "cursor",
+                "next_url",
+                "link_header"),
+            Key.string("param", "page_number, cursor: the query parameter"),
+            Key.integer("start", "page_number: the first page (default 1)"),
+            Key.string("size_param", "page_number: the page size parameter"),
+            Key.integer("size", "page_number: the page size"),
+            Key.string("offset_param", "offset: the offset parameter (default offset)"),
+            Key.string("limit_param", "offset: the limit parameter (default limit)"),
+            Key.integer("limit", "offset: records per page (default 100)"),
+            Key.string("total_at", "page_number, offset: JSON pointer to the total of records"),
+            Key.string("cursor_at", "cursor: JSON pointer to the next cursor in the body"),
+            Key.string("from_record", "cursor: the field of the last record that is the cursor"),
+            Key.string("has_more_at", "cursor: JSON pointer to a has-more flag"),
+            Key.string("next_at", "next_url: JSON pointer to the next page's URL")));
+    keys.add(Key.string("max_requests_per_second", "the request budget (default: none)"));
+    keys.add(Key.integer("max_attempts", "how often one request is tried (default 5)"));
+    keys.add(Key.duration("max_retry_time", "how long one request may retry (default 2m)"));
+    keys.add(Key.duration("timeout", "how long one request may take (default 30s)"));
+    keys.add(
+        Key.oneOf(
+            "on_error",
+            "a request that still fails: fail the run (default) or dead_letter and go on",
+            "fail",
+            "dead_letter"));
+    keys.add(
+        Key.object(
+            "incremental",
+            "read only what changed since the last run",
+            Key.string("param", "the query parameter that takes the time, such as updated_since"),
+            Key.duration("lookback", "read this much before the last run's start (default 0s)"),
+            Key.string("initial", "where the first run starts (default: everything)")));
+    return keys;
+  }
+
+  @Override
+  public Config parse(SourceBasics basics, YamlObject block, ParseContext context) {
+    String baseUrl = block.string("base_url", true);
+    if (baseUrl != null && !baseUrl.startsWith("http://") && !baseUrl.startsWith("https://")) {
+      block.error("base_url", "expected an http:// or https:// URL, got '" + baseUrl + "'");
+    }
+    List<HttpResource> resources = new ArrayList<>();
+    String defaultRecordsAt = block.string("records_at", "");
+    if (block.has("resources")) {
+      if (block.has("path")) {
+        block.error("path", "give path or resources, not both");
+      }
+      for (YamlObject item : block.list("resources")) {
+        item.rejectUnknown(Set.of("path", "method", "params", "body", "records_at"));
+        resources.add(resource(item, defaultRecordsAt));
+      }
+    } else if (block.has("path")) {
+      resources.add(resource(block, defaultRecordsAt));
+    } else {
+      block.error(null, "give the endpoint to read: path (or resources)");
+    }
+    double rate = 0;
+    String budget = block.string("max_requests_per_second", null);
+    if (budget != null) {
+      try {
+        rate = Double.parseDouble(budget);
+        if (rate <= 0) {
+          block.error("max_requests_per_second", "expected a positive number");
+        }
+      } catch (NumberFormatException e) {
+        block.error("max_requests_per_second", "expected a number, got '" + budget + "'");
+      }
+    }
+    int attempts = block.integer("max_attempts", 5);
+    if (attempts < 1) {
+      block.error("max_attempts", "expected at least 1");
+    }
+    String onError = block.string("on_error", "fail");
+    if (!onError.equals("fail") && !onError.equals("dead_letter")) {
+      block.error("on_error", "unknown value '" + onError + "'; allowed: fail, dead_letter");
+    }
+    Incremental incremental = null;
+    if (block.has("incremental")) {
+      YamlObject inc = block.object("incremental", true);
+      inc.rejectUnknown(Set.of("param", "lookback", "initial"));
+      String param = inc.string("param", true);
+      String initial = inc.string("initial", null);
+      if (initial != null) {
+        try {
+          Instant.parse(initial);
+        } catch (DateTimeParseException e) {
+          inc.error("initial", "expected an ISO instant such as 2024-01-01T00:00:00Z");
+        }
+      }
+      incremental = new Incremental(param, inc.duration("lookback", Duration.ZERO), initial);
+    }
+    return new Config(
+        basics,
+        baseUrl,
+        resources,
+        auth(block),
+        pagination(block),
+        rate,
+        attempts,
+        block.duration("max_retry_time", Duration.ofMinutes(2)),
+        block.duration("timeout", Duration.ofSeconds(30)),
+        onError,
+        incremental);
+  }
+
+  private static HttpResource resource(YamlObject item, String defaultRecordsAt) {
+    String path = item.string("path", true);
+    String method = item.string("method", "GET");
+    if (!method.equals("GET") && !method.equals("POST")) {
+      item.error("method", "expected GET or POST, got '" + method + "'");
+    }
+    Map<String, String> params = new LinkedHashMap<>();
+    YamlObject declared = item.object("params", false);
+    for (String name : declared.keys()) {
+      String value = declared.string(name, true);
+      if (value != null) {
+        params.put(name, value);
+      }
+    }
+    String recordsAt = item.string("records_at", defaultRecordsAt);
+    if (!recordsAt.isEmpty() && !recordsAt.startsWith("/")) {
+      item.error(
+          "records_at",
+          "expected a JSON pointer to the records, such as /data; got '" + recordsAt + "'");
+    }
+    return new HttpResource(
+        path == null ? "/" : path, method, params, item.string("body", null), recordsAt);
+  }
+
+  private static HttpAuth auth(YamlObject block) {
+    if (!block.has("auth")) {
+      return new HttpAuth.None();
+    }
+    YamlObject auth = block.object("auth", true);
+    String type = auth.string("type", true);
+    if (type == null) {
+      return new HttpAuth.None();
+    }
+    switch (type) {
+      case "bearer":
+        auth.rejectUnknown(Set.of("type", "token"));
+        return new HttpAuth.Bearer(auth.string("token", true));
+      case "api_key":
+        auth.rejectUnknown(Set.of("type", "name", "value", "in"));
+        String in = auth.string("in", "header");
+        if (!in.equals("header") && !in.equals("query")) {
+          auth.error("in", "expected header or query, got '" + in + "'");
+        }
+        return new HttpAuth.ApiKey(auth.string("name", true), auth.string("value", true), in);
+      case "basic":
+        auth.rejectUnknown(Set.of("type", "user", "password"));
+        return new HttpAuth.Basic(auth.string("user", true), auth.string("password", true));
+      case "oauth2":
+        auth.rejectUnknown(Set.of("type", "token_url", "client_id", "client_secret", "scope"));
+        return new HttpAuth.OAuth2ClientCredentials(
+            auth.string("token_url", true),
+            auth.string("client_id", true),
+            auth.string("client_secret", true),
+            auth.string("scope", null));
+      default:
+        auth.error(
+            "type", "unknown auth type '" + type + "'; allowed: bearer, api_key, basic, oauth2");
+        return new HttpAuth.None();
+    }
+  }
+
+  private static Pagination pagination(YamlObject block) {
+    if (!block.has("paginate")) {
+      return new Pagination.Single();
+    }
+    YamlObject pages = block.object("paginate", true);
+    String type = pages.string("type", true);
+    if (type == null) {
+      return new Pagination.Single();
+    }
+    switch (type) {
+      case "none":
+        pages.rejectUnknown(Set.of("type"));
+        return new Pagination.Single();
+      case "page_number":
+        pages.rejectUnknown(Set.of("type", "param", "start", "size_param", "size", "total_at"));
+        return new Pagination.PageNumber(
+            pages.string("param", "page"),
+            pages.integer("start", 1),
+            pages.string("size_param", null),
+            pages.integer("size", 100),
+            pages.string("total_at", null));
+      case "offset":
+        pages.rejectUnknown(Set.of("type", "offset_param", "limit_param", "limit", "total_at"));
+        return new Pagination.Offset(
+            pages.string("offset_param", "offset"),
+            pages.string("limit_param", "limit"),
+            pages.integer("limit", 100),
+            pages.string("total_at", null));
+      case "cursor":
+        pages.rejectUnknown(Set.of("type", "param", "cursor_at", "from_record", "has_more_at"));
+        String cursorAt = pages.string("cursor_at", null);
+        String fromRecord = pages.string("from_record", null);
+        if ((cursorAt == null) == (fromRecord == null)) {
+          pages.error(null, "give exactly one of cursor_at (in the body) and from_record");
+        }
+        return new Pagination.Cursor(
+            pages.string("param", true), cursorAt, fromRecord, pages.string("has_more_at", null));
+      case "next_url":
+        pages.rejectUnknown(Set.of("type", "next_at"));
+        return new Pagination.NextUrl(pages.string("next_at", true));
+      case "link_header":
+        pages.rejectUnknown(Set.of("type"));
+        return new Pagination.LinkHeader();
+      default:
+        pages.error(
+            "type",
+            "unknown pagination '"
+                + type
+                + "'; allowed: none, page_number, offset, cursor, next_url, link_header");
+        return new Pagination.Single();
+    }
+  }
+}

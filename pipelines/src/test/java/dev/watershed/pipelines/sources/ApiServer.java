@@ -1,0 +1,321 @@
+package dev.watershed.pipelines.sources;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A local web API in two SaaS styles, served by the JDK's HTTP server over real sockets, for the
+ * API-source tests: a payments API ({@code /v1/customers}: bearer key, {@code limit} + {@code
+ * starting_after} + {@code has_more}, {@code updated_since}) and a CRM ({@code /crm/...}: OAuth 2.0
+ * client credentials with expiring tokens, offset/limit with a total, {@code Link} headers, page
+ * numbers, next URLs). Data from {@code test-data/api/}. Faults are switched on per test: a burst
+ * of 429s, 500s, tokens that expire after a number of uses.
+ */
+final class ApiServer implements AutoCloseable {
+  static final String PAYMENTS_KEY = "sk_test_4eC39HqLyjWDarjtT1zdp7dc";
+  static final String CLIENT_ID = "watershed";
+  static final String CLIENT_SECRET = "cs_9f8e7d6c5b4a";
+  static final String QUERY_KEY = "qk-7Yh2-secret";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path DATA = Path.of("..", "test-data", "api");
+
+  private final HttpServer server;
+  private final List<JsonNode> customers;
+  private final List<JsonNode> contacts;
+
+  /** Every request: method, path and query, as received. */
+  final List<String> requests = new CopyOnWriteArrayList<>();
+
+  /** Requests answered (any status), by the second of the wall clock they arrived in. */
+  final Map<Long, AtomicInteger> perSecond = new ConcurrentHashMap<>();
+
+  /** Faults: answer this many next requests with 429 (Retry-After: 1). */
+  final AtomicInteger tooManyRequests = new AtomicInteger();
+
+  /** Faults: answer this many next requests with 500. */
+  final AtomicInteger serverErrors = new AtomicInteger();
+
+  /** A token stops working after this many uses (an expiry mid-run); 0: never. */
+  volatile int tokenUses;
+
+  private final Map<String, AtomicInteger> tokens = new ConcurrentHashMap<>();
+  private final AtomicInteger issued = new AtomicInteger();
+
+  ApiServer() throws IOException {
+    customers = load("payments_customers.json");
+    contacts = load("crm_contacts.json");
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.setExecutor(Executors.newFixedThreadPool(4));
+    server.createContext("/", this::handle);
+    server.start();
+  }
+
+  private static List<JsonNode> load(String file) throws IOException {
+    List<JsonNode> out = new ArrayList<>();
+    JSON.readTree(Files.readString(DATA.resolve(file))).forEach(out::add);
+    return Collections.unmodifiableList(out);
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  /** Tokens the OAuth endpoint issued. */
+  int tokensIssued() {
+    return issued.get();
+  }
+
+  /** The most requests that arrived in one second of the wall clock. */
+  int busiestSecond() {
+    return perSecond.values().stream().mapToInt(AtomicInteger::get).max().orElse(0);
+  }
+
+  /** The customers an {@code updated_since} of {@code since} selects (null: all), objects only. */
+  List<JsonNode> customersSince(String since) {
+    List<JsonNode> out = new ArrayList<>();
+    for (JsonNode customer : customers) {
+      if (customer.isObject()
+          && (since == null
+              || !Instant.parse(customer.get("updated_at").asText())
+                  .isBefore(Instant.parse(since)))) {
+        out.add(customer);
+      }
+    }
+    return out;
+  }
+
+  List<JsonNode> contacts() {
+    return contacts;
+  }
+
+  /** Changes a customer's e-mail and moves its updated_at to {@code at}. */
+  void update(String id, String email, String at) {
+    for (JsonNode customer : customers) {
+      if (customer.isObject() && customer.get("id").asText().equals(id)) {
+        ((ObjectNode) customer).put("email", email).put("updated_at", at);
+      }
+    }
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    String path = exchange.getRequestURI().getPath();
+    String query = exchange.getRequestURI().getRawQuery();
+    requests.add(exchange.getRequestMethod() + " " + path + (query == null ? "" : "?" + query));
+    perSecond
+        .computeIfAbsent(System.currentTimeMillis() / 1000, s -> new AtomicInteger())
+        .incrementAndGet();
+    Map<String, String> params = params(query);
+    try {
+      if (path.equals("/oauth/token")) {
+        token(exchange);
+      } else if (tooManyRequests.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        exchange.getResponseHeaders().add("Retry-After", "1");
+        send(exchange, 429, "{\"error\":\"rate limited\"}");
+      } else if (serverErrors.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        send(exchange, 500, "{\"error\":\"internal\"}");
+      } else if (path.equals("/v1/customers")) {
+        payments(exchange, params);
+      } else if (path.startsWith("/crm/")) {
+        crm(exchange, path, params);
+      } else {
+        send(exchange, 404, "{\"error\":\"no such resource\"}");
+      }
+    } catch (RuntimeException e) {
+      send(exchange, 500, "{\"error\":\"" + e.getClass().getSimpleName() + "\"}");
+    }
+  }
+
+  /** Payments style: bearer key; limit, starting_after, has_more; updated_since. */
+  private void payments(HttpExchange exchange, Map<String, String> params) throws IOException {
+    String auth = exchange.getRequestHeaders().getFirst("Authorization");
+    if (!("Bearer " + PAYMENTS_KEY).equals(auth)) {
+      send(exchange, 401, "{\"error\":\"invalid api key\"}");
+      return;
+    }
+    String since = params.get("updated_since");
+    List<JsonNode> all = new ArrayList<>();
+    for (JsonNode customer : customers) {
+      // The malformed record travels with the full listing only.
+      if (!customer.isObject()) {
+        if (since == null) {
+          all.add(customer);
+        }
+      } else if (since == null
+          || !Instant.parse(customer.get("updated_at").asText()).isBefore(Instant.parse(since))) {
+        all.add(customer);
+      }
+    }
+    int limit = Integer.parseInt(params.getOrDefault("limit", "10"));
+    int from = 0;
+    String after = params.get("starting_after");
+    if (after != null) {
+      for (int i = 0; i < all.size(); i++) {
+        if (all.get(i).isObject() && all.get(i).get("id").asText().equals(after)) {
+          from = i + 1;
+        }
+      }
+    }
+    ObjectNode page = JSON.createObjectNode();
+    page.put("object", "list");
+    ArrayNode data = page.putArray("data");
+    all.subList(from, Math.min(all.size(), from + limit)).forEach(data::add);
+    page.put("has_more", from + limit < all.size());
+    send(exchange, 200, page.toString());
+  }
+
+  /** CRM style: OAuth 2.0 tokens; offset/limit with a total, Link headers, pages, next URLs. */
+  private void crm(HttpExchange exchange, String path, Map<String, String> params)
+      throws IOException {
+    if (!List.of("/crm/contacts", "/crm/linked", "/crm/keyed", "/crm/pages", "/crm/feed")
+        .contains(path)) {
+      send(exchange, 404, "{\"error\":\"no such resource\"}");
+      return;
+    }
+    if (path.equals("/crm/keyed")) {
+      if (!QUERY_KEY.equals(params.get("api_key"))) {
+        send(exchange, 403, "{\"error\":\"bad key\"}");
+        return;
+      }
+    } else if (!validToken(exchange.getRequestHeaders().getFirst("Authorization"))) {
+      send(exchange, 401, "{\"error\":\"invalid or expired token\"}");
+      return;
+    }
+    int total = contacts.size();
+    switch (path) {
+      case "/crm/contacts": // offset and limit, with a total
+        {
+          int offset = Integer.parseInt(params.getOrDefault("offset", "0"));
+          int limit = Integer.parseInt(params.getOrDefault("limit", "10"));
+          ObjectNode page = JSON.createObjectNode();
+          page.put("total", total);
+          ArrayNode results = page.putArray("results");
+          contacts
+              .subList(Math.min(total, offset), Math.min(total, offset + limit))
+              .forEach(results::add);
+          send(exchange, 200, page.toString());
+          return;
+        }
+      case "/crm/linked": // Link: <...>; rel="next"
+      case "/crm/keyed":
+        {
+          int pageNo = Integer.parseInt(params.getOrDefault("page", "1"));
+          int size = 8;
+          ArrayNode results = JSON.createArrayNode();
+          contacts
+              .subList(Math.min(total, (pageNo - 1) * size), Math.min(total, pageNo * size))
+              .forEach(results::add);
+          if (pageNo * size < total) {
+            String next = url() + path + "?page=" + (pageNo + 1);
+            exchange
+                .getResponseHeaders()
+                .add(
+                    "Link",
+                    "<" + url() + path + "?page=1>; rel=\"first\", <" + next + ">; rel=\"next\"");
+          }
+          send(exchange, 200, results.toString());
+          return;
+        }
+      case "/crm/pages": // page numbers with per_page and a total
+        {
+          int pageNo = Integer.parseInt(params.getOrDefault("page", "1"));
+          int size = Integer.parseInt(params.getOrDefault("per_page", "10"));
+          ObjectNode page = JSON.createObjectNode();
+          page.putObject("meta").put("total", total);
+          ArrayNode items = page.putArray("items");
+          contacts
+              .subList(Math.min(total, (pageNo - 1) * size), Math.min(total, pageNo * size))
+              .forEach(items::add);
+          send(exchange, 200, page.toString());
+          return;
+        }
+      case "/crm/feed": // the next page's URL in the body
+        {
+          int from = Integer.parseInt(params.getOrDefault("cursor", "0"));
+          ObjectNode page = JSON.createObjectNode();
+          ArrayNode results = page.putArray("results");
+          contacts.subList(Math.min(total, from), Math.min(total, from + 15)).forEach(results::add);
+          page.put("next", from + 15 < total ? "/crm/feed?cursor=" + (from + 15) : null);
+          send(exchange, 200, page.toString());
+          return;
+        }
+      default:
+        send(exchange, 404, "{\"error\":\"no such resource\"}");
+    }
+  }
+
+  private void token(HttpExchange exchange) throws IOException {
+    Map<String, String> form =
+        params(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+    if (!"client_credentials".equals(form.get("grant_type"))
+        || !CLIENT_ID.equals(form.get("client_id"))
+        || !CLIENT_SECRET.equals(form.get("client_secret"))) {
+      send(exchange, 401, "{\"error\":\"invalid_client\"}");
+      return;
+    }
+    String token = "tok-" + issued.incrementAndGet();
+    tokens.put(token, new AtomicInteger());
+    send(
+        exchange,
+        200,
+        "{\"access_token\":\"" + token + "\",\"token_type\":\"bearer\",\"expires_in\":3600}");
+  }
+
+  private boolean validToken(String header) {
+    if (header == null || !header.startsWith("Bearer ")) {
+      return false;
+    }
+    AtomicInteger uses = tokens.get(header.substring(7));
+    return uses != null && (tokenUses == 0 || uses.incrementAndGet() <= tokenUses);
+  }
+
+  private static Map<String, String> params(String query) {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (query == null || query.isEmpty()) {
+      return out;
+    }
+    for (String pair : query.split("&")) {
+      int eq = pair.indexOf('=');
+      String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+      String value =
+          eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      out.put(key, value);
+    }
+    return out;
+  }
+
+  private static void send(HttpExchange exchange, int status, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().add("Content-Type", "application/json");
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}

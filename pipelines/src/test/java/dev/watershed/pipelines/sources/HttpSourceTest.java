@@ -1,0 +1,313 @@
+package dev.watershed.pipelines.sources;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SpecParser;
+import dev.watershed.pipelines.run.Failures;
+import dev.watershed.pipelines.run.SpecRun;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.beam.sdk.options.PipelineOptionsFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code type: http} sources against a local API ({@link ApiServer}) on real sockets, run through
+ * the run API on the Direct runner into DuckDB: every pagination and auth style, retries, the
+ * request budget, incremental reads, dead letters and secrets kept out of every output.
+ */
+class HttpSourceTest {
+  @TempDir Path folder;
+  private ApiServer api;
+
+  @BeforeEach
+  void start() throws Exception {
+    api = new ApiServer();
+  }
+
+  @AfterEach
+  void stop() {
+    api.close();
+  }
+
+  private static final Map<String, String> ENV =
+      Map.of(
+          "PAY_KEY", ApiServer.PAYMENTS_KEY,
+          "CRM_SECRET", ApiServer.CLIENT_SECRET,
+          "CRM_KEY", ApiServer.QUERY_KEY);
+
+  /** The payments API's customers into a customer table. */
+  private String customers(String extra) {
+    return String.join(
+        "\n",
+        "name: api_customers",
+        "sources:",
+        "  payments:",
+        "    type: http",
+        "    base_url: " + api.url() + "/v1",
+        "    path: /customers",
+        "    params: { limit: 10 }",
+        "    records_at: /data",
+        "    auth: { type: bearer, token: \"${env:PAY_KEY}\" }",
+        "    paginate: { type: cursor, param: starting_after, from_record: id, has_more_at:"
+            + " /has_more }",
+        extra,
+        "models:",
+        "  customer:",
+        "    key: [customer_id]",
+        "    fields: { customer_id: string, email: string, country: string, updated_at:"
+            + " timestamp }",
+        "conform:",
+        "  - from: payments",
+        "    to: customer",
+        "    fields:",
+        "      customer_id: id",
+        "      email: { from: email, normalize: email }",
+        "      country: address.country",
+        "      updated_at: updated_at",
+        "sinks:",
+        "  w: { type: duckdb, path: w.duckdb }",
+        "dead_letter: { path: dead }",
+        "report: { path: report }",
+        "");
+  }
+
+  /** A CRM resource's contacts into a contact table. */
+  private String contacts(String source) {
+    return String.join(
+        "\n",
+        "name: api_contacts",
+        "sources:",
+        "  crm:",
+        "    type: http",
+        "    base_url: " + api.url(),
+        source,
+        "models:",
+        "  contact:",
+        "    key: [contact_id]",
+        "    fields: { contact_id: long, email: string, modified: timestamp }",
+        "conform:",
+        "  - { from: crm, to: contact, fields: { contact_id: contact_id, email: email, modified:"
+            + " modified } }",
+        "sinks:",
+        "  w: { type: duckdb, path: w.duckdb }",
+        "dead_letter: { path: dead }",
+        "report: { path: report }",
+        "");
+  }
+
+  private static final String OAUTH =
+      "    auth: { type: oauth2, token_url: TOKEN, client_id: watershed, client_secret:"
+          + " \"${env:CRM_SECRET}\" }";
+
+  private String oauth() {
+    return OAUTH.replace("TOKEN", api.url() + "/oauth/token");
+  }
+
+  private SpecRun.Outcome run(String yaml) throws Exception {
+    Spec spec = SpecParser.parse(yaml, folder, ENV);
+    return SpecRun.of(spec).on(PipelineOptionsFactory.create(), "direct").execute();
+  }
+
+  private List<String> rows(String sql) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection connection =
+            JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb")).connect();
+        Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql)) {
+      while (result.next()) {
+        StringBuilder row = new StringBuilder();
+        for (int c = 1; c <= result.getMetaData().getColumnCount(); c++) {
+          row.append(c > 1 ? "|" : "").append(result.getString(c));
+        }
+        out.add(row.toString());
+      }
+    }
+    return out;
+  }
+
+  private void assertOk(SpecRun.Outcome outcome) {
+    assertEquals(SpecRun.OK, outcome.exitCode(), outcome.problems().toString());
+  }
+
+  private String deadLetters() throws Exception {
+    Path file = folder.resolve("dead/dead-letter.jsonl");
+    return Files.exists(file) ? Files.readString(file) : "";
+  }
+
+  @Test
+  void aCursorPagedBearerApiIsReadWholeAndAMalformedRecordIsADeadLetter() throws Exception {
+    SpecRun.Outcome outcome = run(customers(""));
+    assertOk(outcome);
+    assertEquals(
+        List.of("57|57"), rows("SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM customer"));
+    // E-mails were normalised on the way: the API's upper-case, padded ones too.
+    assertEquals(
+        List.of("0"), rows("SELECT COUNT(*) FROM customer WHERE email <> lower(trim(email))"));
+    assertEquals(58, outcome.summary().read("payments"), "57 customers and the malformed record");
+    String dead = deadLetters();
+    assertEquals(1, dead.lines().count(), dead);
+    assertTrue(
+        dead.contains("not a JSON object") && dead.contains("GET /customers page 4 #4"), dead);
+    // 58 records, 10 a page: 6 pages, then has_more is false.
+    assertEquals(6, api.requests.stream().filter(r -> r.startsWith("GET /v1/customers")).count());
+    assertTrue(api.requests.get(1).contains("starting_after=cus_010"), api.requests.toString());
+  }
+
+  @Test
+  void offsetPagesWithOAuthClientCredentialsRenewATokenThatExpiresMidRun() throws Exception {
+    api.tokenUses = 2;
+    SpecRun.Outcome outcome =
+        run(
+            contacts(
+                String.join(
+                    "\n",
+                    "    path: /crm/contacts",
+                    "    records_at: /results",
+                    oauth(),
+                    "    paginate: { type: offset, limit: 10, total_at: /total }")));
+    assertOk(outcome);
+    assertEquals(
+        List.of("43|1001|1043"),
+        rows("SELECT COUNT(*), MIN(contact_id), MAX(contact_id) FROM contact"));
+    assertTrue(api.tokensIssued() >= 2, "the expired token was renewed: " + api.tokensIssued());
+    // 43 contacts, 10 a page, the total says when to stop: 5 pages, no empty one, and each
+    // expiry's refused request asked again once with a new token.
+    assertEquals(
+        5 + api.tokensIssued() - 1,
+        api.requests.stream().filter(r -> r.startsWith("GET /crm/contacts")).count(),
+        api.requests.toString());
+  }
+
+  @Test
+  void linkHeadersPageNumbersAndNextUrlsEachReadEveryRecord() throws Exception {
+    assertOk(
+        run(
+            contacts(
+                String.join(
+                    "\n",
+                    "    path: /crm/linked",
+                    oauth(),
+                    "    paginate: { type: link_header }"))));
+    assertEquals(List.of("43"), rows("SELECT COUNT(*) FROM contact"));
+
+    assertOk(
+        run(
+            contacts(
+                String.join(
+                    "\n",
+                    "    path: /crm/pages",
+                    "    records_at: /items",
+                    oauth(),
+                    "    paginate: { type: page_number, param: page, size_param: per_page, size:"
+                        + " 10, total_at: /meta/total }"))));
+    assertEquals(List.of("43"), rows("SELECT COUNT(*) FROM contact"));
+    assertEquals(5, api.requests.stream().filter(r -> r.startsWith("GET /crm/pages")).count());
+
+    assertOk(
+        run(
+            contacts(
+                String.join(
+                    "\n",
+                    "    path: /crm/feed",
+                    "    records_at: /results",
+                    oauth(),
+                    "    paginate: { type: next_url, next_at: /next }"))));
+    assertEquals(List.of("43"), rows("SELECT COUNT(*) FROM contact"));
+    assertEquals(3, api.requests.stream().filter(r -> r.startsWith("GET /crm/feed")).count());
+  }
+
+  @Test
+  void anApiKeyInTheQueryIsSentOnEveryPageAndNeverShown() throws Exception {
+    String keyed =
+        String.join(
+            "\n",
+            "    path: /crm/keyed",
+            "    auth: { type: api_key, name: api_key, value: \"${env:CRM_KEY}\", in: query }",
+            "    paginate: { type: link_header }");
+    assertOk(run(contacts(keyed)));
+    assertEquals(List.of("43"), rows("SELECT COUNT(*) FROM contact"));
+    assertTrue(
+        api.requests.stream()
+            .filter(r -> r.startsWith("GET /crm/keyed"))
+            .allMatch(r -> r.contains("api_key=")),
+        api.requests.toString());
+
+    // A resource that does not exist: not retried, the run fails naming it and the fix.
+    int before = api.requests.size();
+    Exception failed =
+        assertThrows(
+            Exception.class, () -> run(contacts(keyed.replace("/crm/keyed", "/crm/nothing"))));
+    String problems = Failures.describe(failed);
+    assertTrue(
+        problems.contains("source crm: GET " + api.url() + "/crm/nothing?api_key=***"), problems);
+    assertTrue(problems.contains("answered HTTP 404"), problems);
+    assertTrue(problems.contains("check base_url and the resource's path"), problems);
+    assertFalse(problems.contains(ApiServer.QUERY_KEY), problems);
+    assertEquals(before + 1, api.requests.size(), "a 404 is not retried");
+    String report = Files.readString(folder.resolve("report/run-report.json"));
+    assertFalse(report.contains(ApiServer.QUERY_KEY), report);
+  }
+
+  @Test
+  void rateLimitsAndServerErrorsAreWaitedOutWithinTheRequestBudget() throws Exception {
+    api.tooManyRequests.set(2);
+    api.serverErrors.set(0);
+    SpecRun.Outcome outcome = run(customers("    max_requests_per_second: 4"));
+    assertOk(outcome);
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+    // Two 429s then six pages; never more than the budget in a second of the server's clock
+    // (one more at most where the budget's ticks straddle the server's second).
+    assertEquals(8, api.requests.size(), api.requests.toString());
+    assertTrue(api.busiestSecond() <= 5, "busiest second: " + api.busiestSecond());
+
+    api.requests.clear();
+    api.serverErrors.set(2);
+    assertOk(run(customers("")));
+    assertEquals(8, api.requests.size(), "two 500s retried: " + api.requests);
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+  }
+
+  @Test
+  void anIncrementalReadAsksOnlyForWhatChangedSinceTheLastRun() throws Exception {
+    String yaml = customers("    incremental: { param: updated_since, lookback: 5s }");
+    Instant before = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    assertOk(run(yaml));
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+    assertTrue(
+        api.requests.stream().noneMatch(r -> r.contains("updated_since")), api.requests.toString());
+
+    // cus_005 changes after the first run started; nothing else does.
+    api.update("cus_005", "anna.new@example.com", Instant.now().plusSeconds(1).toString());
+    api.requests.clear();
+    assertOk(run(yaml));
+    String first = api.requests.get(0);
+    assertTrue(first.contains("updated_since="), first);
+    String since =
+        java.net.URLDecoder.decode(
+            first.substring(first.indexOf("updated_since=") + 14).split("&")[0],
+            java.nio.charset.StandardCharsets.UTF_8);
+    // The first run's start, less the 5 s look-back.
+    assertFalse(Instant.parse(since).isBefore(before.minusSeconds(5)), since);
+    assertEquals(1, api.requests.size(), "one page of changes: " + api.requests);
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+    assertEquals(
+        List.of("anna.new@example.com"),
+        rows("SELECT email FROM customer WHERE customer_id = 'cus_005'"));
+  }
+}
