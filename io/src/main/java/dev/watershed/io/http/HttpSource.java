@@ -1,6 +1,8 @@
 package dev.watershed.io.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.watershed.io.files.JsonLinesSource;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.metrics.RunCounters;
@@ -10,7 +12,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.Create;
@@ -50,6 +56,8 @@ public final class HttpSource
   public static final String NOT_AN_OBJECT = "not a JSON object";
   public static final String REQUEST_FAILED = "request failed";
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^}]+)}");
   private static final TupleTag<Row> ROWS = new TupleTag<>("rows");
   private static final TupleTag<Row> DEAD = new TupleTag<>("dead_letters");
 
@@ -159,16 +167,86 @@ public final class HttpSource
     @ProcessElement
     public void process(@Element Integer index, MultiOutputReceiver out) throws Exception {
       HttpResource resource = settings.resources().get(index);
-      Map<String, String> first = new LinkedHashMap<>(settings.pagination().first());
-      if (settings.sinceParam() != null && settings.since() != null) {
+      if (resource.parent() == null) {
+        read(resource, null, out);
+        return;
+      }
+      // Every record of the parent resource opens the child resource with its values in the path.
+      List<JsonNode> parents = new ArrayList<>();
+      if (!pages(resource.parent(), null, parents::add, out)) {
+        return;
+      }
+      for (JsonNode parent : parents) {
+        if (parent.isObject()) {
+          read(resource.forParent(fill(resource.path(), parent)), parent, out);
+        }
+      }
+    }
+
+    /** Reads {@code resource}, each record a row (with its parent under {@code parent}). */
+    private void read(HttpResource resource, JsonNode parent, MultiOutputReceiver out)
+        throws Exception {
+      int[] counter = new int[2];
+      pages(
+          resource,
+          parent,
+          record -> {
+            String position = resource + " page " + counter[0] + " #" + (++counter[1]);
+            read.inc();
+            if (!record.isObject()) {
+              out.get(DEAD)
+                  .output(
+                      DeadLetter.of(
+                          STAGE,
+                          NOT_AN_OBJECT,
+                          "the record is " + record.getNodeType().name().toLowerCase(Locale.ROOT),
+                          settings.sourceName(),
+                          position,
+                          record.toString()));
+              return;
+            }
+            if (parent != null) {
+              ((ObjectNode) record).set("parent", parent);
+            }
+            out.get(ROWS).output(rawRow(record, position));
+          },
+          counter,
+          out);
+    }
+
+    private boolean pages(
+        HttpResource resource, JsonNode parent, Consumer<JsonNode> records, MultiOutputReceiver out)
+        throws Exception {
+      return pages(resource, parent, records, new int[2], out);
+    }
+
+    /**
+     * Reads every page of {@code resource}, handing each record to {@code records}; {@code counter}
+     * holds the page number and the record number within it. False when a request failed and became
+     * a dead letter.
+     */
+    private boolean pages(
+        HttpResource resource,
+        JsonNode parent,
+        Consumer<JsonNode> records,
+        int[] counter,
+        MultiOutputReceiver out)
+        throws Exception {
+      Pagination pagination =
+          resource.pagination() != null ? resource.pagination() : settings.pagination();
+      Map<String, String> first = new LinkedHashMap<>(pagination.first());
+      if (settings.sinceParam() != null && settings.since() != null && parent == null) {
         first.put(settings.sinceParam(), settings.since());
       }
       Pagination.Request request = Pagination.Request.first(first);
       for (int page = 1; request != null; page++) {
+        counter[0] = page;
+        counter[1] = 0;
         String url = session.url(resource, request);
+        String method = resource.query() != null ? "POST" : resource.method();
         HttpClientSession.Answer answer;
         try {
-          answer = session.send(resource.method(), url, resource.body());
+          answer = session.send(method, url, body(resource, request));
           requests.inc();
         } catch (HttpClientSession.RequestFailed e) {
           String message = "source " + settings.sourceName() + ": " + e.getMessage();
@@ -186,40 +264,62 @@ public final class HttpSource
                       message,
                       settings.sourceName(),
                       resource + " page " + page,
-                      resource.method() + " " + session.redact(url)));
-          return;
+                      method + " " + session.redact(url)));
+          return false;
         }
         JsonNode at =
             resource.recordsAt().isEmpty() ? answer.body() : answer.body().at(resource.recordsAt());
-        List<JsonNode> records = new ArrayList<>();
+        List<JsonNode> found = new ArrayList<>();
         if (at.isArray()) {
-          at.forEach(records::add);
+          at.forEach(found::add);
         } else if (!at.isMissingNode() && !at.isNull()) {
-          records.add(at);
+          found.add(at);
         }
-        for (int i = 0; i < records.size(); i++) {
-          JsonNode record = records.get(i);
-          String position = resource + " page " + page + " #" + (i + 1);
-          read.inc();
-          if (!record.isObject()) {
-            out.get(DEAD)
-                .output(
-                    DeadLetter.of(
-                        STAGE,
-                        NOT_AN_OBJECT,
-                        "the record is " + record.getNodeType().name().toLowerCase(),
-                        settings.sourceName(),
-                        position,
-                        record.toString()));
-            continue;
-          }
-          out.get(ROWS).output(rawRow(record, position));
-        }
+        found.forEach(records);
         request =
-            settings
-                .pagination()
-                .next(new Pagination.Page(records, answer.body(), answer.headers(), request));
+            pagination.next(new Pagination.Page(found, answer.body(), answer.headers(), request));
       }
+      return true;
+    }
+
+    /** The request body: the resource's JSON body, or its GraphQL query with the variables. */
+    private static String body(HttpResource resource, Pagination.Request request) {
+      if (resource.query() == null) {
+        return resource.body();
+      }
+      ObjectNode body = JSON.createObjectNode();
+      body.put("query", resource.query());
+      ObjectNode variables = body.putObject("variables");
+      // The spec's variables read as the JSON type they look like; a cursor is always text.
+      resource.variables().forEach((name, value) -> variables.set(name, literal(value)));
+      request.variables().forEach(variables::put);
+      return body.toString();
+    }
+
+    /** A variable's value as the JSON type it reads as: a number, true or false, or text. */
+    private static JsonNode literal(String value) {
+      if (value.equals("true") || value.equals("false")) {
+        return JSON.getNodeFactory().booleanNode(Boolean.parseBoolean(value));
+      }
+      if (value.matches("-?\\d{1,18}")) {
+        return JSON.getNodeFactory().numberNode(Long.parseLong(value));
+      }
+      return JSON.getNodeFactory().textNode(value);
+    }
+
+    /** {@code path} with each {@code {field}} replaced by the parent record's value, encoded. */
+    static String fill(String path, JsonNode parent) {
+      Matcher placeholder = PLACEHOLDER.matcher(path);
+      StringBuilder out = new StringBuilder();
+      while (placeholder.find()) {
+        String value = JsonLinesSource.text(JsonLinesSource.at(parent, placeholder.group(1)));
+        placeholder.appendReplacement(
+            out,
+            Matcher.quoteReplacement(
+                value == null ? "" : HttpClientSession.encode(value).replace("+", "%20")));
+      }
+      placeholder.appendTail(out);
+      return out.toString();
     }
 
     private Row rawRow(JsonNode record, String position) {

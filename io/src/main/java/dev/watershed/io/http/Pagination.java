@@ -19,13 +19,21 @@ public sealed interface Pagination extends Serializable
         Pagination.Offset,
         Pagination.Cursor,
         Pagination.NextUrl,
-        Pagination.LinkHeader {
+        Pagination.LinkHeader,
+        Pagination.GraphQlCursor {
 
   /** A page just read: its records, its whole body, its headers, and the request it answered. */
   record Page(List<JsonNode> records, JsonNode body, HttpHeaders headers, Request request) {}
 
-  /** A request: the query parameters it adds to the resource's, or a whole URL to follow. */
-  record Request(Map<String, String> params, String url) {
+  /**
+   * A request: the query parameters it adds to the resource's, or a whole URL to follow, and the
+   * GraphQL variables it adds to the resource's.
+   */
+  record Request(Map<String, String> params, String url, Map<String, String> variables) {
+    public Request(Map<String, String> params, String url) {
+      this(params, url, Map.of());
+    }
+
     static Request first(Map<String, String> params) {
       return new Request(Map.copyOf(params), null);
     }
@@ -33,7 +41,13 @@ public sealed interface Pagination extends Serializable
     Request with(String name, String value) {
       Map<String, String> next = new LinkedHashMap<>(params);
       next.put(name, value);
-      return new Request(next, null);
+      return new Request(next, null, variables);
+    }
+
+    Request withVariable(String name, String value) {
+      Map<String, String> next = new LinkedHashMap<>(variables);
+      next.put(name, value);
+      return new Request(params, null, next);
     }
   }
 
@@ -207,6 +221,31 @@ public sealed interface Pagination extends Serializable
         }
       }
       return null;
+    }
+  }
+
+  /**
+   * GraphQL cursor pagination: while {@code pageInfo.hasNextPage} (at {@code pageInfoAt}, a JSON
+   * pointer such as {@code /data/customers/pageInfo}) is true, the next request sets the variable
+   * {@code cursorVariable} to {@code pageInfo.endCursor}.
+   */
+  record GraphQlCursor(String pageInfoAt, String cursorVariable) implements Pagination {
+    @Override
+    public Map<String, String> first() {
+      return Map.of();
+    }
+
+    @Override
+    public Request next(Page page) {
+      JsonNode info = page.body().at(pageInfoAt);
+      if (page.records().isEmpty() || !info.path("hasNextPage").asBoolean(false)) {
+        return null;
+      }
+      JsonNode cursor = info.path("endCursor");
+      if (!cursor.isTextual() || cursor.asText().isEmpty()) {
+        return null;
+      }
+      return page.request().withVariable(cursorVariable, cursor.asText());
     }
   }
 }

@@ -167,10 +167,59 @@ public final class HttpSourceType implements SourceType {
           Key.oneOf("method", "the HTTP method (default GET)", "GET", "POST"),
           Key.map("params", "query parameters sent with every request"),
           Key.string("body", "a JSON body, for POST-style search endpoints"),
+          Key.string("query", "a GraphQL query (sent as POST with its variables)"),
+          Key.map("variables", "the GraphQL query's variables"),
           Key.string(
               "records_at",
               "JSON pointer to the records in a response, such as /data (default: the response"
                   + " is the array)"));
+
+  private static final Key PAGINATE =
+      Key.object(
+          "paginate",
+          "how the API pages its records (default: one request)",
+          Key.oneOf(
+              "type",
+              "the style",
+              "none",
+              "page_number",
+              "offset",
+              "cursor",
+              "next_url",
+              "link_header",
+              "graphql"),
+          Key.string("param", "page_number, cursor: the query parameter"),
+          Key.integer("start", "page_number: the first page (default 1)"),
+          Key.string("size_param", "page_number: the page size parameter"),
+          Key.integer("size", "page_number: the page size"),
+          Key.string("offset_param", "offset: the offset parameter (default offset)"),
+          Key.string("limit_param", "offset: the limit parameter (default limit)"),
+          Key.integer("limit", "offset: records per page (default 100)"),
+          Key.string("total_at", "page_number, offset: JSON pointer to the total of records"),
+          Key.string("cursor_at", "cursor: JSON pointer to the next cursor in the body"),
+          Key.string("from_record", "cursor: the field of the last record that is the cursor"),
+          Key.string("has_more_at", "cursor: JSON pointer to a has-more flag"),
+          Key.string("next_at", "next_url: JSON pointer to the next page's URL"),
+          Key.string("page_info_at", "graphql: JSON pointer to pageInfo"),
+          Key.string(
+              "cursor_variable", "graphql: the variable the cursor goes in (default after)"));
+
+  /** A resource of a resources: list: its keys, its own pagination and a parent resource. */
+  private static List<Key> resourceItemKeys() {
+    List<Key> keys = new ArrayList<>(RESOURCE_KEYS);
+    keys.add(PAGINATE);
+    List<Key> parent = new ArrayList<>(RESOURCE_KEYS);
+    parent.add(PAGINATE);
+    keys.add(
+        new Key(
+            "parent",
+            Key.Kind.OBJECT,
+            "the resource whose records open this one: each record's fields fill {field} in this"
+                + " path and are the child records' parent.<field>",
+            List.of(),
+            List.copyOf(parent)));
+    return keys;
+  }
 
   @Override
   public List<Key> keys() {
@@ -181,7 +230,7 @@ public final class HttpSourceType implements SourceType {
         Key.objects(
             "resources",
             "several endpoints of the same record shape, read in parallel",
-            RESOURCE_KEYS));
+            resourceItemKeys()));
     keys.add(
         Key.object(
             "auth",
@@ -197,31 +246,7 @@ public final class HttpSourceType implements SourceType {
             Key.string("client_id", "oauth2: the client id"),
             Key.string("client_secret", "oauth2: the client secret"),
             Key.string("scope", "oauth2: the scope asked for")));
-    keys.add(
-        Key.object(
-            "paginate",
-            "how the API pages its records (default: one request)",
-            Key.oneOf(
-                "type",
-                "the style",
-                "none",
-                "page_number",
-                "offset",
-                "cursor",
-                "next_url",
-                "link_header"),
-            Key.string("param", "page_number, cursor: the query parameter"),
-            Key.integer("start", "page_number: the first page (default 1)"),
-            Key.string("size_param", "page_number: the page size parameter"),
-            Key.integer("size", "page_number: the page size"),
-            Key.string("offset_param", "offset: the offset parameter (default offset)"),
-            Key.string("limit_param", "offset: the limit parameter (default limit)"),
-            Key.integer("limit", "offset: records per page (default 100)"),
-            Key.string("total_at", "page_number, offset: JSON pointer to the total of records"),
-            Key.string("cursor_at", "cursor: JSON pointer to the next cursor in the body"),
-            Key.string("from_record", "cursor: the field of the last record that is the cursor"),
-            Key.string("has_more_at", "cursor: JSON pointer to a has-more flag"),
-            Key.string("next_at", "next_url: JSON pointer to the next page's URL")));
+    keys.add(PAGINATE);
     keys.add(Key.string("max_requests_per_second", "the request budget (default: none)"));
     keys.add(Key.integer("max_attempts", "how often one request is tried (default 5)"));
     keys.add(Key.duration("max_retry_time", "how long one request may retry (default 2m)"));
@@ -255,11 +280,11 @@ public final class HttpSourceType implements SourceType {
         block.error("path", "give path or resources, not both");
       }
       for (YamlObject item : block.list("resources")) {
-        item.rejectUnknown(Set.of("path", "method", "params", "body", "records_at"));
-        resources.add(resource(item, defaultRecordsAt));
+        item.rejectUnknown(RESOURCE);
+        resources.add(resource(item, defaultRecordsAt, true));
       }
     } else if (block.has("path")) {
-      resources.add(resource(block, defaultRecordsAt));
+      resources.add(resource(block, defaultRecordsAt, false));
     } else {
       block.error(null, "give the endpoint to read: path (or resources)");
     }
@@ -312,19 +337,23 @@ public final class HttpSourceType implements SourceType {
         incremental);
   }
 
-  private static HttpResource resource(YamlObject item, String defaultRecordsAt) {
+  private static final Set<String> RESOURCE =
+      Set.of(
+          "path",
+          "method",
+          "params",
+          "body",
+          "records_at",
+          "query",
+          "variables",
+          "paginate",
+          "parent");
+
+  private static HttpResource resource(YamlObject item, String defaultRecordsAt, boolean own) {
     String path = item.string("path", true);
     String method = item.string("method", "GET");
     if (!method.equals("GET") && !method.equals("POST")) {
       item.error("method", "expected GET or POST, got '" + method + "'");
-    }
-    Map<String, String> params = new LinkedHashMap<>();
-    YamlObject declared = item.object("params", false);
-    for (String name : declared.keys()) {
-      String value = declared.string(name, true);
-      if (value != null) {
-        params.put(name, value);
-      }
     }
     String recordsAt = item.string("records_at", defaultRecordsAt);
     if (!recordsAt.isEmpty() && !recordsAt.startsWith("/")) {
@@ -332,8 +361,44 @@ public final class HttpSourceType implements SourceType {
           "records_at",
           "expected a JSON pointer to the records, such as /data; got '" + recordsAt + "'");
     }
+    String query = item.string("query", null);
+    if (query != null && item.has("body")) {
+      item.error("body", "a GraphQL resource's body is its query and variables; drop body");
+    }
+    HttpResource parent = null;
+    if (item.has("parent")) {
+      YamlObject declared = item.object("parent", true);
+      declared.rejectUnknown(RESOURCE);
+      parent = resource(declared, "", true);
+      if (path != null && !path.contains("{")) {
+        item.error(
+            "path",
+            "a child resource's path names the parent's fields it needs, such as"
+                + " /customers/{id}/invoices");
+      }
+    }
     return new HttpResource(
-        path == null ? "/" : path, method, params, item.string("body", null), recordsAt);
+        path == null ? "/" : path,
+        method,
+        strings(item, "params"),
+        item.string("body", null),
+        recordsAt,
+        query,
+        strings(item, "variables"),
+        own && item.has("paginate") ? pagination(item) : null,
+        parent);
+  }
+
+  private static Map<String, String> strings(YamlObject item, String key) {
+    Map<String, String> out = new LinkedHashMap<>();
+    YamlObject declared = item.object(key, false);
+    for (String name : declared.keys()) {
+      String value = declared.string(name, true);
+      if (value != null) {
+        out.put(name, value);
+      }
+    }
+    return out;
   }
 
   private static HttpAuth auth(YamlObject block) {
@@ -416,12 +481,17 @@ public final class HttpSourceType implements SourceType {
       case "link_header":
         pages.rejectUnknown(Set.of("type"));
         return new Pagination.LinkHeader();
+      case "graphql":
+        pages.rejectUnknown(Set.of("type", "page_info_at", "cursor_variable"));
+        return new Pagination.GraphQlCursor(
+            pages.string("page_info_at", true), pages.string("cursor_variable", "after"));
       default:
         pages.error(
             "type",
             "unknown pagination '"
                 + type
-                + "'; allowed: none, page_number, offset, cursor, next_url, link_header");
+                + "'; allowed: none, page_number, offset, cursor, next_url, link_header,"
+                + " graphql");
         return new Pagination.Single();
     }
   }

@@ -137,6 +137,10 @@ final class ApiServer implements AutoCloseable {
         send(exchange, 500, "{\"error\":\"internal\"}");
       } else if (path.equals("/v1/customers")) {
         payments(exchange, params);
+      } else if (path.matches("/v1/customers/[^/]+/invoices")) {
+        invoices(exchange, path.split("/")[3]);
+      } else if (path.equals("/graphql")) {
+        graphql(exchange);
       } else if (path.startsWith("/crm/")) {
         crm(exchange, path, params);
       } else {
@@ -184,6 +188,76 @@ final class ApiServer implements AutoCloseable {
     page.put("has_more", from + limit < all.size());
     send(exchange, 200, page.toString());
   }
+
+  /** The invoices of a customer: two for every third customer, none for the others. */
+  static List<JsonNode> invoicesOf(String customerId) {
+    List<JsonNode> out = new ArrayList<>();
+    int n = Integer.parseInt(customerId.substring(4));
+    if (n % 3 == 0) {
+      for (int i = 1; i <= 2; i++) {
+        out.add(
+            JSON.createObjectNode()
+                .put("id", "in_" + n + "_" + i)
+                .put("amount_due", n * 100 + i)
+                .put("currency", i == 1 ? "eur" : "EUR"));
+      }
+    }
+    return out;
+  }
+
+  private void invoices(HttpExchange exchange, String customerId) throws IOException {
+    if (!("Bearer " + PAYMENTS_KEY)
+        .equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+      send(exchange, 401, "{\"error\":\"invalid api key\"}");
+      return;
+    }
+    ObjectNode page = JSON.createObjectNode();
+    ArrayNode data = page.putArray("data");
+    invoicesOf(customerId).forEach(data::add);
+    page.put("has_more", false);
+    send(exchange, 200, page.toString());
+  }
+
+  /** GraphQL: customers(first, after) with nodes and pageInfo; the cursor is the last index. */
+  private void graphql(HttpExchange exchange) throws IOException {
+    if (!exchange.getRequestMethod().equals("POST")
+        || !("Bearer " + PAYMENTS_KEY)
+            .equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+      send(exchange, 401, "{\"errors\":[{\"message\":\"unauthorized\"}]}");
+      return;
+    }
+    String raw = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    graphqlBodies.add(raw);
+    JsonNode request = JSON.readTree(raw);
+    if (!request.path("query").asText().contains("customers")) {
+      send(exchange, 200, "{\"errors\":[{\"message\":\"unknown field\"}]}");
+      return;
+    }
+    JsonNode variables = request.path("variables");
+    int first = variables.path("first").asInt(10);
+    int from =
+        variables.hasNonNull("after") ? Integer.parseInt(variables.get("after").asText()) : 0;
+    List<JsonNode> all = customersSince(null);
+    ObjectNode answer = JSON.createObjectNode();
+    ObjectNode customers = answer.putObject("data").putObject("customers");
+    ArrayNode nodes = customers.putArray("nodes");
+    for (JsonNode customer :
+        all.subList(Math.min(all.size(), from), Math.min(all.size(), from + first))) {
+      nodes.add(
+          JSON.createObjectNode()
+              .put("id", customer.get("id").asText())
+              .put("email", customer.get("email").asText()));
+    }
+    int end = Math.min(all.size(), from + first);
+    customers
+        .putObject("pageInfo")
+        .put("hasNextPage", end < all.size())
+        .put("endCursor", String.valueOf(end));
+    send(exchange, 200, answer.toString());
+  }
+
+  /** GraphQL request bodies, as received. */
+  final List<String> graphqlBodies = new CopyOnWriteArrayList<>();
 
   /** CRM style: OAuth 2.0 tokens; offset/limit with a total, Link headers, pages, next URLs. */
   private void crm(HttpExchange exchange, String path, Map<String, String> params)

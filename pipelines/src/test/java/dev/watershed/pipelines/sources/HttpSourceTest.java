@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.SpecParser;
@@ -309,5 +310,107 @@ class HttpSourceTest {
     assertEquals(
         List.of("anna.new@example.com"),
         rows("SELECT email FROM customer WHERE customer_id = 'cus_005'"));
+  }
+
+  @Test
+  void aChildResourceIsReadForEveryParentRecordWithTheParentsFields() throws Exception {
+    String yaml =
+        String.join(
+            "\n",
+            "name: api_invoices",
+            "sources:",
+            "  payments:",
+            "    type: http",
+            "    base_url: " + api.url() + "/v1",
+            "    auth: { type: bearer, token: \"${env:PAY_KEY}\" }",
+            "    resources:",
+            "      - path: /customers/{id}/invoices",
+            "        records_at: /data",
+            "        parent:",
+            "          path: /customers",
+            "          params: { limit: 20 }",
+            "          records_at: /data",
+            "          paginate: { type: cursor, param: starting_after, from_record: id, has_more_at:"
+                + " /has_more }",
+            "models:",
+            "  invoice:",
+            "    key: [invoice_id]",
+            "    fields: { invoice_id: string, customer_id: string, customer_email: string,"
+                + " amount_due: long, currency: string }",
+            "conform:",
+            "  - from: payments",
+            "    to: invoice",
+            "    fields:",
+            "      invoice_id: id",
+            "      customer_id: parent.id",
+            "      customer_email: { from: parent.email, normalize: email }",
+            "      amount_due: amount_due",
+            "      currency: { from: currency, normalize: upper }",
+            "sinks:",
+            "  w: { type: duckdb, path: w.duckdb }",
+            "dead_letter: { path: dead }",
+            "report: { path: report }",
+            "");
+    assertOk(run(yaml));
+    int invoices = 0;
+    for (JsonNode customer : api.customersSince(null)) {
+      invoices += ApiServer.invoicesOf(customer.get("id").asText()).size();
+    }
+    assertEquals(38, invoices, "two for every third of the 57 customers");
+    assertEquals(List.of(invoices + "|EUR"), rows("SELECT COUNT(*), MIN(currency) FROM invoice"));
+    // The parent's fields travel with each child record.
+    assertEquals(
+        List.of("cus_003|301"),
+        rows("SELECT customer_id, amount_due FROM invoice WHERE invoice_id = 'in_3_1'"));
+    assertEquals(
+        List.of("0"),
+        rows(
+            "SELECT COUNT(*) FROM invoice WHERE customer_email IS NULL OR customer_email <>"
+                + " lower(trim(customer_email))"));
+    // One request per parent page, then one per customer.
+    assertEquals(
+        3 + 57,
+        api.requests.stream().filter(r -> r.startsWith("GET /v1/customers")).count(),
+        api.requests.toString());
+  }
+
+  @Test
+  void aGraphQlQueryPagesThroughPageInfo() throws Exception {
+    String source =
+        String.join(
+            "\n",
+            "name: api_graphql",
+            "sources:",
+            "  payments:",
+            "    type: http",
+            "    base_url: " + api.url(),
+            "    path: /graphql",
+            "    query: \"query($first: Int, $after: String) { customers(first: $first, after:"
+                + " $after) { nodes { id email } pageInfo { hasNextPage endCursor } } }\"",
+            "    variables: { first: 25 }",
+            "    records_at: /data/customers/nodes",
+            "    auth: { type: bearer, token: \"${env:PAY_KEY}\" }",
+            "    paginate: { type: graphql, page_info_at: /data/customers/pageInfo }",
+            "models:",
+            "  customer:",
+            "    key: [customer_id]",
+            "    fields: { customer_id: string, email: string }",
+            "conform:",
+            "  - { from: payments, to: customer, fields: { customer_id: id, email: { from: email,"
+                + " normalize: email } } }",
+            "sinks:",
+            "  w: { type: duckdb, path: w.duckdb }",
+            "dead_letter: { path: dead }",
+            "report: { path: report }",
+            "");
+    assertOk(run(source));
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+    assertEquals(3, api.graphqlBodies.size(), api.graphqlBodies.toString());
+    assertTrue(
+        api.graphqlBodies.get(0).contains("\"variables\":{\"first\":25}"),
+        api.graphqlBodies.get(0));
+    assertTrue(
+        api.graphqlBodies.get(1).contains("\"first\":25,\"after\":\"25\""),
+        api.graphqlBodies.get(1));
   }
 }
