@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.io.jdbc.RunState;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.SpecParser;
 import dev.watershed.pipelines.run.Failures;
@@ -412,5 +413,51 @@ class HttpSourceTest {
     assertTrue(
         api.graphqlBodies.get(1).contains("\"first\":25,\"after\":\"25\""),
         api.graphqlBodies.get(1));
+  }
+
+  @Test
+  void aRequestThatStillFailsIsADeadLetterWhenTheSpecSaysSo() throws Exception {
+    api.serverErrors.set(1_000);
+    SpecRun.Outcome outcome =
+        run(customers("    on_error: dead_letter\n    max_attempts: 2\n    max_retry_time: 10s"));
+    assertOk(outcome);
+    assertEquals(List.of("0"), rows("SELECT COUNT(*) FROM customer"));
+    String dead = deadLetters();
+    assertTrue(
+        dead.contains("request failed") && dead.contains("answered HTTP 500 after 2 attempts"),
+        dead);
+    assertTrue(
+        dead.contains("GET " + api.url().replace("/", "\\/") + "\\/v1\\/customers?limit=10")
+            || dead.contains("GET " + api.url() + "/v1/customers?limit=10"),
+        dead);
+    assertFalse(dead.contains(ApiServer.PAYMENTS_KEY), dead);
+    assertEquals(2, api.requests.size(), "tried twice: " + api.requests);
+  }
+
+  @Test
+  void aFailedIncrementalRunLeavesTheMarkWhereItWas() throws Exception {
+    String yaml = customers("    incremental: { param: updated_since }\n    max_attempts: 1");
+    assertOk(run(yaml));
+    String mark = mark();
+    assertTrue(mark != null && !mark.isEmpty(), "the first run committed its start");
+
+    api.serverErrors.set(1);
+    assertThrows(Exception.class, () -> run(yaml));
+    assertEquals(mark, mark(), "the failed run committed no mark");
+
+    api.requests.clear();
+    assertOk(run(yaml));
+    String sent = api.requests.get(0).replaceAll(".*updated_since=([^&]*).*", "$1");
+    assertEquals(mark, java.net.URLDecoder.decode(sent, java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+  }
+
+  /** The source's mark in the table sink, as the last successful run committed it. */
+  private String mark() throws Exception {
+    return RunState.read(
+            JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("w.duckdb")),
+            "api_customers",
+            "customer")
+        .get("payments");
   }
 }
