@@ -46,6 +46,9 @@ final class HttpClientSession {
   private String token;
   private Instant tokenExpires = Instant.MIN;
 
+  /** No request before this: the API said its window's requests are spent until then. */
+  private long notBeforeMillis;
+
   HttpClientSession(HttpSource.Settings settings) {
     this.settings = settings;
     this.client =
@@ -132,6 +135,10 @@ final class HttpClientSession {
     long started = System.nanoTime();
     boolean renewedAfter401 = false;
     for (int attempt = 1; ; attempt++) {
+      long spentUntil = notBeforeMillis - System.currentTimeMillis();
+      if (spentUntil > 0) {
+        Thread.sleep(spentUntil);
+      }
       if (budget != null) {
         budget.acquirePermission();
       }
@@ -182,6 +189,7 @@ final class HttpClientSession {
         continue;
       }
       if (status >= 200 && status < 300) {
+        spentWindow(response);
         return new Answer(status, response.headers(), parse(response.body(), url), url);
       }
       boolean retryable = status == 408 || status == 429 || status >= 500;
@@ -205,6 +213,43 @@ final class HttpClientSession {
           "{} {}: {}; attempt {} in {} ms", method, redact(url), why, attempt + 1, wait.toMillis());
       Thread.sleep(wait.toMillis());
     }
+  }
+
+  /**
+   * When an answer says the rate-limit window has no requests left ({@code RateLimit-Remaining} or
+   * {@code X-RateLimit-Remaining} of 0), the next request waits for the window's reset instead of
+   * spending a request on a 429.
+   */
+  private void spentWindow(HttpResponse<?> response) {
+    for (String name : new String[] {"RateLimit-Remaining", "X-RateLimit-Remaining"}) {
+      String remaining = response.headers().firstValue(name).orElse(null);
+      if (remaining != null && remaining.trim().equals("0")) {
+        Duration wait = resetWait(response);
+        if (wait != null) {
+          notBeforeMillis = System.currentTimeMillis() + wait.toMillis();
+        }
+        return;
+      }
+    }
+  }
+
+  /** The wait the reset headers give (seconds, or an epoch time), or null when there are none. */
+  private static Duration resetWait(HttpResponse<?> response) {
+    for (String name : new String[] {"RateLimit-Reset", "X-RateLimit-Reset"}) {
+      String reset = response.headers().firstValue(name).orElse(null);
+      if (reset != null) {
+        try {
+          long value = Long.parseLong(reset.trim());
+          // An epoch time (in seconds) or a number of seconds from now.
+          return value > 1_000_000_000L
+              ? Duration.ofMillis(Math.max(0, value * 1000 - System.currentTimeMillis()))
+              : Duration.ofSeconds(Math.max(0, value));
+        } catch (NumberFormatException ignored) {
+          // Not a number: no wait known.
+        }
+      }
+    }
+    return null;
   }
 
   private boolean retry(int attempt, long started, Duration wait) {
@@ -240,19 +285,8 @@ final class HttpClientSession {
         }
       }
     }
-    for (String name : new String[] {"RateLimit-Reset", "X-RateLimit-Reset"}) {
-      String reset = response.headers().firstValue(name).orElse(null);
-      if (reset != null) {
-        try {
-          long value = Long.parseLong(reset.trim());
-          long now = System.currentTimeMillis() / 1000;
-          return Duration.ofSeconds(Math.max(0, value > 1_000_000_000L ? value - now : value));
-        } catch (NumberFormatException ignored) {
-          // Not a number: use the backoff.
-        }
-      }
-    }
-    return backoff(attempt);
+    Duration reset = resetWait(response);
+    return reset != null ? reset : backoff(attempt);
   }
 
   private void authenticate(HttpRequest.Builder request) throws IOException, InterruptedException {

@@ -256,18 +256,43 @@ final class ApiServer implements AutoCloseable {
     send(exchange, 200, answer.toString());
   }
 
+  private final Map<Long, AtomicInteger> windows = new ConcurrentHashMap<>();
+
+  /** Requests /crm/windowed refused because its window was spent. */
+  final AtomicInteger refusedForWindow = new AtomicInteger();
+
   /** GraphQL request bodies, as received. */
   final List<String> graphqlBodies = new CopyOnWriteArrayList<>();
 
   /** CRM style: OAuth 2.0 tokens; offset/limit with a total, Link headers, pages, next URLs. */
   private void crm(HttpExchange exchange, String path, Map<String, String> params)
       throws IOException {
-    if (!List.of("/crm/contacts", "/crm/linked", "/crm/keyed", "/crm/pages", "/crm/feed")
+    if (!List.of(
+            "/crm/contacts",
+            "/crm/linked",
+            "/crm/keyed",
+            "/crm/pages",
+            "/crm/feed",
+            "/crm/windowed")
         .contains(path)) {
       send(exchange, 404, "{\"error\":\"no such resource\"}");
       return;
     }
-    if (path.equals("/crm/keyed")) {
+    if (path.equals("/crm/windowed")) {
+      // 3 requests per second of the clock, announced on every answer; a 4th is refused.
+      long second = System.currentTimeMillis() / 1000;
+      int used = windows.computeIfAbsent(second, s -> new AtomicInteger()).incrementAndGet();
+      exchange.getResponseHeaders().add("X-RateLimit-Limit", "3");
+      exchange
+          .getResponseHeaders()
+          .add("X-RateLimit-Remaining", String.valueOf(Math.max(0, 3 - used)));
+      exchange.getResponseHeaders().add("X-RateLimit-Reset", String.valueOf(second + 1));
+      if (used > 3) {
+        refusedForWindow.incrementAndGet();
+        send(exchange, 429, "{\"error\":\"rate limited\"}");
+        return;
+      }
+    } else if (path.equals("/crm/keyed")) {
       if (!QUERY_KEY.equals(params.get("api_key"))) {
         send(exchange, 403, "{\"error\":\"bad key\"}");
         return;
@@ -277,7 +302,8 @@ final class ApiServer implements AutoCloseable {
       return;
     }
     int total = contacts.size();
-    switch (path) {
+    // /crm/windowed serves what /crm/linked does, its links its own.
+    switch (path.equals("/crm/windowed") ? "/crm/linked" : path) {
       case "/crm/contacts": // offset and limit, with a total
         {
           int offset = Integer.parseInt(params.getOrDefault("offset", "0"));

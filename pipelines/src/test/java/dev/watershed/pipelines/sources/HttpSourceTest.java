@@ -460,4 +460,19 @@ class HttpSourceTest {
             "customer")
         .get("payments");
   }
+
+  @Test
+  void anAnnouncedRateLimitIsWaitedForBeforeItIsExceeded() throws Exception {
+    // No budget in the spec: the API's X-RateLimit-Remaining and -Reset headers pace the reads.
+    assertOk(
+        run(
+            contacts(
+                String.join(
+                    "\n",
+                    "    path: /crm/windowed",
+                    oauth(),
+                    "    paginate: { type: link_header }"))));
+    assertEquals(List.of("43"), rows("SELECT COUNT(*) FROM contact"));
+    assertEquals(0, api.refusedForWindow.get(), "no request was refused: " + api.requests);
+  }
 }
