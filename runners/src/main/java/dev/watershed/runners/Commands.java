@@ -211,11 +211,14 @@ final class Commands {
 
   @Command(
       name = "demo",
-      description =
-          "demo streaming: start a Kafka broker in this process, publish change events and stream"
-              + " them into DuckDB, printing progress.")
+      description = {
+        "demo streaming: start a Kafka broker in this process, publish change events and stream"
+            + " them into DuckDB, printing progress.",
+        "demo api: the customer-360 job with its support tickets read from a help-desk API served"
+            + " in this process (pages, a bearer key, an announced rate limit, a 429)."
+      })
   static final class Demo extends Runs {
-    @Parameters(index = "0", paramLabel = "DEMO", description = "The demo: streaming.")
+    @Parameters(index = "0", paramLabel = "DEMO", description = "The demo: streaming or api.")
     String which;
 
     Demo(Watershed cli) {
@@ -224,11 +227,16 @@ final class Commands {
 
     @Override
     int work() throws Exception {
-      if (!which.equals("streaming")) {
-        throw usage("unknown demo '" + which + "'; available: streaming");
+      if (!which.equals("streaming") && !which.equals("api")) {
+        throw usage("unknown demo '" + which + "'; available: streaming, api");
       }
       RunnerProfile profile = profile();
       List<String> options = beamOptions(profile);
+      if (which.equals("api")) {
+        List<String> runArgs = new ArrayList<>(List.of("--runner=" + runner));
+        runArgs.addAll(options);
+        return ApiDemo.run(cli, cli.workingDir(), runArgs);
+      }
       return StreamingDemo.run(cli, profile.displayName(), options);
     }
   }

@@ -243,6 +243,11 @@ public final class Watershed {
     return out;
   }
 
+  /** The folder relative paths on the command line start from. */
+  Path workingDir() {
+    return workingDir;
+  }
+
   PrintStream err() {
     return err;
   }
