@@ -15,6 +15,6 @@ mvn -q -B -DskipTests install
 mvn -q -B dependency:build-classpath -pl benchmarks -Dmdep.outputFile=target/bench.classpath >/dev/null
 mkdir -p docs target
 java -Xmx1g -cp "benchmarks/target/classes:$(cat benchmarks/target/bench.classpath)" \
-  dev.watershed.benchmarks.ApiBenchmark "$pages" "$per_page" "$runs" runners/target/watershed.jar \
+  dev.watershed.benchmarks.ApiBenchmark "$pages" "$per_page" "$runs" "$root/runners/target/watershed.jar" \
   docs/api-benchmark.csv target/api-benchmark-table.md
 cat target/api-benchmark-table.md

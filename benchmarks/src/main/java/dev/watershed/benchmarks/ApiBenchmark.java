@@ -76,7 +76,14 @@ public final class ApiBenchmark {
 
   private void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-    server.setExecutor(Executors.newFixedThreadPool(8));
+    server.setExecutor(
+        Executors.newFixedThreadPool(
+            8,
+            task -> {
+              Thread thread = new Thread(task, "api-bench-server");
+              thread.setDaemon(true); // the benchmark's JVM ends when its work does
+              return thread;
+            }));
     server.createContext("/items", this::items);
     server.start();
   }
