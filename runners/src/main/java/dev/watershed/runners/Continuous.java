@@ -89,16 +89,27 @@ final class Continuous {
       for (int tick = 1; !signal.stop.get(); tick++) {
         long started = System.nanoTime();
         Map<String, ReadRange> ranges = ReadRanges.plan(spec);
-        if (ReadRanges.pending(ranges, spec) == 0) {
+        long pending = ReadRanges.pending(ranges, spec);
+        if (pending == 0) {
           cli.err().println("tick " + tick + ": nothing new since the last committed marks");
           if (stopWhenIdle != null) {
             return Watershed.OK;
           }
         } else {
           cli.err().println("tick " + tick + ": " + describe(ranges));
+          long before = readBySources(spec);
           int code = cli.runBatch(spec, profile, beamArgs, ranges);
           if (code != Watershed.OK) {
             return code;
+          }
+          // A source that cannot say beforehand what is new (an API asked for changes since a
+          // time) is caught up when a tick reads nothing.
+          if (pending < 0
+              && stopWhenIdle != null
+              && countsInThisJvm(profile, beamArgs)
+              && readBySources(spec) == before) {
+            cli.err().println("tick " + tick + ": read nothing new");
+            return Watershed.OK;
           }
         }
         long wait = every.toNanos() - (System.nanoTime() - started);
@@ -125,6 +136,23 @@ final class Continuous {
                 .append(" to ")
                 .append(range.to()));
     return text.toString();
+  }
+
+  /** True when the runner counts what the job reads in this JVM (not a job on a cluster). */
+  private static boolean countsInThisJvm(RunnerProfile profile, List<String> beamArgs) {
+    return profile != RunnerProfile.FLINK
+        || beamArgs.stream()
+            .noneMatch(a -> a.startsWith("--flinkMaster=") && !a.startsWith("--flinkMaster=["));
+  }
+
+  /** Records every source of the spec read in this JVM so far (rows and dead letters). */
+  private static long readBySources(Spec spec) {
+    Map<String, Long> tallies = RunCounters.tallies();
+    long read = 0;
+    for (SourceConfig source : spec.sources().values()) {
+      read += tallies.getOrDefault("source." + source.name() + ".read", 0L);
+    }
+    return read;
   }
 
   /** Kafka records the job read in this JVM: rows, dead letters and tombstones. */
