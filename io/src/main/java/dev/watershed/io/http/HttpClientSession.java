@@ -2,8 +2,6 @@ package dev.watershed.io.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.resilience4j.ratelimiter.RateLimiter;
-import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -35,17 +33,19 @@ import org.slf4j.LoggerFactory;
 final class HttpClientSession {
   private static final Logger LOG = LoggerFactory.getLogger(HttpClientSession.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Map<String, RateLimiter> BUDGETS = new ConcurrentHashMap<>();
 
-  /** When each budget last let a request go, in nanoseconds: sends are spaced by the period. */
+  /**
+   * When each source's budget last let a request go (System.nanoTime), shared by every session of
+   * the JVM: sends are kept one budget period apart.
+   */
   private static final Map<String, AtomicLong> LAST_SEND = new ConcurrentHashMap<>();
-
-  /** Requests answered, by every session of this JVM (the benchmark reads it). */
-  private static final AtomicLong REQUESTS = new AtomicLong();
 
   private final HttpSource.Settings settings;
   private final HttpClient client;
-  private final RateLimiter budget;
+
+  /** The source's last send, or null when it has no budget. */
+  private final AtomicLong lastSend;
+
   private String token;
   private Instant tokenExpires = Instant.MIN;
 
@@ -59,23 +59,12 @@ final class HttpClientSession {
             .connectTimeout(settings.timeout())
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
-    this.budget =
+    this.lastSend =
         settings.maxRequestsPerSecond() <= 0
             ? null
-            : BUDGETS.computeIfAbsent(
+            : LAST_SEND.computeIfAbsent(
                 settings.sourceName() + "@" + settings.baseUrl(),
-                name ->
-                    RateLimiter.of(
-                        name,
-                        RateLimiterConfig.custom()
-                            // One permit at a time, spread evenly: no burst above the budget in any
-                            // second, whenever the server starts counting.
-                            .limitForPeriod(1)
-                            .limitRefreshPeriod(
-                                Duration.ofNanos(
-                                    (long) (1_000_000_000L / settings.maxRequestsPerSecond())))
-                            .timeoutDuration(Duration.ofDays(1))
-                            .build()));
+                name -> new AtomicLong(System.nanoTime() - Long.MAX_VALUE / 4));
   }
 
   /** An answer: status, headers and body as JSON. */
@@ -89,10 +78,6 @@ final class HttpClientSession {
       super(message, cause);
       this.status = status;
     }
-  }
-
-  static long requests() {
-    return REQUESTS.get();
   }
 
   /** The URL of a request: {@code url} when following a link, else the resource's with params. */
@@ -142,8 +127,7 @@ final class HttpClientSession {
       if (spentUntil > 0) {
         Thread.sleep(spentUntil);
       }
-      if (budget != null) {
-        budget.acquirePermission();
+      if (lastSend != null) {
         spaceFromLastSend();
       }
       HttpRequest.Builder request =
@@ -163,7 +147,6 @@ final class HttpClientSession {
       String why;
       try {
         response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        REQUESTS.incrementAndGet();
       } catch (IOException e) {
         response = null;
         why = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
@@ -220,20 +203,18 @@ final class HttpClientSession {
   }
 
   /**
-   * Keeps sends at least one budget period apart, whenever each was let go: a permit used late
-   * followed by one used on time would otherwise put more than the budget into one second of the
-   * server's clock (the first benchmark run saw one 429 per run that way).
+   * Keeps the source's sends in this JVM at least one budget period apart, whoever sends: no second
+   * of the server's clock holds more than the budget (a permit-per-period limiter let a late permit
+   * and an on-time one go together: one 429 per benchmark run).
    */
   private void spaceFromLastSend() throws InterruptedException {
     long period = (long) (1_000_000_000L / settings.maxRequestsPerSecond());
-    AtomicLong last =
-        LAST_SEND.computeIfAbsent(budget.getName(), name -> new AtomicLong(Long.MIN_VALUE / 2));
     while (true) {
       long now = System.nanoTime();
-      long previous = last.get();
+      long previous = lastSend.get();
       long earliest = previous + period;
       if (now >= earliest) {
-        if (last.compareAndSet(previous, now)) {
+        if (lastSend.compareAndSet(previous, now)) {
           return;
         }
       } else {

@@ -75,9 +75,12 @@ public interface SourceConfig {
     return null;
   }
 
-  /** A source read in part: the mark it stands at now, where this run reads up to. */
+  /**
+   * A source read in part: the mark it stands at now, where this run reads up to. Asked only of
+   * sources whose {@link #readsInPart()} is true; a source read whole has no mark (null).
+   */
   default String currentMark() throws Exception {
-    throw new UnsupportedOperationException(type() + " sources are read whole");
+    return null;
   }
 
   /** Records between two marks, or -1 when the source cannot count them. */

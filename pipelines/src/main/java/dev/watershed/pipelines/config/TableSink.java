@@ -23,9 +23,6 @@ public interface TableSink extends SinkConfig {
     return schema() == null ? table : schema() + "." + table;
   }
 
-  /** The database in words, without credentials. */
-  String describe(Spec spec);
-
   @Override
   default void checkReachable(Spec spec, String where) throws Exception {
     Reachable.jdbc(where, endpoint(spec));

@@ -56,11 +56,6 @@ public abstract class TableSinkType implements SinkType {
     }
 
     @Override
-    public String describe(Spec spec) {
-      return path != null ? path : endpoint(spec).describe();
-    }
-
-    @Override
     public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       Spec spec = context.spec();
       CanonicalModel model = context.model();
