@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +15,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,7 +42,7 @@ final class HttpClientSession {
    */
   private static final Map<String, AtomicLong> LAST_SEND = new ConcurrentHashMap<>();
 
-  private final HttpSource.Settings settings;
+  private final HttpEndpoint settings;
   private final HttpClient client;
 
   /** The source's last send, or null when it has no budget. */
@@ -52,7 +54,7 @@ final class HttpClientSession {
   /** No request before this: the API said its window's requests are spent until then. */
   private long notBeforeMillis;
 
-  HttpClientSession(HttpSource.Settings settings) {
+  HttpClientSession(HttpEndpoint settings) {
     this.settings = settings;
     this.client =
         HttpClient.newBuilder()
@@ -63,12 +65,12 @@ final class HttpClientSession {
         settings.maxRequestsPerSecond() <= 0
             ? null
             : LAST_SEND.computeIfAbsent(
-                settings.sourceName() + "@" + settings.baseUrl(),
+                settings.name() + "@" + settings.baseUrl(),
                 name -> new AtomicLong(System.nanoTime() - Long.MAX_VALUE / 4));
   }
 
-  /** An answer: status, headers and body as JSON. */
-  record Answer(int status, java.net.http.HttpHeaders headers, JsonNode body, String url) {}
+  /** An answer: status, headers and body as JSON (null when the body is empty). */
+  record Answer(int status, HttpHeaders headers, JsonNode body, String url) {}
 
   /** Thrown when a request still fails after the retries, or fails in a way not worth retrying. */
   static final class RequestFailed extends IOException {
@@ -90,14 +92,18 @@ final class HttpClientSession {
       }
       return withApiKey(next);
     }
-    StringJoiner query = new StringJoiner("&");
-    Map<String, String> params = new java.util.LinkedHashMap<>(resource.params());
+    Map<String, String> params = new LinkedHashMap<>(resource.params());
     params.putAll(request.params());
+    return url(resource.path(), params);
+  }
+
+  /** The URL of {@code path} below the base URL with the query {@code params}. */
+  String url(String path, Map<String, String> params) {
+    StringJoiner query = new StringJoiner("&");
     params.forEach((k, v) -> query.add(encode(k) + "=" + encode(v)));
     String base = settings.baseUrl().replaceAll("/+$", "");
-    String path = resource.path().startsWith("/") ? resource.path() : "/" + resource.path();
-    String url = base + path + (query.length() == 0 ? "" : "?" + query);
-    return withApiKey(url);
+    String below = path.startsWith("/") ? path : "/" + path;
+    return withApiKey(base + below + (query.length() == 0 ? "" : "?" + query));
   }
 
   private String withApiKey(String url) {
@@ -120,6 +126,15 @@ final class HttpClientSession {
 
   /** Sends {@code method url} with {@code body}, within the budget, retrying what is worth it. */
   Answer send(String method, String url, String body) throws IOException, InterruptedException {
+    return send(method, url, body, Map.of(), true);
+  }
+
+  /**
+   * Sends {@code method url} with {@code body} and {@code headers}; with {@code readBody} false the
+   * answer's body is not parsed (an API that is written to may answer anything, or nothing).
+   */
+  Answer send(String method, String url, String body, Map<String, String> headers, boolean readBody)
+      throws IOException, InterruptedException {
     long started = System.nanoTime();
     boolean renewedAfter401 = false;
     for (int attempt = 1; ; attempt++) {
@@ -135,6 +150,7 @@ final class HttpClientSession {
               .timeout(settings.timeout())
               .header("Accept", "application/json")
               .header("User-Agent", "watershed");
+      headers.forEach(request::header);
       authenticate(request);
       if (body != null) {
         request.header("Content-Type", "application/json");
@@ -177,7 +193,8 @@ final class HttpClientSession {
       }
       if (status >= 200 && status < 300) {
         spentWindow(response);
-        return new Answer(status, response.headers(), parse(response.body(), url), url);
+        return new Answer(
+            status, response.headers(), readBody ? parse(response.body(), url) : null, url);
       }
       boolean retryable = status == 408 || status == 429 || status >= 500;
       why = "HTTP " + status;
@@ -372,7 +389,7 @@ final class HttpClientSession {
 
   private static String fix(int status) {
     if (status == 401 || status == 403) {
-      return " (check the source's auth: the credentials were refused)";
+      return " (check auth: the credentials were refused)";
     }
     if (status == 404) {
       return " (check base_url and the resource's path)";

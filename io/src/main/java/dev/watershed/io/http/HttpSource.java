@@ -8,7 +8,6 @@ import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.Serializable;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,10 +41,12 @@ import org.apache.beam.sdk.values.TupleTagList;
  * the resource's reading stops there.
  *
  * <pre>{@code
- * HttpSource.read(new HttpSource.Settings("payments", "https://api.example.com/v1",
+ * HttpSource.read(new HttpSource.Settings(
+ *     new HttpEndpoint("payments", "https://api.example.com/v1", new HttpAuth.Bearer(key), 10, 5,
+ *         Duration.ofMinutes(2), Duration.ofSeconds(30)),
  *     List.of(new HttpResource("/customers", "GET", Map.of("limit", "100"), null, "/data")),
- *     new HttpAuth.Bearer(key), new Pagination.Cursor("starting_after", null, "id", "/has_more"),
- *     10, 5, Duration.ofMinutes(2), Duration.ofSeconds(30), "fail", null, null, columns));
+ *     new Pagination.Cursor("starting_after", null, "id", "/has_more"), "fail", null, null,
+ *     columns));
  * }</pre>
  */
 public final class HttpSource
@@ -64,24 +65,16 @@ public final class HttpSource
   /**
    * What an API source reads and how.
    *
-   * @param maxRequestsPerSecond the request budget of the source in this JVM (0: none)
-   * @param maxAttempts how often one request is tried
-   * @param maxRetryTime how long one request may take with its retries
+   * @param endpoint the API, its auth, request budget and retry limits
    * @param onError {@code fail} or {@code dead_letter}: what a request that still fails does
    * @param sinceParam the query parameter an incremental read sends its start in (null: read all)
    * @param since where an incremental read starts (null: from the start)
    * @param columns the record fields to read (dotted paths into nested objects)
    */
   public record Settings(
-      String sourceName,
-      String baseUrl,
+      HttpEndpoint endpoint,
       List<HttpResource> resources,
-      HttpAuth auth,
       Pagination pagination,
-      double maxRequestsPerSecond,
-      int maxAttempts,
-      Duration maxRetryTime,
-      Duration timeout,
       String onError,
       String sinceParam,
       String since,
@@ -95,7 +88,11 @@ public final class HttpSource
     /** Never shows credentials. */
     @Override
     public String toString() {
-      return "API " + sourceName + " at " + baseUrl;
+      return "API " + endpoint;
+    }
+
+    String sourceName() {
+      return endpoint.name();
     }
   }
 
@@ -113,13 +110,14 @@ public final class HttpSource
   public void populateDisplayData(DisplayData.Builder builder) {
     super.populateDisplayData(builder);
     builder.add(DisplayData.item("source", settings.sourceName()));
-    builder.add(DisplayData.item("baseUrl", settings.baseUrl()));
+    builder.add(DisplayData.item("baseUrl", settings.endpoint().baseUrl()));
     builder.add(DisplayData.item("resources", settings.resources().toString()));
-    builder.add(DisplayData.item("auth", settings.auth().toString()));
+    builder.add(DisplayData.item("auth", settings.endpoint().auth().toString()));
     builder.add(DisplayData.item("pagination", settings.pagination().getClass().getSimpleName()));
     builder.add(DisplayData.item("columns", String.valueOf(settings.columns().size())));
-    if (settings.maxRequestsPerSecond() > 0) {
-      builder.add(DisplayData.item("maxRequestsPerSecond", settings.maxRequestsPerSecond()));
+    if (settings.endpoint().maxRequestsPerSecond() > 0) {
+      builder.add(
+          DisplayData.item("maxRequestsPerSecond", settings.endpoint().maxRequestsPerSecond()));
     }
     builder.addIfNotNull(DisplayData.item("since", settings.since()));
   }
@@ -161,7 +159,7 @@ public final class HttpSource
 
     @Setup
     public void setup() {
-      session = new HttpClientSession(settings);
+      session = new HttpClientSession(settings.endpoint());
     }
 
     @ProcessElement

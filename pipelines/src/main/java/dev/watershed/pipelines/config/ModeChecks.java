@@ -239,7 +239,8 @@ final class ModeChecks {
           top.object("sinks", false)
               .error(
                   sink.name(),
-                  "in streaming mode sinks are tables (duckdb, postgres, mariadb) or kafka topics");
+                  "in streaming mode sinks are tables (duckdb, postgres, mariadb), kafka topics or"
+                      + " http APIs");
         } else {
           top.object("sinks", false)
               .error(sink.name(), "in streaming mode table sinks merge; set write: merge");

@@ -1,6 +1,6 @@
 package dev.watershed.pipelines.sources;
 
-import dev.watershed.io.http.HttpAuth;
+import dev.watershed.io.http.HttpEndpoint;
 import dev.watershed.io.http.HttpResource;
 import dev.watershed.io.http.HttpSource;
 import dev.watershed.io.http.Pagination;
@@ -13,10 +13,6 @@ import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -59,14 +55,9 @@ public final class HttpSourceType implements SourceType {
   /** An API source. */
   public record Config(
       SourceBasics basics,
-      String baseUrl,
+      HttpEndpoint endpoint,
       List<HttpResource> resources,
-      HttpAuth auth,
       Pagination pagination,
-      double maxRequestsPerSecond,
-      int maxAttempts,
-      Duration maxRetryTime,
-      Duration timeout,
       String onError,
       Incremental incremental)
       implements SourceConfig {
@@ -76,15 +67,9 @@ public final class HttpSourceType implements SourceType {
         ReadContext context) {
       return HttpSource.read(
           new HttpSource.Settings(
-              name(),
-              baseUrl,
+              endpoint,
               resources,
-              auth,
               pagination,
-              maxRequestsPerSecond,
-              maxAttempts,
-              maxRetryTime,
-              timeout,
               onError,
               incremental == null ? null : incremental.param(),
               since(context.range()),
@@ -125,23 +110,7 @@ public final class HttpSourceType implements SourceType {
 
     @Override
     public void checkReachable(Spec spec, String where) {
-      URI uri = URI.create(baseUrl);
-      int port = uri.getPort() > 0 ? uri.getPort() : uri.getScheme().equals("https") ? 443 : 80;
-      try (Socket socket = new Socket()) {
-        socket.connect(new InetSocketAddress(uri.getHost(), port), 10_000);
-      } catch (IOException | IllegalArgumentException e) {
-        throw new IllegalStateException(
-            where
-                + ": cannot reach the API at "
-                + uri.getScheme()
-                + "://"
-                + uri.getHost()
-                + ":"
-                + port
-                + " ("
-                + e.getClass().getSimpleName()
-                + "); check base_url and the network");
-      }
+      HttpKeys.checkReachable(endpoint, where);
     }
 
     /** Never shows credentials. */
@@ -224,33 +193,14 @@ public final class HttpSourceType implements SourceType {
   @Override
   public List<Key> keys() {
     List<Key> keys = new ArrayList<>();
-    keys.add(Key.string("base_url", "the API's base URL, such as https://api.example.com/v1"));
+    keys.addAll(HttpKeys.keys());
     keys.addAll(RESOURCE_KEYS);
     keys.add(
         Key.objects(
             "resources",
             "several endpoints of the same record shape, read in parallel",
             resourceItemKeys()));
-    keys.add(
-        Key.object(
-            "auth",
-            "how requests authenticate; secrets as ${env:NAME} or ${file:PATH}",
-            Key.oneOf("type", "the scheme", "bearer", "api_key", "basic", "oauth2"),
-            Key.string("token", "bearer: the token"),
-            Key.string("name", "api_key: the header or query parameter"),
-            Key.string("value", "api_key: the key"),
-            Key.oneOf("in", "api_key: where it goes (default header)", "header", "query"),
-            Key.string("user", "basic: the user"),
-            Key.string("password", "basic: the password"),
-            Key.string("token_url", "oauth2: the token endpoint"),
-            Key.string("client_id", "oauth2: the client id"),
-            Key.string("client_secret", "oauth2: the client secret"),
-            Key.string("scope", "oauth2: the scope asked for")));
     keys.add(PAGINATE);
-    keys.add(Key.string("max_requests_per_second", "the request budget (default: none)"));
-    keys.add(Key.integer("max_attempts", "how often one request is tried (default 5)"));
-    keys.add(Key.duration("max_retry_time", "how long one request may retry (default 2m)"));
-    keys.add(Key.duration("timeout", "how long one request may take (default 30s)"));
     keys.add(
         Key.oneOf(
             "on_error",
@@ -269,10 +219,6 @@ public final class HttpSourceType implements SourceType {
 
   @Override
   public Config parse(SourceBasics basics, YamlObject block, ParseContext context) {
-    String baseUrl = block.string("base_url", true);
-    if (baseUrl != null && !baseUrl.startsWith("http://") && !baseUrl.startsWith("https://")) {
-      block.error("base_url", "expected an http:// or https:// URL, got '" + baseUrl + "'");
-    }
     List<HttpResource> resources = new ArrayList<>();
     String defaultRecordsAt = block.string("records_at", "");
     if (block.has("resources")) {
@@ -287,22 +233,6 @@ public final class HttpSourceType implements SourceType {
       resources.add(resource(block, defaultRecordsAt, false));
     } else {
       block.error(null, "give the endpoint to read: path (or resources)");
-    }
-    double rate = 0;
-    String budget = block.string("max_requests_per_second", null);
-    if (budget != null) {
-      try {
-        rate = Double.parseDouble(budget);
-        if (rate <= 0) {
-          block.error("max_requests_per_second", "expected a positive number");
-        }
-      } catch (NumberFormatException e) {
-        block.error("max_requests_per_second", "expected a number, got '" + budget + "'");
-      }
-    }
-    int attempts = block.integer("max_attempts", 5);
-    if (attempts < 1) {
-      block.error("max_attempts", "expected at least 1");
     }
     String onError = block.string("on_error", "fail");
     if (!onError.equals("fail") && !onError.equals("dead_letter")) {
@@ -325,14 +255,9 @@ public final class HttpSourceType implements SourceType {
     }
     return new Config(
         basics,
-        baseUrl,
+        HttpKeys.endpoint(basics.name(), block),
         resources,
-        auth(block),
         pagination(block),
-        rate,
-        attempts,
-        block.duration("max_retry_time", Duration.ofMinutes(2)),
-        block.duration("timeout", Duration.ofSeconds(30)),
         onError,
         incremental);
   }
@@ -399,43 +324,6 @@ public final class HttpSourceType implements SourceType {
       }
     }
     return out;
-  }
-
-  private static HttpAuth auth(YamlObject block) {
-    if (!block.has("auth")) {
-      return new HttpAuth.None();
-    }
-    YamlObject auth = block.object("auth", true);
-    String type = auth.string("type", true);
-    if (type == null) {
-      return new HttpAuth.None();
-    }
-    switch (type) {
-      case "bearer":
-        auth.rejectUnknown(Set.of("type", "token"));
-        return new HttpAuth.Bearer(auth.string("token", true));
-      case "api_key":
-        auth.rejectUnknown(Set.of("type", "name", "value", "in"));
-        String in = auth.string("in", "header");
-        if (!in.equals("header") && !in.equals("query")) {
-          auth.error("in", "expected header or query, got '" + in + "'");
-        }
-        return new HttpAuth.ApiKey(auth.string("name", true), auth.string("value", true), in);
-      case "basic":
-        auth.rejectUnknown(Set.of("type", "user", "password"));
-        return new HttpAuth.Basic(auth.string("user", true), auth.string("password", true));
-      case "oauth2":
-        auth.rejectUnknown(Set.of("type", "token_url", "client_id", "client_secret", "scope"));
-        return new HttpAuth.OAuth2ClientCredentials(
-            auth.string("token_url", true),
-            auth.string("client_id", true),
-            auth.string("client_secret", true),
-            auth.string("scope", null));
-      default:
-        auth.error(
-            "type", "unknown auth type '" + type + "'; allowed: bearer, api_key, basic, oauth2");
-        return new HttpAuth.None();
-    }
   }
 
   private static Pagination pagination(YamlObject block) {

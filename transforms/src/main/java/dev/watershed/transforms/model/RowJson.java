@@ -19,6 +19,15 @@ public final class RowJson implements SerializableFunction<Row, String> {
 
   @Override
   public String apply(Row row) {
+    try {
+      return MAPPER.writeValueAsString(node(row));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write row as JSON", e);
+    }
+  }
+
+  /** The row as a JSON object, for callers that build a larger document around it. */
+  public ObjectNode node(Row row) {
     ObjectNode node = MAPPER.createObjectNode();
     Schema schema = row.getSchema();
     for (int i = 0; i < schema.getFieldCount(); i++) {
@@ -40,10 +49,6 @@ public final class RowJson implements SerializableFunction<Row, String> {
         node.put(name, value.toString());
       }
     }
-    try {
-      return MAPPER.writeValueAsString(node);
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write row as JSON", e);
-    }
+    return node;
   }
 }

@@ -1,0 +1,211 @@
+package dev.watershed.runners;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code http} sink end to end through the command line, against a local CRM-like API ({@link
+ * CrmApi}) that checks a bearer token, honours idempotency keys and fails some requests on purpose.
+ */
+class HttpSinkTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String TOKEN = "tok-3f9a1c77";
+  private static final int CONTACTS = 60;
+
+  @TempDir Path folder;
+
+  /** 60 contacts; contact 13's country is "XX", which the API refuses. */
+  private void writeContacts() throws Exception {
+    List<String> lines = new ArrayList<>();
+    lines.add("id,name,email,country");
+    String[] countries = {"DE", "FR", "NL"};
+    for (int id = 1; id <= CONTACTS; id++) {
+      String country = id == 13 ? "XX" : countries[id % 3];
+      lines.add(id + ",Name " + id + ", C" + id + "@Example.com ," + country);
+    }
+    Files.write(folder.resolve("contacts.csv"), lines);
+  }
+
+  private Path spec(String sink) throws Exception {
+    writeContacts();
+    String text =
+        String.join(
+            "\n",
+            "name: contacts_out",
+            "sources:",
+            "  crm: { type: csv, path: contacts.csv }",
+            "models:",
+            "  contact:",
+            "    key: [id]",
+            "    fields: { id: long, name: string, email: string, country: string }",
+            "conform:",
+            "  - from: crm",
+            "    to: contact",
+            "    fields:",
+            "      id: id",
+            "      name: name",
+            "      email: { from: email, normalize: [email] }",
+            "      country: country",
+            "sinks:",
+            sink,
+            "dead_letter: { type: jsonl, path: dead-letters }",
+            "");
+    Path spec = folder.resolve("contacts.yaml");
+    Files.writeString(spec, text);
+    return spec;
+  }
+
+  private List<JsonNode> deadLetters() throws Exception {
+    Path file = folder.resolve("dead-letters").resolve("dead-letter.jsonl");
+    List<JsonNode> out = new ArrayList<>();
+    if (Files.exists(file)) {
+      for (String line : Files.readAllLines(file)) {
+        out.add(JSON.readTree(line));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void eachRowIsSentOnceThroughItsTemplateRetriedWhenTheApiFailsAndRefusedOnesAreDeadLetters()
+      throws Exception {
+    try (CrmApi api = CrmApi.start()) {
+      api.requireToken(TOKEN)
+          .failEvery(7)
+          .refuse(contact -> contact.path("country").asText().equals("XX"));
+      Path spec =
+          spec(
+              String.join(
+                  "\n",
+                  "  marketing:",
+                  "    type: http",
+                  "    base_url: " + api.baseUrl(),
+                  "    auth: { type: bearer, token: \"${env:MARKETING_TOKEN}\" }",
+                  "    method: PUT",
+                  "    path: /contacts/{id}",
+                  "    body: '{\"id\": \"{id}\", \"email\": \"{email}\", \"country\": \"{country}\","
+                      + " \"profile\": {\"label\": \"{name} ({country})\"}}'",
+                  "    max_attempts: 4"));
+      Cli cli = new Cli(folder, Map.of("MARKETING_TOKEN", TOKEN));
+      assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
+      assertTrue(cli.stdout().contains("reconciled"), cli.stdout());
+      assertFalse(cli.output().contains(TOKEN), cli.output());
+
+      Map<String, ObjectNode> contacts = api.contacts();
+      assertEquals(CONTACTS - 1, contacts.size(), contacts.keySet().toString());
+      ObjectNode seven = contacts.get("7");
+      // "{id}" alone keeps the number a number; "{name} ({country})" is text.
+      assertEquals(
+          JSON.readTree(
+              "{\"id\":7,\"email\":\"c7@example.com\",\"country\":\"FR\","
+                  + "\"profile\":{\"label\":\"Name 7 (FR)\"}}"),
+          seven);
+      assertTrue(api.failed() > 0, "some requests failed on purpose and were retried");
+      assertEquals(CONTACTS - 1, api.applied(), "each contact applied once");
+
+      List<JsonNode> dead = deadLetters();
+      assertEquals(1, dead.size(), dead.toString());
+      JsonNode refused = dead.get(0);
+      assertEquals("load", refused.get("stage").asText());
+      assertEquals("refused by the API", refused.get("reason").asText());
+      assertTrue(refused.get("detail").asText().contains("HTTP 422"), refused.toString());
+      assertTrue(refused.get("position").asText().contains("key 13"), refused.toString());
+      assertEquals("XX", JSON.readTree(refused.get("payload").asText()).get("country").asText());
+
+      // The same rows again carry the same idempotency keys: the API applies nothing twice.
+      long applied = api.applied();
+      assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
+      assertEquals(applied, api.applied());
+      assertEquals(CONTACTS - 1, api.replayed(), "every delivered row was a replay");
+    }
+  }
+
+  @Test
+  void batchesGoAsOneWrappedArrayPerRequest() throws Exception {
+    try (CrmApi api = CrmApi.start()) {
+      Path spec =
+          spec(
+              String.join(
+                  "\n",
+                  "  marketing:",
+                  "    type: http",
+                  "    base_url: " + api.baseUrl(),
+                  "    path: /contacts/batch",
+                  "    batch_size: 25",
+                  "    batch_wrap: records"));
+      Cli cli = new Cli(folder);
+      assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
+      assertTrue(cli.stdout().contains("reconciled"), cli.stdout());
+      assertEquals(CONTACTS, api.contacts().size());
+      assertTrue(api.largestBatch() > 1 && api.largestBatch() <= 25, "" + api.largestBatch());
+      assertTrue(api.requests() < CONTACTS, api.requests() + " requests for 60 rows");
+      // The default body: every field of the model and where the row came from.
+      JsonNode one = api.contacts().get("1");
+      assertEquals("c1@example.com", one.get("email").asText());
+      assertEquals("crm", one.get("_source").asText());
+    }
+  }
+
+  @Test
+  void aRefusedTokenFailsTheRunInOneLineNamingTheSinkAndNeverShowsTheToken() throws Exception {
+    try (CrmApi api = CrmApi.start()) {
+      api.requireToken(TOKEN);
+      Path spec =
+          spec(
+              String.join(
+                  "\n",
+                  "  marketing:",
+                  "    type: http",
+                  "    base_url: " + api.baseUrl(),
+                  "    auth: { type: bearer, token: \"${env:MARKETING_TOKEN}\" }",
+                  "    path: /contacts/{id}"));
+      Cli cli = new Cli(folder, Map.of("MARKETING_TOKEN", "wrong-" + TOKEN));
+      assertEquals(Watershed.FAILED, cli.run("run", spec.toString(), "--runner=direct"));
+      String output = cli.output();
+      assertTrue(output.contains("sink marketing"), output);
+      assertTrue(output.contains("HTTP 401"), output);
+      assertTrue(output.contains("check auth"), output);
+      assertFalse(output.contains(TOKEN), output);
+      assertFalse(output.contains("\tat "), output);
+      assertTrue(api.contacts().isEmpty());
+    }
+  }
+
+  @Test
+  void validateNamesTemplateFieldsTheModelLacksAndBatchesThatNameFieldsInThePath()
+      throws Exception {
+    Path spec =
+        spec(
+            String.join(
+                "\n",
+                "  marketing:",
+                "    type: http",
+                "    base_url: http://127.0.0.1:9",
+                "    path: /contacts/{id}",
+                "    body: '{\"mail\": \"{e_mail}\"}'",
+                "  batched:",
+                "    type: http",
+                "    base_url: http://127.0.0.1:9",
+                "    path: /contacts/{id}",
+                "    batch_size: 10"));
+    Cli cli = new Cli(folder);
+    assertEquals(Watershed.SPEC_ERROR, cli.run("validate", spec.toString()), cli.output());
+    String output = cli.output();
+    assertTrue(output.contains("sinks.marketing.body"), output);
+    assertTrue(output.contains("no field 'e_mail'"), output);
+    assertTrue(output.contains("sinks.batched.path"), output);
+    assertTrue(output.contains("a batch goes to one path"), output);
+  }
+}
