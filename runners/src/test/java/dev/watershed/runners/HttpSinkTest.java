@@ -7,11 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.watershed.io.kafka.LocalKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +27,11 @@ class HttpSinkTest {
   private static final int CONTACTS = 60;
 
   @TempDir Path folder;
+
+  @BeforeAll
+  static void quietBroker() {
+    java.util.logging.LogManager.getLogManager().reset();
+  }
 
   /** 60 contacts; contact 13's country is "XX", which the API refuses. */
   private void writeContacts() throws Exception {
@@ -129,6 +136,66 @@ class HttpSinkTest {
       assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
       assertEquals(applied, api.applied());
       assertEquals(CONTACTS - 1, api.replayed(), "every delivered row was a replay");
+    }
+  }
+
+  /**
+   * "A CRM update triggers the marketing tool": Debezium change events of the CRM's customers
+   * (late, duplicated and poison events among them) stream from Kafka into the API, which fails
+   * every fifth request; the API ends holding exactly the customers the CRM holds at the end.
+   */
+  @Test
+  void aChangeStreamKeepsTheApiEqualToTheSourceThroughFailuresLateAndDuplicateEvents()
+      throws Exception {
+    try (LocalKafka kafka = LocalKafka.start();
+        CrmApi api = CrmApi.start()) {
+      kafka.createTopic(StreamingDemo.TOPIC, 2);
+      ChangeEvents events = ChangeEvents.generate(20261202L, 150);
+      events.publish(kafka.bootstrapServers(), StreamingDemo.TOPIC, 0, events.delivery().size());
+      api.failEvery(5);
+      String yaml =
+          StreamingDemo.spec(
+                  kafka.bootstrapServers(),
+                  folder.resolve("unused.duckdb").toString(),
+                  "soft",
+                  folder.resolve("dead-letters").toString())
+              .replaceAll(
+                  "(?s)sinks:\n.*?\ndead_letter",
+                  String.join(
+                      "\n",
+                      "sinks:",
+                      "  marketing:",
+                      "    type: http",
+                      "    base_url: " + api.baseUrl(),
+                      "    method: PUT",
+                      "    path: /contacts/{customer_id}",
+                      "    on_delete: send",
+                      "dead_letter"));
+      Path spec = folder.resolve("changes.yaml");
+      Files.writeString(spec, yaml);
+      Cli cli = new Cli(folder);
+      assertEquals(
+          Watershed.OK,
+          cli.run(
+              "run", spec.toString(), "--mode=streaming", "--runner=direct", "--stop-when-idle=3s"),
+          cli.output());
+
+      Map<String, ObjectNode> contacts = api.contacts();
+      List<String> differences = new ArrayList<>();
+      for (Map.Entry<Long, Map<String, Object>> row : events.finalRows().entrySet()) {
+        ObjectNode held = contacts.remove(String.valueOf(row.getKey()));
+        for (String field : List.of("name", "email", "status")) {
+          String want = String.valueOf(row.getValue().get(field));
+          String got = held == null ? "(absent)" : held.path(field).asText();
+          if (!want.equals(got)) {
+            differences.add(row.getKey() + "." + field + ": " + got + " != " + want);
+          }
+        }
+      }
+      contacts.keySet().forEach(id -> differences.add(id + ": held but deleted or never created"));
+      assertTrue(differences.isEmpty(), differences.size() + " differences: " + differences);
+      assertTrue(api.failed() > 0, "some requests failed on purpose and were retried");
+      assertFalse(events.deleted().isEmpty(), "the history deletes some customers");
     }
   }
 
