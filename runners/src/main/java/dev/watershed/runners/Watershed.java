@@ -8,6 +8,7 @@ import dev.watershed.pipelines.config.SpecError;
 import dev.watershed.pipelines.config.SpecException;
 import dev.watershed.pipelines.config.SpecParser;
 import dev.watershed.pipelines.run.Failures;
+import dev.watershed.pipelines.run.Receivers;
 import dev.watershed.pipelines.run.Redaction;
 import dev.watershed.pipelines.run.RunLock;
 import dev.watershed.pipelines.run.SpecRun;
@@ -200,7 +201,8 @@ public final class Watershed {
     }
     SpecRun run = SpecRun.of(spec).withClock(clock).on(null, profile.displayName());
     run.checkReachable();
-    try (RunLock lock = SpecRun.lockAndSweep(spec, err::println)) {
+    try (RunLock lock = SpecRun.lockAndSweep(spec, err::println);
+        Receivers receivers = Receivers.start(spec, err::println)) {
       return spec.mode().equals("micro-batch")
           ? Continuous.microBatch(this, spec, profile, beamArgs, stopWhenIdle)
           : Continuous.streaming(this, spec, profile, beamArgs, stopWhenIdle);

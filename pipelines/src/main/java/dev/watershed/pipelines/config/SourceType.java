@@ -1,6 +1,7 @@
 package dev.watershed.pipelines.config;
 
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * A kind of source ({@code type: csv}, {@code type: jdbc}, ...): the keys its block takes and how
@@ -24,4 +25,13 @@ public interface SourceType {
    * never thrown. The result may be partial when there were problems: the spec is refused then.
    */
   SourceConfig parse(SourceBasics basics, YamlObject block, ParseContext context);
+
+  /**
+   * For types whose sources are pushed to rather than read (webhooks): starts what receives for
+   * {@code sources} (this type's sources of one spec), returns what stops it. Null for types that
+   * read. {@code log} takes lines for the operator.
+   */
+  default AutoCloseable receive(List<SourceConfig> sources, Consumer<String> log) throws Exception {
+    return null;
+  }
 }
