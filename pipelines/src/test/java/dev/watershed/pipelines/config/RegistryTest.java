@@ -117,7 +117,7 @@ class RegistryTest {
         e.getMessage()
             .contains(
                 "unknown source type 'ftp'; allowed: csv, http, jdbc, json, jsonl, kafka, parquet,"
-                    + " sequence"),
+                    + " sequence, webhook"),
         e.getMessage());
   }
 
