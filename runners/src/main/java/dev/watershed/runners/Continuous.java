@@ -6,12 +6,12 @@ import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.config.ConsumedTopic;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.pipelines.run.Failures;
-import dev.watershed.pipelines.sources.KafkaSourceType;
 import dev.watershed.transforms.metrics.RunCounters;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -345,7 +345,8 @@ final class Continuous {
   private static long committed(Spec spec) {
     long committed = 0;
     for (SourceConfig source : spec.sources().values()) {
-      if (source instanceof KafkaSourceType.Config kafka) {
+      ConsumedTopic kafka = source.consumedTopic();
+      if (kafka != null) {
         committed +=
             KafkaOffsets.committed(kafka.bootstrapServers(), kafka.topic(), kafka.group())
                 .values()
@@ -360,7 +361,8 @@ final class Continuous {
   private static long lag(Spec spec) {
     long lag = 0;
     for (SourceConfig source : spec.sources().values()) {
-      if (source instanceof KafkaSourceType.Config kafka) {
+      ConsumedTopic kafka = source.consumedTopic();
+      if (kafka != null) {
         lag += KafkaOffsets.lag(kafka.bootstrapServers(), kafka.topic(), kafka.group());
       }
     }

@@ -60,6 +60,14 @@ public interface SourceConfig {
     return false;
   }
 
+  /**
+   * The topic and consumer group a streaming run reads this source through (Kafka and webhook
+   * sources), or null.
+   */
+  default ConsumedTopic consumedTopic() {
+    return null;
+  }
+
   /** True when the source can be read without end, in streaming mode (a Kafka topic). */
   default boolean isStream() {
     return false;

@@ -4,6 +4,7 @@ import dev.watershed.io.Reachable;
 import dev.watershed.io.kafka.KafkaOffsets;
 import dev.watershed.io.kafka.KafkaRecords;
 import dev.watershed.io.kafka.KafkaSource;
+import dev.watershed.pipelines.config.ConsumedTopic;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
@@ -59,6 +60,11 @@ public final class KafkaSourceType implements SourceType {
     @Override
     public void checkReachable(Spec spec, String where) {
       Reachable.kafka(where, bootstrapServers, timeout);
+    }
+
+    @Override
+    public ConsumedTopic consumedTopic() {
+      return new ConsumedTopic(bootstrapServers, topic, group);
     }
 
     @Override

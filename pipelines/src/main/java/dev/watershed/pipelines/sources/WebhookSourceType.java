@@ -2,6 +2,7 @@ package dev.watershed.pipelines.sources;
 
 import dev.watershed.io.webhook.WebhookIntake;
 import dev.watershed.io.webhook.WebhookSignature;
+import dev.watershed.pipelines.config.ConsumedTopic;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
@@ -59,6 +60,11 @@ public final class WebhookSourceType implements SourceType {
     @Override
     public void checkReachable(Spec spec, String where) {
       topic.checkReachable(spec, where);
+    }
+
+    @Override
+    public ConsumedTopic consumedTopic() {
+      return topic.consumedTopic();
     }
 
     @Override
