@@ -197,7 +197,9 @@ public final class Watershed {
       throws Exception {
     Spec spec = checkedSpec(file, mode, offline);
     if (spec.mode().equals("batch")) {
-      return print(spec, batchRun(spec, profile, beamArgs).execute());
+      try (Receivers receivers = Receivers.start(spec, err::println)) {
+        return print(spec, batchRun(spec, profile, beamArgs).execute());
+      }
     }
     SpecRun run = SpecRun.of(spec).withClock(clock).on(null, profile.displayName());
     run.checkReachable();

@@ -58,9 +58,22 @@ public final class LocalKafka implements AutoCloseable {
 
   /** Starts a broker keeping its log in {@code logDir}, which must be empty or not exist. */
   public static LocalKafka start(Path logDir, boolean deleteOnClose) throws IOException {
+    return start(logDir, deleteOnClose, freePort(), freePort());
+  }
+
+  /**
+   * Starts a broker on {@code port} (its controller on {@code controllerPort}) keeping its log in
+   * {@code logDir}: a folder a broker used before is opened again with its topics and offsets (a
+   * restart after a crash), an empty or missing one is formatted. The log is kept on close.
+   */
+  public static LocalKafka open(Path logDir, int port, int controllerPort) throws IOException {
+    return start(logDir, false, port, controllerPort);
+  }
+
+  private static LocalKafka start(Path logDir, boolean deleteOnClose, int port, int controllerPort)
+      throws IOException {
     Files.createDirectories(logDir);
-    int port = freePort();
-    int controllerPort = freePort();
+    boolean formatted = Files.exists(logDir.resolve("meta.properties"));
     Properties config = new Properties();
     config.put("process.roles", "broker,controller");
     config.put("node.id", "1");
@@ -82,16 +95,19 @@ public final class LocalKafka implements AutoCloseable {
     config.put("log.flush.interval.messages", "1");
     KafkaConfig kafkaConfig = KafkaConfig.fromProps(config, false);
     try {
-      new Formatter()
-          .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
-          .setNodeId(1)
-          .setClusterId(Uuid.randomUuid().toString())
-          .addDirectory(logDir.toString())
-          .setMetadataLogDirectory(logDir.toString())
-          .setControllerListenerName("CONTROLLER")
-          .setSupportedFeatures(Features.PRODUCTION_FEATURES)
-          .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
-          .run();
+      // A broker's folder from an earlier start keeps its log as it is.
+      if (!formatted) {
+        new Formatter()
+            .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
+            .setNodeId(1)
+            .setClusterId(Uuid.randomUuid().toString())
+            .addDirectory(logDir.toString())
+            .setMetadataLogDirectory(logDir.toString())
+            .setControllerListenerName("CONTROLLER")
+            .setSupportedFeatures(Features.PRODUCTION_FEATURES)
+            .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
+            .run();
+      }
     } catch (Exception e) {
       throw new IOException("could not format the Kafka log folder " + logDir, e);
     }

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.sources;
 
+import dev.watershed.io.kafka.LocalKafka;
 import dev.watershed.io.webhook.WebhookIntake;
 import dev.watershed.io.webhook.WebhookSignature;
 import dev.watershed.pipelines.config.ConsumedTopic;
@@ -12,6 +13,8 @@ import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.SourceType;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -48,8 +51,14 @@ public final class WebhookSourceType implements SourceType {
       int port,
       WebhookIntake.Endpoint endpoint,
       int maxInFlight,
-      KafkaSourceType.Config topic)
+      KafkaSourceType.Config topic,
+      Path brokerDir)
       implements SourceConfig {
+
+    /** True when events are kept by a broker Watershed runs itself, in {@link #brokerDir}. */
+    public boolean ownBroker() {
+      return brokerDir != null;
+    }
 
     @Override
     public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
@@ -59,7 +68,9 @@ public final class WebhookSourceType implements SourceType {
 
     @Override
     public void checkReachable(Spec spec, String where) {
-      topic.checkReachable(spec, where);
+      if (!ownBroker()) {
+        topic.checkReachable(spec, where);
+      }
     }
 
     @Override
@@ -126,7 +137,18 @@ public final class WebhookSourceType implements SourceType {
             Key.oneOf("scheme", "the sender's scheme", "standard", "stripe", "github"),
             Key.string("secret", "the shared secret, as ${env:NAME} or ${file:PATH}"),
             Key.duration("tolerance", "how far a signed timestamp may be from now (default 5m)")),
-        Key.string("bootstrap_servers", "the Kafka brokers events are kept in"),
+        Key.string(
+            "bootstrap_servers",
+            "the Kafka brokers events are kept in (default: a broker run in the process, its log"
+                + " in broker_dir)"),
+        Key.integer(
+            "broker_port",
+            "without bootstrap_servers: the port of the broker run in the process (default port"
+                + " + 1; its controller takes the next one)"),
+        Key.string(
+            "broker_dir",
+            "without bootstrap_servers: the broker's log folder (default .watershed/broker beside"
+                + " the spec)"),
         Key.string("topic", "the topic events are kept in (default webhooks.<source>)"),
         Key.oneOf(
             "format",
@@ -175,14 +197,24 @@ public final class WebhookSourceType implements SourceType {
     }
     String topic = block.string("topic", "webhooks." + basics.name());
     String group = block.string("group", "watershed-" + basics.name());
+    String servers = block.string("bootstrap_servers", null);
+    Path brokerDir = null;
+    if (servers == null) {
+      int brokerPort = block.integer("broker_port", port + 1);
+      if (brokerPort < 1 || brokerPort > 65534) {
+        block.error("broker_port", "expected a port from 1 to 65534, got " + brokerPort);
+      }
+      servers = "127.0.0.1:" + brokerPort;
+      brokerDir =
+          context.baseDir().resolve(block.string("broker_dir", ".watershed/broker")).normalize();
+    } else if (block.has("broker_port") || block.has("broker_dir")) {
+      block.error(
+          block.has("broker_port") ? "broker_port" : "broker_dir",
+          "with bootstrap_servers events go to that Kafka; drop broker_port and broker_dir");
+    }
     KafkaSourceType.Config kafka =
         new KafkaSourceType.Config(
-            basics,
-            block.string("bootstrap_servers", true),
-            topic,
-            format,
-            group,
-            KafkaSourceType.DEFAULT_TIMEOUT);
+            basics, servers, topic, format, group, KafkaSourceType.DEFAULT_TIMEOUT);
     return new Config(
         basics,
         block.string("host", "127.0.0.1"),
@@ -197,12 +229,18 @@ public final class WebhookSourceType implements SourceType {
             group,
             block.integer("max_lag", 0)),
         block.integer("max_in_flight", 256),
-        kafka);
+        kafka,
+        brokerDir);
   }
 
-  /** One intake per host, port and brokers, with the paths of the sources that share it. */
+  /**
+   * The brokers Watershed runs itself (one per log folder), then one intake per host, port and
+   * brokers, with the paths of the sources that share it. Closing stops the intakes, then the
+   * brokers.
+   */
   @Override
-  public AutoCloseable receive(List<SourceConfig> sources, Consumer<String> log) {
+  public AutoCloseable receive(List<SourceConfig> sources, Consumer<String> log)
+      throws IOException {
     Map<String, List<Config>> byListener = new LinkedHashMap<>();
     for (SourceConfig source : sources) {
       Config webhook = (Config) source;
@@ -212,14 +250,31 @@ public final class WebhookSourceType implements SourceType {
               k -> new ArrayList<>())
           .add(webhook);
     }
-    List<WebhookIntake> started = new ArrayList<>();
+    List<AutoCloseable> started = new ArrayList<>();
     AutoCloseable all =
         () -> {
-          for (WebhookIntake intake : started) {
-            intake.close();
+          // Intakes first (no request is answered once its broker is gone), brokers last.
+          for (int i = started.size() - 1; i >= 0; i--) {
+            started.get(i).close();
           }
         };
     try {
+      Map<Path, String> brokers = new LinkedHashMap<>();
+      for (SourceConfig source : sources) {
+        Config webhook = (Config) source;
+        if (webhook.ownBroker()
+            && brokers.putIfAbsent(webhook.brokerDir(), webhook.topic().bootstrapServers())
+                == null) {
+          int brokerPort =
+              Integer.parseInt(webhook.topic().bootstrapServers().replaceAll(".*:", ""));
+          started.add(LocalKafka.open(webhook.brokerDir(), brokerPort, brokerPort + 1));
+          log.accept(
+              "Kafka broker for webhooks on "
+                  + webhook.topic().bootstrapServers()
+                  + ", log in "
+                  + webhook.brokerDir());
+        }
+      }
       for (List<Config> group : byListener.values()) {
         Config first = group.get(0);
         started.add(
@@ -231,7 +286,7 @@ public final class WebhookSourceType implements SourceType {
                 first.maxInFlight(),
                 log));
       }
-    } catch (RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       try {
         all.close();
       } catch (Exception ignored) {
