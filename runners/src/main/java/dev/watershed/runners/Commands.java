@@ -31,6 +31,7 @@ final class Commands {
     line.addSubcommand("run", new Run(cli));
     line.addSubcommand("demo", new Demo(cli));
     line.addSubcommand("replay", new Replay(cli));
+    line.addSubcommand("intake", new Intake(cli));
     line.addSubcommand("validate", new Validate(cli));
     line.addSubcommand("plan", new Plan(cli));
     line.addSubcommand("query", new QueryCommand(cli));
@@ -285,6 +286,43 @@ final class Commands {
 
     ReadsSpec(Watershed cli) {
       super(cli);
+    }
+  }
+
+  @Command(
+      name = "intake",
+      description = {
+        "Receive the spec's webhook sources and keep their events in their Kafka topics, without"
+            + " running the pipeline (for a job on a Flink cluster or Dataflow that reads those"
+            + " topics). Runs until stopped (Ctrl-C), or with --stop-when-idle once requests stop."
+      })
+  static final class Intake extends Base {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "The spec file.")
+    String spec;
+
+    @Option(
+        names = "--stop-when-idle",
+        arity = "0..1",
+        fallbackValue = "5s",
+        paramLabel = "DURATION",
+        description = "Stop once no request came for this long after the first (default 5s).")
+    String stopWhenIdle;
+
+    Intake(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      Duration idle = null;
+      if (stopWhenIdle != null) {
+        try {
+          idle = SpecParser.parseDuration(stopWhenIdle);
+        } catch (IllegalArgumentException e) {
+          throw usage("--stop-when-idle: " + e.getMessage());
+        }
+      }
+      return cli.intake(spec, idle);
     }
   }
 

@@ -49,7 +49,7 @@ final class Continuous {
   private Continuous() {}
 
   /** Sets a flag on Ctrl-C and lets the loop finish what it is doing first. */
-  private static final class StopSignal {
+  static final class StopSignal {
     final AtomicBoolean stop = new AtomicBoolean();
     final CountDownLatch done = new CountDownLatch(1);
     final Thread hook =

@@ -211,6 +211,39 @@ public final class Watershed {
     }
   }
 
+  /**
+   * Runs the spec's receivers (webhooks) alone until Ctrl-C, or once no request came for {@code
+   * stopWhenIdle} after the first.
+   */
+  int intake(String file, Duration stopWhenIdle) throws Exception {
+    Spec spec = checkedSpec(file, null, true);
+    Continuous.StopSignal signal = new Continuous.StopSignal();
+    try (Receivers receivers = Receivers.start(spec, err::println)) {
+      if (!receivers.any()) {
+        err.println(
+            spec.name() + ": no source of the spec receives events (type: webhook); nothing to do");
+        return SPEC_ERROR;
+      }
+      long seen = 0;
+      long quietSince = System.nanoTime();
+      while (!signal.stop.get()) {
+        Thread.sleep(200);
+        long requests = receivers.requests();
+        if (requests != seen || requests == 0) {
+          seen = requests;
+          quietSince = System.nanoTime();
+        }
+        if (stopWhenIdle != null && System.nanoTime() - quietSince >= stopWhenIdle.toNanos()) {
+          err.println("no request for " + stopWhenIdle + "; stopping");
+          break;
+        }
+      }
+    } finally {
+      signal.finished();
+    }
+    return OK;
+  }
+
   /** A batch run of the spec on the runner the command line names (the run API). */
   SpecRun batchRun(Spec spec, RunnerProfile profile, List<String> beamArgs) {
     return SpecRun.of(spec)

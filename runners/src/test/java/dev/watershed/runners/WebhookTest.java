@@ -156,6 +156,50 @@ class WebhookTest {
   }
 
   /**
+   * {@code watershed intake} receives alone (as for a job on a cluster that reads the topic); a
+   * later batch run loads what it kept.
+   */
+  @Test
+  void theIntakeCommandKeepsEventsForARunThatReadsThemLater() throws Exception {
+    int port = freePort();
+    try (LocalKafka kafka = LocalKafka.start()) {
+      Path warehouse = folder.resolve("later.duckdb");
+      Path spec =
+          spec(
+              "payment_hooks_later",
+              port,
+              kafka.bootstrapServers(),
+              "{ type: duckdb, path: " + warehouse + ", write: merge }");
+      Cli intake = new Cli(folder);
+      ExecutorService threads = Executors.newSingleThreadExecutor();
+      Future<Integer> receiving =
+          threads.submit(() -> intake.run("intake", spec.toString(), "--stop-when-idle=2s"));
+      waitForPort(port, receiving::isDone);
+      Senders senders = new Senders(port, 2, 60);
+      senders.sendAll(Duration.ofMinutes(2));
+      assertEquals(Watershed.OK, (int) receiving.get(2, TimeUnit.MINUTES), intake.output());
+      threads.shutdownNow();
+      senders.assertAnswered(intake.output());
+      assertTrue(
+          intake
+              .output()
+              .contains(
+                  "webhook payments: "
+                      + (senders.valid.size() + senders.malformed.size())
+                      + " accepted"),
+          intake.output());
+
+      Cli run = new Cli(folder);
+      assertEquals(
+          Watershed.OK,
+          run.run("run", spec.toString(), "--mode=batch", "--runner=direct"),
+          run.output());
+      assertEquals(senders.valid, ids("jdbc:duckdb:" + warehouse, "payment"));
+      assertEquals(senders.malformed, deadLetterIds());
+    }
+  }
+
+  /**
    * The issue's test: 10,000 signed events from four senders; the process (receiver and pipeline,
    * embedded Flink) is killed with SIGKILL mid-stream and started again while the senders retry
    * what was not acknowledged. Every signed event ends in PostgreSQL exactly once, no forged one.

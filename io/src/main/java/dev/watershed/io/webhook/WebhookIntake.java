@@ -138,6 +138,7 @@ public final class WebhookIntake implements AutoCloseable {
   private final Map<String, Counts> counts = new LinkedHashMap<>();
   private final Map<String, Long> seen = new ConcurrentHashMap<>();
   private final Map<String, Boolean> behind = new ConcurrentHashMap<>();
+  private final AtomicLong requests = new AtomicLong();
   private final KafkaProducer<String, String> producer;
   private final String bootstrapServers;
   private final Semaphore inFlight;
@@ -233,7 +234,13 @@ public final class WebhookIntake implements AutoCloseable {
     return lines;
   }
 
+  /** Requests received so far on every path, answered or refused. */
+  public long requests() {
+    return requests.get();
+  }
+
   private void handle(HttpServerExchange exchange) throws IOException {
+    requests.incrementAndGet();
     Endpoint endpoint = byPath.get(exchange.getRequestPath());
     if (endpoint == null) {
       answer(exchange, 404, "{\"error\":\"no webhook at this path\"}");

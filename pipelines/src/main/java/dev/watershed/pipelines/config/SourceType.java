@@ -28,10 +28,10 @@ public interface SourceType {
 
   /**
    * For types whose sources are pushed to rather than read (webhooks): starts what receives for
-   * {@code sources} (this type's sources of one spec), returns what stops it. Null for types that
+   * {@code sources} (this type's sources of one spec), running until closed. Null for types that
    * read. {@code log} takes lines for the operator.
    */
-  default AutoCloseable receive(List<SourceConfig> sources, Consumer<String> log) throws Exception {
+  default Receiver receive(List<SourceConfig> sources, Consumer<String> log) throws Exception {
     return null;
   }
 }

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.run;
 
+import dev.watershed.pipelines.config.Receiver;
 import dev.watershed.pipelines.config.Registry;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.SourceType;
@@ -13,22 +14,22 @@ import java.util.function.Consumer;
  * run reads them, stopped after it ({@link SourceType#receive}).
  */
 public final class Receivers implements AutoCloseable {
-  private final List<AutoCloseable> started;
+  private final List<Receiver> started;
 
-  private Receivers(List<AutoCloseable> started) {
+  private Receivers(List<Receiver> started) {
     this.started = started;
   }
 
   /** Starts every receiver {@code spec}'s sources need (none when no source is pushed to). */
   public static Receivers start(Spec spec, Consumer<String> log) throws Exception {
-    List<AutoCloseable> started = new ArrayList<>();
+    List<Receiver> started = new ArrayList<>();
     Receivers receivers = new Receivers(started);
     try {
       for (SourceType type : Registry.sources().values()) {
         List<SourceConfig> sources =
             spec.sources().values().stream().filter(s -> s.type().equals(type.name())).toList();
         if (!sources.isEmpty()) {
-          AutoCloseable receiver = type.receive(sources, log);
+          Receiver receiver = type.receive(sources, log);
           if (receiver != null) {
             started.add(receiver);
           }
@@ -41,6 +42,11 @@ public final class Receivers implements AutoCloseable {
     return receivers;
   }
 
+  /** Requests every receiver received so far. */
+  public long requests() {
+    return started.stream().mapToLong(Receiver::requests).sum();
+  }
+
   /** True when the spec has a source that is pushed to. */
   public boolean any() {
     return !started.isEmpty();
@@ -49,7 +55,7 @@ public final class Receivers implements AutoCloseable {
   @Override
   public void close() throws Exception {
     Exception first = null;
-    for (AutoCloseable receiver : started) {
+    for (Receiver receiver : started) {
       try {
         receiver.close();
       } catch (Exception e) {

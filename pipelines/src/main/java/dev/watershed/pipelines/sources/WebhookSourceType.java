@@ -8,6 +8,7 @@ import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.ReadRange;
+import dev.watershed.pipelines.config.Receiver;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.SourceType;
@@ -239,8 +240,7 @@ public final class WebhookSourceType implements SourceType {
    * brokers.
    */
   @Override
-  public AutoCloseable receive(List<SourceConfig> sources, Consumer<String> log)
-      throws IOException {
+  public Receiver receive(List<SourceConfig> sources, Consumer<String> log) throws IOException {
     Map<String, List<Config>> byListener = new LinkedHashMap<>();
     for (SourceConfig source : sources) {
       Config webhook = (Config) source;
@@ -251,11 +251,20 @@ public final class WebhookSourceType implements SourceType {
           .add(webhook);
     }
     List<AutoCloseable> started = new ArrayList<>();
-    AutoCloseable all =
-        () -> {
-          // Intakes first (no request is answered once its broker is gone), brokers last.
-          for (int i = started.size() - 1; i >= 0; i--) {
-            started.get(i).close();
+    List<WebhookIntake> intakes = new ArrayList<>();
+    Receiver all =
+        new Receiver() {
+          @Override
+          public long requests() {
+            return intakes.stream().mapToLong(WebhookIntake::requests).sum();
+          }
+
+          @Override
+          public void close() throws Exception {
+            // Intakes first (no request is answered once its broker is gone), brokers last.
+            for (int i = started.size() - 1; i >= 0; i--) {
+              started.get(i).close();
+            }
           }
         };
     try {
@@ -277,7 +286,7 @@ public final class WebhookSourceType implements SourceType {
       }
       for (List<Config> group : byListener.values()) {
         Config first = group.get(0);
-        started.add(
+        intakes.add(
             WebhookIntake.start(
                 first.host(),
                 first.port(),
@@ -285,6 +294,7 @@ public final class WebhookSourceType implements SourceType {
                 group.stream().map(Config::endpoint).toList(),
                 first.maxInFlight(),
                 log));
+        started.add(intakes.get(intakes.size() - 1));
       }
     } catch (IOException | RuntimeException e) {
       try {
