@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -218,6 +219,111 @@ class WebhookIntakeTest {
     assertEquals("not json", orders.get("msg_5"));
     assertEquals(List.of("evt_1"), new ArrayList<>(topic("hooks.payments." + suffix).keySet()));
     assertEquals(List.of("d-1"), new ArrayList<>(topic("hooks.repo." + suffix).keySet()));
+  }
+
+  /**
+   * When the pipeline's consumer group is more than max_lag events behind, requests get 429 with
+   * Retry-After and are not written; once it catches up they are accepted again.
+   */
+  @Test
+  void aPipelineThatFallsBehindGets429sUntilItCatchesUp() throws Exception {
+    String suffix = String.valueOf(System.nanoTime());
+    String topic = "hooks.lagging." + suffix;
+    String group = "lagging-" + suffix;
+    WebhookIntake.Endpoint endpoint =
+        new WebhookIntake.Endpoint(
+            "lagging",
+            "/hooks/lagging",
+            WebhookSignature.GITHUB,
+            SECRET,
+            Duration.ofMinutes(5),
+            topic,
+            group,
+            3);
+    try (WebhookIntake intake =
+        WebhookIntake.start(
+            "127.0.0.1", 0, kafka.bootstrapServers(), List.of(endpoint), 16, line -> {})) {
+      // The pipeline has read nothing yet: its group committed offset 0 on every partition.
+      commit(topic, group, false);
+      String body = "{\"n\":1}";
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      int n = 0;
+      HttpResponse<String> answer = null;
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+      while (System.nanoTime() < deadline) {
+        answer =
+            postFor(
+                intake.port(),
+                "/hooks/lagging",
+                WebhookSignature.GITHUB.sign("d-" + n++, Instant.now(), bytes, SECRET),
+                body);
+        if (answer.statusCode() == 429) {
+          break;
+        }
+        assertEquals(200, answer.statusCode());
+        Thread.sleep(100);
+      }
+      assertEquals(429, answer.statusCode(), "the intake answered 429 once the pipeline lagged");
+      assertEquals("5", answer.headers().firstValue("Retry-After").orElse(null));
+      long accepted = intake.counts("lagging").accepted();
+      assertTrue(accepted > 3, accepted + " accepted before the lag passed 3");
+
+      // The pipeline catches up: requests are accepted again.
+      commit(topic, group, true);
+      deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+      int status = 429;
+      while (status == 429 && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+        status =
+            postFor(
+                    intake.port(),
+                    "/hooks/lagging",
+                    WebhookSignature.GITHUB.sign("d-" + n++, Instant.now(), bytes, SECRET),
+                    body)
+                .statusCode();
+      }
+      assertEquals(200, status);
+      assertEquals(accepted + 1, intake.counts("lagging").accepted());
+      assertTrue(intake.counts("lagging").throttled() >= 1);
+      // What was answered 429 was never written.
+      assertEquals(accepted + 1, topic(topic).size());
+    }
+  }
+
+  /**
+   * Commits {@code group}'s offsets on {@code topic}: at the start, or at the end ({@code atEnd}).
+   */
+  private static void commit(String topic, String group, boolean atEnd) {
+    Properties config = new Properties();
+    config.put("bootstrap.servers", kafka.bootstrapServers());
+    config.put("group.id", group);
+    config.put("enable.auto.commit", "false");
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer())) {
+      List<TopicPartition> partitions = new ArrayList<>();
+      consumer
+          .partitionsFor(topic)
+          .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> offsets =
+          new java.util.HashMap<>();
+      for (TopicPartition partition : partitions) {
+        offsets.put(
+            partition,
+            new org.apache.kafka.clients.consumer.OffsetAndMetadata(
+                atEnd ? end.get(partition) : 0));
+      }
+      consumer.commitSync(offsets);
+    }
+  }
+
+  private HttpResponse<String> postFor(
+      int port, String path, Map<String, String> headers, String body) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(request::header);
+    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   @Test
