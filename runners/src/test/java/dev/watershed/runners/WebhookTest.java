@@ -131,9 +131,9 @@ class WebhookTest {
       ExecutorService threads = Executors.newSingleThreadExecutor();
       Future<Integer> run =
           threads.submit(
-              () -> cli.run("run", spec.toString(), "--runner=direct", "--stop-when-idle=5s"));
+              () -> cli.run("run", spec.toString(), "--runner=direct", "--stop-when-idle=3s"));
       waitForPort(port, () -> run.isDone());
-      Senders senders = new Senders(port, 4, 250);
+      Senders senders = new Senders(port, 3, 200);
       senders.sendAll(Duration.ofMinutes(3));
       assertEquals(Watershed.OK, (int) run.get(5, TimeUnit.MINUTES), cli.output());
       threads.shutdownNow();
@@ -197,6 +197,77 @@ class WebhookTest {
       assertEquals(senders.valid, ids("jdbc:duckdb:" + warehouse, "payment"));
       assertEquals(senders.malformed, deadLetterIds());
     }
+  }
+
+  /**
+   * A webhook path whose events are Debezium change events (format: debezium-json): received by
+   * {@code watershed intake}, applied by a batch run with hard deletes; the table ends as the
+   * source history does (late and duplicated changes among them; poison ones are dead letters).
+   */
+  @Test
+  void debeziumChangeEventsPostedToAWebhookApplyAsAChangeStream() throws Exception {
+    int port = freePort();
+    Files.writeString(folder.resolve("hook-secret"), SECRET);
+    Path warehouse = folder.resolve("changes.duckdb");
+    String yaml =
+        StreamingDemo.spec(
+                "unused:9092",
+                warehouse.toString(),
+                "hard",
+                folder.resolve("dead-letters").toString())
+            .replace("mode: streaming", "mode: batch")
+            .replaceAll(
+                "(?s)  crm_customers:\n.*?\nmodels:",
+                java.util.regex.Matcher.quoteReplacement(
+                    String.join(
+                        "\n",
+                        "  crm_customers:",
+                        "    type: webhook",
+                        "    port: " + port,
+                        "    path: /hooks/crm",
+                        "    signature: { scheme: github, secret: \"${file:"
+                            + folder.resolve("hook-secret")
+                            + "}\" }",
+                        "    broker_dir: " + folder.resolve("broker"),
+                        "    format: debezium-json",
+                        "models:")));
+    Path spec = folder.resolve("changes.yaml");
+    Files.writeString(spec, yaml);
+    Cli intake = new Cli(folder);
+    ExecutorService threads = Executors.newSingleThreadExecutor();
+    Future<Integer> receiving =
+        threads.submit(() -> intake.run("intake", spec.toString(), "--stop-when-idle=2s"));
+    waitForPort(port, receiving::isDone);
+    ChangeEvents events = ChangeEvents.generate(20261203L, 40);
+    HttpClient client = HttpClient.newHttpClient();
+    int n = 0;
+    for (ChangeEvents.Event event : events.delivery()) {
+      if (event.value() == null) {
+        continue; // a tombstone has no body to post; the delete before it carries the change
+      }
+      byte[] body = event.value().getBytes(StandardCharsets.UTF_8);
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/hooks/crm"))
+              .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+      WebhookSignature.GITHUB
+          .sign("change-" + n++, Instant.now(), body, SECRET)
+          .forEach(request::header);
+      assertEquals(
+          200, client.send(request.build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+    }
+    assertEquals(Watershed.OK, (int) receiving.get(2, TimeUnit.MINUTES), intake.output());
+    threads.shutdownNow();
+
+    Cli run = new Cli(folder);
+    assertEquals(Watershed.OK, run.run("run", spec.toString(), "--runner=direct"), run.output());
+    String result =
+        StreamingDemo.compare(
+            JdbcEndpoint.of("jdbc:duckdb:" + warehouse),
+            "customer",
+            events.finalRows(),
+            events.deleted().keySet(),
+            false);
+    assertTrue(result.startsWith("matches"), result);
   }
 
   /**
