@@ -37,6 +37,7 @@ final class ApiServer implements AutoCloseable {
   static final String CLIENT_ID = "watershed";
   static final String CLIENT_SECRET = "cs_9f8e7d6c5b4a";
   static final String QUERY_KEY = "qk-7Yh2-secret";
+  static final String BASIC_PASSWORD = "pw-3c1e-basic";
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path DATA = Path.of("..", "test-data", "api");
@@ -56,6 +57,23 @@ final class ApiServer implements AutoCloseable {
 
   /** Faults: answer this many next requests with 500. */
   final AtomicInteger serverErrors = new AtomicInteger();
+
+  /**
+   * How a 429 says when to come back: {@code seconds} ({@code Retry-After: 1}), {@code date}
+   * ({@code Retry-After} as an HTTP date one second ahead) or {@code reset} ({@code
+   * RateLimit-Reset: 1}, no Retry-After).
+   */
+  volatile String retryAfterStyle = "seconds";
+
+  /** When the last 429 was answered (System.nanoTime), and when the next request came after it. */
+  volatile long lastRefusal;
+
+  volatile long firstAfterRefusal;
+
+  /** Faults: this many next requests are answered only after {@link #slowMillis}. */
+  final AtomicInteger slowAnswers = new AtomicInteger();
+
+  volatile long slowMillis;
 
   /** A token stops working after this many uses (an expiry mid-run); 0: never. */
   volatile int tokenUses;
@@ -128,11 +146,35 @@ final class ApiServer implements AutoCloseable {
         .incrementAndGet();
     Map<String, String> params = params(query);
     try {
+      if (lastRefusal != 0 && firstAfterRefusal == 0 && !path.equals("/oauth/token")) {
+        firstAfterRefusal = System.nanoTime();
+      }
       if (path.equals("/oauth/token")) {
         token(exchange);
       } else if (tooManyRequests.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-        exchange.getResponseHeaders().add("Retry-After", "1");
+        switch (retryAfterStyle) {
+          case "date" ->
+              exchange
+                  .getResponseHeaders()
+                  .add(
+                      "Retry-After",
+                      java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
+                          java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).plusSeconds(2)));
+          case "reset" -> exchange.getResponseHeaders().add("RateLimit-Reset", "1");
+          default -> exchange.getResponseHeaders().add("Retry-After", "1");
+        }
+        firstAfterRefusal = 0;
+        lastRefusal = System.nanoTime();
         send(exchange, 429, "{\"error\":\"rate limited\"}");
+      } else if (slowAnswers.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+        try {
+          Thread.sleep(slowMillis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        send(exchange, 200, "[]");
+      } else if (path.equals("/crm/search")) {
+        search(exchange);
       } else if (serverErrors.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         send(exchange, 500, "{\"error\":\"internal\"}");
       } else if (path.equals("/v1/customers")) {
@@ -149,6 +191,36 @@ final class ApiServer implements AutoCloseable {
     } catch (RuntimeException e) {
       send(exchange, 500, "{\"error\":\"" + e.getClass().getSimpleName() + "\"}");
     }
+  }
+
+  /**
+   * A POST search endpoint with HTTP basic auth: the JSON body's {@code company} selects the
+   * contacts, answered under {@code results}.
+   */
+  private void search(HttpExchange exchange) throws IOException {
+    String expected =
+        "Basic "
+            + java.util.Base64.getEncoder()
+                .encodeToString(
+                    ("etl:" + BASIC_PASSWORD).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    if (!expected.equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+      send(exchange, 401, "{\"error\":\"bad credentials\"}");
+      return;
+    }
+    if (!exchange.getRequestMethod().equals("POST")
+        || !"application/json".equals(exchange.getRequestHeaders().getFirst("Content-Type"))) {
+      send(exchange, 400, "{\"error\":\"POST a JSON body\"}");
+      return;
+    }
+    JsonNode body = JSON.readTree(exchange.getRequestBody());
+    String company = body.path("company").asText();
+    com.fasterxml.jackson.databind.node.ArrayNode results = JSON.createArrayNode();
+    for (JsonNode contact : contacts) {
+      if (contact.path("company").asText().equals(company)) {
+        results.add(contact);
+      }
+    }
+    send(exchange, 200, JSON.createObjectNode().set("results", results).toString());
   }
 
   /** Payments style: bearer key; limit, starting_after, has_more; updated_since. */

@@ -51,7 +51,8 @@ class HttpSourceTest {
       Map.of(
           "PAY_KEY", ApiServer.PAYMENTS_KEY,
           "CRM_SECRET", ApiServer.CLIENT_SECRET,
-          "CRM_KEY", ApiServer.QUERY_KEY);
+          "CRM_KEY", ApiServer.QUERY_KEY,
+          "CRM_PASSWORD", ApiServer.BASIC_PASSWORD);
 
   /** The payments API's customers into a customer table. */
   private String customers(String extra) {
@@ -283,6 +284,61 @@ class HttpSourceTest {
     assertOk(run(customers("")));
     assertEquals(8, api.requests.size(), "two 500s retried: " + api.requests);
     assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+  }
+
+  @Test
+  void aPostSearchWithAJsonBodyAndBasicAuthReadsWhatTheBodySelects() throws Exception {
+    SpecRun.Outcome outcome =
+        run(
+            contacts(
+                String.join(
+                    "\n",
+                    "    path: /crm/search",
+                    "    method: POST",
+                    "    body: '{\"company\": \"Acme GmbH\"}'",
+                    "    records_at: /results",
+                    "    auth: { type: basic, user: etl, password: \"${env:CRM_PASSWORD}\" }")));
+    assertOk(outcome);
+    long acme =
+        api.contacts().stream().filter(c -> c.path("company").asText().equals("Acme GmbH")).count();
+    assertTrue(acme > 1 && acme < api.contacts().size(), "the body selects some: " + acme);
+    assertEquals(List.of(String.valueOf(acme)), rows("SELECT COUNT(*) FROM contact"));
+    assertEquals(List.of("POST /crm/search"), api.requests);
+    String report = Files.readString(folder.resolve("report/run-report.json"));
+    assertFalse(report.contains(ApiServer.BASIC_PASSWORD), report);
+  }
+
+  /**
+   * A 429 says when to come back as Retry-After in seconds, as an HTTP date, or only as
+   * RateLimit-Reset; each is waited for (the next request comes no sooner than it says).
+   */
+  @Test
+  void a429IsWaitedOutAsRetryAfterSecondsAnHttpDateOrRateLimitResetSays() throws Exception {
+    for (String style : List.of("seconds", "date", "reset")) {
+      api.requests.clear();
+      api.retryAfterStyle = style;
+      api.tooManyRequests.set(1);
+      api.lastRefusal = 0;
+      api.firstAfterRefusal = 0;
+      assertOk(run(customers("")));
+      assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"), style);
+      assertEquals(7, api.requests.size(), style + ": one 429, then six pages");
+      long waitedMillis = (api.firstAfterRefusal - api.lastRefusal) / 1_000_000;
+      // Seconds and reset say 1 s; the HTTP date says 2 s ahead at one-second resolution, so at
+      // least 1 s less the moment between the server's clock reading and the client's.
+      assertTrue(waitedMillis >= 900, style + ": waited " + waitedMillis + " ms");
+    }
+  }
+
+  @Test
+  void aPageSlowerThanTheTimeoutIsRetried() throws Exception {
+    api.slowMillis = 3000;
+    api.slowAnswers.set(1);
+    assertOk(run(customers("    timeout: 1s")));
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+    // The slow answer was given up on after 1 s and the page asked for again.
+    assertEquals(7, api.requests.size(), api.requests.toString());
+    assertEquals(api.requests.get(0), api.requests.get(1));
   }
 
   @Test
