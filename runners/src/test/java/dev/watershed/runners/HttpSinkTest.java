@@ -251,6 +251,30 @@ class HttpSinkTest {
   }
 
   @Test
+  void anApiThatKeepsFailingStopsTheRunInsteadOfDeadLetteringEveryRow() throws Exception {
+    try (CrmApi api = CrmApi.start()) {
+      api.failEvery(1);
+      Path spec =
+          spec(
+              String.join(
+                  "\n",
+                  "  marketing:",
+                  "    type: http",
+                  "    base_url: " + api.baseUrl(),
+                  "    path: /contacts/{id}",
+                  "    max_attempts: 2"));
+      Cli cli = new Cli(folder);
+      assertEquals(Watershed.FAILED, cli.run("run", spec.toString(), "--runner=direct"));
+      String output = cli.output();
+      assertTrue(output.contains("sink marketing"), output);
+      assertTrue(output.contains("HTTP 503"), output);
+      assertTrue(output.contains("requests in a row"), output);
+      assertFalse(output.contains("\tat "), output);
+      assertTrue(api.requests() < 2L * CONTACTS, api.requests() + " requests: it stopped early");
+    }
+  }
+
+  @Test
   void validateNamesTemplateFieldsTheModelLacksAndBatchesThatNameFieldsInThePath()
       throws Exception {
     Path spec =

@@ -75,6 +75,11 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
   /** The API failed or could not be reached, still after the last retry. */
   public static final String FAILED = "request failed";
 
+  /**
+   * Requests of one worker that may fail in a row, each after its retries, before the run stops.
+   */
+  public static final int MAX_FAILED_IN_A_ROW = 10;
+
   /** Batches are built per shard of keys; a key is always in the same shard. */
   private static final int SHARDS = 8;
 
@@ -306,6 +311,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     private final Counter loaded;
     private final Counter rejected;
     private transient HttpClientSession session;
+    private transient int failedInARow;
     private transient JsonNode template;
     private transient RowJson json;
 
@@ -392,14 +398,37 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
             throw new IllegalStateException(message);
           }
           boolean refused = e.status >= 400 && e.status < 500 && e.status != 408;
+          if (!refused) {
+            failedInARow(message);
+          } else {
+            failedInARow = 0;
+          }
           return deadLetters(
               rows, refused ? REFUSED : FAILED, message, body != null ? body : method + " " + url);
         }
       } catch (IOException e) {
+        failedInARow("sink " + settings.endpoint().name() + ": " + e.getMessage());
         return deadLetters(rows, FAILED, e.getMessage(), body);
       }
+      failedInARow = 0;
       loaded.inc(rows.size());
       return List.of();
+    }
+
+    /**
+     * Counts a request that still failed after its retries (the API, not the row, is the problem);
+     * at {@link #MAX_FAILED_IN_A_ROW} in a row the run stops: an API that is down would otherwise
+     * make every remaining row wait out its retries and end as a dead letter.
+     */
+    private void failedInARow(String last) {
+      if (++failedInARow >= MAX_FAILED_IN_A_ROW) {
+        throw new IllegalStateException(
+            last
+                + "; the API failed "
+                + failedInARow
+                + " requests in a row, each after its retries, so the run stops (check that the"
+                + " API is up, then run again)");
+      }
     }
 
     private List<Row> deadLetters(List<Row> rows, String reason, String detail, String payload) {
