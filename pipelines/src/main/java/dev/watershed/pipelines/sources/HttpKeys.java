@@ -39,6 +39,10 @@ public final class HttpKeys {
             Key.string("client_secret", "oauth2: the client secret"),
             Key.string("scope", "oauth2: the scope asked for")),
         Key.string("max_requests_per_second", "the request budget (default: none)"),
+        Key.integer(
+            "max_requests_per_minute",
+            "the request budget per minute, for APIs that count by the minute (sends spaced"
+                + " evenly)"),
         Key.integer("max_attempts", "how often one request is tried (default 5)"),
         Key.duration("max_retry_time", "how long one request may retry (default 2m)"),
         Key.duration("timeout", "how long one request may take (default 30s)"));
@@ -60,6 +64,18 @@ public final class HttpKeys {
         }
       } catch (NumberFormatException e) {
         block.error("max_requests_per_second", "expected a number, got '" + budget + "'");
+      }
+    }
+    if (block.has("max_requests_per_minute")) {
+      if (budget != null) {
+        block.error(
+            "max_requests_per_minute", "give max_requests_per_second or per_minute, not both");
+      }
+      int perMinute = block.integer("max_requests_per_minute", 0);
+      if (perMinute < 1) {
+        block.error("max_requests_per_minute", "expected a positive whole number");
+      } else {
+        rate = perMinute / 60.0;
       }
     }
     int attempts = block.integer("max_attempts", 5);

@@ -49,6 +49,9 @@ final class ApiServer implements AutoCloseable {
   /** Every request: method, path and query, as received. */
   final List<String> requests = new CopyOnWriteArrayList<>();
 
+  /** When each request arrived (System.nanoTime), in order. */
+  final List<Long> arrivals = new CopyOnWriteArrayList<>();
+
   /** Requests answered (any status), by the second of the wall clock they arrived in. */
   final Map<Long, AtomicInteger> perSecond = new ConcurrentHashMap<>();
 
@@ -140,6 +143,7 @@ final class ApiServer implements AutoCloseable {
   private void handle(HttpExchange exchange) throws IOException {
     String path = exchange.getRequestURI().getPath();
     String query = exchange.getRequestURI().getRawQuery();
+    arrivals.add(System.nanoTime());
     requests.add(exchange.getRequestMethod() + " " + path + (query == null ? "" : "?" + query));
     perSecond
         .computeIfAbsent(System.currentTimeMillis() / 1000, s -> new AtomicInteger())

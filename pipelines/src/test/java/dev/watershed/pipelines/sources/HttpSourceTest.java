@@ -330,6 +330,19 @@ class HttpSourceTest {
     }
   }
 
+  /** A per-minute budget spaces the sends evenly: 600 a minute is one every 100 ms. */
+  @Test
+  void aPerMinuteBudgetSpacesTheRequestsEvenly() throws Exception {
+    assertOk(run(customers("    max_requests_per_minute: 600")));
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+    assertEquals(6, api.arrivals.size(), api.requests.toString());
+    for (int i = 1; i < api.arrivals.size(); i++) {
+      long gapMillis = (api.arrivals.get(i) - api.arrivals.get(i - 1)) / 1_000_000;
+      // Sends leave 100 ms apart; the server may see two a little closer than they left.
+      assertTrue(gapMillis >= 80, "request " + i + " came " + gapMillis + " ms after the last");
+    }
+  }
+
   @Test
   void aPageSlowerThanTheTimeoutIsRetried() throws Exception {
     api.slowMillis = 3000;
