@@ -102,6 +102,20 @@ final class Commands {
 
     abstract int work() throws Exception;
 
+    /**
+     * {@code value} of {@code option} as a duration ({@code 5s}, {@code 2m}), or null if absent.
+     */
+    Duration duration(String option, String value) {
+      if (value == null) {
+        return null;
+      }
+      try {
+        return SpecParser.parseDuration(value);
+      } catch (IllegalArgumentException e) {
+        throw usage(option + ": " + e.getMessage());
+      }
+    }
+
     CommandLine.ParameterException usage(String message) {
       return new CommandLine.ParameterException(self.commandLine(), message);
     }
@@ -197,16 +211,14 @@ final class Commands {
 
     @Override
     int work() throws Exception {
-      Duration idle = null;
-      if (stopWhenIdle != null) {
-        try {
-          idle = SpecParser.parseDuration(stopWhenIdle);
-        } catch (IllegalArgumentException e) {
-          throw usage("--stop-when-idle: " + e.getMessage());
-        }
-      }
       RunnerProfile profile = profile();
-      return cli.run(spec, mode, offline, profile, beamOptions(profile), idle);
+      return cli.run(
+          spec,
+          mode,
+          offline,
+          profile,
+          beamOptions(profile),
+          duration("--stop-when-idle", stopWhenIdle));
     }
   }
 
@@ -314,15 +326,7 @@ final class Commands {
 
     @Override
     int work() throws Exception {
-      Duration idle = null;
-      if (stopWhenIdle != null) {
-        try {
-          idle = SpecParser.parseDuration(stopWhenIdle);
-        } catch (IllegalArgumentException e) {
-          throw usage("--stop-when-idle: " + e.getMessage());
-        }
-      }
-      return cli.intake(spec, idle);
+      return cli.intake(spec, duration("--stop-when-idle", stopWhenIdle));
     }
   }
 

@@ -122,14 +122,14 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       implements Serializable {
     public Settings {
       if (batchSize < 1) {
-        throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
+        throw new BadSetting("batchSize", "must be at least 1, got " + batchSize);
       }
       if (batchSize > 1 && !placeholders(path).isEmpty()) {
-        throw new IllegalArgumentException(
-            "a batch goes to one path: path " + path + " cannot name fields");
+        throw new BadSetting(
+            "path", "a batch goes to one path: path " + path + " cannot name fields");
       }
       if (batchSize > 1 && onDelete == OnDelete.DELETE) {
-        throw new IllegalArgumentException("a batch cannot DELETE: send or skip deletes");
+        throw new BadSetting("onDelete", "a batch cannot DELETE: send or skip deletes");
       }
       if (body != null) {
         template(body);
@@ -149,6 +149,23 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     @Override
     public String toString() {
       return method + " " + endpoint + path;
+    }
+  }
+
+  /** A setting that cannot be: {@link #setting} names which one. */
+  public static final class BadSetting extends IllegalArgumentException {
+    private final String setting;
+
+    BadSetting(String setting, String message) {
+      super(message);
+      this.setting = setting;
+    }
+
+    /**
+     * The {@link Settings} component at fault: {@code path}, {@code body}, {@code onDelete}, ...
+     */
+    public String setting() {
+      return setting;
     }
   }
 
@@ -355,15 +372,15 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       }
       List<JsonNode> bodies = new ArrayList<>(batch.size());
       List<String> keys = new ArrayList<>(batch.size());
+      String body = null;
       for (Row row : batch) {
-        JsonNode body = body(row);
-        bodies.add(body);
-        keys.add(idempotencyKey(row, body.toString()));
+        JsonNode node = body(row);
+        body = node.toString();
+        bodies.add(node);
+        keys.add(idempotencyKey(row, body));
       }
-      String body;
       String path = settings.path();
       if (settings.batchSize() == 1) {
-        body = bodies.get(0).toString();
         path = fill(path, batch.get(0));
       } else {
         ArrayNode array = JSON.createArrayNode().addAll(bodies);
@@ -564,8 +581,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     try {
       return JSON.readTree(body);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(
-          "the body template is not JSON: " + e.getOriginalMessage());
+      throw new BadSetting("body", "the body template is not JSON: " + e.getOriginalMessage());
     }
   }
 

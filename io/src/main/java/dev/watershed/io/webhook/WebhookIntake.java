@@ -10,6 +10,8 @@ import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,20 +21,27 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -206,8 +215,8 @@ public final class WebhookIntake implements AutoCloseable {
 
   /** The port it listens on. */
   public int port() {
-    java.net.SocketAddress address = server.getListenerInfo().get(0).getAddress();
-    return ((java.net.InetSocketAddress) address).getPort();
+    SocketAddress address = server.getListenerInfo().get(0).getAddress();
+    return ((InetSocketAddress) address).getPort();
   }
 
   /** What {@code source}'s requests came to so far. */
@@ -363,25 +372,22 @@ public final class WebhookIntake implements AutoCloseable {
   private void createTopics() {
     Properties config = new Properties();
     config.put("bootstrap.servers", bootstrapServers);
-    try (org.apache.kafka.clients.admin.Admin admin =
-        org.apache.kafka.clients.admin.Admin.create(config)) {
-      java.util.Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
-      List<org.apache.kafka.clients.admin.NewTopic> missing = new ArrayList<>();
+    try (Admin admin = Admin.create(config)) {
+      Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+      List<NewTopic> missing = new ArrayList<>();
       byPath.values().stream()
           .map(Endpoint::topic)
           .distinct()
           .filter(topic -> !existing.contains(topic))
-          .forEach(
-              topic ->
-                  missing.add(new org.apache.kafka.clients.admin.NewTopic(topic, 2, (short) 1)));
+          .forEach(topic -> missing.add(new NewTopic(topic, 2, (short) 1)));
       if (!missing.isEmpty()) {
         admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
       }
-    } catch (java.util.concurrent.ExecutionException e) {
-      if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
         throw new IllegalStateException("cannot create the webhook topics: " + e.getCause(), e);
       }
-    } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+    } catch (InterruptedException | TimeoutException e) {
       throw new IllegalStateException("cannot create the webhook topics: " + e, e);
     }
   }
@@ -432,8 +438,7 @@ public final class WebhookIntake implements AutoCloseable {
   private void watch() {
     Properties config = new Properties();
     config.put("bootstrap.servers", bootstrapServers);
-    try (org.apache.kafka.clients.admin.Admin admin =
-            org.apache.kafka.clients.admin.Admin.create(config);
+    try (Admin admin = Admin.create(config);
         KafkaConsumer<String, String> consumer =
             new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer())) {
       while (!closed) {
@@ -458,12 +463,9 @@ public final class WebhookIntake implements AutoCloseable {
   }
 
   /** Events in the topic the group has not committed yet (0 while it has committed nothing). */
-  private static long lag(
-      org.apache.kafka.clients.admin.Admin admin,
-      KafkaConsumer<String, String> consumer,
-      Endpoint endpoint) {
+  private static long lag(Admin admin, KafkaConsumer<String, String> consumer, Endpoint endpoint) {
     try {
-      Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed =
+      Map<TopicPartition, OffsetAndMetadata> committed =
           admin
               .listConsumerGroupOffsets(endpoint.group())
               .partitionsToOffsetAndMetadata()

@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -134,13 +135,13 @@ public enum WebhookSignature {
   }
 
   /** The headers a sender of this scheme would send for {@code body} (for tests and demos). */
-  public java.util.Map<String, String> sign(String id, Instant at, byte[] body, String secret) {
+  public Map<String, String> sign(String id, Instant at, byte[] body, String secret) {
     String seconds = String.valueOf(at.getEpochSecond());
     switch (this) {
       case STANDARD:
         byte[] key =
             Base64.getDecoder().decode(secret.startsWith("whsec_") ? secret.substring(6) : secret);
-        return java.util.Map.of(
+        return Map.of(
             "webhook-id",
             id,
             "webhook-timestamp",
@@ -150,7 +151,7 @@ public enum WebhookSignature {
                 + Base64.getEncoder()
                     .encodeToString(hmac(key, concat(id + "." + seconds + ".", body))));
       case STRIPE:
-        return java.util.Map.of(
+        return Map.of(
             "Stripe-Signature",
             "t="
                 + seconds
@@ -160,7 +161,7 @@ public enum WebhookSignature {
                         hmac(
                             secret.getBytes(StandardCharsets.UTF_8), concat(seconds + ".", body))));
       default:
-        return java.util.Map.of(
+        return Map.of(
             "X-GitHub-Delivery",
             id,
             "X-Hub-Signature-256",

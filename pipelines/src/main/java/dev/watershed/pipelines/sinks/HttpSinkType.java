@@ -146,12 +146,8 @@ public final class HttpSinkType implements SinkType {
               block.string("batch_wrap", null),
               deletes,
               header.equals("none") ? null : header);
-    } catch (IllegalArgumentException e) {
-      String key =
-          e.getMessage().contains("template")
-              ? "body"
-              : e.getMessage().contains("DELETE") ? "on_delete" : "path";
-      block.error(key, e.getMessage());
+    } catch (HttpSink.BadSetting e) {
+      block.error(e.setting().equals("onDelete") ? "on_delete" : e.setting(), e.getMessage());
       return new Config(
           basics,
           new HttpSink.Settings(
