@@ -103,13 +103,17 @@ final class Continuous {
             return code;
           }
           // A source that cannot say beforehand what is new (an API asked for changes since a
-          // time) is caught up when a tick reads nothing.
-          if (pending < 0
-              && stopWhenIdle != null
-              && countsInThisJvm(profile, beamArgs)
-              && readBySources(spec) == before) {
-            cli.err().println("tick " + tick + ": read nothing new");
-            return Watershed.OK;
+          // time) is caught up when a tick reads nothing, or when the marks found in what it read
+          // did not move (an API whose "since" is inclusive answers the last record again).
+          if (pending < 0 && stopWhenIdle != null) {
+            if (countsInThisJvm(profile, beamArgs) && readBySources(spec) == before) {
+              cli.err().println("tick " + tick + ": read nothing new");
+              return Watershed.OK;
+            }
+            if (ReadRanges.foundMarksUnmoved(spec, ranges)) {
+              cli.err().println("tick " + tick + ": the marks did not move; caught up");
+              return Watershed.OK;
+            }
           }
         }
         long wait = every.toNanos() - (System.nanoTime() - started);

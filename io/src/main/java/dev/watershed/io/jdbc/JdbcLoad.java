@@ -11,6 +11,7 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -68,6 +69,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   Scd2 history;
   ChangeApply changes;
   Map<String, String> marks = Map.of();
+  Map<String, PCollectionView<String>> foundMarks = Map.of();
   boolean perBundle;
   String pipeline;
 
@@ -86,6 +88,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
     copy.history = history;
     copy.changes = changes;
     copy.marks = marks;
+    copy.foundMarks = foundMarks;
     copy.perBundle = perBundle;
     copy.pipeline = pipeline;
     return copy;
@@ -166,6 +169,23 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   }
 
   /**
+   * Marks found in the data as the run goes (by source: the highest cursor value it read, {@link
+   * HighestMark}), committed like {@link #withState}'s in the same transaction as the rows. A view
+   * that ends null (the source read nothing) leaves the source's mark as {@link #withState} gave
+   * it.
+   */
+  public JdbcLoad withFoundMarks(Map<String, PCollectionView<String>> sourceMarks) {
+    JdbcLoad next = copy();
+    next.foundMarks = new TreeMap<>(sourceMarks);
+    return next;
+  }
+
+  /** True when the load commits marks with its rows. */
+  boolean keepsMarks() {
+    return !marks.isEmpty() || !foundMarks.isEmpty();
+  }
+
+  /**
    * The pipeline this load belongs to: its staging tables are named after the pipeline and the run
    * ({@link Staging}), so that a later run of the pipeline can remove what a crashed run left
    * ({@link StagingSweep}). Without it, staging is named after the table and never swept.
@@ -214,7 +234,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
                     + "_"
                     + run);
     if (perBundle) {
-      if (mode != WriteMode.MERGE || gate != null || history != null || !marks.isEmpty()) {
+      if (mode != WriteMode.MERGE || gate != null || history != null || keepsMarks()) {
         throw new IllegalArgumentException(
             "a per-bundle load merges (or applies changes) without a gate, history or marks");
       }
@@ -230,8 +250,11 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
   }
 
   ParDo.SingleOutput<Map<String, Long>, Long> commit() {
-    ParDo.SingleOutput<Map<String, Long>, Long> commit = ParDo.of(new JdbcLoadSteps.CommitFn(this));
-    return gate == null ? commit : commit.withSideInputs(gate);
+    List<PCollectionView<?>> sideInputs = new ArrayList<>(foundMarks.values());
+    if (gate != null) {
+      sideInputs.add(gate);
+    }
+    return ParDo.of(new JdbcLoadSteps.CommitFn(this)).withSideInputs(sideInputs);
   }
 
   /**
@@ -270,7 +293,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
           statement.execute(sql);
         }
       }
-      if (!marks.isEmpty()) {
+      if (keepsMarks()) {
         statement.execute(RunState.create(dialect, table));
       }
     }
@@ -369,7 +392,7 @@ public final class JdbcLoad extends PTransform<PCollection<Row>, PCollection<Lon
             "commit",
             perBundle
                 ? "per bundle"
-                : "one transaction" + (marks.isEmpty() ? "" : " with the read marks")));
+                : "one transaction" + (keepsMarks() ? " with the read marks" : "")));
   }
 
   /**

@@ -25,6 +25,7 @@ import org.apache.beam.sdk.transforms.Combine;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.windowing.GlobalWindow;
 import org.apache.beam.sdk.values.KV;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.Row;
 import org.joda.time.Instant;
 
@@ -205,7 +206,7 @@ final class JdbcLoadSteps {
         connection.setAutoCommit(false);
         for (int attempt = 1; ; attempt++) {
           try {
-            commit(connection, dialect, staged, names);
+            commit(connection, dialect, staged, names, marks(context));
             break;
           } catch (SQLException e) {
             if (attempt >= COMMIT_ATTEMPTS || !isConflict(e)) {
@@ -238,9 +239,25 @@ final class JdbcLoadSteps {
       context.output(rows);
     }
 
+    /** The marks to commit: those planned, replaced by those found in the data where found. */
+    private Map<String, String> marks(ProcessContext context) {
+      Map<String, String> marks = new TreeMap<>(load.marks);
+      for (Map.Entry<String, PCollectionView<String>> found : load.foundMarks.entrySet()) {
+        String mark = context.sideInput(found.getValue());
+        if (mark != null) {
+          marks.put(found.getKey(), mark);
+        }
+      }
+      return marks;
+    }
+
     /** Moves every staged row into the target (and saves the run's marks), then commits. */
     private void commit(
-        Connection connection, Dialect dialect, Map<String, Long> staged, List<String> names)
+        Connection connection,
+        Dialect dialect,
+        Map<String, Long> staged,
+        List<String> names,
+        Map<String, String> marks)
         throws SQLException {
       try (Statement statement = connection.createStatement()) {
         if (load.history != null) {
@@ -278,8 +295,8 @@ final class JdbcLoadSteps {
             }
           }
         }
-        if (!load.marks.isEmpty()) {
-          RunState.save(connection, dialect, load.pipeline, load.table, load.marks);
+        if (!marks.isEmpty()) {
+          RunState.save(connection, dialect, load.pipeline, load.table, marks);
         }
       }
       connection.commit();

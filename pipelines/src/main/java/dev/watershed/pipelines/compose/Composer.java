@@ -3,6 +3,7 @@ package dev.watershed.pipelines.compose;
 import dev.watershed.io.WriteMode;
 import dev.watershed.io.files.ReplaySource;
 import dev.watershed.io.jdbc.DestinationValues;
+import dev.watershed.io.jdbc.HighestMark;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.io.jdbc.Scd2;
@@ -74,6 +75,9 @@ public final class Composer {
   private final List<PCollection<Row>> findings = new ArrayList<>();
   private PCollectionView<Boolean> gate;
   private final List<PCollection<Row>> deadLetters = new ArrayList<>();
+
+  /** By source: the highest value of its {@link SourceConfig#markField} this run read. */
+  private final Map<String, PCollectionView<String>> foundMarks = new LinkedHashMap<>();
 
   private Composer(Spec spec, Pipeline pipeline, RunContext context) {
     this.spec = spec;
@@ -167,6 +171,10 @@ public final class Composer {
         }
       }
     }
+    String markField = source.markField();
+    if (markField != null) {
+      columns.add(markField);
+    }
     String name = "source " + source.name();
     if (context.isReplay()) {
       return replay(source, name, List.copyOf(columns));
@@ -180,6 +188,10 @@ public final class Composer {
                 context.missingColumns().getOrDefault(source.name(), Set.of())));
     WithFailures.Result<PCollection<Row>, Row> result = pipeline.apply(name, read);
     deadLetters.add(result.failures());
+    if (markField != null && context.ranges().containsKey(source.name())) {
+      foundMarks.put(
+          source.name(), result.output().apply("mark " + source.name(), HighestMark.of(markField)));
+    }
     String drift = context.quarantine().get(source.name());
     if (drift != null) {
       PCollectionTuple quarantined =
@@ -230,6 +242,18 @@ public final class Composer {
       ReadRange range = context.ranges().get(entry.from());
       if (range != null && range.to() != null) {
         marks.put(entry.from(), range.to());
+      }
+    }
+    return marks;
+  }
+
+  /** The marks found in the data of the sources feeding {@code model}, by source. */
+  private Map<String, PCollectionView<String>> foundMarksFor(CanonicalModel model) {
+    Map<String, PCollectionView<String>> marks = new TreeMap<>();
+    for (ConformSpec entry : spec.conformInto(model.name())) {
+      PCollectionView<String> found = foundMarks.get(entry.from());
+      if (found != null) {
+        marks.put(entry.from(), found);
       }
     }
     return marks;
@@ -447,7 +471,14 @@ public final class Composer {
             rows,
             name,
             new LoadContext(
-                spec, model, writeMode(sink), version, gate, marksFor(model), context.now()));
+                spec,
+                model,
+                writeMode(sink),
+                version,
+                gate,
+                marksFor(model),
+                foundMarksFor(model),
+                context.now()));
     if (refused != null) {
       deadLetters.add(refused);
     }

@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -60,6 +61,23 @@ public final class ReadRanges {
       }
     }
     return anyTable && marks.size() == 1 ? marks.iterator().next() : null;
+  }
+
+  /**
+   * True when every source of {@code ranges} finds its mark in its records ({@link
+   * SourceConfig#markField}) and the run that read {@code ranges} committed the mark it started
+   * from: nothing newer than what the last run saw arrived.
+   */
+  public static boolean foundMarksUnmoved(Spec spec, Map<String, ReadRange> ranges)
+      throws SQLException {
+    for (Map.Entry<String, ReadRange> range : ranges.entrySet()) {
+      SourceConfig source = spec.sources().get(range.getKey());
+      if (source.markField() == null
+          || !Objects.equals(storedMark(spec, source), range.getValue().from())) {
+        return false;
+      }
+    }
+    return !ranges.isEmpty();
   }
 
   /** Records the ranges would read: for Kafka the offsets between marks; -1 when not countable. */

@@ -12,6 +12,9 @@ import org.apache.beam.sdk.values.PCollectionView;
  * the load), the source marks a table commits with the rows, and the run's clock.
  *
  * @param versionColumn the column whose newer value wins a merge, or null
+ * @param marks the marks planned before the run, by source (where each source read up to)
+ * @param foundMarks marks found in the data as the run goes, by source ({@link
+ *     SourceConfig#markField}); where one holds a value it replaces the planned mark
  */
 public record LoadContext(
     Spec spec,
@@ -20,4 +23,5 @@ public record LoadContext(
     String versionColumn,
     PCollectionView<Boolean> gate,
     Map<String, String> marks,
+    Map<String, PCollectionView<String>> foundMarks,
     Instant now) {}

@@ -91,6 +91,15 @@ public interface SourceConfig {
     return null;
   }
 
+  /**
+   * A source read in part whose mark is found in its records rather than asked for before the run:
+   * the raw column whose highest value read becomes the source's next mark (an API's {@code
+   * updated_at}), or null. Such a source's {@link #currentMark} is null.
+   */
+  default String markField() {
+    return null;
+  }
+
   /** Records between two marks, or -1 when the source cannot count them. */
   default long pending(ReadRange range) {
     return range.to() == null || range.to().equals(range.from()) ? 0 : -1;

@@ -73,7 +73,11 @@ public abstract class TableSinkType implements SinkType {
       if (spec.isStreaming()) {
         jdbc = jdbc.perBundle();
       } else {
-        jdbc = jdbc.withGate(context.gate()).withState(spec.name(), context.marks());
+        jdbc =
+            jdbc =
+                jdbc.withGate(context.gate())
+                    .withState(spec.name(), context.marks())
+                    .withFoundMarks(context.foundMarks());
       }
       rows.apply(step, jdbc);
       return null;

@@ -42,15 +42,18 @@ import org.apache.beam.sdk.values.Row;
  *   auth: { type: bearer, token: "${env:PAYMENTS_KEY}" }
  *   paginate: { type: cursor, param: starting_after, from_record: id, has_more_at: /has_more }
  *   max_requests_per_second: 20
- *   incremental: { param: updated_since, lookback: 10m }
+ *   incremental: { param: updated_since, cursor_field: updated_at, lookback: 10m }
  * }</pre>
  */
 public final class HttpSourceType implements SourceType {
   /**
-   * An incremental API read: the run's start, less {@code lookback} for late updates, is sent in
-   * {@code param} on the next run; {@code initial} is where the first run starts (null: all).
+   * An incremental API read: the next run sends its mark, less {@code lookback} for late updates,
+   * in {@code param}. The mark is the highest {@code cursorField} value the run read (the API's own
+   * clock), or, without a cursor field, the time the run started (this machine's clock, which a
+   * look-back must then cover the difference to). {@code initial} is where the first run starts
+   * (null: all).
    */
-  public record Incremental(String param, Duration lookback, String initial) {}
+  public record Incremental(String param, String cursorField, Duration lookback, String initial) {}
 
   /** An API source. */
   public record Config(
@@ -102,10 +105,26 @@ public final class HttpSourceType implements SourceType {
       return incremental.initial();
     }
 
-    /** The run's start: records changed from here on are the next run's. */
+    /**
+     * Without a cursor field, the run's start: records changed from here on are the next run's.
+     * With one, null: the mark is found in the records ({@link #markField}).
+     */
     @Override
     public String currentMark() {
-      return Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+      return incremental.cursorField() != null
+          ? null
+          : Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    @Override
+    public String markField() {
+      return incremental == null ? null : incremental.cursorField();
+    }
+
+    /** An API cannot say beforehand how many records changed. */
+    @Override
+    public long pending(ReadRange range) {
+      return -1;
     }
 
     @Override
@@ -212,7 +231,11 @@ public final class HttpSourceType implements SourceType {
             "incremental",
             "read only what changed since the last run",
             Key.string("param", "the query parameter that takes the time, such as updated_since"),
-            Key.duration("lookback", "read this much before the last run's start (default 0s)"),
+            Key.string(
+                "cursor_field",
+                "the record field whose highest value read is the next run's mark, such as"
+                    + " updated_at (default: the run's start by this machine's clock)"),
+            Key.duration("lookback", "read this much before the last run's mark (default 0s)"),
             Key.string("initial", "where the first run starts (default: everything)")));
     return keys;
   }
@@ -241,8 +264,9 @@ public final class HttpSourceType implements SourceType {
     Incremental incremental = null;
     if (block.has("incremental")) {
       YamlObject inc = block.object("incremental", true);
-      inc.rejectUnknown(Set.of("param", "lookback", "initial"));
+      inc.rejectUnknown(Set.of("param", "cursor_field", "lookback", "initial"));
       String param = inc.string("param", true);
+      String cursorField = inc.string("cursor_field", null);
       String initial = inc.string("initial", null);
       if (initial != null) {
         try {
@@ -251,7 +275,8 @@ public final class HttpSourceType implements SourceType {
           inc.error("initial", "expected an ISO instant such as 2024-01-01T00:00:00Z");
         }
       }
-      incremental = new Incremental(param, inc.duration("lookback", Duration.ZERO), initial);
+      incremental =
+          new Incremental(param, cursorField, inc.duration("lookback", Duration.ZERO), initial);
     }
     return new Config(
         basics,

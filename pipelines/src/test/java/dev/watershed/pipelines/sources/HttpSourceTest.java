@@ -384,6 +384,34 @@ class HttpSourceTest {
   }
 
   @Test
+  void aCursorFieldMarkIsTheHighestValueReadSoAServerClockBehindOursMissesNothing()
+      throws Exception {
+    String yaml = customers("    incremental: { param: updated_since, cursor_field: updated_at }");
+    assertOk(run(yaml));
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+    assertEquals("2026-11-22T23:19:00Z", mark(), "the highest updated_at read");
+
+    // The API's clock runs days behind this machine's: a change it makes now is stamped before
+    // this machine's run start, which a mark taken from this machine's clock would skip.
+    api.update("cus_005", "anna.late@example.com", "2026-11-22T23:30:00Z");
+    api.requests.clear();
+    assertOk(run(yaml));
+    assertEquals(1, api.requests.size(), api.requests.toString());
+    assertTrue(
+        api.requests.get(0).contains("updated_since=2026-11-22T23%3A19%3A00Z"),
+        api.requests.get(0));
+    assertEquals(
+        List.of("anna.late@example.com"),
+        rows("SELECT email FROM customer WHERE customer_id = 'cus_005'"));
+    assertEquals("2026-11-22T23:30:00Z", mark());
+
+    // A run that reads only what it already had keeps the mark (the API's since is inclusive).
+    assertOk(run(yaml));
+    assertEquals("2026-11-22T23:30:00Z", mark());
+    assertEquals(List.of("57"), rows("SELECT COUNT(*) FROM customer"));
+  }
+
+  @Test
   void aChildResourceIsReadForEveryParentRecordWithTheParentsFields() throws Exception {
     String yaml =
         String.join(
