@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
@@ -42,11 +43,17 @@ final class HttpClientSession {
    */
   private static final Map<String, AtomicLong> LAST_SEND = new ConcurrentHashMap<>();
 
+  /** Each source's requests in flight, shared by every session of the JVM. */
+  private static final Map<String, Semaphore> IN_FLIGHT = new ConcurrentHashMap<>();
+
   private final HttpEndpoint settings;
   private final HttpClient client;
 
   /** The source's last send, or null when it has no budget. */
   private final AtomicLong lastSend;
+
+  /** The source's permits to have a request in flight, or null when it has no limit. */
+  private final Semaphore inFlight;
 
   private String token;
   private Instant tokenExpires = Instant.MIN;
@@ -67,6 +74,12 @@ final class HttpClientSession {
             : LAST_SEND.computeIfAbsent(
                 settings.name() + "@" + settings.baseUrl(),
                 name -> new AtomicLong(System.nanoTime() - Long.MAX_VALUE / 4));
+    this.inFlight =
+        settings.maxConcurrentRequests() <= 0
+            ? null
+            : IN_FLIGHT.computeIfAbsent(
+                settings.name() + "@" + settings.baseUrl(),
+                name -> new Semaphore(settings.maxConcurrentRequests(), true));
   }
 
   /** An answer: status, headers and body as JSON (null when the body is empty). */
@@ -161,6 +174,9 @@ final class HttpClientSession {
       HttpResponse<String> response;
       Duration wait;
       String why;
+      if (inFlight != null) {
+        inFlight.acquire();
+      }
       try {
         response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
       } catch (IOException e) {
@@ -180,6 +196,10 @@ final class HttpClientSession {
             wait.toMillis());
         Thread.sleep(wait.toMillis());
         continue;
+      } finally {
+        if (inFlight != null) {
+          inFlight.release();
+        }
       }
       int status = response.statusCode();
       if (status == 401

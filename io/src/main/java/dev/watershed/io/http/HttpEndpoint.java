@@ -19,6 +19,8 @@ import java.time.Duration;
  * @param maxAttempts how often one request is tried
  * @param maxRetryTime how long one request may take with its retries
  * @param timeout how long one attempt may take
+ * @param maxConcurrentRequests the most requests to {@code baseUrl} under this name in flight at
+ *     once in one JVM (0: no limit beyond the workers')
  */
 public record HttpEndpoint(
     String name,
@@ -27,8 +29,21 @@ public record HttpEndpoint(
     double maxRequestsPerSecond,
     int maxAttempts,
     Duration maxRetryTime,
-    Duration timeout)
+    Duration timeout,
+    int maxConcurrentRequests)
     implements Serializable {
+
+  /** An endpoint without a concurrency limit. */
+  public HttpEndpoint(
+      String name,
+      String baseUrl,
+      HttpAuth auth,
+      double maxRequestsPerSecond,
+      int maxAttempts,
+      Duration maxRetryTime,
+      Duration timeout) {
+    this(name, baseUrl, auth, maxRequestsPerSecond, maxAttempts, maxRetryTime, timeout, 0);
+  }
 
   /** Never shows credentials. */
   @Override

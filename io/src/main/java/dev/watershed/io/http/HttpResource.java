@@ -1,6 +1,8 @@
 package dev.watershed.io.http;
 
 import java.io.Serializable;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -23,8 +25,10 @@ public record HttpResource(
     HttpResource parent)
     implements Serializable {
   public HttpResource {
-    params = Map.copyOf(params);
-    variables = variables == null ? Map.of() : Map.copyOf(variables);
+    // In the order the spec gives them, so a request's URL is the same on every run.
+    params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+    variables =
+        variables == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(variables));
   }
 
   /** A plain endpoint: no GraphQL, the source's pagination, no parent. */

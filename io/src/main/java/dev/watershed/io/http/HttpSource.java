@@ -8,6 +8,7 @@ import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.Serializable;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,7 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.Reshuffle;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.transforms.display.DisplayData;
+import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionTuple;
@@ -35,17 +37,17 @@ import org.apache.beam.sdk.values.TupleTagList;
 /**
  * Reads the records of a web API into raw rows ({@link RawRecords}): every resource page by page
  * ({@link Pagination}), authenticated ({@link HttpAuth}), within a request budget and with retries
- * ({@link HttpClientSession}). Resources are read in parallel on the workers. A record that is not
- * a JSON object is a dead letter; a page that still fails after the retries fails the run with the
- * request named (secrets redacted), or, with {@code onError = dead_letter}, is a dead letter and
- * the resource's reading stops there.
+ * ({@link HttpClientSession}). Resources, and their time slices ({@link TimeSlices}), are read in
+ * parallel on the workers. A record that is not a JSON object is a dead letter; a page that still
+ * fails after the retries fails the run with the request named (secrets redacted), or, with {@code
+ * onError = dead_letter}, is a dead letter and the resource's reading stops there.
  *
  * <pre>{@code
  * HttpSource.read(new HttpSource.Settings(
  *     new HttpEndpoint("payments", "https://api.example.com/v1", new HttpAuth.Bearer(key), 10, 5,
  *         Duration.ofMinutes(2), Duration.ofSeconds(30)),
  *     List.of(new HttpResource("/customers", "GET", Map.of("limit", "100"), null, "/data")),
- *     new Pagination.Cursor("starting_after", null, "id", "/has_more"), "fail", null, null,
+ *     new Pagination.Cursor("starting_after", null, "id", "/has_more"), "fail", null, null, null,
  *     columns));
  * }</pre>
  */
@@ -69,6 +71,7 @@ public final class HttpSource
    * @param onError {@code fail} or {@code dead_letter}: what a request that still fails does
    * @param sinceParam the query parameter an incremental read sends its start in (null: read all)
    * @param since where an incremental read starts (null: from the start)
+   * @param slices the time slices every resource is read in (null: one read per resource)
    * @param columns the record fields to read (dotted paths into nested objects)
    */
   public record Settings(
@@ -78,6 +81,7 @@ public final class HttpSource
       String onError,
       String sinceParam,
       String since,
+      TimeSlices slices,
       List<String> columns)
       implements Serializable {
     public Settings {
@@ -120,39 +124,63 @@ public final class HttpSource
           DisplayData.item("maxRequestsPerSecond", settings.endpoint().maxRequestsPerSecond()));
     }
     builder.addIfNotNull(DisplayData.item("since", settings.since()));
+    if (settings.slices() != null) {
+      builder.add(
+          DisplayData.item(
+              "slices",
+              settings.slices().every()
+                  + " from "
+                  + settings.slices().from()
+                  + " to "
+                  + (settings.slices().to() == null ? "the run's start" : settings.slices().to())));
+    }
   }
 
   @Override
   public WithFailures.Result<PCollection<Row>, Row> expand(PBegin input) {
     Schema schema = RawRecords.schema(settings.columns());
-    List<Integer> resources = new ArrayList<>();
-    for (int i = 0; i < settings.resources().size(); i++) {
-      resources.add(i);
+    List<Map<String, String>> slices = new ArrayList<>();
+    if (settings.slices() == null) {
+      slices.add(new LinkedHashMap<>());
+    } else {
+      slices.addAll(settings.slices().params(Instant.now()));
+    }
+    List<KV<Integer, Integer>> parts = new ArrayList<>();
+    for (int r = 0; r < settings.resources().size(); r++) {
+      for (int slice = 0; slice < slices.size(); slice++) {
+        parts.add(KV.of(r, slice));
+      }
+    }
+    if (parts.isEmpty()) {
+      // Slices that end before they start: nothing to read, which Create needs a coder to say.
+      parts.add(KV.of(-1, -1));
     }
     PCollectionTuple out =
         input
-            .apply("Resources", Create.of(resources))
-            // Each resource on a worker of its own, within the shared budget.
+            .apply("Resources", Create.of(parts))
+            // Each resource (and slice) on a worker of its own, within the shared budget.
             .apply("Spread", Reshuffle.viaRandomKey())
             .apply(
                 "Fetch",
-                ParDo.of(new FetchFn(settings, schema))
+                ParDo.of(new FetchFn(settings, schema, slices))
                     .withOutputTags(ROWS, TupleTagList.of(DEAD)));
     return WithFailures.Result.of(
         out.get(ROWS).setRowSchema(schema), out.get(DEAD).setRowSchema(DeadLetter.SCHEMA));
   }
 
   /** Reads one resource, page after page. */
-  static final class FetchFn extends DoFn<Integer, Row> {
+  static final class FetchFn extends DoFn<KV<Integer, Integer>, Row> {
     private final Settings settings;
     private final Schema schema;
+    private final ArrayList<LinkedHashMap<String, String>> slices = new ArrayList<>();
     private final Counter read;
     private final Counter requests;
     private transient HttpClientSession session;
 
-    FetchFn(Settings settings, Schema schema) {
+    FetchFn(Settings settings, Schema schema, List<Map<String, String>> slices) {
       this.settings = settings;
       this.schema = schema;
+      slices.forEach(slice -> this.slices.add(new LinkedHashMap<>(slice)));
       this.read = RunCounters.counter("source." + settings.sourceName() + ".read");
       this.requests = RunCounters.counter("source." + settings.sourceName() + ".requests");
     }
@@ -163,33 +191,44 @@ public final class HttpSource
     }
 
     @ProcessElement
-    public void process(@Element Integer index, MultiOutputReceiver out) throws Exception {
-      HttpResource resource = settings.resources().get(index);
+    public void process(@Element KV<Integer, Integer> part, MultiOutputReceiver out)
+        throws Exception {
+      if (part.getKey() < 0) {
+        return;
+      }
+      HttpResource resource = settings.resources().get(part.getKey());
+      Map<String, String> slice = slices.get(part.getValue());
       if (resource.parent() == null) {
-        read(resource, null, out);
+        read(resource, null, slice, out);
         return;
       }
       // Every record of the parent resource opens the child resource with its values in the path.
       List<JsonNode> parents = new ArrayList<>();
-      if (!pages(resource.parent(), null, parents::add, out)) {
+      if (!pages(resource.parent(), null, slice, parents::add, new int[2], out)) {
         return;
       }
       for (JsonNode parent : parents) {
         if (parent.isObject()) {
-          read(resource.forParent(fill(resource.path(), parent)), parent, out);
+          read(resource.forParent(fill(resource.path(), parent)), parent, Map.of(), out);
         }
       }
     }
 
-    /** Reads {@code resource}, each record a row (with its parent under {@code parent}). */
-    private void read(HttpResource resource, JsonNode parent, MultiOutputReceiver out)
+    /**
+     * Reads {@code resource} (in {@code slice}), each record a row (with its parent under {@code
+     * parent}).
+     */
+    private void read(
+        HttpResource resource, JsonNode parent, Map<String, String> slice, MultiOutputReceiver out)
         throws Exception {
       int[] counter = new int[2];
+      String where = slice.isEmpty() ? resource.toString() : resource + " " + slice;
       pages(
           resource,
           parent,
+          slice,
           record -> {
-            String position = resource + " page " + counter[0] + " #" + (++counter[1]);
+            String position = where + " page " + counter[0] + " #" + (++counter[1]);
             read.inc();
             if (!record.isObject()) {
               out.get(DEAD)
@@ -212,20 +251,15 @@ public final class HttpSource
           out);
     }
 
-    private boolean pages(
-        HttpResource resource, JsonNode parent, Consumer<JsonNode> records, MultiOutputReceiver out)
-        throws Exception {
-      return pages(resource, parent, records, new int[2], out);
-    }
-
     /**
-     * Reads every page of {@code resource}, handing each record to {@code records}; {@code counter}
-     * holds the page number and the record number within it. False when a request failed and became
-     * a dead letter.
+     * Reads every page of {@code resource} (its first request with the {@code slice}'s bounds),
+     * handing each record to {@code records}; {@code counter} holds the page number and the record
+     * number within it. False when a request failed and became a dead letter.
      */
     private boolean pages(
         HttpResource resource,
         JsonNode parent,
+        Map<String, String> slice,
         Consumer<JsonNode> records,
         int[] counter,
         MultiOutputReceiver out)
@@ -236,6 +270,7 @@ public final class HttpSource
       if (settings.sinceParam() != null && settings.since() != null && parent == null) {
         first.put(settings.sinceParam(), settings.since());
       }
+      first.putAll(slice);
       Pagination.Request request = Pagination.Request.first(first);
       for (int page = 1; request != null; page++) {
         counter[0] = page;

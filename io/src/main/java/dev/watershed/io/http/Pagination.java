@@ -3,6 +3,7 @@ package dev.watershed.io.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.Serializable;
 import java.net.http.HttpHeaders;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,8 +35,9 @@ public sealed interface Pagination extends Serializable
       this(params, url, Map.of());
     }
 
+    /** The first request, its parameters in the order given (so its URL is the same each run). */
     static Request first(Map<String, String> params) {
-      return new Request(Map.copyOf(params), null);
+      return new Request(Collections.unmodifiableMap(new LinkedHashMap<>(params)), null);
     }
 
     Request with(String name, String value) {

@@ -43,6 +43,10 @@ public final class HttpKeys {
             "max_requests_per_minute",
             "the request budget per minute, for APIs that count by the minute (sends spaced"
                 + " evenly)"),
+        Key.integer(
+            "max_concurrent_requests",
+            "the most requests in flight at once in each worker JVM (default: one per worker"
+                + " thread)"),
         Key.integer("max_attempts", "how often one request is tried (default 5)"),
         Key.duration("max_retry_time", "how long one request may retry (default 2m)"),
         Key.duration("timeout", "how long one request may take (default 30s)"));
@@ -78,6 +82,10 @@ public final class HttpKeys {
         rate = perMinute / 60.0;
       }
     }
+    int concurrent = block.integer("max_concurrent_requests", 0);
+    if (block.has("max_concurrent_requests") && concurrent < 1) {
+      block.error("max_concurrent_requests", "expected a positive whole number");
+    }
     int attempts = block.integer("max_attempts", 5);
     if (attempts < 1) {
       block.error("max_attempts", "expected at least 1");
@@ -89,7 +97,8 @@ public final class HttpKeys {
         rate,
         attempts,
         block.duration("max_retry_time", Duration.ofMinutes(2)),
-        block.duration("timeout", Duration.ofSeconds(30)));
+        block.duration("timeout", Duration.ofSeconds(30)),
+        concurrent);
   }
 
   /**

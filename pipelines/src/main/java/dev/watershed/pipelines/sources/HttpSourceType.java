@@ -4,6 +4,7 @@ import dev.watershed.io.http.HttpEndpoint;
 import dev.watershed.io.http.HttpResource;
 import dev.watershed.io.http.HttpSource;
 import dev.watershed.io.http.Pagination;
+import dev.watershed.io.http.TimeSlices;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
@@ -15,6 +16,8 @@ import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -62,7 +65,8 @@ public final class HttpSourceType implements SourceType {
       List<HttpResource> resources,
       Pagination pagination,
       String onError,
-      Incremental incremental)
+      Incremental incremental,
+      TimeSlices slices)
       implements SourceConfig {
 
     @Override
@@ -76,6 +80,7 @@ public final class HttpSourceType implements SourceType {
               onError,
               incremental == null ? null : incremental.param(),
               since(context.range()),
+              slices,
               context.columns()));
     }
 
@@ -237,6 +242,22 @@ public final class HttpSourceType implements SourceType {
                     + " updated_at (default: the run's start by this machine's clock)"),
             Key.duration("lookback", "read this much before the last run's mark (default 0s)"),
             Key.string("initial", "where the first run starts (default: everything)")));
+    keys.add(
+        Key.object(
+            "slices",
+            "read each resource as consecutive time slices, in parallel within the budget",
+            Key.string(
+                "start_param", "the query parameter of a slice's start, such as created_gte"),
+            Key.string("end_param", "the query parameter of a slice's end, such as created_lt"),
+            Key.string("from", "where the first slice starts: an ISO instant or date"),
+            Key.string("to", "where the last slice ends (default: the run's start)"),
+            Key.duration("every", "how long a slice is, such as 7d"),
+            Key.oneOf(
+                "format",
+                "how the bounds are written (default iso)",
+                "iso",
+                "date",
+                "epoch_seconds")));
     return keys;
   }
 
@@ -284,7 +305,75 @@ public final class HttpSourceType implements SourceType {
         resources,
         pagination(block),
         onError,
-        incremental);
+        incremental,
+        block.has("slices") ? slices(block.object("slices", true)) : null);
+  }
+
+  private static TimeSlices slices(YamlObject block) {
+    block.rejectUnknown(Set.of("start_param", "end_param", "from", "to", "every", "format"));
+    String startParam = block.string("start_param", true);
+    String endParam = block.string("end_param", null);
+    Instant from = instant(block, "from", block.string("from", true));
+    String toText = block.string("to", "now");
+    Instant to = toText.equals("now") ? null : instant(block, "to", toText);
+    Duration every = block.duration("every", null);
+    if (every == null) {
+      if (!block.has("every")) {
+        block.error("every", "give how long a slice is, such as every: 7d");
+      }
+      every = Duration.ofDays(1);
+    } else if (every.isZero() || every.isNegative()) {
+      block.error("every", "expected a duration longer than zero");
+      every = Duration.ofDays(1);
+    }
+    String formatText = block.string("format", "iso");
+    TimeSlices.Format format =
+        switch (formatText) {
+          case "iso" -> TimeSlices.Format.ISO;
+          case "date" -> TimeSlices.Format.DATE;
+          case "epoch_seconds" -> TimeSlices.Format.EPOCH_SECONDS;
+          default -> {
+            block.error(
+                "format", "unknown value '" + formatText + "'; allowed: iso, date, epoch_seconds");
+            yield TimeSlices.Format.ISO;
+          }
+        };
+    if (format == TimeSlices.Format.DATE && every.toSeconds() % 86_400 != 0) {
+      block.error("every", "slices written as dates must last whole days, such as 1d or 7d");
+    }
+    if (from != null && to != null && !to.isAfter(from)) {
+      block.error("to", "the slices must end after they start (from " + from + ")");
+    }
+    TimeSlices slices = new TimeSlices(startParam, endParam, from, to, every, format);
+    if (from != null && slices.count(Instant.now()) > TimeSlices.MAX_SLICES) {
+      block.error(
+          "every",
+          "more than "
+              + TimeSlices.MAX_SLICES
+              + " slices of "
+              + every
+              + " from "
+              + from
+              + "; give a longer slice");
+    }
+    return slices;
+  }
+
+  /** An ISO instant, or a date taken as its midnight in UTC; null (and an error) otherwise. */
+  private static Instant instant(YamlObject block, String key, String text) {
+    if (text == null) {
+      return null;
+    }
+    try {
+      return text.length() == 10
+          ? LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant()
+          : Instant.parse(text);
+    } catch (DateTimeParseException e) {
+      block.error(
+          key,
+          "expected an ISO instant such as 2024-01-01T00:00:00Z or a date, got '" + text + "'");
+      return null;
+    }
   }
 
   private static final Set<String> RESOURCE =

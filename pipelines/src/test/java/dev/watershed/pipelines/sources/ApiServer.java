@@ -73,6 +73,14 @@ final class ApiServer implements AutoCloseable {
 
   volatile long firstAfterRefusal;
 
+  /** Every answer waits this long (an API's latency), so that parallel requests overlap. */
+  volatile long latencyMillis;
+
+  /** Requests being answered now, and the most there ever were at once. */
+  final AtomicInteger inFlight = new AtomicInteger();
+
+  final AtomicInteger peakInFlight = new AtomicInteger();
+
   /** Faults: this many next requests are answered only after {@link #slowMillis}. */
   final AtomicInteger slowAnswers = new AtomicInteger();
 
@@ -149,7 +157,15 @@ final class ApiServer implements AutoCloseable {
         .computeIfAbsent(System.currentTimeMillis() / 1000, s -> new AtomicInteger())
         .incrementAndGet();
     Map<String, String> params = params(query);
+    peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
     try {
+      if (latencyMillis > 0) {
+        try {
+          Thread.sleep(latencyMillis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
       if (lastRefusal != 0 && firstAfterRefusal == 0 && !path.equals("/oauth/token")) {
         firstAfterRefusal = System.nanoTime();
       }
@@ -194,6 +210,8 @@ final class ApiServer implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       send(exchange, 500, "{\"error\":\"" + e.getClass().getSimpleName() + "\"}");
+    } finally {
+      inFlight.decrementAndGet();
     }
   }
 
@@ -227,7 +245,10 @@ final class ApiServer implements AutoCloseable {
     send(exchange, 200, JSON.createObjectNode().set("results", results).toString());
   }
 
-  /** Payments style: bearer key; limit, starting_after, has_more; updated_since. */
+  /**
+   * Payments style: bearer key; limit, starting_after, has_more; updated_since (ISO), and
+   * updated_gte / updated_lt (seconds since the epoch) for time slices.
+   */
   private void payments(HttpExchange exchange, Map<String, String> params) throws IOException {
     String auth = exchange.getRequestHeaders().getFirst("Authorization");
     if (!("Bearer " + PAYMENTS_KEY).equals(auth)) {
@@ -235,15 +256,22 @@ final class ApiServer implements AutoCloseable {
       return;
     }
     String since = params.get("updated_since");
+    long gte = Long.parseLong(params.getOrDefault("updated_gte", "" + Long.MIN_VALUE));
+    long lt = Long.parseLong(params.getOrDefault("updated_lt", "" + Long.MAX_VALUE));
+    boolean filtered = since != null || params.containsKey("updated_gte");
     List<JsonNode> all = new ArrayList<>();
     for (JsonNode customer : customers) {
       // The malformed record travels with the full listing only.
       if (!customer.isObject()) {
-        if (since == null) {
+        if (!filtered) {
           all.add(customer);
         }
-      } else if (since == null
-          || !Instant.parse(customer.get("updated_at").asText()).isBefore(Instant.parse(since))) {
+        continue;
+      }
+      Instant updated = Instant.parse(customer.get("updated_at").asText());
+      if ((since == null || !updated.isBefore(Instant.parse(since)))
+          && updated.getEpochSecond() >= gte
+          && updated.getEpochSecond() < lt) {
         all.add(customer);
       }
     }
