@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # API source benchmark against a local HTTP server: the request budget (achieved rate and 429s
-# counted at the server, which enforces the rate it announces) and records/s of whole Watershed
-# runs (API to Parquet on embedded Flink, one resource and four in parallel) against a plain
-# single-threaded HttpClient loop that only fetches and parses the same pages. Medians of RUNS.
+# counted at the server, which enforces the rate it announces) and records/s of the source transform
+# alone and of whole Watershed runs (API to Parquet on embedded Flink), one resource and four in
+# parallel, against a plain single-threaded HttpClient loop that only fetches and parses the same
+# pages. Medians of RUNS.
 # Writes docs/api-benchmark.csv and target/api-benchmark-table.md (quoted by docs/benchmarks.md).
 #   scripts/bench-api.sh [PAGES=400] [RECORDS_PER_PAGE=500] [RUNS=3]
 set -euo pipefail

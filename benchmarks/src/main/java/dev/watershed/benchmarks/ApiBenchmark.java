@@ -4,6 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.watershed.io.http.HttpAuth;
+import dev.watershed.io.http.HttpEndpoint;
+import dev.watershed.io.http.HttpResource;
+import dev.watershed.io.http.HttpSource;
+import dev.watershed.io.http.Pagination;
+import dev.watershed.runners.RunnerProfile;
+import dev.watershed.transforms.metrics.RunCounters;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.Writer;
@@ -15,6 +22,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -24,14 +32,17 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.transforms.Count;
 
 /**
  * API sources against a local server: (1) the request budget: pages read through {@code type: http}
  * with {@code max_requests_per_second} set to the rate the server announces and enforces (429
  * beyond it), the achieved request rate and the 429s counted at the server; (2) throughput on an
  * unthrottled server: records/s of a whole Watershed run (API to Parquet, embedded Flink) with one
- * resource and with four resources read in parallel, against a plain single-threaded HttpClient
- * loop that only fetches and parses the same pages. Medians of RUNS runs.
+ * resource and with four resources read in parallel, and of the source transform alone ({@link
+ * HttpSource} into a count, embedded Flink, in this JVM), against a plain single-threaded
+ * HttpClient loop that only fetches and parses the same pages. Medians of RUNS runs.
  *
  * <p>Usage: {@code ApiBenchmark PAGES RECORDS_PER_PAGE RUNS WATERSHED_JAR OUT.csv OUT.md}
  */
@@ -195,6 +206,33 @@ public final class ApiBenchmark {
     rows.add(
         new String[] {"plain HttpClient loop (fetch + parse)", "", "", fmt(base), "1.00", "0"});
     for (int parts : new int[] {1, 4}) {
+      List<Double> alone = new ArrayList<>();
+      for (int run = 0; run < runs; run++) {
+        reset(0);
+        sourceAlone(parts);
+        alone.add(records / readSpan());
+      }
+      rows.add(
+          new String[] {
+            "watershed source alone, "
+                + parts
+                + " resource"
+                + (parts > 1 ? "s" : "")
+                + " (read span)",
+            "",
+            "",
+            fmt(LoadBenchmark.median(alone)),
+            fmt(LoadBenchmark.median(alone) / base),
+            "0"
+          });
+      System.out.printf(
+          Locale.ROOT,
+          "%d resource(s), source alone: %.0f records/s (%.2fx plain)%n",
+          parts,
+          LoadBenchmark.median(alone),
+          LoadBenchmark.median(alone) / base);
+    }
+    for (int parts : new int[] {1, 4}) {
       List<Double> wall = new ArrayList<>();
       List<Double> read = new ArrayList<>();
       for (int run = 0; run < runs; run++) {
@@ -290,6 +328,51 @@ public final class ApiBenchmark {
     return (System.nanoTime() - started) / 1e9;
   }
 
+  /**
+   * Reads every page through {@link HttpSource} alone on embedded Flink (parallelism 2) into a
+   * count of the records: what the extractor costs without conform or a sink behind it.
+   */
+  private void sourceAlone(int parts) {
+    List<HttpResource> resources = new ArrayList<>();
+    for (int part = 0; part < parts; part++) {
+      resources.add(
+          new HttpResource(
+              "/items",
+              "GET",
+              Map.of(
+                  "part", String.valueOf(part),
+                  "pages", String.valueOf(pages / parts),
+                  "size", String.valueOf(perPage)),
+              null,
+              "/data"));
+    }
+    HttpSource.Settings settings =
+        new HttpSource.Settings(
+            new HttpEndpoint(
+                "api",
+                url(),
+                new HttpAuth.None(),
+                0,
+                5,
+                Duration.ofMinutes(2),
+                Duration.ofSeconds(30)),
+            resources,
+            new Pagination.PageNumber("page", 1, null, perPage, "/total"),
+            "fail",
+            null,
+            null,
+            null,
+            List.of("id", "email", "name", "balance", "address.country", "updated_at"));
+    Pipeline pipeline = Pipeline.create(RunnerProfile.FLINK.options(List.of()));
+    pipeline.apply("source", HttpSource.read(settings)).output().apply("count", Count.globally());
+    RunCounters.resetTallies();
+    pipeline.run().waitUntilFinish();
+    long read = RunCounters.tallies().getOrDefault("source.api.read", 0L);
+    if (read != (long) pages / parts * parts * perPage) {
+      throw new IllegalStateException("the source alone read " + read + " records");
+    }
+  }
+
   private Path spec(String name, int parts, String extra, int pagesEach, int size)
       throws IOException {
     List<String> lines = new ArrayList<>();
@@ -363,7 +446,10 @@ public final class ApiBenchmark {
     try (Writer out = Files.newBufferedWriter(csv)) {
       out.write("case,requests_per_s,x_budget,records_per_s,x_plain,responses_429\n");
       for (String[] row : rows) {
-        out.write(String.join(",", row) + "\n");
+        // The case names hold commas: quoted, as CSV has it.
+        String[] fields = row.clone();
+        fields[0] = "\"" + fields[0].replace("\"", "\"\"") + "\"";
+        out.write(String.join(",", fields) + "\n");
       }
     }
     try (Writer out = Files.newBufferedWriter(table)) {
