@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,6 +45,7 @@ final class CrmApi implements AutoCloseable {
   private final Map<String, Long> deletedVersions = new ConcurrentHashMap<>();
   private final Set<String> appliedKeys = ConcurrentHashMap.newKeySet();
   private final AtomicLong requests = new AtomicLong();
+  private final List<String> log = new CopyOnWriteArrayList<>();
   private final AtomicLong applied = new AtomicLong();
   private final AtomicLong replayed = new AtomicLong();
   private final AtomicLong failed = new AtomicLong();
@@ -100,6 +102,16 @@ final class CrmApi implements AutoCloseable {
     return requests.get();
   }
 
+  /** Every request as {@code METHOD /path}, in arrival order. */
+  List<String> log() {
+    return List.copyOf(log);
+  }
+
+  /** Forgets the requests logged so far. */
+  void clearLog() {
+    log.clear();
+  }
+
   /** Contacts written or deleted. */
   long applied() {
     return applied.get();
@@ -131,6 +143,7 @@ final class CrmApi implements AutoCloseable {
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
       long number = requests.incrementAndGet();
+      log.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
       String expected = token;
       if (expected != null
           && !("Bearer " + expected)

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.watershed.io.sync.SyncDiff;
+import dev.watershed.io.sync.SyncLedger;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.CanonicalModel;
@@ -173,31 +175,43 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
   private final CanonicalModel model;
   private final String versionColumn;
   private final PCollectionView<Boolean> gate;
+  private final SyncLedger ledger;
 
   private HttpSink(
       Settings settings,
       CanonicalModel model,
       String versionColumn,
-      PCollectionView<Boolean> gate) {
+      PCollectionView<Boolean> gate,
+      SyncLedger ledger) {
     this.settings = settings;
     this.model = model;
     this.versionColumn = versionColumn;
     this.gate = gate;
+    this.ledger = ledger;
   }
 
   /** Sends the rows of {@code model} as {@code settings} say. */
   public static HttpSink write(Settings settings, CanonicalModel model) {
-    return new HttpSink(settings, model, null, null);
+    return new HttpSink(settings, model, null, null, null);
   }
 
   /** The column whose value tells versions of a key apart in the idempotency key. */
   public HttpSink withVersionColumn(String column) {
-    return new HttpSink(settings, model, column, gate);
+    return new HttpSink(settings, model, column, gate, ledger);
   }
 
   /** Sends only when {@code commitAllowed} is true; rows are counted blocked otherwise. */
+  /**
+   * Records in {@code ledger} every row the API accepted (and every key it deleted), for a
+   * diff-based sync ({@link dev.watershed.io.sync.SyncDiff}); a refused or failed row is not
+   * recorded, so the next run sends it again.
+   */
+  public HttpSink withLedger(SyncLedger ledger) {
+    return new HttpSink(settings, model, versionColumn, gate, ledger);
+  }
+
   public HttpSink withGate(PCollectionView<Boolean> commitAllowed) {
-    return new HttpSink(settings, model, versionColumn, commitAllowed);
+    return new HttpSink(settings, model, versionColumn, commitAllowed, ledger);
   }
 
   @Override
@@ -225,7 +239,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
           rows.apply("Gate", ParDo.of(new GateFn(gate, counterName)).withSideInputs(gate))
               .setRowSchema(rows.getSchema());
     }
-    Sender sender = new Sender(settings, model, versionColumn, counterName);
+    Sender sender = new Sender(settings, model, versionColumn, counterName, ledger);
     PCollection<Row> deadLetters;
     if (settings.batchSize() == 1) {
       deadLetters = open.apply("Send", ParDo.of(new SendFn(sender)));
@@ -293,6 +307,11 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     public void process(@Element Row row, OutputReceiver<Row> deadLetters) throws Exception {
       sender.send(List.of(row)).forEach(deadLetters::output);
     }
+
+    @FinishBundle
+    public void finish() throws Exception {
+      sender.recordDelivered();
+    }
   }
 
   private static final class SendBatchFn extends DoFn<KV<Integer, Iterable<Row>>, Row> {
@@ -314,6 +333,11 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       batch.getValue().forEach(rows::add);
       sender.send(rows).forEach(deadLetters::output);
     }
+
+    @FinishBundle
+    public void finish() throws Exception {
+      sender.recordDelivered();
+    }
   }
 
   /**
@@ -331,11 +355,20 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     private transient int failedInARow;
     private transient JsonNode template;
     private transient RowJson json;
+    private final SyncLedger ledger;
+    private transient List<SyncLedger.Entry> received;
+    private transient List<String> removed;
 
-    Sender(Settings settings, CanonicalModel model, String versionColumn, String counterName) {
+    Sender(
+        Settings settings,
+        CanonicalModel model,
+        String versionColumn,
+        String counterName,
+        SyncLedger ledger) {
       this.settings = settings;
       this.model = model;
       this.versionColumn = versionColumn;
+      this.ledger = ledger;
       this.published = Schema.builder().addFields(model.loadFields()).build();
       this.loaded = RunCounters.counter("load." + counterName);
       this.rejected = RunCounters.counter("rejected." + counterName);
@@ -345,6 +378,18 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       session = new HttpClientSession(settings.endpoint());
       template = settings.body() == null ? null : template(settings.body());
       json = new RowJson();
+      received = new ArrayList<>();
+      removed = new ArrayList<>();
+    }
+
+    /** Writes what the API accepted since the last call to the sync ledger, if there is one. */
+    void recordDelivered() throws Exception {
+      if (ledger == null || (received.isEmpty() && removed.isEmpty())) {
+        return;
+      }
+      ledger.record(received, removed);
+      received = new ArrayList<>();
+      removed = new ArrayList<>();
     }
 
     /** Sends {@code rows} (one request, or one per row that deletes); returns dead letters. */
@@ -429,6 +474,15 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       }
       failedInARow = 0;
       loaded.inc(rows.size());
+      if (ledger != null) {
+        for (Row row : rows) {
+          if (deletes(row)) {
+            removed.add(CanonicalModel.keyText(row, model.key()));
+          } else {
+            received.add(SyncDiff.entry(row, model));
+          }
+        }
+      }
       return List.of();
     }
 

@@ -7,6 +7,7 @@ import dev.watershed.io.jdbc.HighestMark;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.io.jdbc.Scd2;
+import dev.watershed.io.sync.SyncDiff;
 import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.DeadLetterSpec;
 import dev.watershed.pipelines.config.DedupeSpec;
@@ -18,6 +19,7 @@ import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SyncSpec;
 import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.transforms.conform.Conform;
 import dev.watershed.transforms.conform.FieldRule;
@@ -464,6 +466,14 @@ public final class Composer {
 
   private void load(SinkConfig sink, CanonicalModel model, PCollection<Row> rows) {
     String name = "load " + sink.name() + " " + model.name();
+    SyncSpec sync = sink.sync();
+    if (sync != null) {
+      // The sink receives only what it has not received as it is now.
+      rows =
+          rows.apply(
+              "sync " + sink.name() + " " + model.name(),
+              SyncDiff.of(sync.ledgerOf(spec, sink.name(), model.name()), model, sync.mode()));
+    }
     DedupeSpec rule = spec.dedupe().get(model.name());
     String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
     PCollection<Row> refused =

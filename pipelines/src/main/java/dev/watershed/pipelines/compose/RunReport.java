@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -165,6 +166,12 @@ public final class RunReport {
         m.put("write", sink.mode().specName());
         m.put("rows", summary.loadedInto(sink.name(), model));
         m.put("not_committed", summary.blockedInto(sink.name(), model));
+        if (sink.sync() != null) {
+          ObjectNode sync = m.putObject("sync");
+          sync.put("mode", sink.sync().mode().name().toLowerCase(Locale.ROOT));
+          sync.put("unchanged", summary.unchangedFor(sink.name(), model));
+          sync.put("removed", summary.removedFrom(sink.name(), model));
+        }
       }
     }
     Map<String, List<JsonNode>> samples = new LinkedHashMap<>();

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -194,7 +195,20 @@ public final class RunSummary {
     return counter("load." + sink + "." + model);
   }
 
-  /** True when every model reconciles and every sink took every row of each model it writes. */
+  /** Rows a synced sink already held as they are, which the run did not send it again. */
+  public long unchangedFor(String sink, String model) {
+    return counter("sync." + sink + "." + model + ".unchanged");
+  }
+
+  /** Deletes a mirroring sink was sent for keys the model no longer has. */
+  public long removedFrom(String sink, String model) {
+    return counter("sync." + sink + "." + model + ".removed");
+  }
+
+  /**
+   * True when every model reconciles and every sink took every row of each model it writes: a
+   * synced sink's {@code loaded + blocked + rejected + unchanged = model loaded + removed}.
+   */
   public boolean reconciled() {
     for (String model : spec.models().keySet()) {
       if (!reconciled(model)) {
@@ -206,7 +220,8 @@ public final class RunSummary {
         if (loadedInto(sink.name(), model)
                 + blockedInto(sink.name(), model)
                 + rejectedBy(sink.name(), model)
-            != loaded(model)) {
+                + unchangedFor(sink.name(), model)
+            != loaded(model) + removedFrom(sink.name(), model)) {
           return false;
         }
       }
@@ -292,8 +307,20 @@ public final class RunSummary {
       for (String model : spec.modelsOf(sink)) {
         out.append(
             String.format(
-                "%-14s %-14s %-10s %10d%n",
-                sink.name(), model, sink.mode().specName(), loadedInto(sink.name(), model)));
+                "%-14s %-14s %-10s %10d%s%n",
+                sink.name(),
+                model,
+                sink.mode().specName(),
+                loadedInto(sink.name(), model),
+                sink.sync() == null
+                    ? ""
+                    : "  (sync "
+                        + sink.sync().mode().name().toLowerCase(Locale.ROOT)
+                        + ": "
+                        + unchangedFor(sink.name(), model)
+                        + " unchanged, not sent; "
+                        + removedFrom(sink.name(), model)
+                        + " removed)"));
       }
     }
     if (!spec.identity().isEmpty()) {

@@ -232,6 +232,13 @@ final class ModeChecks {
             "in streaming mode dead letters go to JSON lines (type: jsonl) or a kafka topic");
       }
       for (SinkConfig sink : sinks.values()) {
+        if (sink.sync() != null) {
+          top.object("sinks", false)
+              .error(
+                  sink.name(),
+                  "sync compares a whole model with what the sink last received, which a stream"
+                      + " never has; run it in batch or micro-batch mode, or drop sync");
+        }
         if (sink.streams()) {
           continue;
         }

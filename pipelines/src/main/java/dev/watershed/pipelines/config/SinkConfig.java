@@ -62,6 +62,14 @@ public interface SinkConfig {
     return List.of();
   }
 
+  /**
+   * The sink's {@code sync:} block, or null: a synced sink receives only what changed since it last
+   * received each model ({@link SyncSpec}); its load records what the destination accepted.
+   */
+  default SyncSpec sync() {
+    return null;
+  }
+
   /** True when this is a database table sink. */
   default boolean isTable() {
     return this instanceof TableSink;

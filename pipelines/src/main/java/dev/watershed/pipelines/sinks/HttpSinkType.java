@@ -10,6 +10,7 @@ import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SinkType;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SyncSpec;
 import dev.watershed.pipelines.config.YamlObject;
 import dev.watershed.pipelines.sources.HttpKeys;
 import dev.watershed.transforms.model.CanonicalModel;
@@ -38,7 +39,8 @@ import org.apache.beam.sdk.values.Row;
  */
 public final class HttpSinkType implements SinkType {
   /** A web API rows are sent to. */
-  public record Config(SinkBasics basics, HttpSink.Settings settings) implements SinkConfig {
+  public record Config(SinkBasics basics, HttpSink.Settings settings, SyncSpec sync)
+      implements SinkConfig {
     @Override
     public void checkReachable(Spec spec, String where) {
       HttpKeys.checkReachable(settings.endpoint(), where);
@@ -53,6 +55,9 @@ public final class HttpSinkType implements SinkType {
     public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       HttpSink sink =
           HttpSink.write(settings, context.model()).withVersionColumn(context.versionColumn());
+      if (sync != null) {
+        sink = sink.withLedger(sync.ledgerOf(context.spec(), name(), context.model().name()));
+      }
       return rows.apply(step, context.gate() == null ? sink : sink.withGate(context.gate()));
     }
 
@@ -94,6 +99,7 @@ public final class HttpSinkType implements SinkType {
             "delete",
             "send",
             "skip"));
+    keys.add(SyncSpec.key());
     keys.add(
         Key.string(
             "idempotency_header",
@@ -150,11 +156,11 @@ public final class HttpSinkType implements SinkType {
       block.error(e.setting().equals("onDelete") ? "on_delete" : e.setting(), e.getMessage());
       return new Config(
           basics,
-          new HttpSink.Settings(
-              endpoint, method, "/", null, 1, null, HttpSink.OnDelete.SEND, null));
+          new HttpSink.Settings(endpoint, method, "/", null, 1, null, HttpSink.OnDelete.SEND, null),
+          null);
     }
     checkFields(block, settings, basics.models(), context);
-    return new Config(basics, settings);
+    return new Config(basics, settings, SyncSpec.parse(block));
   }
 
   /** Every field the path and body name is a field of each model the sink takes. */

@@ -1,7 +1,7 @@
 package dev.watershed.transforms.dedupe;
 
 import dev.watershed.transforms.metrics.RunCounters;
-import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.model.KeyRows;
 import dev.watershed.transforms.records.CompactRowCoder;
 import java.util.List;
 import java.util.Locale;
@@ -104,7 +104,7 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
     Schema schema = input.getSchema();
     Dedupe.Chooser chooser = new Dedupe.Chooser(keep, orderBy, tieBreak);
     return input
-        .apply("KeyRows", ParDo.of(new KeyFn(key)))
+        .apply("KeyRows", KeyRows.by(key))
         .setCoder(KvCoder.of(StringUtf8Coder.of(), rowCoder(schema)))
         .apply("KeepNewer", ParDo.of(new KeepFn(chooser, schema, metricsName, timeToLive)))
         .setRowSchema(schema);
@@ -118,19 +118,6 @@ public final class StreamingDedupe extends PTransform<PCollection<Row>, PCollect
   private static Coder<Row> rowCoder(Schema schema) {
     Coder<Row> compact = CompactRowCoder.of(schema);
     return compact != null ? compact : RowCoder.of(schema);
-  }
-
-  private static final class KeyFn extends DoFn<Row, KV<String, Row>> {
-    private final List<String> key;
-
-    KeyFn(List<String> key) {
-      this.key = key;
-    }
-
-    @ProcessElement
-    public void process(@Element Row row, OutputReceiver<KV<String, Row>> out) {
-      out.output(KV.of(CanonicalModel.keyText(row, key), row));
-    }
   }
 
   private static final class KeepFn extends DoFn<KV<String, Row>, Row> {

@@ -1,0 +1,156 @@
+package dev.watershed.io.sync;
+
+import dev.watershed.io.jdbc.Dialect;
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import java.io.Serializable;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.function.Consumer;
+
+/**
+ * What one destination last received of one model, per key: the table {@value #TABLE} holds a row
+ * per (pipeline, destination, model, key) with the key's values as JSON and a hash of the row the
+ * destination acknowledged. A diff-based sync ({@link SyncDiff}) sends only rows whose hash differs
+ * from the ledger's (and, mirroring, deletes keys the source no longer has); the destination's sink
+ * records a key only after the destination accepted it, so a row it refused, or a run that failed
+ * before it was sent, is sent again by the next run, and each destination keeps its own ledger.
+ *
+ * <p>The ledger lives in a database of its own choosing: a DuckDB file beside the spec by default,
+ * or PostgreSQL/MariaDB when workers run on other machines.
+ *
+ * @param endpoint the database holding the ledger
+ * @param pipeline the spec's name
+ * @param destination the sink's name
+ * @param model the model's name
+ */
+public record SyncLedger(JdbcEndpoint endpoint, String pipeline, String destination, String model)
+    implements Serializable {
+
+  /** The ledger table. */
+  public static final String TABLE = "_watershed_sync";
+
+  /** A key as the ledger holds it: its text (the grouping key), its values as JSON, its hash. */
+  public record Entry(String keyText, String keyJson, String hash) implements Serializable {}
+
+  /** Workers of one JVM write one DuckDB file in turns (concurrent upserts can conflict). */
+  private static final Object WRITE_LOCK = new Object();
+
+  /** Creates the ledger table when missing. */
+  public void prepare(Connection connection) throws SQLException {
+    Dialect dialect = endpoint.dialect();
+    String text = dialect == Dialect.MARIADB ? "VARCHAR(255)" : "VARCHAR";
+    String json = dialect == Dialect.MARIADB ? "TEXT" : "VARCHAR";
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + TABLE
+              + " (pipeline "
+              + text
+              + " NOT NULL, destination "
+              + text
+              + " NOT NULL, model "
+              + text
+              + " NOT NULL, key_text "
+              + text
+              + " NOT NULL, key_json "
+              + json
+              + " NOT NULL, hash "
+              + text
+              + " NOT NULL, synced_at TIMESTAMP, PRIMARY KEY (pipeline, destination, model,"
+              + " key_text))");
+    }
+  }
+
+  /** Hands every entry of this destination and model to {@code entries}. */
+  public void read(Consumer<Entry> entries) throws SQLException {
+    try (Connection connection = endpoint.connect()) {
+      prepare(connection);
+      try (PreparedStatement select =
+          connection.prepareStatement(
+              "SELECT key_text, key_json, hash FROM "
+                  + TABLE
+                  + " WHERE pipeline = ? AND destination = ? AND model = ?")) {
+        select.setString(1, pipeline);
+        select.setString(2, destination);
+        select.setString(3, model);
+        select.setFetchSize(10_000);
+        try (ResultSet rows = select.executeQuery()) {
+          while (rows.next()) {
+            entries.accept(new Entry(rows.getString(1), rows.getString(2), rows.getString(3)));
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Records what the destination accepted: {@code received} keys now hold their new hash, {@code
+   * removed} keys are gone from it. One transaction.
+   */
+  public void record(Collection<Entry> received, Collection<String> removed) throws SQLException {
+    if (received.isEmpty() && removed.isEmpty()) {
+      return;
+    }
+    synchronized (WRITE_LOCK) {
+      try (Connection connection = endpoint.connect()) {
+        prepare(connection);
+        connection.setAutoCommit(false);
+        Timestamp now = Timestamp.from(Instant.now());
+        try (PreparedStatement delete =
+                connection.prepareStatement(
+                    "DELETE FROM "
+                        + TABLE
+                        + " WHERE pipeline = ? AND destination = ? AND model = ? AND key_text = ?");
+            PreparedStatement insert =
+                connection.prepareStatement(
+                    "INSERT INTO "
+                        + TABLE
+                        + " (pipeline, destination, model, key_text, key_json, hash, synced_at)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+          // A received key replaces its entry: deleted, then inserted, which every dialect says
+          // the same way.
+          for (Entry entry : received) {
+            bindKey(delete, entry.keyText());
+            delete.addBatch();
+          }
+          for (String key : removed) {
+            bindKey(delete, key);
+            delete.addBatch();
+          }
+          delete.executeBatch();
+          for (Entry entry : received) {
+            bindKey(insert, entry.keyText());
+            insert.setString(5, entry.keyJson());
+            insert.setString(6, entry.hash());
+            insert.setTimestamp(7, now);
+            insert.addBatch();
+          }
+          insert.executeBatch();
+          connection.commit();
+        } catch (SQLException e) {
+          connection.rollback();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private void bindKey(PreparedStatement statement, String keyText) throws SQLException {
+    statement.setString(1, pipeline);
+    statement.setString(2, destination);
+    statement.setString(3, model);
+    statement.setString(4, keyText);
+  }
+
+  /** Never shows credentials. */
+  @Override
+  public String toString() {
+    return "sync ledger of " + destination + "." + model + " in " + endpoint.describe();
+  }
+}
