@@ -20,6 +20,7 @@ import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.schemas.Schema;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.Impulse;
+import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.join.CoGbkResult;
@@ -29,6 +30,7 @@ import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TupleTag;
+import org.apache.beam.sdk.values.TypeDescriptors;
 
 /**
  * A diff-based sync's selection: of a model's rows, only those a destination has not received as
@@ -106,6 +108,43 @@ public final class SyncDiff extends PTransform<PCollection<Row>, PCollection<Row
                     out,
                     "sync." + ledger.destination() + "." + ledger.model())))
         .setRowSchema(out);
+  }
+
+  /**
+   * The diff's rows as a change stream of {@code changes} (the model {@link
+   * CanonicalModel#withChanges with changes}), for destinations that apply changes (tables): each
+   * row versioned by {@code now}'s milliseconds and changed at {@code now}, so a later run's
+   * version is always newer.
+   */
+  public static PTransform<PCollection<Row>, PCollection<Row>> asChanges(
+      CanonicalModel changes, java.time.Instant now) {
+    Schema schema = changes.schema();
+    long version = now.toEpochMilli();
+    return new PTransform<>() {
+      @Override
+      public PCollection<Row> expand(PCollection<Row> rows) {
+        return rows.apply(
+                "AsChanges",
+                MapElements.into(TypeDescriptors.rows())
+                    .via(
+                        (Row row) -> {
+                          List<Object> values = new ArrayList<>(schema.getFieldCount());
+                          for (Schema.Field field : schema.getFields()) {
+                            String name = field.getName();
+                            if (name.equals(RawRecords.VERSION)) {
+                              values.add(version);
+                            } else if (name.equals(RawRecords.CHANGED_AT)) {
+                              values.add(now);
+                            } else {
+                              values.add(
+                                  row.getSchema().hasField(name) ? row.getValue(name) : null);
+                            }
+                          }
+                          return Row.withSchema(schema).attachValues(values);
+                        }))
+            .setRowSchema(schema);
+      }
+    };
   }
 
   /** The hash of what a destination receives of {@code row}: its data fields, in order. */

@@ -8,6 +8,7 @@ import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
 import dev.watershed.io.jdbc.Scd2;
 import dev.watershed.io.sync.SyncDiff;
+import dev.watershed.io.sync.SyncLedger;
 import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.DeadLetterSpec;
 import dev.watershed.pipelines.config.DedupeSpec;
@@ -467,12 +468,21 @@ public final class Composer {
   private void load(SinkConfig sink, CanonicalModel model, PCollection<Row> rows) {
     String name = "load " + sink.name() + " " + model.name();
     SyncSpec sync = sink.sync();
+    SyncLedger ledger = null;
     if (sync != null) {
-      // The sink receives only what it has not received as it is now.
+      // The sink receives only what it has not received as it is now; a table applies it as a
+      // change stream (deletes included).
+      ledger = sync.ledgerOf(spec, sink.name(), model.name());
       rows =
           rows.apply(
-              "sync " + sink.name() + " " + model.name(),
-              SyncDiff.of(sync.ledgerOf(spec, sink.name(), model.name()), model, sync.mode()));
+              "sync " + sink.name() + " " + model.name(), SyncDiff.of(ledger, model, sync.mode()));
+      if (sink.isTable()) {
+        model = model.withChanges();
+        rows =
+            rows.apply(
+                "changes " + sink.name() + " " + model.name(),
+                SyncDiff.asChanges(model, context.now()));
+      }
     }
     DedupeSpec rule = spec.dedupe().get(model.name());
     String version = rule != null && rule.keep() == Dedupe.Keep.LATEST ? rule.orderBy() : null;
@@ -488,7 +498,8 @@ public final class Composer {
                 gate,
                 marksFor(model),
                 foundMarksFor(model),
-                context.now()));
+                context.now(),
+                ledger));
     if (refused != null) {
       deadLetters.add(refused);
     }

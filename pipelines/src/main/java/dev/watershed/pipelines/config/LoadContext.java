@@ -1,6 +1,7 @@
 package dev.watershed.pipelines.config;
 
 import dev.watershed.io.WriteMode;
+import dev.watershed.io.sync.SyncLedger;
 import dev.watershed.transforms.model.CanonicalModel;
 import java.time.Instant;
 import java.util.Map;
@@ -15,6 +16,9 @@ import org.apache.beam.sdk.values.PCollectionView;
  * @param marks the marks planned before the run, by source (where each source read up to)
  * @param foundMarks marks found in the data as the run goes, by source ({@link
  *     SourceConfig#markField}); where one holds a value it replaces the planned mark
+ * @param ledger where a synced sink ({@link SinkConfig#sync}) records what it received, or null;
+ *     its rows are then the diff's: only what changed, and for a mirror deletes marked {@code
+ *     _deleted}
  */
 public record LoadContext(
     Spec spec,
@@ -24,4 +28,5 @@ public record LoadContext(
     PCollectionView<Boolean> gate,
     Map<String, String> marks,
     Map<String, PCollectionView<String>> foundMarks,
-    Instant now) {}
+    Instant now,
+    SyncLedger ledger) {}

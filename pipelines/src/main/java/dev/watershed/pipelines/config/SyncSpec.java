@@ -60,10 +60,11 @@ public record SyncSpec(SyncDiff.Mode mode, String ledger) {
   /** The ledger of {@code destination}'s {@code model} in the run of {@code spec}. */
   public SyncLedger ledgerOf(Spec spec, String destination, String model) {
     JdbcEndpoint endpoint;
-    if (ledger.startsWith("jdbc:")) {
+    if (ledger.startsWith("jdbc:") && !ledger.startsWith("jdbc:duckdb:")) {
       endpoint = JdbcEndpoint.of(ledger);
     } else {
-      Path file = Path.of(spec.resolve(ledger));
+      // A DuckDB file, named as a path or a jdbc:duckdb: URL, relative to the spec's folder.
+      Path file = Path.of(spec.resolve(ledger.replaceFirst("^jdbc:duckdb:", "")));
       try {
         if (file.getParent() != null) {
           Files.createDirectories(file.getParent());

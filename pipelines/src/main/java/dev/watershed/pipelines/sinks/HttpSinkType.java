@@ -55,8 +55,8 @@ public final class HttpSinkType implements SinkType {
     public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       HttpSink sink =
           HttpSink.write(settings, context.model()).withVersionColumn(context.versionColumn());
-      if (sync != null) {
-        sink = sink.withLedger(sync.ledgerOf(context.spec(), name(), context.model().name()));
+      if (context.ledger() != null) {
+        sink = sink.withLedger(context.ledger());
       }
       return rows.apply(step, context.gate() == null ? sink : sink.withGate(context.gate()));
     }

@@ -5,12 +5,14 @@ import dev.watershed.io.jdbc.ChangeApply;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcLoad;
+import dev.watershed.io.sync.RecordLedger;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkType;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SyncSpec;
 import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.pipelines.config.YamlObject;
 import dev.watershed.transforms.model.CanonicalModel;
@@ -45,7 +47,8 @@ public abstract class TableSinkType implements SinkType {
       String user,
       String password,
       String schema,
-      String deletes)
+      String deletes,
+      SyncSpec sync)
       implements TableSink {
     @Override
     public JdbcEndpoint endpoint(Spec spec) {
@@ -74,12 +77,16 @@ public abstract class TableSinkType implements SinkType {
         jdbc = jdbc.perBundle();
       } else {
         jdbc =
-            jdbc =
-                jdbc.withGate(context.gate())
-                    .withState(spec.name(), context.marks())
-                    .withFoundMarks(context.foundMarks());
+            jdbc.withGate(context.gate())
+                .withState(spec.name(), context.marks())
+                .withFoundMarks(context.foundMarks());
       }
-      rows.apply(step, jdbc);
+      PCollection<Long> committed = rows.apply(step, jdbc);
+      if (context.ledger() != null) {
+        rows.apply(
+            step + " ledger",
+            RecordLedger.after(committed, context.ledger(), model, context.gate()));
+      }
       return null;
     }
 
@@ -115,12 +122,22 @@ public abstract class TableSinkType implements SinkType {
     @Override
     public List<Key> keys() {
       return List.of(
-          Key.string("path", "the database file, relative to the spec's folder"), DELETES);
+          Key.string("path", "the database file, relative to the spec's folder"),
+          DELETES,
+          SyncSpec.key());
     }
 
     @Override
     public Config parse(SinkBasics basics, YamlObject block, ParseContext context) {
-      return new Config(basics, block.string("path", true), null, null, null, null, deletes(block));
+      return new Config(
+          basics,
+          block.string("path", true),
+          null,
+          null,
+          null,
+          null,
+          deletes(block),
+          sync(basics, block));
     }
   }
 
@@ -177,6 +194,7 @@ public abstract class TableSinkType implements SinkType {
     keys.add(Key.string("password", "the password; write it as ${env:NAME} or ${file:PATH}"));
     keys.add(Key.string("schema", "the database schema the tables go in (default: the user's)"));
     keys.add(DELETES);
+    keys.add(SyncSpec.key());
     return List.copyOf(keys);
   }
 
@@ -198,7 +216,21 @@ public abstract class TableSinkType implements SinkType {
         block.string("user", false),
         block.string("password", false),
         block.string("schema", false),
-        deletes(block));
+        deletes(block),
+        sync(basics, block));
+  }
+
+  /** A table sink's {@code sync:}: the diff is applied as changes, so the table merges. */
+  static SyncSpec sync(SinkBasics basics, YamlObject block) {
+    SyncSpec sync = SyncSpec.parse(block);
+    if (sync != null && basics.mode() != WriteMode.MERGE) {
+      block.error(
+          "sync",
+          "a synced table applies changes by key; set write: merge (it is "
+              + basics.mode().specName()
+              + ")");
+    }
+    return sync;
   }
 
   static String deletes(YamlObject block) {

@@ -156,6 +156,26 @@ public final class JdbcSourceType implements SourceType {
             Key.string("tie_break", "a unique column ordering rows of equal column values")));
   }
 
+  /**
+   * A DuckDB file named by a relative path is the spec folder's, like every path in a spec (DuckDB
+   * would otherwise open, and create empty, a file of that name in whatever folder the run starts
+   * in); a file that is not there is a problem of the spec.
+   */
+  static String duckDbFile(String url, YamlObject block, ParseContext context) {
+    String prefix = "jdbc:duckdb:";
+    if (!url.startsWith(prefix)) {
+      return url;
+    }
+    String rest = url.substring(prefix.length());
+    int properties = rest.indexOf('?');
+    String file = properties < 0 ? rest : rest.substring(0, properties);
+    if (file.isEmpty() || file.startsWith(":memory:") || file.contains(":")) {
+      return url;
+    }
+    context.checkFileExists(block, "url", file);
+    return prefix + context.baseDir().resolve(file).normalize() + rest.substring(file.length());
+  }
+
   @Override
   public Config parse(SourceBasics basics, YamlObject block, ParseContext context) {
     String url = block.string("url", true);
@@ -165,6 +185,7 @@ public final class JdbcSourceType implements SourceType {
       } catch (IllegalArgumentException e) {
         block.error("url", e.getMessage());
       }
+      url = duckDbFile(url, block, context);
     }
     String table = block.string("table", false);
     String query = block.string("query", false);

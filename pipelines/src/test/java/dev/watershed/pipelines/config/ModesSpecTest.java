@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.pipelines.sources.JdbcSourceType;
 import dev.watershed.pipelines.sources.KafkaSourceType;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -178,5 +179,19 @@ class ModesSpecTest {
             jdbc.replace("    incremental: { column: updated_at, tie_break: id }", "    key: [id]"),
             WAREHOUSE + "\n" + lake,
             ""));
+  }
+
+  @Test
+  void aDuckDbSourceFileIsTheSpecFoldersAndAMissingOneIsAProblemOfTheSpec() throws Exception {
+    String jdbc = "    type: jdbc\n    url: jdbc:duckdb:shop.duckdb\n    table: orders";
+    assertTrue(
+        errors(spec("batch", jdbc, WAREHOUSE, ""))
+            .contains("sources.crm.url: file shop.duckdb not found (paths are relative to"),
+        errors(spec("batch", jdbc, WAREHOUSE, "")));
+    Files.createFile(folder.resolve("shop.duckdb"));
+    Spec spec = parse(spec("batch", jdbc, WAREHOUSE, ""));
+    assertEquals(
+        "jdbc:duckdb:" + folder.resolve("shop.duckdb"),
+        ((JdbcSourceType.Config) spec.sources().get("crm")).url());
   }
 }
