@@ -6,14 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.io.kafka.LocalKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -145,6 +153,33 @@ class SyncTest {
   }
 
   @Test
+  void aMirrorInBatchesSendsARemovedKeyAsABodyMarkedDeleted() throws Exception {
+    try (CrmApi api = CrmApi.start()) {
+      api.requireToken(TOKEN);
+      Path spec = spec(api.baseUrl(), "mirror");
+      Files.writeString(
+          spec,
+          Files.readString(spec)
+              .replace("    method: PUT\n", "    method: POST\n")
+              .replace(
+                  "    path: /contacts/{id}\n",
+                  "    path: /contacts/batch\n    batch_size: 5\n    batch_wrap: records\n"));
+      Cli cli = new Cli(folder, Map.of("MARKETING_TOKEN", TOKEN));
+      writeContacts(5, "DE", Map.of());
+      assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
+      assertEquals(5, api.contacts().size());
+      writeContacts(4, "DE", Map.of());
+      api.clearLog();
+      assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
+      // The delete goes as a body (on_delete: send, the default in batches):
+      // {"id":5,..."_deleted":true}.
+      assertEquals(List.of("POST /contacts/batch"), api.log());
+      assertEquals(List.of("1", "2", "3", "4"), sorted(List.copyOf(api.contacts().keySet())));
+      assertTrue(cli.stdout().contains("reconciled"), cli.stdout());
+    }
+  }
+
+  @Test
   void aStreamingSpecWithSyncIsRefusedNamingTheSinkAndTheFix() throws Exception {
     writeContacts(3, "DE", Map.of());
     Path spec = spec("http://127.0.0.1:9", "mirror");
@@ -184,8 +219,33 @@ class SyncTest {
     return out;
   }
 
+  /** The messages of {@code topic}, in order (one partition), as JSON. */
+  private static List<JsonNode> messages(String servers, String topic) throws Exception {
+    Properties properties = new Properties();
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+    properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(properties, new StringDeserializer(), new StringDeserializer())) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long end = consumer.endOffsets(partitions).values().stream().mapToLong(l -> l).sum();
+      List<JsonNode> out = new ArrayList<>();
+      // Every message the brokers acknowledged is below the end offsets: read up to them.
+      while (partitions.stream().mapToLong(consumer::position).sum() < end) {
+        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
+          out.add(JSON.readTree(record.value()));
+        }
+      }
+      return out;
+    }
+  }
+
   @Test
-  void aSegmentGoesToAnApiAndAPostgresTableEachGettingOnlyWhatItLacks() throws Exception {
+  void aSegmentGoesToAnApiAPostgresTableAndATopicEachGettingOnlyWhatItLacks() throws Exception {
     try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
         Statement s = c.createStatement()) {
       s.execute("DROP SCHEMA IF EXISTS sync_hub CASCADE");
@@ -208,7 +268,8 @@ class SyncTest {
     writeWarehouse(
         "CREATE TABLE golden (id BIGINT, email VARCHAR, country VARCHAR, active BOOLEAN)",
         "INSERT INTO golden VALUES " + values);
-    try (CrmApi api = CrmApi.start()) {
+    try (CrmApi api = CrmApi.start();
+        LocalKafka kafka = LocalKafka.start()) {
       api.requireToken(TOKEN);
       Path spec = folder.resolve("hub.yaml");
       Files.writeString(
@@ -242,6 +303,11 @@ class SyncTest {
               "    user: postgres",
               "    schema: sync_hub",
               "    sync: { mode: mirror }",
+              "  events:",
+              "    type: kafka",
+              "    bootstrap_servers: " + kafka.bootstrapServers(),
+              "    topic: segment_{model}",
+              "    sync: { mode: mirror }",
               "dead_letter: { type: jsonl, path: dead-letters }",
               "report: { path: report }",
               ""));
@@ -251,12 +317,14 @@ class SyncTest {
       assertEquals(16, api.log().size(), api.log().toString());
       assertEquals(List.of("16"), pg("SELECT count(*) FROM sync_hub.customer"));
       List<String> versions = pg("SELECT id, _version FROM sync_hub.customer ORDER BY id");
+      assertEquals(16, messages(kafka.bootstrapServers(), "segment_customer").size());
 
       // A second run sends nothing anywhere.
       api.clearLog();
       assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
       assertEquals(List.of(), api.log());
       assertEquals(versions, pg("SELECT id, _version FROM sync_hub.customer ORDER BY id"));
+      assertEquals(16, messages(kafka.bootstrapServers(), "segment_customer").size());
       assertTrue(
           cli.stdout().contains("(sync mirror: 16 unchanged, not sent; 0 removed)"), cli.stdout());
 
@@ -275,7 +343,22 @@ class SyncTest {
       changed.removeAll(versions);
       assertEquals(1, changed.size(), "only customer 7 was written again: " + changed);
       assertTrue(changed.get(0).startsWith("7|"), changed.toString());
-      assertEquals(api.contacts().keySet().size(), 15);
+      assertEquals(15, api.contacts().size());
+      List<JsonNode> events = messages(kafka.bootstrapServers(), "segment_customer");
+      assertEquals(18, events.size(), events.toString());
+      // The two new messages: customer 7's new e-mail, and customer 8 deleted.
+      List<String> seven = new ArrayList<>();
+      List<String> deleted = new ArrayList<>();
+      for (JsonNode event : events) {
+        if (event.path("id").asLong() == 7) {
+          seven.add(event.path("email").asText());
+        }
+        if (event.path("_deleted").asBoolean()) {
+          deleted.add(event.path("id").asText());
+        }
+      }
+      assertEquals(List.of("c7@example.com", "seven@example.com"), sorted(seven));
+      assertEquals(List.of("8"), deleted);
       assertTrue(cli.stdout().contains("reconciled"), cli.stdout());
     }
   }

@@ -369,7 +369,12 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       this.model = model;
       this.versionColumn = versionColumn;
       this.ledger = ledger;
-      this.published = Schema.builder().addFields(model.loadFields()).build();
+      Schema.Builder fields = Schema.builder().addFields(model.loadFields());
+      if (ledger != null && !model.tracksChanges()) {
+        // A synced mirror's deletes are rows marked _deleted, which a body sent for them says.
+        fields.addNullableField(RawRecords.DELETED, Schema.FieldType.BOOLEAN);
+      }
+      this.published = fields.build();
       this.loaded = RunCounters.counter("load." + counterName);
       this.rejected = RunCounters.counter("rejected." + counterName);
     }
@@ -543,7 +548,8 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
         values.add(
             row.getSchema().hasField(field.getName()) ? row.getValue(field.getName()) : null);
       }
-      return json.node(Row.withSchema(published).addValues(values).build());
+      // Not validated: a synced delete sent as a body holds only its key.
+      return json.node(Row.withSchema(published).attachValues(values));
     }
 
     private JsonNode body(Row row) {

@@ -476,7 +476,7 @@ public final class Composer {
       rows =
           rows.apply(
               "sync " + sink.name() + " " + model.name(), SyncDiff.of(ledger, model, sync.mode()));
-      if (sink.isTable()) {
+      if (sink.syncsAsChanges()) {
         model = model.withChanges();
         rows =
             rows.apply(

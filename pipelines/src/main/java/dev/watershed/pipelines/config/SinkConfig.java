@@ -70,6 +70,15 @@ public interface SinkConfig {
     return null;
   }
 
+  /**
+   * True when a synced sink takes the diff as a change stream (the model with changes: {@code
+   * _version}, {@code _deleted}, {@code _changed_at}): tables, which apply it, and topics, whose
+   * consumers do. False for sinks that turn deletes into requests of their own (APIs).
+   */
+  default boolean syncsAsChanges() {
+    return isTable();
+  }
+
   /** True when this is a database table sink. */
   default boolean isTable() {
     return this instanceof TableSink;

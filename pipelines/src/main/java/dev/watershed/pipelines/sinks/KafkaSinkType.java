@@ -11,6 +11,7 @@ import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SinkType;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SyncSpec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
 import org.apache.beam.sdk.values.PCollection;
@@ -19,7 +20,7 @@ import org.apache.beam.sdk.values.Row;
 /** {@code type: kafka}: a topic per model, JSON values keyed by the model key. */
 public final class KafkaSinkType implements SinkType {
   /** Topics on {@code bootstrapServers}; {@code topic} may hold {@code {model}}. */
-  public record Config(SinkBasics basics, String bootstrapServers, String topic)
+  public record Config(SinkBasics basics, String bootstrapServers, String topic, SyncSpec sync)
       implements SinkConfig {
     /** The topic {@code model} is written to. */
     public String topicOf(String model) {
@@ -36,11 +37,22 @@ public final class KafkaSinkType implements SinkType {
       return true;
     }
 
+    /**
+     * A synced topic carries the diff as changes: consumers see {@code _version}, {@code _deleted}.
+     */
+    @Override
+    public boolean syncsAsChanges() {
+      return true;
+    }
+
     @Override
     public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       String topic = topicOf(context.model().name());
       KafkaSink sink =
           KafkaSink.write(bootstrapServers, topic, context.model()).withSinkName(name());
+      if (context.ledger() != null) {
+        sink = sink.withLedger(context.ledger());
+      }
       rows.apply(step, context.gate() == null ? sink : sink.withGate(context.gate()));
       return null;
     }
@@ -60,8 +72,8 @@ public final class KafkaSinkType implements SinkType {
   public List<Key> keys() {
     return List.of(
         Key.string("bootstrap_servers", "the brokers, host:port[,host:port...]"),
-        Key.string(
-            "topic", "the topic; {model} is replaced by the model's name (default {model})"));
+        Key.string("topic", "the topic; {model} is replaced by the model's name (default {model})"),
+        SyncSpec.key());
   }
 
   @Override
@@ -77,6 +89,9 @@ public final class KafkaSinkType implements SinkType {
   @Override
   public Config parse(SinkBasics basics, YamlObject block, ParseContext context) {
     return new Config(
-        basics, block.string("bootstrap_servers", true), block.string("topic", "{model}"));
+        basics,
+        block.string("bootstrap_servers", true),
+        block.string("topic", "{model}"),
+        SyncSpec.parse(block));
   }
 }
