@@ -10,7 +10,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -44,7 +47,9 @@ public record SyncLedger(JdbcEndpoint endpoint, String pipeline, String destinat
   /** Creates the ledger table when missing. */
   public void prepare(Connection connection) throws SQLException {
     Dialect dialect = endpoint.dialect();
-    String text = dialect == Dialect.MARIADB ? "VARCHAR(255)" : "VARCHAR";
+    // MariaDB limits a key to 3072 bytes (4 per character): names of 100, key text of 400.
+    String text = dialect == Dialect.MARIADB ? "VARCHAR(100)" : "VARCHAR";
+    String keyText = dialect == Dialect.MARIADB ? "VARCHAR(400)" : "VARCHAR";
     String json = dialect == Dialect.MARIADB ? "TEXT" : "VARCHAR";
     try (Statement statement = connection.createStatement()) {
       statement.execute(
@@ -57,7 +62,7 @@ public record SyncLedger(JdbcEndpoint endpoint, String pipeline, String destinat
               + " NOT NULL, model "
               + text
               + " NOT NULL, key_text "
-              + text
+              + keyText
               + " NOT NULL, key_json "
               + json
               + " NOT NULL, hash "
@@ -89,49 +94,68 @@ public record SyncLedger(JdbcEndpoint endpoint, String pipeline, String destinat
     }
   }
 
+  /** Keys per statement: multi-row statements, as a per-row batch costs DuckDB a statement each. */
+  static final int CHUNK = 500;
+
   /**
-   * Records what the destination accepted: {@code received} keys now hold their new hash, {@code
-   * removed} keys are gone from it. One transaction.
+   * Records what the destination accepted: {@code received} keys now hold their new hash (an
+   * upsert), {@code removed} keys are gone from it. One transaction, in statements of {@value
+   * #CHUNK} keys (a million keys through per-row JDBC batches took DuckDB over six minutes).
    */
   public void record(Collection<Entry> received, Collection<String> removed) throws SQLException {
     if (received.isEmpty() && removed.isEmpty()) {
       return;
     }
+    List<String> keys = new ArrayList<>(removed);
+    List<Entry> entries = new ArrayList<>(received);
     synchronized (WRITE_LOCK) {
       try (Connection connection = endpoint.connect()) {
         prepare(connection);
         connection.setAutoCommit(false);
         Timestamp now = Timestamp.from(Instant.now());
-        try (PreparedStatement delete =
+        try {
+          for (int from = 0; from < keys.size(); from += CHUNK) {
+            List<String> chunk = keys.subList(from, Math.min(keys.size(), from + CHUNK));
+            try (PreparedStatement delete =
                 connection.prepareStatement(
                     "DELETE FROM "
                         + TABLE
-                        + " WHERE pipeline = ? AND destination = ? AND model = ? AND key_text = ?");
-            PreparedStatement insert =
+                        + " WHERE pipeline = ? AND destination = ? AND model = ? AND key_text IN ("
+                        + String.join(", ", Collections.nCopies(chunk.size(), "?"))
+                        + ")")) {
+              delete.setString(1, pipeline);
+              delete.setString(2, destination);
+              delete.setString(3, model);
+              for (int i = 0; i < chunk.size(); i++) {
+                delete.setString(4 + i, chunk.get(i));
+              }
+              delete.executeUpdate();
+            }
+          }
+          for (int from = 0; from < entries.size(); from += CHUNK) {
+            List<Entry> chunk = entries.subList(from, Math.min(entries.size(), from + CHUNK));
+            try (PreparedStatement insert =
                 connection.prepareStatement(
                     "INSERT INTO "
                         + TABLE
                         + " (pipeline, destination, model, key_text, key_json, hash, synced_at)"
-                        + " VALUES (?, ?, ?, ?, ?, ?, ?)")) {
-          // A received key replaces its entry: deleted, then inserted, which every dialect says
-          // the same way.
-          for (Entry entry : received) {
-            bindKey(delete, entry.keyText());
-            delete.addBatch();
+                        + " VALUES "
+                        + String.join(
+                            ", ", Collections.nCopies(chunk.size(), "(?, ?, ?, ?, ?, ?, ?)"))
+                        + replaceOnConflict())) {
+              int p = 1;
+              for (Entry entry : chunk) {
+                insert.setString(p++, pipeline);
+                insert.setString(p++, destination);
+                insert.setString(p++, model);
+                insert.setString(p++, entry.keyText());
+                insert.setString(p++, entry.keyJson());
+                insert.setString(p++, entry.hash());
+                insert.setTimestamp(p++, now);
+              }
+              insert.executeUpdate();
+            }
           }
-          for (String key : removed) {
-            bindKey(delete, key);
-            delete.addBatch();
-          }
-          delete.executeBatch();
-          for (Entry entry : received) {
-            bindKey(insert, entry.keyText());
-            insert.setString(5, entry.keyJson());
-            insert.setString(6, entry.hash());
-            insert.setTimestamp(7, now);
-            insert.addBatch();
-          }
-          insert.executeBatch();
           connection.commit();
         } catch (SQLException e) {
           connection.rollback();
@@ -141,11 +165,14 @@ public record SyncLedger(JdbcEndpoint endpoint, String pipeline, String destinat
     }
   }
 
-  private void bindKey(PreparedStatement statement, String keyText) throws SQLException {
-    statement.setString(1, pipeline);
-    statement.setString(2, destination);
-    statement.setString(3, model);
-    statement.setString(4, keyText);
+  /** The clause that makes an insert replace a key's entry. */
+  private String replaceOnConflict() {
+    if (endpoint.dialect() == Dialect.MARIADB) {
+      return " ON DUPLICATE KEY UPDATE key_json = VALUES(key_json), hash = VALUES(hash),"
+          + " synced_at = VALUES(synced_at)";
+    }
+    return " ON CONFLICT (pipeline, destination, model, key_text) DO UPDATE SET key_json ="
+        + " excluded.key_json, hash = excluded.hash, synced_at = excluded.synced_at";
   }
 
   /** Never shows credentials. */
