@@ -362,4 +362,56 @@ class SyncTest {
       assertTrue(cli.stdout().contains("reconciled"), cli.stdout());
     }
   }
+
+  @Test
+  void aDestinationThatFailsIsReportedAndCaughtUpNextRunWithoutResendingToTheOthers()
+      throws Exception {
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS sync_down CASCADE");
+      s.execute("CREATE SCHEMA sync_down");
+    }
+    writeContacts(12, "DE", Map.of());
+    try (CrmApi api = CrmApi.start()) {
+      api.requireToken(TOKEN);
+      Path spec = spec(api.baseUrl(), "mirror");
+      Files.writeString(
+          spec,
+          Files.readString(spec)
+              .replace(
+                  "dead_letter:",
+                  String.join(
+                      "\n",
+                      "  ops:",
+                      "    type: postgres",
+                      "    url: \"" + PG + "\"",
+                      "    user: postgres",
+                      "    schema: sync_down",
+                      "    sync: { mode: mirror }",
+                      "dead_letter:")));
+      // The API refuses the token: the table is loaded, the API's rows are dead letters.
+      Cli wrong = new Cli(folder, Map.of("MARKETING_TOKEN", "tok-expired"));
+      assertEquals(
+          Watershed.FAILED, wrong.run("run", spec.toString(), "--runner=direct"), wrong.output());
+      assertTrue(
+          wrong.stderr().contains("error: sink marketing could not take model contact"),
+          wrong.stderr());
+      assertTrue(wrong.stdout().contains("reconciled"), wrong.stdout());
+      assertEquals(List.of("12"), pg("SELECT count(*) FROM sync_down.contact"));
+      assertEquals(0, api.contacts().size());
+      assertTrue(
+          Files.readString(folder.resolve("dead-letters/dead-letter.jsonl"))
+              .contains("destination failed"));
+      List<String> versions = pg("SELECT id, _version FROM sync_down.contact ORDER BY id");
+
+      // With the right token the API gets all it lacks; the table, which has all, gets nothing.
+      api.clearLog();
+      Cli right = new Cli(folder, Map.of("MARKETING_TOKEN", TOKEN));
+      assertEquals(
+          Watershed.OK, right.run("run", spec.toString(), "--runner=direct"), right.output());
+      assertEquals(12, api.log().size(), api.log().toString());
+      assertEquals(12, api.contacts().size());
+      assertEquals(versions, pg("SELECT id, _version FROM sync_down.contact ORDER BY id"));
+    }
+  }
 }

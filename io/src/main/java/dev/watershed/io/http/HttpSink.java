@@ -82,6 +82,13 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
    */
   public static final int MAX_FAILED_IN_A_ROW = 10;
 
+  /**
+   * Dead-letter reason of a synced sink's rows once its API refused the credentials or stayed down:
+   * the run goes on for the other sinks and fails at the end; the next run sends these rows again
+   * (they are not in the sink's ledger).
+   */
+  public static final String DESTINATION_FAILED = "destination failed";
+
   /** Batches are built per shard of keys; a key is always in the same shard. */
   private static final int SHARDS = 8;
 
@@ -357,6 +364,8 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     private transient RowJson json;
     private final SyncLedger ledger;
     private transient List<SyncLedger.Entry> received;
+    private transient String down;
+    private final Counter destinationsDown;
     private transient List<String> removed;
 
     Sender(
@@ -377,6 +386,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       this.published = fields.build();
       this.loaded = RunCounters.counter("load." + counterName);
       this.rejected = RunCounters.counter("rejected." + counterName);
+      this.destinationsDown = RunCounters.counter("down." + counterName);
     }
 
     void open() {
@@ -448,6 +458,32 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     private List<Row> deliver(
         List<Row> rows, String method, String url, String body, List<String> keys)
         throws InterruptedException {
+      if (down != null) {
+        return deadLetters(rows, DESTINATION_FAILED, down, body);
+      }
+      try {
+        return attempt(rows, method, url, body, keys);
+      } catch (DestinationDown e) {
+        if (ledger == null) {
+          throw new IllegalStateException(e.getMessage());
+        }
+        // A synced sink: this destination is down for the rest of the run; the others go on.
+        down = e.getMessage();
+        destinationsDown.inc();
+        return deadLetters(rows, DESTINATION_FAILED, down, body);
+      }
+    }
+
+    /** Thrown when the API, not a row, is the problem: refused credentials, or down. */
+    private static final class DestinationDown extends RuntimeException {
+      DestinationDown(String message) {
+        super(message);
+      }
+    }
+
+    private List<Row> attempt(
+        List<Row> rows, String method, String url, String body, List<String> keys)
+        throws InterruptedException {
       if (url == null) {
         return deadLetters(rows, REFUSED, "a field the path names is empty", body);
       }
@@ -462,7 +498,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
         if (!gone) {
           String message = "sink " + settings.endpoint().name() + ": " + e.getMessage();
           if (e.status == 401 || e.status == 403) {
-            throw new IllegalStateException(message);
+            throw new DestinationDown(message);
           }
           boolean refused = e.status >= 400 && e.status < 500 && e.status != 408;
           if (!refused) {
@@ -498,7 +534,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
      */
     private void failedInARow(String last) {
       if (++failedInARow >= MAX_FAILED_IN_A_ROW) {
-        throw new IllegalStateException(
+        throw new DestinationDown(
             last
                 + "; the API failed "
                 + failedInARow

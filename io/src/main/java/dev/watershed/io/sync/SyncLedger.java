@@ -44,8 +44,17 @@ public record SyncLedger(JdbcEndpoint endpoint, String pipeline, String destinat
   /** Workers of one JVM write one DuckDB file in turns (concurrent upserts can conflict). */
   private static final Object WRITE_LOCK = new Object();
 
-  /** Creates the ledger table when missing. */
+  /**
+   * Creates the ledger table when missing. Workers of one JVM take turns: DuckDB refuses two
+   * concurrent creates of one table ("write-write conflict"), even with IF NOT EXISTS.
+   */
   public void prepare(Connection connection) throws SQLException {
+    synchronized (WRITE_LOCK) {
+      create(connection);
+    }
+  }
+
+  private void create(Connection connection) throws SQLException {
     Dialect dialect = endpoint.dialect();
     // MariaDB limits a key to 3072 bytes (4 per character): names of 100, key text of 400.
     String text = dialect == Dialect.MARIADB ? "VARCHAR(100)" : "VARCHAR";

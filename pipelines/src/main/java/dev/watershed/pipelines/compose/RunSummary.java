@@ -195,6 +195,22 @@ public final class RunSummary {
     return counter("load." + sink + "." + model);
   }
 
+  /**
+   * The synced sinks whose destination failed during the run (refused credentials, or down), as
+   * "sink model"; their rows are dead letters the next run sends again.
+   */
+  public List<String> destinationsDown() {
+    List<String> down = new ArrayList<>();
+    for (SinkConfig sink : spec.sinks().values()) {
+      for (String model : spec.modelsOf(sink)) {
+        if (counter("down." + sink.name() + "." + model) > 0) {
+          down.add(sink.name() + " " + model);
+        }
+      }
+    }
+    return down;
+  }
+
   /** Rows a synced sink already held as they are, which the run did not send it again. */
   public long unchangedFor(String sink, String model) {
     return counter("sync." + sink + "." + model + ".unchanged");

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.run;
 
+import dev.watershed.io.http.HttpSink;
 import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.Drift;
 import dev.watershed.pipelines.compose.ReadRanges;
@@ -267,6 +268,25 @@ public final class SpecRun {
           List.of(
               "error: the run does not reconcile (in != loaded + merged away + dead-lettered +"
                   + " dropped); this is a bug, please report it with the summary above"));
+    }
+    List<String> down = summary.destinationsDown();
+    if (!down.isEmpty()) {
+      // One synced destination failed; the others were loaded and keep their ledgers.
+      RunReport.write(summary, "failed", FAILED, started);
+      List<String> problems = new ArrayList<>();
+      for (String sinkAndModel : down) {
+        String[] parts = sinkAndModel.split(" ");
+        problems.add(
+            "error: sink "
+                + parts[0]
+                + " could not take model "
+                + parts[1]
+                + ": its API refused the credentials or stayed down (the dead letters, reason '"
+                + HttpSink.DESTINATION_FAILED
+                + "', say how); the other sinks were loaded, and the next run sends this one"
+                + " what it lacks");
+      }
+      return new Outcome("failed", FAILED, summary, problems);
     }
     RunReport.write(summary, "succeeded", OK, started);
     Drift.recordSchemas(checked, drift);
