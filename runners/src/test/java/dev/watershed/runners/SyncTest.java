@@ -153,6 +153,29 @@ class SyncTest {
   }
 
   @Test
+  void anUpdateSyncSendsOnlyChangesToKeysTheSinkReceivedBefore() throws Exception {
+    try (CrmApi api = CrmApi.start()) {
+      api.requireToken(TOKEN);
+      Cli cli = new Cli(folder, Map.of("MARKETING_TOKEN", TOKEN));
+      writeContacts(3, "DE", Map.of());
+      Path spec = spec(api.baseUrl(), "upsert");
+      assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
+      // Contact 2 changes, contact 4 is new: in update mode only contact 2 goes out.
+      spec = spec(api.baseUrl(), "update");
+      writeContacts(4, "DE", Map.of(2, "b.new@example.com"));
+      api.clearLog();
+      assertEquals(Watershed.OK, cli.run("run", spec.toString(), "--runner=direct"), cli.output());
+      assertEquals(List.of("PUT /contacts/2"), api.log());
+      assertTrue(
+          cli.stdout()
+              .contains("(sync update: 2 unchanged, not sent; 0 removed; 1 new, held back)"),
+          cli.stdout());
+      assertTrue(cli.stdout().contains("reconciled"), cli.stdout());
+      assertEquals(3, api.contacts().size());
+    }
+  }
+
+  @Test
   void aMirrorInBatchesSendsARemovedKeyAsABodyMarkedDeleted() throws Exception {
     try (CrmApi api = CrmApi.start()) {
       api.requireToken(TOKEN);

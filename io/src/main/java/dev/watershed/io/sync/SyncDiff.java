@@ -38,15 +38,20 @@ import org.apache.beam.sdk.values.TypeDescriptors;
  * {@link Mode#MIRROR} also a delete (a row with its key and {@code _deleted = true}) for every key
  * the destination received that the model no longer has. Rows it already holds unchanged are held
  * back and counted ({@code sync.<destination>.<model>.unchanged}); deletes are counted ({@code
- * .removed}).
+ * .removed}); in {@link Mode#UPDATE} new keys are held back and counted ({@code .held_back}).
  *
  * <p>A row's hash covers the model's data fields (not lineage such as {@code _source}), so a row
  * that a run rebuilds unchanged from another source is still unchanged.
  */
 public final class SyncDiff extends PTransform<PCollection<Row>, PCollection<Row>> {
-  /** What a sync sends: rows added or changed; mirroring, also deletes of rows gone. */
+  /**
+   * What a sync sends: rows added or changed ({@code UPSERT}); only changes to keys the destination
+   * received before, new keys held back ({@code UPDATE}); rows added or changed and deletes of rows
+   * gone ({@code MIRROR}).
+   */
   public enum Mode {
     UPSERT,
+    UPDATE,
     MIRROR
   }
 
@@ -214,6 +219,7 @@ public final class SyncDiff extends PTransform<PCollection<Row>, PCollection<Row
     private final Schema out;
     private final Counter unchanged;
     private final Counter removed;
+    private final Counter heldBack;
 
     DiffFn(
         TupleTag<Row> now,
@@ -229,6 +235,7 @@ public final class SyncDiff extends PTransform<PCollection<Row>, PCollection<Row
       this.out = out;
       this.unchanged = RunCounters.counter(counterPrefix + ".unchanged");
       this.removed = RunCounters.counter(counterPrefix + ".removed");
+      this.heldBack = RunCounters.counter(counterPrefix + ".held_back");
     }
 
     @ProcessElement
@@ -245,6 +252,8 @@ public final class SyncDiff extends PTransform<PCollection<Row>, PCollection<Row
         present = true;
         if (received != null && received.hash().equals(hash(row, model))) {
           unchanged.inc();
+        } else if (received == null && mode == Mode.UPDATE) {
+          heldBack.inc();
         } else {
           output.output(withDeleted(row, false));
         }

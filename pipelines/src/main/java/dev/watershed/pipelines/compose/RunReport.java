@@ -171,6 +171,7 @@ public final class RunReport {
           sync.put("mode", sink.sync().mode().name().toLowerCase(Locale.ROOT));
           sync.put("unchanged", summary.unchangedFor(sink.name(), model));
           sync.put("removed", summary.removedFrom(sink.name(), model));
+          sync.put("held_back", summary.heldBackFrom(sink.name(), model));
         }
       }
     }

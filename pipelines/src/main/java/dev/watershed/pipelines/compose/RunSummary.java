@@ -216,6 +216,11 @@ public final class RunSummary {
     return counter("sync." + sink + "." + model + ".unchanged");
   }
 
+  /** New keys a sink synced in {@code update} mode was not sent. */
+  public long heldBackFrom(String sink, String model) {
+    return counter("sync." + sink + "." + model + ".held_back");
+  }
+
   /** Deletes a mirroring sink was sent for keys the model no longer has. */
   public long removedFrom(String sink, String model) {
     return counter("sync." + sink + "." + model + ".removed");
@@ -223,7 +228,8 @@ public final class RunSummary {
 
   /**
    * True when every model reconciles and every sink took every row of each model it writes: a
-   * synced sink's {@code loaded + blocked + rejected + unchanged = model loaded + removed}.
+   * synced sink's {@code loaded + blocked + rejected + unchanged + held back = model loaded +
+   * removed}.
    */
   public boolean reconciled() {
     for (String model : spec.models().keySet()) {
@@ -237,6 +243,7 @@ public final class RunSummary {
                 + blockedInto(sink.name(), model)
                 + rejectedBy(sink.name(), model)
                 + unchangedFor(sink.name(), model)
+                + heldBackFrom(sink.name(), model)
             != loaded(model) + removedFrom(sink.name(), model)) {
           return false;
         }
@@ -336,7 +343,11 @@ public final class RunSummary {
                         + unchangedFor(sink.name(), model)
                         + " unchanged, not sent; "
                         + removedFrom(sink.name(), model)
-                        + " removed)"));
+                        + " removed"
+                        + (heldBackFrom(sink.name(), model) > 0
+                            ? "; " + heldBackFrom(sink.name(), model) + " new, held back"
+                            : "")
+                        + ")"));
       }
     }
     if (!spec.identity().isEmpty()) {

@@ -19,7 +19,8 @@ import java.util.Set;
  * sync: { mode: mirror, ledger: .watershed/sync.duckdb }
  * }</pre>
  *
- * @param mode {@code upsert} (rows added or changed) or {@code mirror} (deletes too)
+ * @param mode {@code upsert} (rows added or changed), {@code update} (only keys the sink received
+ *     before) or {@code mirror} (deletes too)
  * @param ledger a DuckDB file (relative to the spec) or a JDBC URL of PostgreSQL or MariaDB
  */
 public record SyncSpec(SyncDiff.Mode mode, String ledger) {
@@ -32,7 +33,12 @@ public record SyncSpec(SyncDiff.Mode mode, String ledger) {
         "sync",
         "send only what changed since this sink last received it (a diff against its ledger)",
         Key.oneOf(
-            "mode", "upsert (rows added or changed) or mirror (deletes too)", "upsert", "mirror"),
+            "mode",
+            "upsert (rows added or changed), update (only keys the sink received before) or"
+                + " mirror (deletes too)",
+            "upsert",
+            "update",
+            "mirror"),
         Key.string(
             "ledger",
             "where the sink's ledger is kept: a DuckDB file or a jdbc: URL (default "
@@ -48,8 +54,8 @@ public record SyncSpec(SyncDiff.Mode mode, String ledger) {
     YamlObject sync = block.object("sync", true);
     sync.rejectUnknown(Set.of("mode", "ledger"));
     String mode = sync.string("mode", "upsert");
-    if (!List.of("upsert", "mirror").contains(mode)) {
-      sync.error("mode", "unknown value '" + mode + "'; allowed: upsert, mirror");
+    if (!List.of("upsert", "update", "mirror").contains(mode)) {
+      sync.error("mode", "unknown value '" + mode + "'; allowed: upsert, update, mirror");
       mode = "upsert";
     }
     return new SyncSpec(
