@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.watershed.io.sync.SyncDiff;
 import dev.watershed.io.sync.SyncLedger;
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.metrics.RunCounters;
@@ -363,10 +362,9 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
     private transient JsonNode template;
     private transient RowJson json;
     private final SyncLedger ledger;
-    private transient List<SyncLedger.Entry> received;
+    private transient SyncLedger.Accepted accepted;
     private transient String down;
     private final Counter destinationsDown;
-    private transient List<String> removed;
 
     Sender(
         Settings settings,
@@ -393,18 +391,14 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       session = new HttpClientSession(settings.endpoint());
       template = settings.body() == null ? null : template(settings.body());
       json = new RowJson();
-      received = new ArrayList<>();
-      removed = new ArrayList<>();
+      accepted = ledger == null ? null : new SyncLedger.Accepted(ledger, model);
     }
 
     /** Writes what the API accepted since the last call to the sync ledger, if there is one. */
     void recordDelivered() throws Exception {
-      if (ledger == null || (received.isEmpty() && removed.isEmpty())) {
-        return;
+      if (accepted != null) {
+        accepted.flush();
       }
-      ledger.record(received, removed);
-      received = new ArrayList<>();
-      removed = new ArrayList<>();
     }
 
     /** Sends {@code rows} (one request, or one per row that deletes); returns dead letters. */
@@ -412,7 +406,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       List<Row> deadLetters = new ArrayList<>();
       List<Row> batch = new ArrayList<>(rows.size());
       for (Row row : rows) {
-        if (!deletes(row) || settings.onDelete() == OnDelete.SEND) {
+        if (!RawRecords.isDeleted(row) || settings.onDelete() == OnDelete.SEND) {
           batch.add(row);
         } else if (settings.onDelete() == OnDelete.SKIP) {
           loaded.inc();
@@ -515,14 +509,8 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
       }
       failedInARow = 0;
       loaded.inc(rows.size());
-      if (ledger != null) {
-        for (Row row : rows) {
-          if (deletes(row)) {
-            removed.add(CanonicalModel.keyText(row, model.key()));
-          } else {
-            received.add(SyncDiff.entry(row, model));
-          }
-        }
+      if (accepted != null) {
+        rows.forEach(accepted::add);
       }
       return List.of();
     }
@@ -572,11 +560,6 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
           + (version == null ? "" : " version " + version);
     }
 
-    private boolean deletes(Row row) {
-      return row.getSchema().hasField(RawRecords.DELETED)
-          && Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED));
-    }
-
     /** The row's fields the model loads, as a JSON object. */
     private ObjectNode values(Row row) {
       List<Object> values = new ArrayList<>(published.getFieldCount());
@@ -614,7 +597,7 @@ public final class HttpSink extends PTransform<PCollection<Row>, PCollection<Row
               settings.endpoint().name(),
               model.name(),
               CanonicalModel.keyText(row, model.key()),
-              version != null ? version + (deletes(row) ? "/delete" : "") : content));
+              version != null ? version + (RawRecords.isDeleted(row) ? "/delete" : "") : content));
     }
 
     /** The path with each {@code {field}} the row's value, URL-encoded; null when one is null. */

@@ -1,9 +1,6 @@
 package dev.watershed.io.sync;
 
 import dev.watershed.transforms.model.CanonicalModel;
-import dev.watershed.transforms.records.RawRecords;
-import java.util.ArrayList;
-import java.util.List;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
@@ -57,8 +54,7 @@ public final class RecordLedger extends PTransform<PCollection<Row>, PCollection
     private final SyncLedger ledger;
     private final CanonicalModel model;
     private final PCollectionView<Boolean> gate;
-    private transient List<SyncLedger.Entry> received;
-    private transient List<String> removed;
+    private transient SyncLedger.Accepted accepted;
 
     RecordFn(SyncLedger ledger, CanonicalModel model, PCollectionView<Boolean> gate) {
       this.ledger = ledger;
@@ -68,8 +64,7 @@ public final class RecordLedger extends PTransform<PCollection<Row>, PCollection
 
     @StartBundle
     public void start() {
-      received = new ArrayList<>();
-      removed = new ArrayList<>();
+      accepted = new SyncLedger.Accepted(ledger, model);
     }
 
     @ProcessElement
@@ -77,17 +72,12 @@ public final class RecordLedger extends PTransform<PCollection<Row>, PCollection
       if (gate != null && !context.sideInput(gate)) {
         return;
       }
-      if (row.getSchema().hasField(RawRecords.DELETED)
-          && Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED))) {
-        removed.add(CanonicalModel.keyText(row, model.key()));
-      } else {
-        received.add(SyncDiff.entry(row, model));
-      }
+      accepted.add(row);
     }
 
     @FinishBundle
     public void finish() throws Exception {
-      ledger.record(received, removed);
+      accepted.flush();
     }
   }
 }

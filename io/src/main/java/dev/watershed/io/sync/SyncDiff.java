@@ -246,7 +246,7 @@ public final class SyncDiff extends PTransform<PCollection<Row>, PCollection<Row
       }
       boolean present = false;
       for (Row row : byKey.getValue().getAll(now)) {
-        if (isDelete(row)) {
+        if (RawRecords.isDeleted(row)) {
           continue;
         }
         present = true;
@@ -262,11 +262,6 @@ public final class SyncDiff extends PTransform<PCollection<Row>, PCollection<Row
         removed.inc();
         output.output(deleteOf(received));
       }
-    }
-
-    private static boolean isDelete(Row row) {
-      return row.getSchema().hasField(RawRecords.DELETED)
-          && Boolean.TRUE.equals(row.getBoolean(RawRecords.DELETED));
     }
 
     private Row withDeleted(Row row, boolean deleted) {

@@ -2,6 +2,8 @@ package dev.watershed.io.sync;
 
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.records.RawRecords;
 import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -15,6 +17,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
+import org.apache.beam.sdk.values.Row;
 
 /**
  * What one destination last received of one model, per key: the table {@value #TABLE} holds a row
@@ -40,6 +43,37 @@ public record SyncLedger(JdbcEndpoint endpoint, String pipeline, String destinat
 
   /** A key as the ledger holds it: its text (the grouping key), its values as JSON, its hash. */
   public record Entry(String keyText, String keyJson, String hash) implements Serializable {}
+
+  /**
+   * What one worker's destination accepted since the last {@link #flush}: rows as received, deletes
+   * as removed keys. Not thread-safe; one per DoFn instance.
+   */
+  public static final class Accepted {
+    private final SyncLedger ledger;
+    private final CanonicalModel model;
+    private List<Entry> received = new ArrayList<>();
+    private List<String> removed = new ArrayList<>();
+
+    public Accepted(SyncLedger ledger, CanonicalModel model) {
+      this.ledger = ledger;
+      this.model = model;
+    }
+
+    public void add(Row row) {
+      if (RawRecords.isDeleted(row)) {
+        removed.add(CanonicalModel.keyText(row, model.key()));
+      } else {
+        received.add(SyncDiff.entry(row, model));
+      }
+    }
+
+    /** Writes what was added to the ledger, in one transaction. */
+    public void flush() throws SQLException {
+      ledger.record(received, removed);
+      received = new ArrayList<>();
+      removed = new ArrayList<>();
+    }
+  }
 
   /** Workers of one JVM write one DuckDB file in turns (concurrent upserts can conflict). */
   private static final Object WRITE_LOCK = new Object();

@@ -66,6 +66,11 @@ public final class RawRecords {
 
   private RawRecords() {}
 
+  /** True when {@code row} carries {@value #DELETED} and it is true: the row deletes its key. */
+  public static boolean isDeleted(Row row) {
+    return row.getSchema().hasField(DELETED) && Boolean.TRUE.equals(row.getBoolean(DELETED));
+  }
+
   /** As {@link #schema}, followed by the change metadata fields of a change stream. */
   public static Schema changeSchema(List<String> columns) {
     Schema.Builder builder = Schema.builder();
