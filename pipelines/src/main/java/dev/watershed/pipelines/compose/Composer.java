@@ -116,10 +116,13 @@ public final class Composer {
         conform = conform.withField(rule.getKey(), rule.getValue());
       }
       String name = "conform " + entry.from() + " to " + entry.to();
-      WithFailures.Result<PCollection<Row>, Row> result =
-          raw.get(entry.from()).apply(name, conform);
-      deadLetters.add(result.failures());
-      conformed.computeIfAbsent(entry.to(), m -> new ArrayList<>()).add(result.output());
+      PCollectionTuple result = raw.get(entry.from()).apply(name, conform);
+      deadLetters.add(result.get(Conform.DEAD_LETTERS));
+      if (entry.fields().values().stream()
+          .anyMatch(rule -> rule.onError() != FieldRule.OnError.DEAD_LETTER)) {
+        findings.add(result.get(Conform.FINDINGS));
+      }
+      conformed.computeIfAbsent(entry.to(), m -> new ArrayList<>()).add(result.get(Conform.ROWS));
     }
     Map<String, PCollection<Row>> deduped = new LinkedHashMap<>();
     Map<String, PCollection<Row>> collected = new LinkedHashMap<>();
@@ -168,9 +171,7 @@ public final class Composer {
     for (ConformSpec entry : spec.conform()) {
       if (entry.from().equals(source.name())) {
         for (FieldRule rule : entry.fields().values()) {
-          if (rule.sourceColumn() != null) {
-            columns.add(rule.sourceColumn());
-          }
+          columns.addAll(rule.columns());
         }
       }
     }
@@ -440,20 +441,23 @@ public final class Composer {
    * the gate every load waits for: open unless a rule that fails the run failed.
    */
   private PCollectionView<Boolean> gateAndReport() {
+    String folder = spec.resolve(spec.reportPath());
+    if (!spec.isStreaming() && !findings.isEmpty()) {
+      // Samples of quality findings and of conform fields set aside (on_error), for the report.
+      PCollectionList.of(findings)
+          .apply("collect findings", Flatten.pCollections())
+          .setRowSchema(Quality.FINDING)
+          .apply("sample findings", Samples.perRule(5))
+          .apply("write samples", RowFiles.jsonLines(folder + "/samples"));
+    }
     if (checks.isEmpty()) {
       return null;
     }
-    String folder = spec.resolve(spec.reportPath());
     PCollection<Row> allChecks =
         PCollectionList.of(checks)
             .apply("collect checks", Flatten.pCollections())
             .setRowSchema(Quality.CHECK);
     allChecks.apply("write checks", RowFiles.jsonLines(folder + "/checks"));
-    PCollectionList.of(findings)
-        .apply("collect findings", Flatten.pCollections())
-        .setRowSchema(Quality.FINDING)
-        .apply("sample findings", Samples.perRule(5))
-        .apply("write samples", RowFiles.jsonLines(folder + "/samples"));
     return allChecks.apply("quality gate", Gate.fromChecks());
   }
 

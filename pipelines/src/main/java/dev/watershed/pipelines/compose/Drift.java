@@ -248,7 +248,7 @@ public final class Drift {
     Set<String> columns = new HashSet<>();
     for (ConformSpec entry : spec.conform()) {
       if (entry.from().equals(source)) {
-        entry.fields().values().forEach(rule -> columns.add(rule.sourceColumn()));
+        entry.fields().values().forEach(rule -> columns.addAll(rule.columns()));
       }
     }
     return columns;

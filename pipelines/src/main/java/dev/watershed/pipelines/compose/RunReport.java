@@ -224,6 +224,25 @@ public final class RunReport {
         }
       }
     }
+    ArrayNode aside = report.putArray("conform_fields");
+    for (Map.Entry<String, Map<String, Long>> model : summary.conformedAside().entrySet()) {
+      for (Map.Entry<String, Long> field : model.getValue().entrySet()) {
+        ObjectNode node = aside.addObject();
+        node.put("model", model.getKey());
+        node.put("field", field.getKey());
+        node.put("values", field.getValue());
+        ArrayNode sampled = node.putArray("samples");
+        for (JsonNode finding :
+            samples.getOrDefault(model.getKey() + ".conform " + field.getKey(), List.of())) {
+          ObjectNode sample = sampled.addObject();
+          sample.put("on_error", finding.path("on_failure").asText());
+          sample.put("detail", finding.path("detail").asText());
+          sample.put("source", finding.path("source").asText());
+          sample.put("position", finding.path("position").asText());
+          sample.put("payload", finding.path("payload").asText());
+        }
+      }
+    }
     ArrayNode drift = report.putArray("drift");
     for (DriftEvent event : summary.drift()) {
       ObjectNode node = drift.addObject();

@@ -4,6 +4,7 @@ import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.quality.QualityRule;
 import java.time.Duration;
@@ -172,6 +173,28 @@ public final class RunSummary {
   /** Rows a sink did not commit because the quality gate was closed. */
   public long blockedInto(String sink, String model) {
     return counter("blocked." + sink + "." + model);
+  }
+
+  /**
+   * Per model and field whose conform rule sets unconformable values to null or keeps them raw
+   * ({@code on_error}): how many values it did so with, as model → field → count. Fields that never
+   * did are left out.
+   */
+  public Map<String, Map<String, Long>> conformedAside() {
+    Map<String, Map<String, Long>> out = new TreeMap<>();
+    for (ConformSpec entry : spec.conform()) {
+      for (Map.Entry<String, FieldRule> rule : entry.fields().entrySet()) {
+        if (rule.getValue().onError() == FieldRule.OnError.DEAD_LETTER) {
+          continue;
+        }
+        String prefix = "conform." + entry.to() + ".field." + rule.getKey();
+        long count = counter(prefix + ".nulled") + counter(prefix + ".kept_raw");
+        if (count > 0) {
+          out.computeIfAbsent(entry.to(), m -> new TreeMap<>()).put(rule.getKey(), count);
+        }
+      }
+    }
+    return out;
   }
 
   /** The number of rows that failed a quality rule of a model. */
@@ -389,6 +412,21 @@ public final class RunSummary {
       }
       if (blocked()) {
         out.append(String.format("%nquality checks failed: nothing was committed to any sink%n"));
+      }
+    }
+    Map<String, Map<String, Long>> aside = conformedAside();
+    if (!aside.isEmpty()) {
+      out.append(String.format("%n%-14s %-28s %10s%n", "model", "field (on_error)", "values"));
+      for (ConformSpec entry : spec.conform()) {
+        for (Map.Entry<String, FieldRule> rule : entry.fields().entrySet()) {
+          Long count = aside.getOrDefault(entry.to(), Map.of()).remove(rule.getKey());
+          if (count != null) {
+            out.append(
+                String.format(
+                    "%-14s %-28s %10d%n",
+                    entry.to(), rule.getKey() + " (" + rule.getValue().onError() + ")", count));
+          }
+        }
       }
     }
     if (!drift.isEmpty()) {

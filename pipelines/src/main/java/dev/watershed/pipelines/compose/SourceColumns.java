@@ -56,9 +56,11 @@ public final class SourceColumns {
           continue;
         }
         for (Map.Entry<String, FieldRule> rule : entry.fields().entrySet()) {
-          String column = rule.getValue().sourceColumn();
-          // A column the source had when last read and has lost since is the drift policy's.
-          if (column != null && !columns.contains(column) && !expected.contains(column)) {
+          for (String column : rule.getValue().columns()) {
+            // A column the source had when last read and has lost since is the drift policy's.
+            if (columns.contains(column) || expected.contains(column)) {
+              continue;
+            }
             errors.add(
                 new SpecError(
                     "conform[" + i + "].fields." + rule.getKey(),

@@ -1,6 +1,9 @@
 package dev.watershed.pipelines.config;
 
 import dev.watershed.transforms.conform.FieldRule;
+import dev.watershed.transforms.expression.LookupTable;
+import dev.watershed.transforms.expression.SqlExpression;
+import dev.watershed.transforms.expression.ValueType;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
 import java.util.ArrayList;
@@ -21,7 +24,8 @@ final class ConformSection {
       ParseContext context,
       YamlObject top,
       Map<String, SourceConfig> sources,
-      Map<String, CanonicalModel> models) {
+      Map<String, CanonicalModel> models,
+      Map<String, LookupTable> lookups) {
     List<ConformSpec> out = new ArrayList<>();
     if (!top.has("conform")) {
       top.error(null, "missing required key 'conform'");
@@ -45,7 +49,7 @@ final class ConformSection {
           fields.error(field, "model '" + to + "' has no field '" + field + "'");
           continue;
         }
-        FieldRule rule = fieldRule(context, fields, field, model);
+        FieldRule rule = fieldRule(context, fields, field, model, lookups);
         if (rule != null) {
           rules.put(field, rule);
         }
@@ -73,7 +77,11 @@ final class ConformSection {
   }
 
   static FieldRule fieldRule(
-      ParseContext context, YamlObject fields, String field, CanonicalModel model) {
+      ParseContext context,
+      YamlObject fields,
+      String field,
+      CanonicalModel model,
+      Map<String, LookupTable> lookups) {
     Node node = fields.node(field);
     if (node instanceof ScalarNode) {
       String column = fields.string(field, true);
@@ -84,21 +92,87 @@ final class ConformSection {
         Set.of(
             "from",
             "value",
+            "expr",
+            "lookup",
             "prefix",
             "normalize",
             "region",
+            "region_from",
             "formats",
             "zone",
-            "decimal_separator"));
+            "decimal_separator",
+            "locale",
+            "on_error"));
     String from = spec.string("from", false);
     String value = spec.string("value", false);
-    if ((from == null) == (value == null)) {
-      spec.error(null, "give exactly one of 'from' (a source column) and 'value' (a constant)");
+    String expr = spec.string("expr", false);
+    int given = (from == null ? 0 : 1) + (value == null ? 0 : 1) + (expr == null ? 0 : 1);
+    if (given != 1) {
+      spec.error(
+          null,
+          "give exactly one of 'from' (a source column), 'value' (a constant) and 'expr' (a SQL"
+              + " expression over the source's columns)");
       return null;
     }
-    FieldRule rule = from != null ? FieldRule.from(from) : FieldRule.constant(value);
-    String prefix = spec.string("prefix", false);
     ModelTypes.Kind kind = model == null ? null : ModelTypes.kind(model.schema().getField(field));
+    FieldRule rule;
+    if (expr != null) {
+      SqlExpression expression;
+      try {
+        // A source's raw columns are text; expressions read them as numbers or dates as needed.
+        expression = SqlExpression.parse(expr, column -> ValueType.TEXT, lookups);
+      } catch (IllegalArgumentException e) {
+        spec.error("expr", e.getMessage());
+        return null;
+      }
+      if (kind != null && !fits(expression.type(), kind)) {
+        spec.error(
+            "expr",
+            "the expression gives "
+                + article(expression.type())
+                + ", which cannot fill "
+                + kind.name().toLowerCase(Locale.ROOT)
+                + " field '"
+                + field
+                + "'");
+      }
+      rule = FieldRule.expression(expression);
+    } else {
+      rule = from != null ? FieldRule.from(from) : FieldRule.constant(value);
+    }
+    rule = lookup(spec, rule, lookups);
+    String onError = spec.string("on_error", false);
+    if (onError != null) {
+      try {
+        rule = rule.withOnError(FieldRule.OnError.named(onError));
+        if (rule.onError() != FieldRule.OnError.DEAD_LETTER
+            && model != null
+            && model.key().contains(field)) {
+          spec.error(
+              "on_error",
+              "'"
+                  + field
+                  + "' is a key field of model '"
+                  + model.name()
+                  + "' and needs a value: only dead_letter is allowed");
+        }
+      } catch (IllegalArgumentException e) {
+        spec.error("on_error", e.getMessage());
+      }
+    }
+    String regionFrom = spec.string("region_from", false);
+    if (regionFrom != null) {
+      rule = rule.withRegionFrom(regionFrom);
+    }
+    String locale = spec.string("locale", false);
+    if (locale != null) {
+      try {
+        rule = rule.withLocale(locale);
+      } catch (IllegalArgumentException e) {
+        spec.error("locale", e.getMessage());
+      }
+    }
+    String prefix = spec.string("prefix", false);
     if (prefix != null) {
       if (kind != null && kind != ModelTypes.Kind.STRING) {
         spec.error(
@@ -184,5 +258,89 @@ final class ConformSection {
       }
     }
     return rule;
+  }
+
+  private static FieldRule lookup(
+      YamlObject spec, FieldRule rule, Map<String, LookupTable> lookups) {
+    if (!spec.has("lookup")) {
+      return rule;
+    }
+    YamlObject lookup = spec.object("lookup", true);
+    lookup.rejectUnknown(Set.of("table", "key", "value", "on_missing"));
+    String tableName = lookup.string("table", true);
+    String valueColumn = lookup.string("value", true);
+    if (tableName == null || valueColumn == null) {
+      return rule;
+    }
+    LookupTable table = lookups.get(tableName);
+    if (table == null) {
+      lookup.error(
+          "table",
+          "no lookup table '"
+              + tableName
+              + "'; declare it under lookups: (declared: "
+              + lookups.keySet()
+              + ")");
+      return rule;
+    }
+    try {
+      return rule.withLookup(
+          table,
+          lookup.string("key", table.keyColumn()),
+          valueColumn,
+          FieldRule.OnMissing.named(lookup.string("on_missing", "error")));
+    } catch (IllegalArgumentException e) {
+      lookup.error(null, e.getMessage());
+      return rule;
+    }
+  }
+
+  /** True when an expression's value can fill a field of {@code kind} (after the usual cast). */
+  private static boolean fits(ValueType type, ModelTypes.Kind kind) {
+    switch (type) {
+      case ANY:
+      case TEXT:
+        return true;
+      case NUMBER:
+        return kind == ModelTypes.Kind.STRING
+            || kind == ModelTypes.Kind.INT
+            || kind == ModelTypes.Kind.LONG
+            || kind == ModelTypes.Kind.DECIMAL;
+      case BOOLEAN:
+        return kind == ModelTypes.Kind.STRING || kind == ModelTypes.Kind.BOOLEAN;
+      default:
+        return kind == ModelTypes.Kind.STRING
+            || kind == ModelTypes.Kind.DATE
+            || kind == ModelTypes.Kind.TIMESTAMP;
+    }
+  }
+
+  private static String article(ValueType type) {
+    return type == ValueType.ANY ? "null" : "a " + type;
+  }
+
+  /**
+   * The models with a {@code _raw_<field>} column for each field some conform rule keeps raw
+   * ({@code on_error: keep_raw}).
+   */
+  static Map<String, CanonicalModel> withRawColumns(
+      Map<String, CanonicalModel> models, List<ConformSpec> conform) {
+    Map<String, CanonicalModel> out = new LinkedHashMap<>();
+    for (CanonicalModel model : models.values()) {
+      List<String> raw = new ArrayList<>();
+      for (ConformSpec entry : conform) {
+        if (!model.name().equals(entry.to())) {
+          continue;
+        }
+        for (Map.Entry<String, FieldRule> rule : entry.fields().entrySet()) {
+          if (rule.getValue().onError() == FieldRule.OnError.KEEP_RAW
+              && !raw.contains(rule.getKey())) {
+            raw.add(rule.getKey());
+          }
+        }
+      }
+      out.put(model.name(), raw.isEmpty() ? model : model.withRawColumns(raw));
+    }
+    return out;
   }
 }

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.config;
 
+import dev.watershed.transforms.expression.LookupTable;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.quality.QualityRule;
 import java.io.IOException;
@@ -124,6 +125,7 @@ public final class SpecParser {
             "streaming",
             "sources",
             "models",
+            "lookups",
             "conform",
             "dedupe",
             "quality",
@@ -149,7 +151,10 @@ public final class SpecParser {
     Map<String, SourceConfig> sources =
         SourcesSection.sources(context, top.object("sources", true));
     Map<String, CanonicalModel> models = ModelsSection.models(context, top.object("models", true));
-    List<ConformSpec> conform = ConformSection.conform(context, top, sources, models);
+    Map<String, LookupTable> lookups =
+        LookupsSection.lookups(context, top.object("lookups", false));
+    List<ConformSpec> conform = ConformSection.conform(context, top, sources, models, lookups);
+    models = ConformSection.withRawColumns(models, conform);
     models = ModeChecks.withChangeStreams(context, top, models, sources, conform);
     context.models(models);
     Map<String, DedupeSpec> dedupe =

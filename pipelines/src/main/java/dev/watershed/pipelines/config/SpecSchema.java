@@ -52,7 +52,38 @@ public final class SpecSchema {
           Key.string("region", "the phone region of numbers without a country code, such as DE"),
           Key.strings("formats", "date and time formats to try, such as dd.MM.yyyy"),
           Key.string("zone", "the time zone of timestamps without one, such as Europe/Berlin"),
-          Key.oneOf("decimal_separator", "the decimal separator of amounts", ".", ","));
+          Key.oneOf("decimal_separator", "the decimal separator of numbers", ".", ","),
+          Key.string("expr", "a SQL expression over the source's columns, such as upper(name)"),
+          Key.object(
+              "lookup",
+              "replace the value from a lookup table",
+              Key.string("table", "the table, declared under lookups:"),
+              Key.string("key", "the column the value is matched in (default: the table's key)"),
+              Key.string("value", "the column that replaces it"),
+              Key.oneOf(
+                  "on_missing",
+                  "a value the table lacks (default error)",
+                  "error",
+                  "null",
+                  "keep")),
+          Key.string("region_from", "the column holding each record's country, for phones"),
+          Key.string("locale", "the locale numbers are written in, such as de-DE"),
+          Key.oneOf(
+              "on_error",
+              "a value that cannot be conformed (default dead_letter: the whole record)",
+              "dead_letter",
+              "null",
+              "keep_raw"));
+
+  private static final List<Key> LOOKUP =
+      List.of(
+          Key.string("file", "a CSV file with a header"),
+          Key.string("url", "or a database's JDBC URL"),
+          Key.string("user", "the database user"),
+          Key.string("password", "the password; write it as ${env:NAME} or ${file:PATH}"),
+          Key.string("table", "the database table"),
+          Key.string("query", "or a query"),
+          Key.string("key", "the column values are matched in (default: the first)"));
 
   private static final List<Key> DEDUPE =
       List.of(
@@ -160,6 +191,7 @@ public final class SpecSchema {
     properties.set("sources", typed("the sources, by name", sourceTypes(sourceTypes)));
     properties.set("sinks", typed("the sinks, by name", sinkTypes(sinkTypes)));
     properties.set("models", models());
+    properties.set("lookups", byModel("lookup tables, by name", block(LOOKUP)));
     properties.set("conform", conform());
     properties.set("dedupe", byModel("dedupe rules, by model", block(DEDUPE)));
     properties.set("quality", quality());

@@ -80,8 +80,10 @@ public final class CsvSourceType implements SourceType {
         return;
       }
       for (Map.Entry<String, FieldRule> rule : rules.entrySet()) {
-        String column = rule.getValue().sourceColumn();
-        if (column != null && !header.contains(column)) {
+        for (String column : rule.getValue().columns()) {
+          if (header.contains(column)) {
+            continue;
+          }
           fields.error(
               rule.getKey(),
               "column '"

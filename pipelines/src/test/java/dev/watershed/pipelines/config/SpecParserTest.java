@@ -275,7 +275,7 @@ class SpecParserTest {
         withQuality("    - expression: \"balance >= 0 and mail is not null\""),
         "quality.customer[0].expression",
         35,
-        "at character 18: no field 'mail'");
+        "at character 18: no column 'mail'");
   }
 
   @Test
@@ -327,7 +327,7 @@ class SpecParserTest {
         yaml.replace("match: \"email = 1 or balance = 1\"", "match: \"mail = 1\""),
         "identity.customer.match",
         37,
-        "no field 'mail'");
+        "no column 'mail'");
     assertError(
         yaml.replace("strategy: timestamp", "strategy: snapshot"),
         "history.customer.strategy",

@@ -21,6 +21,7 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,7 +50,7 @@ class HandBuiltPipelineTest {
     Pipeline pipeline = Pipeline.create(PipelineOptionsFactory.create());
     WithFailures.Result<PCollection<Row>, Row> contacts =
         pipeline.apply("source crm", CsvSource.read("crm", contactsCsv));
-    WithFailures.Result<PCollection<Row>, Row> customers =
+    PCollectionTuple customers =
         contacts
             .output()
             .apply(
@@ -59,7 +60,7 @@ class HandBuiltPipelineTest {
                     .withField("email", FieldRule.from("email_address").withNormalizers("email"))
                     .withField("updated_at", FieldRule.from("updated_at")));
     customers
-        .output()
+        .get(Conform.ROWS)
         .apply("dedupe customer", Dedupe.byKey("customer_id").keepLatest("updated_at"))
         .apply(
             "load warehouse customer",
@@ -67,7 +68,7 @@ class HandBuiltPipelineTest {
                 .withMode(WriteMode.MERGE)
                 .withVersionColumn("updated_at"));
     pipeline.run().waitUntilFinish();
-    // customers.failures() holds the dead letters: here the row with email "oops".
+    // customers.get(Conform.DEAD_LETTERS) holds the dead letters: here the row with email "oops".
     // --- README example ends here ---
 
     List<String> rows = new ArrayList<>();

@@ -5,6 +5,7 @@ import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import com.google.i18n.phonenumbers.Phonenumber.PhoneNumber;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.net.IDN;
 import java.text.Normalizer;
 import java.time.DateTimeException;
 import java.time.Instant;
@@ -13,6 +14,7 @@ import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.Year;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.ResolverStyle;
@@ -51,9 +53,12 @@ public final class Normalizers {
   public static final String INVALID_BOOLEAN = "invalid boolean";
 
   // Local part and domain as most mail systems accept them; deliberately not the full RFC 5322.
-  private static final Pattern EMAIL =
-      Pattern.compile(
-          "[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+");
+  // The local part may hold any letter or digit (RFC 6531); the domain is checked in its ASCII
+  // (IDNA) form.
+  private static final Pattern LOCAL_PART =
+      Pattern.compile("[\\p{L}\\p{N}\\p{M}!#$%&'*+/=?^_`{|}~.-]+");
+  private static final Pattern ASCII_DOMAIN =
+      Pattern.compile("[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+");
   private static final Pattern WHITESPACE = Pattern.compile("\\s+");
   private static final Pattern CURRENCY = Pattern.compile("[\\p{Sc}]|\\b[A-Z]{3}\\b");
   private static final Set<String> TRUE_WORDS =
@@ -113,10 +118,25 @@ public final class Normalizers {
     if (email.startsWith("mailto:")) {
       email = email.substring("mailto:".length());
     }
-    if (!EMAIL.matcher(email).matches()) {
+    email = Normalizer.normalize(email, Normalizer.Form.NFC);
+    int at = email.lastIndexOf('@');
+    if (at <= 0
+        || !LOCAL_PART.matcher(email.substring(0, at)).matches()
+        || email.startsWith(".")
+        || email.contains("..")
+        || !asciiDomain(email.substring(at + 1))) {
       throw new ConformException(INVALID_EMAIL, "'" + value + "' is not an email address");
     }
     return email;
+  }
+
+  private static boolean asciiDomain(String domain) {
+    try {
+      String ascii = IDN.toASCII(domain, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
+      return ASCII_DOMAIN.matcher(ascii).matches();
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
   }
 
   /**
@@ -141,6 +161,11 @@ public final class Normalizers {
       throw new ConformException(
           INVALID_PHONE, "'" + value + "' is not a phone number: " + e.getMessage());
     }
+  }
+
+  /** True when {@code code} is a region phone numbers can be read in. */
+  public static boolean isPhoneRegion(String code) {
+    return PhoneNumberUtil.getInstance().getSupportedRegions().contains(code);
   }
 
   /**
@@ -254,6 +279,16 @@ public final class Normalizers {
    */
   public static LocalDate date(String value, List<DateTimeFormatter> formats)
       throws ConformException {
+    return date(value, formats, ZoneOffset.UTC);
+  }
+
+  /**
+   * As {@link #date(String, List)}; with no format given, an ISO timestamp is also accepted (a
+   * timestamp column conformed to a date field): one with an offset gives its date in {@code zone},
+   * one without gives the date it names.
+   */
+  public static LocalDate date(String value, List<DateTimeFormatter> formats, ZoneId zone)
+      throws ConformException {
     String text = trim(value);
     if (text == null) {
       return null;
@@ -264,6 +299,23 @@ public final class Normalizers {
         return LocalDate.from(format.parse(text));
       } catch (DateTimeException e) {
         // try the next format
+      }
+    }
+    if (formats.isEmpty() && text.length() > 10) {
+      Instant instant = utcInstant(text);
+      if (instant != null) {
+        return LocalDate.ofInstant(instant, zone);
+      }
+      for (DateTimeFormatter format : ISO_TIMESTAMPS) {
+        try {
+          TemporalAccessor parsed = format.parse(text);
+          if (parsed.isSupported(ChronoField.OFFSET_SECONDS)) {
+            return LocalDate.ofInstant(OffsetDateTime.from(parsed).toInstant(), zone);
+          }
+          return LocalDate.from(parsed);
+        } catch (DateTimeException e) {
+          // try the next form
+        }
       }
     }
     throw new ConformException(

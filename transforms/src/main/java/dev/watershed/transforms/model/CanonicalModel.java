@@ -3,6 +3,7 @@ package dev.watershed.transforms.model;
 import dev.watershed.transforms.records.RawRecords;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,6 +99,33 @@ public final class CanonicalModel implements Serializable {
         .addNullableField(RawRecords.DELETED, Schema.FieldType.BOOLEAN)
         .addField(ModelTypes.field(RawRecords.CHANGED_AT, "timestamp"));
     return new CanonicalModel(name, builder.build(), key, true);
+  }
+
+  /**
+   * This model with a nullable text field {@code _raw_<field>} after its data fields for each of
+   * {@code fields}: where a conform rule keeps the raw text of a value it could not conform.
+   */
+  public CanonicalModel withRawColumns(Collection<String> fields) {
+    Schema.Builder builder = Schema.builder();
+    List<Schema.Field> metadata = new ArrayList<>();
+    for (Schema.Field field : schema.getFields()) {
+      if (RawRecords.isMetadata(field.getName())) {
+        metadata.add(field);
+      } else {
+        builder.addField(field);
+      }
+    }
+    for (String field : fields) {
+      String raw = "_raw_" + field;
+      if (!schema.hasField(field)) {
+        throw new IllegalArgumentException("model " + name + " has no field '" + field + "'");
+      }
+      if (!schema.hasField(raw)) {
+        builder.addNullableField(raw, Schema.FieldType.STRING);
+      }
+    }
+    builder.addFields(metadata);
+    return new CanonicalModel(name, builder.build(), key, changes);
   }
 
   /** The key fields, in declaration order of the key. */

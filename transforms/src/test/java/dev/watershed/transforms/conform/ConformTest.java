@@ -14,8 +14,8 @@ import org.apache.beam.sdk.testing.TestPipeline;
 import org.apache.beam.sdk.testing.TestPipelineExtension;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.MapElements;
-import org.apache.beam.sdk.transforms.WithFailures;
 import org.apache.beam.sdk.values.PCollection;
+import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.Row;
 import org.apache.beam.sdk.values.TypeDescriptors;
 import org.junit.jupiter.api.Test;
@@ -97,9 +97,9 @@ class ConformTest {
                     raw("a.csv:6", "10", "", "", "", "", ""))
                 .withRowSchema(RAW));
 
-    WithFailures.Result<PCollection<Row>, Row> result = input.apply(conform());
+    PCollectionTuple result = input.apply(conform());
 
-    PAssert.that(result.output())
+    PAssert.that(result.get(Conform.ROWS))
         .containsInAnyOrder(
             Row.withSchema(CUSTOMER.schema())
                 .addValues(
@@ -118,7 +118,7 @@ class ConformTest {
                 .build());
     PAssert.that(
             result
-                .failures()
+                .get(Conform.DEAD_LETTERS)
                 .apply(
                     MapElements.into(TypeDescriptors.strings())
                         .via(
@@ -142,7 +142,7 @@ class ConformTest {
   /** A NUL character no text column can store (PostgreSQL refused the whole load): dead letter. */
   @Test
   void aValueWithANulCharacterIsADeadLetter(TestPipeline pipeline) {
-    WithFailures.Result<PCollection<Row>, Row> result =
+    PCollectionTuple result =
         pipeline
             .apply(
                 Create.of(
@@ -150,8 +150,8 @@ class ConformTest {
                         raw("n.csv:3", "2", "ok@example.com", "1", "", "", ""))
                     .withRowSchema(RAW))
             .apply(conform());
-    PAssert.that(ids(result.output())).containsInAnyOrder("crm-2");
-    PAssert.that(reasonsAndPositions(result.failures()))
+    PAssert.that(ids(result.get(Conform.ROWS))).containsInAnyOrder("crm-2");
+    PAssert.that(reasonsAndPositions(result.get(Conform.DEAD_LETTERS)))
         .containsInAnyOrder("NUL character|n.csv:2");
     pipeline.run().waitUntilFinish();
   }
@@ -184,12 +184,12 @@ class ConformTest {
             Row.withSchema(raw)
                 .addValues("3", "crm", "t/0@3", null, "upsert", "18", "yesterday")
                 .build());
-    WithFailures.Result<PCollection<Row>, Row> result =
+    PCollectionTuple result =
         pipeline
             .apply(Create.of(rows).withRowSchema(raw))
             .apply(Conform.to(changes).withField("customer_id", FieldRule.from("id")));
-    PAssert.that(ids(result.output())).containsInAnyOrder("1");
-    PAssert.that(reasonsAndPositions(result.failures()))
+    PAssert.that(ids(result.get(Conform.ROWS))).containsInAnyOrder("1");
+    PAssert.that(reasonsAndPositions(result.get(Conform.DEAD_LETTERS)))
         .containsInAnyOrder("invalid change version|t/0@2", "unparsable timestamp|t/0@3");
     pipeline.run().waitUntilFinish();
   }
