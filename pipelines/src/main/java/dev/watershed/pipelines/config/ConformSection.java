@@ -120,7 +120,7 @@ final class ConformSection {
       SqlExpression expression;
       try {
         // A source's raw columns are text; expressions read them as numbers or dates as needed.
-        expression = SqlExpression.parse(expr, column -> ValueType.TEXT, lookups);
+        expression = SqlExpression.parse(expr, column -> ValueType.TEXT, loaded(lookups));
       } catch (IllegalArgumentException e) {
         spec.error("expr", e.getMessage());
         return null;
@@ -273,6 +273,9 @@ final class ConformSection {
       return rule;
     }
     LookupTable table = lookups.get(tableName);
+    if (table == null && lookups.containsKey(tableName)) {
+      return rule; // declared, with a problem of its own
+    }
     if (table == null) {
       lookup.error(
           "table",
@@ -293,6 +296,17 @@ final class ConformSection {
       lookup.error(null, e.getMessage());
       return rule;
     }
+  }
+
+  private static Map<String, LookupTable> loaded(Map<String, LookupTable> lookups) {
+    Map<String, LookupTable> out = new LinkedHashMap<>();
+    lookups.forEach(
+        (name, table) -> {
+          if (table != null) {
+            out.put(name, table);
+          }
+        });
+    return out;
   }
 
   /** True when an expression's value can fill a field of {@code kind} (after the usual cast). */

@@ -33,10 +33,15 @@ import java.util.Set;
 final class LookupsSection {
   private LookupsSection() {}
 
+  /**
+   * The lookup tables by name; one whose declaration has a problem (reported) maps to null, so that
+   * rules naming it are not a second problem.
+   */
   static Map<String, LookupTable> lookups(ParseContext context, YamlObject section) {
     Map<String, LookupTable> out = new LinkedHashMap<>();
     for (Map.Entry<String, YamlObject> entry : section.objects().entrySet()) {
       String name = entry.getKey();
+      out.put(name, null);
       YamlObject block = entry.getValue();
       Sections.checkName(section, name, "lookup table");
       block.rejectUnknown(Set.of("file", "url", "user", "password", "table", "query", "key"));
@@ -52,7 +57,7 @@ final class LookupsSection {
         if (file != null) {
           Path path = context.baseDir().resolve(file).normalize();
           if (!Files.isRegularFile(path)) {
-            block.error("file", "no file " + path + "; give a CSV file with a header");
+            context.checkFileExists(block, "file", file);
             continue;
           }
           readCsv(path, columns, rows);

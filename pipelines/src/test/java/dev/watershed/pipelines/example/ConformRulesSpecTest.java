@@ -183,7 +183,7 @@ class ConformRulesSpecTest {
     assertErrors(
         SPEC.replace(
             "countries: { file: countries.csv, key: name }", "countries: { file: codes.csv }"),
-        "lookups.countries.file: no file");
+        "lookups.countries.file: file codes.csv not found");
   }
 
   private void assertErrors(String yaml, String... expected) throws Exception {
