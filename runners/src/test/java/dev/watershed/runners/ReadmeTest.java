@@ -95,9 +95,9 @@ class ReadmeTest {
   void theSampleSpecErrorsAreTheOnesValidatePrints() throws Exception {
     List<String> lines = Files.readAllLines(DEMO);
     assertEquals("    type: csv", lines.get(8), "line 9 of the demo spec is crm's type");
-    assertTrue(lines.get(113).startsWith("  customer: { keep: latest"), lines.get(113));
+    assertTrue(lines.get(117).startsWith("  customer: { keep: latest"), lines.get(117));
     lines.set(8, "    type: xml");
-    lines.set(113, lines.get(113).replace("keep: latest", "keep: newest"));
+    lines.set(117, lines.get(117).replace("keep: latest", "keep: newest"));
     Path broken = folder.resolve("broken.yaml");
     Files.write(broken, lines);
     assertEquals(Watershed.SPEC_ERROR, watershed("validate", broken.toString()));

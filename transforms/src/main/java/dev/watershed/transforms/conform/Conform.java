@@ -212,7 +212,10 @@ public final class Conform extends PTransform<PCollection<Row>, PCollectionTuple
       String text;
       if (rule.expression() != null) {
         try {
-          text = SqlExpression.text(rule.expression().eval(raw));
+          // Columns are read as from: reads them: trimmed, and empty is null.
+          text =
+              SqlExpression.text(
+                  rule.expression().eval(column -> Normalizers.trim(raw.getString(column))));
         } catch (ExpressionException e) {
           throw new ConformException(EXPRESSION_FAILED, target + ": " + e.getMessage());
         }

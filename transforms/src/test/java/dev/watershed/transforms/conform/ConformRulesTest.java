@@ -104,7 +104,9 @@ class ConformRulesTest {
         pipeline.apply(
             Create.of(
                     raw("1", "1", "Ada", "Lovelace", null, null, null, "12,50", "3", null, null),
-                    raw("2", "2", " Alan", null, null, null, null, "2", "x", null, null))
+                    raw("2", "2", " Alan", null, null, null, null, "2", "x", null, null),
+                    // Columns read as from: reads them: trimmed, and an empty one is null.
+                    raw("3", "3", " grace ", "", null, null, null, "1", "2", null, null))
                 .withRowSchema(RAW));
     PCollectionTuple out =
         input.apply(
@@ -119,7 +121,7 @@ class ConformRulesTest {
                     FieldRule.expression(
                         expr("cast(replace(price, ',', '.') as decimal(10,2)) * qty"))));
     PAssert.that(render(out.get(Conform.ROWS), "contact_id", "full_name", "total"))
-        .containsInAnyOrder("c-0001|Ada Lovelace|37.50");
+        .containsInAnyOrder("c-0001|Ada Lovelace|37.50", "c-0003|Grace|2.00");
     // 'x' is not a number: the record is a dead letter naming the field and the value.
     PAssert.that(reasons(out.get(Conform.DEAD_LETTERS)))
         .containsInAnyOrder("expression failed|total: 'x' is not a number");
