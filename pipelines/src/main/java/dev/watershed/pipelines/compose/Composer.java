@@ -298,7 +298,9 @@ public final class Composer {
     PCollection<Row> out = rows;
     if (rule != null) {
       out =
-          out.apply("dedupe " + model.name(), dedupeOf(model.name(), rule.key(), rule))
+          out.apply(
+                  "dedupe " + model.name(),
+                  dedupeOf(model.name(), rule.key(), rule).withPreferredSources(rule.prefer()))
               .setRowSchema(model.schema());
     }
     if (merged && (rule == null || !rule.key().equals(model.key()))) {

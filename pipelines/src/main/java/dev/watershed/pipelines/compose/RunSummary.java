@@ -197,6 +197,16 @@ public final class RunSummary {
     return out;
   }
 
+  private FieldRule.OnError onErrorOf(String model, String field) {
+    for (ConformSpec entry : spec.conformInto(model)) {
+      FieldRule rule = entry.fields().get(field);
+      if (rule != null && rule.onError() != FieldRule.OnError.DEAD_LETTER) {
+        return rule.onError();
+      }
+    }
+    return FieldRule.OnError.DEAD_LETTER;
+  }
+
   /** The number of rows that failed a quality rule of a model. */
   public long failed(String model, String rule) {
     return counter("quality." + model + "." + rule + ".failed");
@@ -417,15 +427,14 @@ public final class RunSummary {
     Map<String, Map<String, Long>> aside = conformedAside();
     if (!aside.isEmpty()) {
       out.append(String.format("%n%-14s %-28s %10s%n", "model", "field (on_error)", "values"));
-      for (ConformSpec entry : spec.conform()) {
-        for (Map.Entry<String, FieldRule> rule : entry.fields().entrySet()) {
-          Long count = aside.getOrDefault(entry.to(), Map.of()).remove(rule.getKey());
-          if (count != null) {
-            out.append(
-                String.format(
-                    "%-14s %-28s %10d%n",
-                    entry.to(), rule.getKey() + " (" + rule.getValue().onError() + ")", count));
-          }
+      for (Map.Entry<String, Map<String, Long>> model : aside.entrySet()) {
+        for (Map.Entry<String, Long> field : model.getValue().entrySet()) {
+          out.append(
+              String.format(
+                  "%-14s %-28s %10d%n",
+                  model.getKey(),
+                  field.getKey() + " (" + onErrorOf(model.getKey(), field.getKey()) + ")",
+                  field.getValue()));
         }
       }
     }

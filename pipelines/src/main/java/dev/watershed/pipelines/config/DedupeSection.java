@@ -22,7 +22,7 @@ final class DedupeSection {
       if (model == null) {
         continue;
       }
-      rule.rejectUnknown(Set.of("key", "keep", "order_by", "tie_break"));
+      rule.rejectUnknown(Set.of("key", "keep", "order_by", "tie_break", "prefer"));
       List<String> key = rule.strings("key");
       if (key.isEmpty()) {
         key = model.key();
@@ -46,7 +46,31 @@ final class DedupeSection {
           rule.error(null, "model '" + name + "' has no field '" + field + "'");
         }
       }
-      out.put(name, new DedupeSpec(name, key, keep, orderBy, tieBreak));
+      Map<String, List<String>> prefer = new LinkedHashMap<>();
+      YamlObject preferBlock = rule.object("prefer", false);
+      for (String field : preferBlock.keys()) {
+        List<String> sources = preferBlock.strings(field);
+        if (!model.schema().hasField(field) || field.startsWith("_") || key.contains(field)) {
+          preferBlock.error(
+              field, "model '" + name + "' has no field '" + field + "' outside its dedupe key");
+          continue;
+        }
+        for (String source : sources) {
+          if (!context.declaredSources().contains(source)) {
+            preferBlock.error(
+                field, "no source named '" + source + "'; sources: " + context.declaredSources());
+          }
+        }
+        if (sources.isEmpty()) {
+          preferBlock.error(field, "list the sources whose value wins, first first");
+        }
+        prefer.put(field, List.copyOf(sources));
+      }
+      if (!prefer.isEmpty() && model.tracksChanges()) {
+        rule.error(
+            "prefer", "a model fed by a change stream keeps each key's newest change; no prefer");
+      }
+      out.put(name, new DedupeSpec(name, key, keep, orderBy, tieBreak, prefer));
     }
     return out;
   }

@@ -159,6 +159,13 @@ public final class SpecParser {
     context.models(models);
     Map<String, DedupeSpec> dedupe =
         DedupeSection.dedupe(context, top.object("dedupe", false), models);
+    for (DedupeSpec rule : dedupe.values()) {
+      if (!rule.prefer().isEmpty() && "streaming".equals(mode)) {
+        top.object("dedupe", false)
+            .object(rule.model(), false)
+            .error("prefer", "prefer runs in batch and micro-batch mode, not streaming");
+      }
+    }
     Map<String, SinkConfig> sinks = SinksSection.sinks(context, top.object("sinks", true));
     Map<String, IdentitySpec> identity =
         IdentitySection.identity(context, top.object("identity", false), models);

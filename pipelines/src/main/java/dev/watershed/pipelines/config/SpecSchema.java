@@ -193,7 +193,14 @@ public final class SpecSchema {
     properties.set("models", models());
     properties.set("lookups", byModel("lookup tables, by name", block(LOOKUP)));
     properties.set("conform", conform());
-    properties.set("dedupe", byModel("dedupe rules, by model", block(DEDUPE)));
+    ObjectNode dedupe = block(DEDUPE);
+    ObjectNode prefer = ((ObjectNode) dedupe.get("properties")).putObject("prefer");
+    prefer.put("type", "object");
+    prefer.put("description", "per field, the sources whose value wins, first first");
+    ObjectNode sources = prefer.putObject("additionalProperties");
+    sources.put("type", "array");
+    sources.set("items", scalar());
+    properties.set("dedupe", byModel("dedupe rules, by model", dedupe));
     properties.set("quality", quality());
     ObjectNode identity = block(IDENTITY);
     ObjectNode compare = (ObjectNode) identity.get("properties");

@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -80,6 +82,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
   private final String metricsName;
   private final int buckets;
   private final boolean carryIntoDeletes;
+  private final Map<String, List<String>> preferred;
 
   private Dedupe(
       List<String> key,
@@ -88,8 +91,10 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
       List<String> tieBreak,
       String metricsName,
       int buckets,
-      boolean carryIntoDeletes) {
+      boolean carryIntoDeletes,
+      Map<String, List<String>> preferred) {
     this.key = List.copyOf(key);
+    this.preferred = Collections.unmodifiableMap(new LinkedHashMap<>(preferred));
     this.keep = keep;
     this.orderBy = orderBy;
     this.tieBreak = List.copyOf(tieBreak);
@@ -110,34 +115,40 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     if (fields.isEmpty()) {
       throw new IllegalArgumentException("Dedupe needs at least one key field");
     }
-    return new Dedupe(fields, Keep.LATEST, null, List.of(), "rows", DEFAULT_BUCKETS, false);
+    return new Dedupe(
+        fields, Keep.LATEST, null, List.of(), "rows", DEFAULT_BUCKETS, false, Map.of());
   }
 
   /** Keeps the row read last per key (greatest source position). */
   public Dedupe keepLatest() {
-    return new Dedupe(key, Keep.LATEST, null, tieBreak, metricsName, buckets, carryIntoDeletes);
+    return new Dedupe(
+        key, Keep.LATEST, null, tieBreak, metricsName, buckets, carryIntoDeletes, preferred);
   }
 
   /** Keeps the row read first per key (smallest source position). */
   public Dedupe keepFirst() {
-    return new Dedupe(key, Keep.FIRST, null, tieBreak, metricsName, buckets, carryIntoDeletes);
+    return new Dedupe(
+        key, Keep.FIRST, null, tieBreak, metricsName, buckets, carryIntoDeletes, preferred);
   }
 
   /**
    * As {@link #keepLatest(String)} or {@link #keepFirst(String)}; a null order keeps by position.
    */
   public Dedupe keeping(Keep keep, String orderBy) {
-    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes);
+    return new Dedupe(
+        key, keep, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes, preferred);
   }
 
   /** Keeps the row with the greatest {@code orderBy} value per key. */
   public Dedupe keepLatest(String orderBy) {
-    return new Dedupe(key, Keep.LATEST, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes);
+    return new Dedupe(
+        key, Keep.LATEST, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes, preferred);
   }
 
   /** Keeps the row with the smallest {@code orderBy} value per key. */
   public Dedupe keepFirst(String orderBy) {
-    return new Dedupe(key, Keep.FIRST, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes);
+    return new Dedupe(
+        key, Keep.FIRST, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes, preferred);
   }
 
   /** Fields compared, smallest first, when order values are equal. */
@@ -146,12 +157,13 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
   }
 
   public Dedupe withTieBreak(List<String> fields) {
-    return new Dedupe(key, keep, orderBy, fields, metricsName, buckets, carryIntoDeletes);
+    return new Dedupe(
+        key, keep, orderBy, fields, metricsName, buckets, carryIntoDeletes, preferred);
   }
 
   /** The name used in this transform's counters, e.g. the model name. */
   public Dedupe withMetricsName(String name) {
-    return new Dedupe(key, keep, orderBy, tieBreak, name, buckets, carryIntoDeletes);
+    return new Dedupe(key, keep, orderBy, tieBreak, name, buckets, carryIntoDeletes, preferred);
   }
 
   /**
@@ -162,7 +174,28 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     if (count < 1) {
       throw new IllegalArgumentException("Dedupe needs at least one bucket, got " + count);
     }
-    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, count, carryIntoDeletes);
+    return new Dedupe(
+        key, keep, orderBy, tieBreak, metricsName, count, carryIntoDeletes, preferred);
+  }
+
+  /**
+   * Field-level source priority across systems: for each field named, the surviving row takes the
+   * value of the first listed source ({@code _source}) among the key's rows that has one (not
+   * null); among several rows of that source, the one the keep rule prefers. Fields not named, and
+   * keys no listed source has a value for, keep the surviving row's value. E.g. billing's address
+   * and the CRM's phone, whichever system's row is the latest.
+   *
+   * <pre>{@code
+   * Dedupe.byKey("email").keepLatest("updated_at")
+   *     .withPreferredSources(Map.of("address", List.of("billing", "crm"),
+   *                                  "phone", List.of("crm", "billing")));
+   * }</pre>
+   *
+   * <p>Costs a second grouping of the rows that hold a preferred value, joined with the survivors.
+   */
+  public Dedupe withPreferredSources(Map<String, List<String>> fieldToSources) {
+    return new Dedupe(
+        key, keep, orderBy, tieBreak, metricsName, buckets, carryIntoDeletes, fieldToSources);
   }
 
   /**
@@ -173,7 +206,7 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
    * joined.
    */
   public Dedupe withValuesCarriedIntoDeletes() {
-    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, buckets, true);
+    return new Dedupe(key, keep, orderBy, tieBreak, metricsName, buckets, true, preferred);
   }
 
   @Override
@@ -197,8 +230,21 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     }
     Counter in = RunCounters.counter("dedupe." + metricsName + ".in");
     Counter kept = RunCounters.counter("dedupe." + metricsName + ".kept");
+    if (carryIntoDeletes && !preferred.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Dedupe: preferred sources apply to models read in batch, not to change streams");
+    }
+    for (String field : preferred.keySet()) {
+      if (!schema.hasField(field) || key.contains(field)) {
+        throw new IllegalArgumentException(
+            "Dedupe: preferred field '" + field + "' is not a non-key field of the input");
+      }
+    }
     if (!carryIntoDeletes) {
-      return keepOne(input, "", key, chooser, rows, in, kept);
+      PCollection<Row> winners = keepOne(input, "", key, chooser, rows, in, kept);
+      return preferred.isEmpty()
+          ? winners
+          : SourcePreference.apply(input, winners, key, preferred, chooser, rows);
     }
     if (!schema.hasField(RawRecords.DELETED)) {
       throw new IllegalArgumentException(
@@ -259,6 +305,9 @@ public final class Dedupe extends PTransform<PCollection<Row>, PCollection<Row>>
     builder.add(DisplayData.item("buckets", buckets));
     if (carryIntoDeletes) {
       builder.add(DisplayData.item("deletes", "keep the last known values"));
+    }
+    if (!preferred.isEmpty()) {
+      builder.add(DisplayData.item("prefer", preferred.toString()));
     }
   }
 
