@@ -77,6 +77,12 @@ class SpecSchemaTest {
   }
 
   @Test
+  void theTwoStoresExampleMeetsTheSchema() throws Exception {
+    String spec = Files.readString(ROOT.resolve("test-data/two-stores/two-stores.yaml"));
+    assertEquals(List.of(), problems(spec));
+  }
+
+  @Test
   void everySpecInTheReadmeMeetsTheSchema() throws Exception {
     String readme = Files.readString(ROOT.resolve("README.md"));
     Matcher block = Pattern.compile("```yaml\\n(.*?)```", Pattern.DOTALL).matcher(readme);

@@ -186,6 +186,108 @@ class ConformRulesSpecTest {
         "lookups.countries.file: file codes.csv not found");
   }
 
+  /**
+   * Field-level source priority, declared once: billing's address and the CRM's phone, whichever
+   * system's row is the latest; names from a PostgreSQL lookup table.
+   */
+  @Test
+  void preferredSourcesAndADatabaseLookupTable() throws Exception {
+    JdbcEndpoint postgres =
+        JdbcEndpoint.of("jdbc:postgresql://127.0.0.1:5432/test").withUser("postgres");
+    try (Connection connection = postgres.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute("DROP TABLE IF EXISTS conform_rules_plans");
+      statement.execute("CREATE TABLE conform_rules_plans (code text, plan_name text)");
+      statement.execute("INSERT INTO conform_rules_plans VALUES ('P1', 'Starter'), ('P2', 'Pro')");
+    }
+    Files.writeString(
+        folder.resolve("crm.csv"),
+        "email,phone,address,plan,updated_at\n"
+            + "a@example.com,+49301111111,,P1,2024-03-01T00:00:00Z\n"
+            + "b@example.com,,Crm Road 2,P2,2024-01-01T00:00:00Z\n");
+    Files.writeString(
+        folder.resolve("billing.csv"),
+        "email,phone,address,plan,updated_at\n"
+            + "a@example.com,+49302222222,Billing Street 1,P2,2024-02-01T00:00:00Z\n"
+            + "b@example.com,+49303333333,Billing Street 2,P1,2024-02-01T00:00:00Z\n");
+    Path specFile = folder.resolve("prefer.yaml");
+    Files.writeString(
+        specFile,
+        String.join(
+            "\n",
+            "name: preferred",
+            "sources:",
+            "  crm: { type: csv, path: crm.csv }",
+            "  billing: { type: csv, path: billing.csv }",
+            "lookups:",
+            "  plans:",
+            "    url: jdbc:postgresql://127.0.0.1:5432/test",
+            "    user: postgres",
+            "    table: conform_rules_plans",
+            "    key: code",
+            "models:",
+            "  customer:",
+            "    key: [email]",
+            "    fields: { email: string, phone: string, address: string, plan: string,"
+                + " updated_at: timestamp }",
+            "conform:",
+            "  - from: crm",
+            "    to: customer",
+            "    fields: &fields",
+            "      email: email",
+            "      phone: phone",
+            "      address: address",
+            "      plan: { expr: \"lookup('plans', 'plan_name', plan)\" }",
+            "      updated_at: updated_at",
+            "  - from: billing",
+            "    to: customer",
+            "    fields: *fields",
+            "dedupe:",
+            "  customer:",
+            "    keep: latest",
+            "    order_by: updated_at",
+            "    prefer: { address: [billing, crm], phone: [crm, billing] }",
+            "sinks:",
+            "  warehouse: { type: duckdb, path: prefer.duckdb, write: merge }",
+            "dead_letter: { path: dead }",
+            "report: { path: report-prefer }",
+            ""));
+    Spec spec = SpecParser.parse(specFile, folder, Map.of());
+    SpecRun.Outcome outcome =
+        SpecRun.of(spec).on(PipelineOptionsFactory.create(), "direct").execute();
+    String summary = outcome.summary().render();
+    assertEquals(SpecRun.OK, outcome.exitCode(), summary + outcome.problems());
+    List<String> rows = new ArrayList<>();
+    try (Connection connection =
+            JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("prefer.duckdb")).connect();
+        Statement statement = connection.createStatement();
+        ResultSet result =
+            statement.executeQuery(
+                "SELECT email, phone, address, plan, _source FROM customer ORDER BY email")) {
+      while (result.next()) {
+        rows.add(
+            result.getString(1)
+                + "|"
+                + result.getString(2)
+                + "|"
+                + result.getString(3)
+                + "|"
+                + result.getString(4)
+                + "|"
+                + result.getString(5));
+      }
+    }
+    assertEquals(
+        List.of(
+            // The CRM row is the latest: its plan; billing's address, the CRM's own phone.
+            "a@example.com|+49301111111|Billing Street 1|Starter|crm",
+            // Billing's row is the latest; the CRM has no phone for b, so billing's stays.
+            "b@example.com|+49303333333|Billing Street 2|Starter|billing"),
+        rows);
+    assertEquals(2, outcome.summary().mergedAway("customer"), summary);
+    assertTrue(outcome.summary().reconciled(), summary);
+  }
+
   private void assertErrors(String yaml, String... expected) throws Exception {
     Path specFile = folder.resolve("broken.yaml");
     Files.writeString(specFile, yaml);
