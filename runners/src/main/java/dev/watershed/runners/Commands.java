@@ -35,6 +35,7 @@ final class Commands {
     line.addSubcommand("validate", new Validate(cli));
     line.addSubcommand("plan", new Plan(cli));
     line.addSubcommand("query", new QueryCommand(cli));
+    line.addSubcommand("init", new InitCommand(cli));
     line.addSubcommand("help", new CommandLine.HelpCommand());
     return line;
   }
@@ -376,6 +377,60 @@ final class Commands {
     @Override
     int work() throws Exception {
       return Query.run(database, sql, cli.out(), cli.err());
+    }
+  }
+
+  @Command(
+      name = "init",
+      description = {
+        "Write a starter spec for a database's tables or a folder's CSV files: a source, a typed"
+            + " model and a one-to-one conform entry per table or file, dedupe and incremental"
+            + " marks where a version column fits, relationships rules from foreign keys, and a"
+            + " DuckDB warehouse."
+      })
+  static final class InitCommand extends Base {
+    @Option(
+        names = "--from",
+        required = true,
+        paramLabel = "SOURCE",
+        description = "A JDBC URL (PostgreSQL, MariaDB, DuckDB), a CSV file or a folder of them.")
+    String from;
+
+    @Option(
+        names = "--tables",
+        split = ",",
+        paramLabel = "TABLE",
+        description = "Only these tables (schema.table or table); default: all.")
+    List<String> tables = List.of();
+
+    @Option(names = "--user", description = "The database user.")
+    String user;
+
+    @Option(
+        names = "--password-env",
+        paramLabel = "VAR",
+        description = "The environment variable holding the password; the spec names it.")
+    String passwordEnv;
+
+    @Option(names = "--name", description = "The spec's name (default: the database or folder).")
+    String name;
+
+    @Option(
+        names = "--out",
+        paramLabel = "FILE",
+        description = "Write the spec here instead of printing it.")
+    String out;
+
+    @Option(names = "--force", description = "Replace --out if it exists.")
+    boolean force;
+
+    InitCommand(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      return Init.run(cli, from, tables, user, passwordEnv, name, out, force);
     }
   }
 }

@@ -289,6 +289,11 @@ public final class Watershed {
     return err;
   }
 
+  /** The environment {@code ${env:...}} and {@code --password-env} read. */
+  Map<String, String> environment() {
+    return environment;
+  }
+
   Clock clock() {
     return clock;
   }

@@ -203,16 +203,29 @@ final class Nodes {
     }
   }
 
-  /** SQL LIKE: {@code %} any run of characters, {@code _} one character. */
-  record Like(Node value, Node pattern) implements Node {
+  /**
+   * SQL LIKE: {@code %} any run of characters, {@code _} one character. A literal pattern is
+   * compiled once ({@code compiled}); any other is compiled per row.
+   */
+  record Like(Node value, Node pattern, Pattern compiled) implements Node {
+    Like(Node value, Node pattern) {
+      this(
+          value,
+          pattern,
+          pattern instanceof Const c && c.value() != null ? likePattern(text(c.value())) : null);
+    }
+
     @Override
     public Object eval(Function<String, Object> row) {
       Object v = value.eval(row);
-      Object p = pattern.eval(row);
-      if (v == null || p == null) {
+      if (v == null) {
         return null;
       }
-      return likePattern(text(p)).matcher(text(v)).matches();
+      if (compiled != null) {
+        return compiled.matcher(text(v)).matches();
+      }
+      Object p = pattern.eval(row);
+      return p == null ? null : likePattern(text(p)).matcher(text(v)).matches();
     }
 
     @Override

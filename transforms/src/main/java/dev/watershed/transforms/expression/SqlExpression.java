@@ -571,7 +571,7 @@ public final class SqlExpression implements Serializable {
             expect(call.operand(1), from, ValueType.TIMESTAMP, "EXTRACT");
             return new Nodes.Call(
                 Nodes.Fn.EXTRACT,
-                List.of(new Nodes.Const(unitName(call, unit.timeUnitRange), ValueType.TEXT), from),
+                List.of(new Nodes.Const(unitName(unit.timeUnitRange), ValueType.TEXT), from),
                 ValueType.NUMBER);
           }
         case TRIM:
@@ -591,7 +591,7 @@ public final class SqlExpression implements Serializable {
       }
     }
 
-    private static String unitName(SqlCall call, TimeUnitRange range) {
+    private static String unitName(TimeUnitRange range) {
       return range.name().toLowerCase(Locale.ROOT);
     }
 

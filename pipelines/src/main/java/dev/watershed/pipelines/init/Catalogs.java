@@ -1,0 +1,321 @@
+package dev.watershed.pipelines.init;
+
+import dev.watershed.io.files.CsvFormat;
+import dev.watershed.io.files.CsvSource;
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.pipelines.init.StarterSpec.Column;
+import dev.watershed.pipelines.init.StarterSpec.ForeignKey;
+import dev.watershed.pipelines.init.StarterSpec.Table;
+import dev.watershed.transforms.drift.SourceTypes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * What {@code watershed init} finds: a database's tables (columns and their types, primary keys,
+ * nullability, foreign keys, from the JDBC catalog) or a folder's CSV files (header, types inferred
+ * from a sample of values, a key where a column's sampled values are all present and distinct).
+ */
+public final class Catalogs {
+  /** Values sampled per CSV file to infer types and a key. */
+  public static final int SAMPLE = 10_000;
+
+  private Catalogs() {}
+
+  /**
+   * The tables of a database, or only {@code wanted} (names as the catalog spells them, optionally
+   * with their schema: {@code shop.orders}).
+   *
+   * @param sourceKeys the source block's keys after {@code type}: url, user, password
+   */
+  public static List<Table> database(
+      JdbcEndpoint endpoint, Map<String, String> sourceKeys, List<String> wanted)
+      throws SQLException {
+    List<Table> tables = new ArrayList<>();
+    try (Connection connection = endpoint.connect()) {
+      DatabaseMetaData meta = connection.getMetaData();
+      List<String[]> found = new ArrayList<>();
+      try (ResultSet rows = meta.getTables(null, null, "%", new String[] {"TABLE", "BASE TABLE"})) {
+        while (rows.next()) {
+          String schema = rows.getString("TABLE_SCHEM");
+          String name = rows.getString("TABLE_NAME");
+          if (isSystemSchema(schema)) {
+            continue;
+          }
+          if (wanted.isEmpty()
+              || wanted.contains(name)
+              || (schema != null && wanted.contains(schema + "." + name))) {
+            found.add(new String[] {rows.getString("TABLE_CAT"), schema, name});
+          }
+        }
+      }
+      Set<String> names = new HashSet<>();
+      for (String[] table : found) {
+        names.add(table[2]);
+      }
+      for (String want : wanted) {
+        String bare = want.contains(".") ? want.substring(want.lastIndexOf('.') + 1) : want;
+        if (!names.contains(bare)) {
+          throw new IllegalArgumentException(
+              "no table '" + want + "' in the database; tables: " + String.join(", ", names));
+        }
+      }
+      for (String[] table : found) {
+        tables.add(table(meta, table[0], table[1], table[2], sourceKeys, found.size() > 1));
+      }
+    }
+    return tables;
+  }
+
+  private static boolean isSystemSchema(String schema) {
+    if (schema == null) {
+      return false;
+    }
+    String s = schema.toLowerCase(Locale.ROOT);
+    return s.equals("information_schema") || s.equals("pg_catalog") || s.startsWith("pg_toast");
+  }
+
+  private static Table table(
+      DatabaseMetaData meta,
+      String catalog,
+      String schema,
+      String name,
+      Map<String, String> sourceKeys,
+      boolean several)
+      throws SQLException {
+    List<Column> columns = new ArrayList<>();
+    try (ResultSet rows = meta.getColumns(catalog, schema, name, "%")) {
+      while (rows.next()) {
+        columns.add(
+            new Column(
+                rows.getString("COLUMN_NAME"),
+                modelType(
+                    rows.getInt("DATA_TYPE"),
+                    rows.getString("TYPE_NAME"),
+                    rows.getInt("COLUMN_SIZE"),
+                    rows.getInt("DECIMAL_DIGITS")),
+                rows.getInt("NULLABLE") != DatabaseMetaData.columnNoNulls));
+      }
+    }
+    Map<Integer, String> keyColumns = new TreeMap<>();
+    try (ResultSet rows = meta.getPrimaryKeys(catalog, schema, name)) {
+      while (rows.next()) {
+        keyColumns.put(rows.getInt("KEY_SEQ"), rows.getString("COLUMN_NAME"));
+      }
+    }
+    Map<String, List<String[]>> byConstraint = new LinkedHashMap<>();
+    try (ResultSet rows = meta.getImportedKeys(catalog, schema, name)) {
+      while (rows.next()) {
+        String constraint = rows.getString("FK_NAME");
+        byConstraint
+            .computeIfAbsent(constraint == null ? "" : constraint, k -> new ArrayList<>())
+            .add(
+                new String[] {
+                  rows.getString("FKCOLUMN_NAME"),
+                  rows.getString("PKTABLE_NAME"),
+                  rows.getString("PKCOLUMN_NAME")
+                });
+      }
+    } catch (SQLException notSupported) {
+      // Some catalogs do not report foreign keys; the spec simply has no relationships rules.
+    }
+    List<ForeignKey> foreignKeys = new ArrayList<>();
+    for (List<String[]> parts : byConstraint.values()) {
+      foreignKeys.add(
+          new ForeignKey(
+              parts.stream().map(p -> p[0]).toList(),
+              parts.get(0)[1],
+              parts.stream().map(p -> p[2]).toList()));
+    }
+    Map<String, String> source = new LinkedHashMap<>(sourceKeys);
+    String qualified =
+        schema == null || schema.isEmpty() || schema.equals("main") || schema.equals("public")
+            ? name
+            : schema + "." + name;
+    source.put("table", StarterSpec.quoted(qualified));
+    List<String> key = new ArrayList<>(keyColumns.values());
+    String note =
+        key.isEmpty()
+            ? "the table has no primary key: the first column is taken as the key; check it"
+            : null;
+    return new Table(name, "jdbc", source, columns, key, foreignKeys, note);
+  }
+
+  /** The model type of a JDBC column type. */
+  static String modelType(int sqlType, String typeName, int size, int digits) {
+    switch (sqlType) {
+      case Types.TINYINT:
+      case Types.SMALLINT:
+      case Types.INTEGER:
+        return "int";
+      case Types.BIGINT:
+        return "long";
+      case Types.DECIMAL:
+      case Types.NUMERIC:
+        if (size <= 0 || size > 38) {
+          // PostgreSQL's numeric without a precision: as wide as the warehouse allows.
+          return "decimal(38,9)";
+        }
+        return "decimal(" + size + "," + Math.max(0, Math.min(digits, size)) + ")";
+      case Types.REAL:
+      case Types.FLOAT:
+      case Types.DOUBLE:
+        return "decimal(38,9)";
+      case Types.BOOLEAN:
+      case Types.BIT:
+        return "boolean";
+      case Types.DATE:
+        return "date";
+      case Types.TIMESTAMP:
+      case Types.TIMESTAMP_WITH_TIMEZONE:
+        return "timestamp";
+      default:
+        String name = typeName == null ? "" : typeName.toLowerCase(Locale.ROOT);
+        if (name.startsWith("timestamp")) {
+          return "timestamp";
+        }
+        if (name.equals("bool") || name.equals("boolean")) {
+          return "boolean";
+        }
+        return "string";
+    }
+  }
+
+  /**
+   * The CSV files of {@code folder} (or {@code folder} itself, one file), each a table whose
+   * columns' types are inferred from up to {@link #SAMPLE} records.
+   *
+   * @param pathPrefix how the spec names the folder (the path as given on the command line)
+   */
+  public static List<Table> csvFiles(Path folder, String pathPrefix) throws IOException {
+    List<Path> files = new ArrayList<>();
+    if (Files.isRegularFile(folder)) {
+      files.add(folder);
+    } else {
+      try (Stream<Path> listed = Files.list(folder)) {
+        listed
+            .filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv"))
+            .sorted()
+            .forEach(files::add);
+      }
+    }
+    if (files.isEmpty()) {
+      throw new IllegalArgumentException("no .csv file in " + folder);
+    }
+    List<Table> tables = new ArrayList<>();
+    for (Path file : files) {
+      String path =
+          Files.isRegularFile(folder)
+              ? pathPrefix
+              : (pathPrefix.endsWith("/") ? pathPrefix : pathPrefix + "/") + file.getFileName();
+      tables.add(csvFile(file, path));
+    }
+    return tables;
+  }
+
+  private static Table csvFile(Path file, String path) throws IOException {
+    List<String> header;
+    List<List<String>> sample = new ArrayList<>();
+    try (CsvSource.Records records = CsvSource.records(file.toString(), CsvFormat.rfc4180())) {
+      header = records.next();
+      if (header == null) {
+        throw new IllegalArgumentException(file + " is empty; a header record is needed");
+      }
+      List<String> fields;
+      while (sample.size() < SAMPLE && (fields = records.next()) != null) {
+        sample.add(fields);
+      }
+    }
+    List<Column> columns = new ArrayList<>();
+    List<String> unique = new ArrayList<>();
+    String stem = file.getFileName().toString().replaceFirst("(?i)\\.csv$", "");
+    for (int i = 0; i < header.size(); i++) {
+      String type = SourceTypes.NULL;
+      boolean nullable = false;
+      Set<String> distinct = new HashSet<>();
+      for (List<String> record : sample) {
+        String value = i < record.size() ? record.get(i) : null;
+        String inferred = SourceTypes.infer(value);
+        if (inferred.equals(SourceTypes.NULL)) {
+          nullable = true;
+        } else {
+          type = type.equals(SourceTypes.NULL) ? inferred : SourceTypes.widest(type, inferred);
+          distinct.add(value.strip());
+        }
+      }
+      String modelType = type.equals(SourceTypes.NULL) ? "string" : fileType(type, sample, i);
+      // A sample says nothing of the values to come: a file's columns are nullable.
+      columns.add(new Column(header.get(i), modelType, true));
+      if (!nullable && !sample.isEmpty() && distinct.size() == sample.size()) {
+        unique.add(header.get(i));
+      }
+    }
+    String key = keyAmong(unique, stem);
+    Map<String, String> source = new LinkedHashMap<>();
+    source.put("path", StarterSpec.quoted(path));
+    List<String> keyList = key == null ? List.of() : List.of(key);
+    String note =
+        key == null
+            ? "no column's sampled values are all present and distinct: the first column is"
+                + " taken as the key; check it"
+            : "the key is a column whose sampled values are all present and distinct; check it";
+    return new Table(stem, "csv", source, columns, keyList, List.of(), note);
+  }
+
+  /**
+   * Of the columns whose sampled values are all present and distinct: {@code id} or {@code
+   * <file>_id}, else one ending in {@code id}, else the first; null when there is none.
+   */
+  private static String keyAmong(List<String> unique, String stem) {
+    String file = stem.toLowerCase(Locale.ROOT);
+    for (String column : unique) {
+      String lower = column.toLowerCase(Locale.ROOT);
+      if (lower.equals("id") || lower.equals(file + "_id")) {
+        return column;
+      }
+    }
+    for (String column : unique) {
+      if (column.toLowerCase(Locale.ROOT).endsWith("id")) {
+        return column;
+      }
+    }
+    return unique.isEmpty() ? null : unique.get(0);
+  }
+
+  /** Decimals get a precision and scale wide enough for the sampled values. */
+  private static String fileType(String family, List<List<String>> sample, int column) {
+    if (!family.equals("decimal")) {
+      return family;
+    }
+    int scale = 0;
+    int integer = 1;
+    for (List<String> record : sample) {
+      if (column >= record.size() || record.get(column) == null) {
+        continue;
+      }
+      String text = record.get(column).strip().replace("-", "").replace("+", "");
+      if (text.isEmpty()) {
+        continue;
+      }
+      int dot = text.indexOf('.');
+      scale = Math.max(scale, dot < 0 ? 0 : text.length() - dot - 1);
+      integer = Math.max(integer, dot < 0 ? text.length() : dot);
+    }
+    int precision = Math.min(38, Math.max(integer + scale, 18));
+    return "decimal(" + precision + "," + Math.min(scale, precision) + ")";
+  }
+}

@@ -1,0 +1,224 @@
+package dev.watershed.runners;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.watershed.io.jdbc.JdbcEndpoint;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code watershed init} on the customer-360 shop database (DuckDB), a PostgreSQL schema with
+ * foreign keys and a folder of CSV files: the starter spec validates, and a run loads every table
+ * unchanged.
+ */
+class InitTest {
+  private static final JdbcEndpoint POSTGRES =
+      JdbcEndpoint.of("jdbc:postgresql://127.0.0.1:5432/test").withUser("postgres");
+
+  @TempDir Path folder;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int watershed(Map<String, String> env, String... args) {
+    out.reset();
+    err.reset();
+    return new Watershed(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            env,
+            folder)
+        .execute(args);
+  }
+
+  private String output() {
+    return out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+  }
+
+  /** init, validate, run on the Direct runner; the spec's text. */
+  private String initAndRun(Map<String, String> env, String... initArgs) throws Exception {
+    String[] args = new String[initArgs.length + 3];
+    args[0] = "init";
+    System.arraycopy(initArgs, 0, args, 1, initArgs.length);
+    args[initArgs.length + 1] = "--out";
+    args[initArgs.length + 2] = "spec.yaml";
+    assertEquals(Watershed.OK, watershed(env, args), this::output);
+    String spec = Files.readString(folder.resolve("spec.yaml"));
+    assertEquals(Watershed.OK, watershed(env, "validate", "spec.yaml"), () -> output() + spec);
+    assertEquals(
+        Watershed.OK, watershed(env, "run", "spec.yaml", "--runner=direct"), () -> output() + spec);
+    assertTrue(output().contains("reconciled"), this::output);
+    return spec;
+  }
+
+  private JdbcEndpoint warehouse(String name) {
+    return JdbcEndpoint.of("jdbc:duckdb:" + folder.resolve("target/" + name + "/warehouse.duckdb"));
+  }
+
+  @Test
+  void theShopDatabaseLoadsUnchanged() throws Exception {
+    Path shop = folder.resolve("shop.duckdb");
+    String script =
+        Files.readString(Customer360Test.ROOT.resolve("test-data/customer360/small/shop.sql"));
+    try (Connection connection = JdbcEndpoint.of("jdbc:duckdb:" + shop).connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute(script);
+    }
+    String spec = initAndRun(Map.of(), "--from", "jdbc:duckdb:shop.duckdb");
+    assertTrue(spec.contains("name: shop"), spec);
+    assertTrue(spec.contains("key: [user_id]"), spec);
+    assertTrue(spec.contains("updated_at: timestamp"), spec);
+    assertTrue(spec.contains("app_users: { keep: latest, order_by: updated_at }"), spec);
+    String columns =
+        "user_id, email, first_name, last_name, country_code, phone, signed_up, updated_at";
+    Warehouse.assertSameLines(
+        Warehouse.csv(
+            JdbcEndpoint.of("jdbc:duckdb:" + shop),
+            "SELECT " + columns + " FROM app_users ORDER BY user_id"),
+        Warehouse.csv(warehouse("shop"), "SELECT " + columns + " FROM app_users ORDER BY user_id"),
+        "app_users");
+  }
+
+  @Test
+  void aPostgresSchemaWithForeignKeysLoadsUnchanged() throws Exception {
+    try (Connection connection = POSTGRES.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute("DROP SCHEMA IF EXISTS init_shop CASCADE");
+      statement.execute("CREATE SCHEMA init_shop");
+      statement.execute(
+          "CREATE TABLE init_shop.customers (customer_id int PRIMARY KEY, name text NOT NULL,"
+              + " country text, created_at timestamp)");
+      statement.execute(
+          "CREATE TABLE init_shop.orders (order_id bigint PRIMARY KEY, customer_id int NOT NULL"
+              + " REFERENCES init_shop.customers, amount numeric(10,2), status text,"
+              + " updated_at timestamptz NOT NULL)");
+      statement.execute(
+          "CREATE TABLE init_shop.order_lines (order_id bigint REFERENCES init_shop.orders,"
+              + " line_no int, sku text, qty int, PRIMARY KEY (order_id, line_no))");
+      statement.execute(
+          "INSERT INTO init_shop.customers SELECT i, 'customer ' || i, (ARRAY['DE','FR','US'])[i %"
+              + " 3 + 1], timestamp '2024-01-01 10:00:00' + i * interval '1 hour'"
+              + " FROM generate_series(1, 50) i");
+      statement.execute(
+          "INSERT INTO init_shop.orders SELECT i, 1 + i % 50, round((i * 7.31)::numeric, 2),"
+              + " CASE WHEN i % 4 = 0 THEN 'shipped' ELSE 'open' END,"
+              + " timestamptz '2024-02-01 00:00:00+00' + i * interval '1 minute'"
+              + " FROM generate_series(1, 200) i");
+      statement.execute(
+          "INSERT INTO init_shop.order_lines SELECT 1 + i % 200, i, 'SKU-' || (i % 17), 1 + i % 5"
+              + " FROM generate_series(1, 400) i");
+    }
+    String spec =
+        initAndRun(
+            Map.of("PGPASSWORD", "not-used-with-trust"),
+            "--from",
+            "jdbc:postgresql://127.0.0.1:5432/test",
+            "--user",
+            "postgres",
+            "--password-env",
+            "PGPASSWORD",
+            "--tables",
+            "init_shop.customers,init_shop.orders,init_shop.order_lines",
+            "--name",
+            "pg_shop");
+    assertFalse(spec.contains("not-used-with-trust"), "the spec names the variable only");
+    assertTrue(spec.contains("password: \"${env:PGPASSWORD}\""), spec);
+    assertTrue(spec.contains("table: init_shop.orders"), spec);
+    assertTrue(spec.contains("amount: decimal(10,2)"), spec);
+    assertTrue(spec.contains("incremental: { column: updated_at, tie_break: order_id }"), spec);
+    assertTrue(spec.contains("key: [order_id, line_no]"), spec);
+    assertTrue(
+        spec.contains("- relationships: { column: customer_id, to: customers.customer_id }"), spec);
+    assertTrue(spec.contains("- relationships: { column: order_id, to: orders.order_id }"), spec);
+    for (String[] table :
+        List.of(
+            new String[] {"customers", "customer_id, name, country, created_at", "customer_id"},
+            new String[] {
+              "orders", "order_id, customer_id, amount, status, updated_at", "order_id"
+            },
+            new String[] {"order_lines", "order_id, line_no, sku, qty", "order_id, line_no"})) {
+      Warehouse.assertSameLines(
+          Warehouse.csv(
+              POSTGRES,
+              "SELECT " + table[1] + " FROM init_shop." + table[0] + " ORDER BY " + table[2]),
+          Warehouse.csv(
+              warehouse("pg_shop"),
+              "SELECT " + table[1] + " FROM " + table[0] + " ORDER BY " + table[2]),
+          table[0]);
+    }
+  }
+
+  @Test
+  void aFolderOfCsvFilesLoadsUnchanged() throws Exception {
+    Path exports = folder.resolve("exports");
+    Files.createDirectories(exports);
+    Files.writeString(
+        exports.resolve("customers.csv"),
+        "customer_id,Full Name,signup,balance,active\n"
+            + "1,Ada Lovelace,2024-01-02,12.50,true\n"
+            + "2,Alan Turing,2024-02-03,-3.75,false\n"
+            + "3,Grace Hopper,,1200,true\n");
+    Files.writeString(
+        exports.resolve("orders.csv"),
+        "order_id,customer_id,amount,ordered_at\n"
+            + "100,1,9.99,2024-03-01T10:00:00Z\n"
+            + "101,1,19.5,2024-03-02T11:30:00Z\n"
+            + "102,3,5,2024-03-03T09:15:00Z\n");
+    String spec = initAndRun(Map.of(), "--from", "exports");
+    assertTrue(spec.contains("path: exports/customers.csv"), spec);
+    assertTrue(spec.contains("full_name: { from: \"Full Name\" }"), spec);
+    assertTrue(spec.contains("signup: date"), spec);
+    assertTrue(spec.contains("active: boolean"), spec);
+    assertTrue(spec.contains("ordered_at: timestamp"), spec);
+    // customer_id is unique in customers.csv but not in orders.csv: each file's own key.
+    assertTrue(spec.contains("key: [customer_id]"), spec);
+    assertTrue(spec.contains("key: [order_id]"), spec);
+    assertEquals(
+        List.of(
+            "customer_id,full_name,signup,balance,active",
+            "1,Ada Lovelace,2024-01-02,12.50,true",
+            "2,Alan Turing,2024-02-03,-3.75,false",
+            "3,Grace Hopper,,1200.00,true"),
+        Warehouse.csv(
+            warehouse("exports"),
+            "SELECT customer_id, full_name, signup, balance, active FROM customers"
+                + " ORDER BY customer_id"));
+    assertEquals(
+        List.of(
+            "order_id,customer_id,amount,ordered_at",
+            "100,1,9.99,2024-03-01 10:00:00",
+            "101,1,19.50,2024-03-02 11:30:00",
+            "102,3,5.00,2024-03-03 09:15:00"),
+        Warehouse.csv(
+            warehouse("exports"),
+            "SELECT order_id, customer_id, amount, ordered_at FROM orders ORDER BY order_id"));
+  }
+
+  @Test
+  void mistakesGiveOneClearMessage() throws Exception {
+    assertEquals(Watershed.SPEC_ERROR, watershed(Map.of(), "init", "--from", "nowhere"));
+    assertTrue(output().contains("--from nowhere: no such file or folder"), this::output);
+    assertEquals(
+        Watershed.SPEC_ERROR,
+        watershed(
+            Map.of(), "init", "--from", "jdbc:postgresql://postgres:s3cret@127.0.0.1:5432/test"));
+    assertTrue(output().contains("--password-env"), this::output);
+    assertFalse(output().contains("s3cret"), this::output);
+    assertEquals(
+        Watershed.FAILED,
+        watershed(Map.of(), "init", "--from", "jdbc:postgresql://127.0.0.1:9/test"));
+    assertTrue(output().contains("cannot read the tables of"), this::output);
+    assertFalse(output().contains("Exception"), this::output);
+  }
+}
