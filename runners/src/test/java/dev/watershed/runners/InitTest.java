@@ -160,6 +160,55 @@ class InitTest {
   }
 
   @Test
+  void aMariaDbDatabaseLoadsUnchanged() throws Exception {
+    JdbcEndpoint mariadb = JdbcEndpoint.of("jdbc:mariadb://127.0.0.1:3306/test").withUser("root");
+    try (Connection connection = mariadb.connect();
+        Statement statement = connection.createStatement()) {
+      statement.execute("DROP TABLE IF EXISTS init_contacts");
+      statement.execute("DROP TABLE IF EXISTS init_companies");
+      statement.execute(
+          "CREATE TABLE init_companies (company_id INT PRIMARY KEY, name VARCHAR(100) NOT NULL)");
+      statement.execute(
+          "CREATE TABLE init_contacts (contact_id INT PRIMARY KEY, company_id INT,"
+              + " email VARCHAR(200), score DECIMAL(6,2), modified_at DATETIME,"
+              + " FOREIGN KEY (company_id) REFERENCES init_companies (company_id))");
+      statement.execute("INSERT INTO init_companies VALUES (1, 'Acme'), (2, 'Globex')");
+      statement.execute(
+          "INSERT INTO init_contacts VALUES (10, 1, 'a@acme.test', 12.50, '2024-05-01 08:00:00'),"
+              + " (11, 2, 'b@globex.test', NULL, '2024-05-02 09:30:00'),"
+              + " (12, NULL, NULL, -1.25, NULL)");
+    }
+    String spec =
+        initAndRun(
+            Map.of(),
+            "--from",
+            "jdbc:mariadb://127.0.0.1:3306/test",
+            "--user",
+            "root",
+            "--tables",
+            "init_companies,init_contacts");
+    assertTrue(spec.contains("score: decimal(6,2)"), spec);
+    assertTrue(spec.contains("init_contacts: { keep: latest, order_by: modified_at }"), spec);
+    // modified_at may be null: an incremental read would never see such a row, so none is offered.
+    assertFalse(spec.contains("incremental:"), spec);
+    assertTrue(
+        spec.contains("- relationships: { column: company_id, to: init_companies.company_id }"),
+        spec);
+    for (String[] table :
+        List.of(
+            new String[] {"init_companies", "company_id, name", "company_id"},
+            new String[] {"init_contacts", "contact_id, company_id, email, score", "contact_id"})) {
+      Warehouse.assertSameLines(
+          Warehouse.csv(
+              mariadb, "SELECT " + table[1] + " FROM " + table[0] + " ORDER BY " + table[2]),
+          Warehouse.csv(
+              warehouse("test"),
+              "SELECT " + table[1] + " FROM " + table[0] + " ORDER BY " + table[2]),
+          table[0]);
+    }
+  }
+
+  @Test
   void aFolderOfCsvFilesLoadsUnchanged() throws Exception {
     Path exports = folder.resolve("exports");
     Files.createDirectories(exports);

@@ -49,7 +49,10 @@ public final class Catalogs {
     try (Connection connection = endpoint.connect()) {
       DatabaseMetaData meta = connection.getMetaData();
       List<String[]> found = new ArrayList<>();
-      try (ResultSet rows = meta.getTables(null, null, "%", new String[] {"TABLE", "BASE TABLE"})) {
+      // The connection's own database (MariaDB lists every database's tables otherwise).
+      String database = connection.getCatalog();
+      try (ResultSet rows =
+          meta.getTables(database, null, "%", new String[] {"TABLE", "BASE TABLE"})) {
         while (rows.next()) {
           String schema = rows.getString("TABLE_SCHEM");
           String name = rows.getString("TABLE_NAME");

@@ -66,7 +66,8 @@ public final class StarterSpec {
         if (!table.key().isEmpty()) {
           y.append("    key: ").append(list(table.key())).append('\n');
         }
-        if (version != null && table.key().size() == 1 && isTimestamp(table, version)) {
+        // Only a column that is never null: an incremental read never sees a row without a mark.
+        if (version != null && table.key().size() == 1 && isNotNullTimestamp(table, version)) {
           y.append("    # read only rows changed since the last run (a mark kept per source)\n")
               .append("    incremental: { column: ")
               .append(quoted(version))
@@ -176,9 +177,10 @@ public final class StarterSpec {
     return null;
   }
 
-  private static boolean isTimestamp(Table table, String column) {
+  private static boolean isNotNullTimestamp(Table table, String column) {
     return table.columns().stream()
-        .anyMatch(c -> c.name().equals(column) && c.type().equals("timestamp"));
+        .anyMatch(
+            c -> c.name().equals(column) && c.type().equals("timestamp") && !c.nullable());
   }
 
   /** A model or source name from a table's: lower case, other characters as {@code _}. */
