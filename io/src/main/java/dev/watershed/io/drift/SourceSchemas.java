@@ -128,11 +128,30 @@ public final class SourceSchemas {
     }
   }
 
-  /** The columns of a JDBC table or query as the driver reports them. */
+  /**
+   * A column of a JDBC table or query: its name, type and whether the driver says it may be null.
+   */
+  public record JdbcColumn(String name, String type, boolean nullable) {}
+
+  /** The columns of a JDBC table or query as the driver reports them: name to type. */
   public static Map<String, String> jdbc(
       JdbcEndpoint endpoint, String table, String query, String initSqlPath)
       throws SQLException, IOException {
     Map<String, String> types = new LinkedHashMap<>();
+    for (JdbcColumn column : jdbcColumns(endpoint, table, query, initSqlPath)) {
+      types.put(column.name(), column.type());
+    }
+    return types;
+  }
+
+  /**
+   * The columns of a JDBC table or query; {@code nullable} is true only where the driver knows the
+   * column may be null (a query's computed columns are often unknown, so false).
+   */
+  public static List<JdbcColumn> jdbcColumns(
+      JdbcEndpoint endpoint, String table, String query, String initSqlPath)
+      throws SQLException, IOException {
+    List<JdbcColumn> columns = new ArrayList<>();
     try (Connection connection = endpoint.connect();
         Statement statement = connection.createStatement()) {
       if (initSqlPath != null) {
@@ -145,11 +164,15 @@ public final class SourceSchemas {
       try (ResultSet result = statement.executeQuery("SELECT * FROM " + from + " WHERE 1 = 0")) {
         ResultSetMetaData meta = result.getMetaData();
         for (int c = 1; c <= meta.getColumnCount(); c++) {
-          types.put(meta.getColumnName(c), type(meta.getColumnType(c), meta.getColumnTypeName(c)));
+          columns.add(
+              new JdbcColumn(
+                  meta.getColumnName(c),
+                  type(meta.getColumnType(c), meta.getColumnTypeName(c)),
+                  meta.isNullable(c) == ResultSetMetaData.columnNullable));
         }
       }
     }
-    return types;
+    return columns;
   }
 
   static String type(int sqlType, String typeName) {

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.compose;
 
+import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.pipelines.config.ClosestName;
 import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.SourceConfig;
@@ -39,6 +40,7 @@ public final class SourceColumns {
       try {
         columns = jdbc.observeColumns(spec).keySet();
         expected = Drift.expectedColumns(spec, source);
+        noteNullableMark(spec, jdbc, notes);
       } catch (Exception e) {
         notes.add(
             "the columns of source '"
@@ -80,5 +82,37 @@ public final class SourceColumns {
       }
     }
     return errors;
+  }
+
+  /**
+   * An incremental mark column the catalog says may be null: a row whose mark is null is outside
+   * every range after the first run's, so it would never be read; the run is told, not refused.
+   */
+  private static void noteNullableMark(Spec spec, JdbcSourceType.Config jdbc, List<String> notes)
+      throws Exception {
+    if (jdbc.incremental() == null || jdbc.table() == null) {
+      return;
+    }
+    String mark = jdbc.incremental().column();
+    for (SourceSchemas.JdbcColumn column :
+        SourceSchemas.jdbcColumns(
+            jdbc.endpoint(),
+            jdbc.table(),
+            null,
+            jdbc.initSql() == null ? null : spec.resolve(jdbc.initSql()))) {
+      if (column.name().equalsIgnoreCase(mark) && column.nullable()) {
+        notes.add(
+            "source '"
+                + jdbc.name()
+                + "': its incremental column '"
+                + mark
+                + "' may be null, and a row whose "
+                + mark
+                + " is null is read only by a run without a stored mark (the first); declare the"
+                + " column NOT NULL, or read coalesce("
+                + mark
+                + ", <a time>) in a query");
+      }
+    }
   }
 }

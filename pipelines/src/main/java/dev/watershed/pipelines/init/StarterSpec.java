@@ -179,8 +179,7 @@ public final class StarterSpec {
 
   private static boolean isNotNullTimestamp(Table table, String column) {
     return table.columns().stream()
-        .anyMatch(
-            c -> c.name().equals(column) && c.type().equals("timestamp") && !c.nullable());
+        .anyMatch(c -> c.name().equals(column) && c.type().equals("timestamp") && !c.nullable());
   }
 
   /** A model or source name from a table's: lower case, other characters as {@code _}. */
