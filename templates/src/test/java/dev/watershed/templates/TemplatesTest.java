@@ -99,6 +99,7 @@ class TemplatesTest {
     String spec =
         Files.readString(ROOT.resolve("test-data/customer360/integration.yaml"))
             .replace("test-data/customer360/", ROOT.resolve("test-data/customer360/small") + "/")
+            .replace("test-data/lookups/", ROOT.resolve("test-data/lookups") + "/")
             .replace("target/customer360", folder.resolve("out").toString());
     List<String> args = offlineDataflow("watershed-spec");
     args.add("--spec=" + spec);

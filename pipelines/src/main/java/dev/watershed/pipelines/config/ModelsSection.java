@@ -39,7 +39,14 @@ final class ModelsSection {
           ModelTypes.field(field, type);
           builder.field(field, type);
         } catch (IllegalArgumentException e) {
-          fields.error(field, e.getMessage());
+          boolean split = type.matches("(?i)\\s*decimal\\s*\\(\\s*\\d+\\s*");
+          fields.error(
+              field,
+              e.getMessage()
+                  + (split
+                      ? "; inside { } the comma of decimal(p,s) ends the value: quote it"
+                          + " (\"decimal(10,2)\") or list the fields one per line"
+                      : ""));
           ok = false;
         }
       }

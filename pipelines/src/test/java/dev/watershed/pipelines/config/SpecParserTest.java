@@ -270,6 +270,18 @@ class SpecParserTest {
   }
 
   @Test
+  void aDecimalSplitByAFlowMappingSaysHowToWriteIt() {
+    SpecException e =
+        assertThrows(
+            SpecException.class,
+            () ->
+                parse(VALID.replace("      balance: decimal(10,2)", "      balance: decimal(10")));
+    assertTrue(
+        e.getMessage().contains("inside { } the comma of decimal(p,s) ends the value"),
+        e.getMessage());
+  }
+
+  @Test
   void aBadExpressionNamesItsPathLineAndPosition() {
     assertError(
         withQuality("    - expression: \"balance >= 0 and mail is not null\""),
