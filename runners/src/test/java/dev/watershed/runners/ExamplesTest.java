@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.io.kafka.LocalKafka;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -29,13 +30,26 @@ class ExamplesTest {
 
   private String summary;
 
-  /** The example with its target/ folder moved under the test's own, run with {@code args}. */
   private int run(String example) throws Exception {
+    return run(example, Map.of());
+  }
+
+  /**
+   * The example with its target/ folder moved under the test's own and {@code replace}d text (a
+   * broker's address), run on the Direct runner with {@code args}.
+   */
+  private int run(String example, Map<String, String> replace, String... args) throws Exception {
     String yaml =
         Files.readString(ROOT.resolve("examples/" + example))
             .replace("target/examples", output.toString());
+    for (Map.Entry<String, String> change : replace.entrySet()) {
+      yaml = yaml.replace(change.getKey(), change.getValue());
+    }
     Path spec = output.resolve(example);
     Files.writeString(spec, yaml);
+    List<String> command =
+        new java.util.ArrayList<>(List.of("run", spec.toString(), "--runner=direct"));
+    command.addAll(List.of(args));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code =
@@ -44,7 +58,7 @@ class ExamplesTest {
                 new PrintStream(err, true, StandardCharsets.UTF_8),
                 Map.of(),
                 ROOT)
-            .execute("run", spec.toString(), "--runner=direct");
+            .execute(command.toArray(String[]::new));
     summary = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
     return code;
   }
@@ -122,5 +136,40 @@ class ExamplesTest {
             "Edsger Dijkstra,edsger@example.nl,+31207940199",
             "Grace Hopper,grace@navy.example,+12127360133"),
         Warehouse.csv(warehouse, "SELECT name, email, phone FROM customer_golden ORDER BY name"));
+  }
+
+  @Test
+  void debeziumEventsBecomeAWarehouseTableWithSoftDeletesAndHistory() throws Exception {
+    try (LocalKafka kafka = LocalKafka.start()) {
+      String topic = "crm.public.customers.examples";
+      kafka.createTopic(topic, 2);
+      ChangeEvents events = ChangeEvents.generate(20261202L, 200);
+      events.publish(kafka.bootstrapServers(), topic, 0, events.delivery().size());
+      Map<String, String> broker =
+          Map.of(
+              "bootstrap_servers: localhost:9092",
+              "bootstrap_servers: " + kafka.bootstrapServers(),
+              "topic: crm.public.customers",
+              "topic: " + topic);
+      // What is there now, as the first one-liner says.
+      assertEquals(
+          Watershed.OK, run("debezium-to-warehouse.yaml", broker, "--mode=batch"), () -> summary);
+      assertTrue(summary.contains("reconciled"), summary);
+      JdbcEndpoint warehouse =
+          JdbcEndpoint.of("jdbc:duckdb:" + output.resolve("crm-changes.duckdb"));
+      String compared =
+          StreamingDemo.compare(
+              warehouse, "customer", events.finalRows(), events.deleted().keySet(), true);
+      assertTrue(compared.startsWith("matches"), compared);
+      // Every key has its history; a key's versions are the changes of email or status it saw.
+      List<String> history =
+          Warehouse.csv(
+              warehouse,
+              "SELECT count(DISTINCT customer_id) >= "
+                  + events.finalRows().size()
+                  + " AS every_key, count(*) > count(DISTINCT customer_id) AS versions"
+                  + " FROM customer_history");
+      assertEquals(List.of("every_key,versions", "true,true"), history);
+    }
   }
 }
