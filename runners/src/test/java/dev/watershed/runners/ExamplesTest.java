@@ -29,6 +29,7 @@ class ExamplesTest {
   @TempDir Path output;
 
   private String summary;
+  private Map<String, String> environment = Map.of();
 
   private int run(String example) throws Exception {
     return run(example, Map.of());
@@ -56,7 +57,7 @@ class ExamplesTest {
         new Watershed(
                 new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8),
-                Map.of(),
+                environment,
                 ROOT)
             .execute(command.toArray(String[]::new));
     summary = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
@@ -171,5 +172,28 @@ class ExamplesTest {
                   + " FROM customer_history");
       assertEquals(List.of("every_key,versions", "true,true"), history);
     }
+  }
+
+  @Test
+  void aHelpDeskApiLoadsTheTicketsTheExportHolds() throws Exception {
+    Path small = ROOT.resolve("test-data/customer360/small");
+    try (ApiDemo api = new ApiDemo(small.resolve("support_tickets.jsonl"))) {
+      environment = Map.of("HELPDESK_TOKEN", ApiDemo.KEY);
+      assertEquals(
+          Watershed.OK,
+          run(
+              "api-to-warehouse.yaml",
+              Map.of("base_url: https://helpdesk.example.com/v2", "base_url: " + api.baseUrl())),
+          () -> summary);
+      assertTrue(summary.contains("reconciled"), summary);
+      assertTrue(!summary.contains(ApiDemo.KEY), "the token never shows");
+    }
+    // The same tickets as the customer-360 job's, which read the API's export.
+    Warehouse.assertSameLines(
+        Warehouse.lines(small.resolve("expected/ticket.csv")),
+        Warehouse.csv(
+            JdbcEndpoint.of("jdbc:duckdb:" + output.resolve("help-desk.duckdb")),
+            "SELECT * FROM ticket ORDER BY ticket_id"),
+        "ticket");
   }
 }

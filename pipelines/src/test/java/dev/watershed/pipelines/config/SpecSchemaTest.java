@@ -77,9 +77,16 @@ class SpecSchemaTest {
   }
 
   @Test
-  void theTwoStoresExampleMeetsTheSchema() throws Exception {
-    String spec = Files.readString(ROOT.resolve("test-data/two-stores/two-stores.yaml"));
-    assertEquals(List.of(), problems(spec));
+  void theExamplesMeetTheSchema() throws Exception {
+    List<Path> specs = new java.util.ArrayList<>();
+    specs.add(ROOT.resolve("test-data/two-stores/two-stores.yaml"));
+    try (var files = Files.list(ROOT.resolve("examples"))) {
+      files.filter(f -> f.toString().endsWith(".yaml")).sorted().forEach(specs::add);
+    }
+    assertTrue(specs.size() > 5, specs::toString);
+    for (Path spec : specs) {
+      assertEquals(List.of(), problems(Files.readString(spec)), spec.toString());
+    }
   }
 
   @Test
