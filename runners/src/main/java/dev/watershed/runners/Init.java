@@ -75,12 +75,12 @@ final class Init {
               .println(
                   "error: --from "
                       + from
-                      + ": no such file or folder; give a JDBC URL, a CSV file or"
-                      + " a folder of CSV files");
+                      + ": no such file or folder; give a JDBC URL, a CSV or JSON lines file,"
+                      + " or a folder of them");
           return Watershed.SPEC_ERROR;
         }
-        found = Catalogs.csvFiles(path, from);
-        String base = path.getFileName().toString().replaceFirst("(?i)\\.csv$", "");
+        found = Catalogs.files(path, from);
+        String base = path.getFileName().toString().replaceFirst("(?i)\\.(csv|jsonl|ndjson)$", "");
         specName = name != null ? name : base;
       }
     } catch (IllegalArgumentException e) {

@@ -255,6 +255,39 @@ class InitTest {
   }
 
   @Test
+  void jsonLinesFilesWithNestedObjectsLoadUnchanged() throws Exception {
+    Path events = folder.resolve("events");
+    Files.createDirectories(events);
+    Files.writeString(
+        events.resolve("signups.jsonl"),
+        String.join(
+            "\n",
+            "{\"signup_id\": 1, \"user\": {\"email\": \"a@example.com\", \"plan\": \"pro\"},"
+                + " \"amount\": 12.5, \"at\": \"2024-03-01T10:00:00Z\", \"tags\": [\"x\"]}",
+            "{\"signup_id\": 2, \"user\": {\"email\": \"b@example.com\"}, \"amount\": 3,"
+                + " \"at\": \"2024-03-02T11:00:00Z\"}",
+            "not json at all",
+            ""));
+    String spec = initAndRun(Map.of(), "--from", "events");
+    assertTrue(spec.contains("type: jsonl"), spec);
+    assertTrue(spec.contains("user_email: { from: user.email }"), spec);
+    assertTrue(spec.contains("key: [signup_id]"), spec);
+    assertTrue(spec.contains("at: timestamp"), spec);
+    assertEquals(
+        List.of(
+            "signup_id,user_email,user_plan,amount,at,tags",
+            // decimal(18,1): the scale the sampled values need; an array kept as its JSON text.
+            "1,a@example.com,pro,12.5,2024-03-01 10:00:00,\"[\"\"x\"\"]\"",
+            "2,b@example.com,,3.0,2024-03-02 11:00:00,"),
+        Warehouse.csv(
+            warehouse("events"),
+            "SELECT signup_id, user_email, user_plan, amount, \"at\", tags FROM signups"
+                + " ORDER BY signup_id"));
+    // The line that is not JSON is a dead letter, not lost.
+    assertTrue(output().contains("reconciled"), this::output);
+  }
+
+  @Test
   void mistakesGiveOneClearMessage() throws Exception {
     assertEquals(Watershed.SPEC_ERROR, watershed(Map.of(), "init", "--from", "nowhere"));
     assertTrue(output().contains("--from nowhere: no such file or folder"), this::output);

@@ -1,5 +1,7 @@
 package dev.watershed.pipelines.init;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.jdbc.JdbcEndpoint;
@@ -31,6 +33,8 @@ import java.util.stream.Stream;
  * from a sample of values, a key where a column's sampled values are all present and distinct).
  */
 public final class Catalogs {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   /** Values sampled per CSV file to infer types and a key. */
   public static final int SAMPLE = 10_000;
 
@@ -204,20 +208,17 @@ public final class Catalogs {
    *
    * @param pathPrefix how the spec names the folder (the path as given on the command line)
    */
-  public static List<Table> csvFiles(Path folder, String pathPrefix) throws IOException {
+  public static List<Table> files(Path folder, String pathPrefix) throws IOException {
     List<Path> files = new ArrayList<>();
     if (Files.isRegularFile(folder)) {
       files.add(folder);
     } else {
       try (Stream<Path> listed = Files.list(folder)) {
-        listed
-            .filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv"))
-            .sorted()
-            .forEach(files::add);
+        listed.filter(p -> isCsv(p) || isJsonLines(p)).sorted().forEach(files::add);
       }
     }
     if (files.isEmpty()) {
-      throw new IllegalArgumentException("no .csv file in " + folder);
+      throw new IllegalArgumentException("no .csv or .jsonl file in " + folder);
     }
     List<Table> tables = new ArrayList<>();
     for (Path file : files) {
@@ -225,9 +226,18 @@ public final class Catalogs {
           Files.isRegularFile(folder)
               ? pathPrefix
               : (pathPrefix.endsWith("/") ? pathPrefix : pathPrefix + "/") + file.getFileName();
-      tables.add(csvFile(file, path));
+      tables.add(isJsonLines(file) ? jsonLinesFile(file, path) : csvFile(file, path));
     }
     return tables;
+  }
+
+  private static boolean isCsv(Path file) {
+    return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv");
+  }
+
+  private static boolean isJsonLines(Path file) {
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    return name.endsWith(".jsonl") || name.endsWith(".ndjson");
   }
 
   private static Table csvFile(Path file, String path) throws IOException {
@@ -243,9 +253,79 @@ public final class Catalogs {
         sample.add(fields);
       }
     }
+    return sampled(file, "csv", path, header, sample);
+  }
+
+  /**
+   * A JSON lines file: the fields of its sampled objects in the order first seen, nested objects as
+   * dotted paths ({@code owner.email}, as the jsonl source reads them), arrays as their JSON text;
+   * lines that are not objects are left out of the sample.
+   */
+  private static Table jsonLinesFile(Path file, String path) throws IOException {
+    List<String> header = new ArrayList<>();
+    List<Map<String, String>> objects = new ArrayList<>();
+    try (java.io.BufferedReader lines =
+        Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+      String line;
+      while (objects.size() < SAMPLE && (line = lines.readLine()) != null) {
+        if (line.isBlank()) {
+          continue;
+        }
+        JsonNode node;
+        try {
+          node = JSON.readTree(line);
+        } catch (IOException notJson) {
+          continue;
+        }
+        if (node == null || !node.isObject()) {
+          continue;
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        flatten("", node, values);
+        for (String field : values.keySet()) {
+          if (!header.contains(field)) {
+            header.add(field);
+          }
+        }
+        objects.add(values);
+      }
+    }
+    if (header.isEmpty()) {
+      throw new IllegalArgumentException(file + " holds no JSON object to read fields from");
+    }
+    List<List<String>> sample = new ArrayList<>();
+    for (Map<String, String> object : objects) {
+      List<String> row = new ArrayList<>();
+      for (String field : header) {
+        row.add(object.get(field));
+      }
+      sample.add(row);
+    }
+    return sampled(file, "jsonl", path, header, sample);
+  }
+
+  private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
+    node.fields()
+        .forEachRemaining(
+            field -> {
+              String name = prefix + field.getKey();
+              JsonNode value = field.getValue();
+              if (value.isObject()) {
+                flatten(name + ".", value, out);
+              } else if (value.isNull()) {
+                out.put(name, null);
+              } else {
+                out.put(name, value.isValueNode() ? value.asText() : value.toString());
+              }
+            });
+  }
+
+  /** A file's table from its columns and sampled values: types, nullability and a key. */
+  private static Table sampled(
+      Path file, String sourceType, String path, List<String> header, List<List<String>> sample) {
     List<Column> columns = new ArrayList<>();
     List<String> unique = new ArrayList<>();
-    String stem = file.getFileName().toString().replaceFirst("(?i)\\.csv$", "");
+    String stem = file.getFileName().toString().replaceFirst("(?i)\\.(csv|jsonl|ndjson)$", "");
     for (int i = 0; i < header.size(); i++) {
       String type = SourceTypes.NULL;
       boolean nullable = false;
@@ -276,7 +356,7 @@ public final class Catalogs {
             ? "no column's sampled values are all present and distinct: the first column is"
                 + " taken as the key; check it"
             : "the key is a column whose sampled values are all present and distinct; check it";
-    return new Table(stem, "csv", source, columns, keyList, List.of(), note);
+    return new Table(stem, sourceType, source, columns, keyList, List.of(), note);
   }
 
   /**
