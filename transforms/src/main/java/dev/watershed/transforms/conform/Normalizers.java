@@ -293,8 +293,12 @@ public final class Normalizers {
     if (text == null) {
       return null;
     }
-    for (DateTimeFormatter format :
-        formats.isEmpty() ? List.of(DateTimeFormatter.ISO_LOCAL_DATE) : formats) {
+    // Without formats a longer text is a timestamp: no ISO date parse (and exception) for it.
+    List<DateTimeFormatter> candidates =
+        formats.isEmpty()
+            ? (text.length() > 10 ? List.of() : List.of(DateTimeFormatter.ISO_LOCAL_DATE))
+            : formats;
+    for (DateTimeFormatter format : candidates) {
       try {
         return LocalDate.from(format.parse(text));
       } catch (DateTimeException e) {

@@ -963,6 +963,15 @@ final class Nodes {
 
   // ---- values ----
 
+  /** True when an ISO date-time text ends in Z or an offset after its time. */
+  private static boolean hasOffset(String s) {
+    if (s.endsWith("Z") || s.endsWith("z")) {
+      return true;
+    }
+    int time = s.indexOf('T');
+    return time > 0 && (s.indexOf('+', time) > 0 || s.indexOf('-', time) > 0);
+  }
+
   private static final Pattern SHORT_OFFSET = Pattern.compile("T.*[+-]\\d\\d$");
 
   /** A row's value in the expression's own types: numbers as BigDecimal, instants as Instant. */
@@ -1059,14 +1068,18 @@ final class Nodes {
       return LocalDate.ofInstant(i, ZoneOffset.UTC);
     }
     String s = text(v).trim();
-    try {
-      return LocalDate.parse(s);
-    } catch (DateTimeException e) {
+    // Decided by shape, so that a timestamp's text costs no exception per row.
+    if (s.length() == 10) {
       try {
-        return LocalDate.ofInstant(timestamp(s), ZoneOffset.UTC);
-      } catch (ExpressionException notTimestamp) {
+        return LocalDate.parse(s);
+      } catch (DateTimeException e) {
         throw new ExpressionException("'" + v + "' is not a date (yyyy-MM-dd)");
       }
+    }
+    try {
+      return LocalDate.ofInstant(timestamp(s), ZoneOffset.UTC);
+    } catch (ExpressionException notTimestamp) {
+      throw new ExpressionException("'" + v + "' is not a date (yyyy-MM-dd)");
     }
   }
 
@@ -1090,18 +1103,15 @@ final class Nodes {
       // PostgreSQL's text form ends in +HH.
       s = s + ":00";
     }
+    // Decided by shape, so that parsing costs no exception per row.
     try {
-      return OffsetDateTime.parse(s).toInstant();
-    } catch (DateTimeException e) {
-      // no offset
-    }
-    try {
+      if (s.length() == 10) {
+        return LocalDate.parse(s).atStartOfDay().toInstant(ZoneOffset.UTC);
+      }
+      if (hasOffset(s)) {
+        return OffsetDateTime.parse(s).toInstant();
+      }
       return LocalDateTime.parse(s).toInstant(ZoneOffset.UTC);
-    } catch (DateTimeException e) {
-      // a date alone
-    }
-    try {
-      return LocalDate.parse(s).atStartOfDay().toInstant(ZoneOffset.UTC);
     } catch (DateTimeException e) {
       throw new ExpressionException("'" + v + "' is not a timestamp (ISO-8601)");
     }
