@@ -288,6 +288,33 @@ class InitTest {
   }
 
   @Test
+  void dailyExportsOfOneSeriesBecomeOneSource() throws Exception {
+    Path exports = folder.resolve("daily");
+    Files.createDirectories(exports);
+    for (String day : List.of("2024-03-01", "2024-03-02")) {
+      Files.copy(
+          Customer360Test.ROOT.resolve("examples/data/exports/customers-" + day + ".csv"),
+          exports.resolve("customers-" + day + ".csv"));
+    }
+    Files.writeString(exports.resolve("plans.csv"), "code,name\nP1,Starter\nP2,Pro\n");
+    String spec = initAndRun(Map.of(), "--from", "daily");
+    assertTrue(
+        spec.contains("  customers:\n    type: csv\n    path: daily/customers-*-*-*.csv"), spec);
+    assertTrue(spec.contains("  plans:\n    type: csv\n    path: daily/plans.csv"), spec);
+    // customer 1002 is in both files: merged by key, five customers.
+    assertEquals(
+        List.of(
+            "customer_no,name",
+            "1001,Ada Lovelace",
+            "1002,Alan Turing",
+            "1003,Grace Hopper",
+            "1004,Edsger Dijkstra",
+            "1005,Nobody"),
+        Warehouse.csv(
+            warehouse("daily"), "SELECT customer_no, name FROM customers ORDER BY customer_no"));
+  }
+
+  @Test
   void mistakesGiveOneClearMessage() throws Exception {
     assertEquals(Watershed.SPEC_ERROR, watershed(Map.of(), "init", "--from", "nowhere"));
     assertTrue(output().contains("--from nowhere: no such file or folder"), this::output);

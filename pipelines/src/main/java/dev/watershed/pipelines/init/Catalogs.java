@@ -221,14 +221,95 @@ public final class Catalogs {
       throw new IllegalArgumentException("no .csv or .jsonl file in " + folder);
     }
     List<Table> tables = new ArrayList<>();
+    String prefix = pathPrefix.endsWith("/") ? pathPrefix : pathPrefix + "/";
     for (Path file : files) {
-      String path =
-          Files.isRegularFile(folder)
-              ? pathPrefix
-              : (pathPrefix.endsWith("/") ? pathPrefix : pathPrefix + "/") + file.getFileName();
+      String path = Files.isRegularFile(folder) ? pathPrefix : prefix + file.getFileName();
       tables.add(isJsonLines(file) ? jsonLinesFile(file, path) : csvFile(file, path));
     }
-    return tables;
+    return Files.isRegularFile(folder) ? tables : series(files, tables, prefix);
+  }
+
+  /**
+   * Files of one series (daily exports: {@code customers-2024-03-01.csv}, {@code
+   * customers-2024-03-02.csv}) as one source: same format, same columns, names equal but for their
+   * digits. The series reads them all by a glob ({@code customers-*-*-*.csv}); column types widen
+   * to hold every file's sample.
+   */
+  private static List<Table> series(List<Path> files, List<Table> tables, String prefix) {
+    Map<String, List<Integer>> groups = new LinkedHashMap<>();
+    for (int i = 0; i < files.size(); i++) {
+      String name = files.get(i).getFileName().toString();
+      String pattern = name.replaceAll("\\d+", "*");
+      List<String> columns = tables.get(i).columns().stream().map(Column::name).toList();
+      groups
+          .computeIfAbsent(
+              tables.get(i).type() + "|" + pattern + "|" + columns, k -> new ArrayList<>())
+          .add(i);
+    }
+    List<Table> out = new ArrayList<>();
+    for (List<Integer> group : groups.values()) {
+      Table first = tables.get(group.get(0));
+      String pattern = files.get(group.get(0)).getFileName().toString().replaceAll("\\d+", "*");
+      if (group.size() == 1 || !pattern.contains("*")) {
+        group.forEach(i -> out.add(tables.get(i)));
+        continue;
+      }
+      List<Column> columns = new ArrayList<>(first.columns());
+      boolean sameKey = true;
+      for (int i : group.subList(1, group.size())) {
+        Table other = tables.get(i);
+        sameKey &= other.key().equals(first.key());
+        for (int c = 0; c < columns.size(); c++) {
+          Column mine = columns.get(c);
+          columns.set(
+              c, new Column(mine.name(), widest(mine.type(), other.columns().get(c).type()), true));
+        }
+      }
+      String stem = pattern.replaceFirst("(?i)\\.(csv|jsonl|ndjson)$", "");
+      String name = stem.replace("*", "").replaceAll("[-_.]+$", "").replaceAll("[-_.]{2,}", "_");
+      Map<String, String> source = new LinkedHashMap<>();
+      source.put("path", StarterSpec.quoted(prefix + pattern));
+      out.add(
+          new Table(
+              name.isEmpty() ? "files" : name,
+              first.type(),
+              source,
+              columns,
+              sameKey ? first.key() : List.of(),
+              List.of(),
+              group.size()
+                  + " files of one series, read by one glob; the key is unique within each file"
+                  + " (a later file's row replaces an earlier one's); check it"));
+    }
+    return out;
+  }
+
+  /** The narrower of two model types widened to hold both. */
+  private static String widest(String a, String b) {
+    if (a.equals(b)) {
+      return a;
+    }
+    boolean aNumber = a.equals("int") || a.equals("long") || a.startsWith("decimal");
+    boolean bNumber = b.equals("int") || b.equals("long") || b.startsWith("decimal");
+    if (aNumber && bNumber) {
+      if (!a.startsWith("decimal") && !b.startsWith("decimal")) {
+        return "long";
+      }
+      int scale = Math.max(scaleOf(a), scaleOf(b));
+      return "decimal(" + Math.min(38, Math.max(18, 18 + scale)) + "," + scale + ")";
+    }
+    if ((a.equals("date") && b.equals("timestamp"))
+        || (a.equals("timestamp") && b.equals("date"))) {
+      return "timestamp";
+    }
+    return "string";
+  }
+
+  private static int scaleOf(String type) {
+    if (!type.startsWith("decimal(")) {
+      return 0;
+    }
+    return Integer.parseInt(type.substring(type.indexOf(',') + 1, type.indexOf(')')).trim());
   }
 
   private static boolean isCsv(Path file) {

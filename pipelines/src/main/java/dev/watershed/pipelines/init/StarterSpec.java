@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * DuckDB warehouse sink. {@code validate} passes on it and {@code run} loads the data unchanged.
  */
 public final class StarterSpec {
-  private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_./][A-Za-z0-9_./-]*");
+  private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9_./][A-Za-z0-9_./*-]*");
   private static final List<String> VERSION_NAMES =
       List.of("updated_at", "modified_at", "last_modified", "updated", "modified", "version");
 
