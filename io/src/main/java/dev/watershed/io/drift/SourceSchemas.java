@@ -175,7 +175,8 @@ public final class SourceSchemas {
     return columns;
   }
 
-  static String type(int sqlType, String typeName) {
+  /** The type family of a JDBC column: int, long, decimal, boolean, date, timestamp, string. */
+  public static String type(int sqlType, String typeName) {
     switch (sqlType) {
       case Types.TINYINT:
       case Types.SMALLINT:
@@ -199,6 +200,9 @@ public final class SourceSchemas {
         return "timestamp";
       default:
         String name = typeName == null ? "" : typeName.toLowerCase(Locale.ROOT);
+        if (name.equals("bool")) {
+          return "boolean";
+        }
         return name.startsWith("timestamp") ? "timestamp" : "string";
     }
   }

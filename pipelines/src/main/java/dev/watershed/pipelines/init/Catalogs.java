@@ -2,6 +2,7 @@ package dev.watershed.pipelines.init;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.jdbc.JdbcEndpoint;
@@ -162,44 +163,18 @@ public final class Catalogs {
     return new Table(name, "jdbc", source, columns, key, foreignKeys, note);
   }
 
-  /** The model type of a JDBC column type. */
+  /** The model type of a JDBC column type: drift's type family, decimals with their size. */
   static String modelType(int sqlType, String typeName, int size, int digits) {
-    switch (sqlType) {
-      case Types.TINYINT:
-      case Types.SMALLINT:
-      case Types.INTEGER:
-        return "int";
-      case Types.BIGINT:
-        return "long";
-      case Types.DECIMAL:
-      case Types.NUMERIC:
-        if (size <= 0 || size > 38) {
-          // PostgreSQL's numeric without a precision: as wide as the warehouse allows.
-          return "decimal(38,9)";
-        }
-        return "decimal(" + size + "," + Math.max(0, Math.min(digits, size)) + ")";
-      case Types.REAL:
-      case Types.FLOAT:
-      case Types.DOUBLE:
-        return "decimal(38,9)";
-      case Types.BOOLEAN:
-      case Types.BIT:
-        return "boolean";
-      case Types.DATE:
-        return "date";
-      case Types.TIMESTAMP:
-      case Types.TIMESTAMP_WITH_TIMEZONE:
-        return "timestamp";
-      default:
-        String name = typeName == null ? "" : typeName.toLowerCase(Locale.ROOT);
-        if (name.startsWith("timestamp")) {
-          return "timestamp";
-        }
-        if (name.equals("bool") || name.equals("boolean")) {
-          return "boolean";
-        }
-        return "string";
+    String family = SourceSchemas.type(sqlType, typeName);
+    if (!family.equals("decimal")) {
+      return family;
     }
+    boolean exact = sqlType == Types.DECIMAL || sqlType == Types.NUMERIC;
+    if (!exact || size <= 0 || size > 38) {
+      // Floating point, or PostgreSQL's numeric without a precision: as wide as warehouses allow.
+      return "decimal(38,9)";
+    }
+    return "decimal(" + size + "," + Math.max(0, Math.min(digits, size)) + ")";
   }
 
   /**
