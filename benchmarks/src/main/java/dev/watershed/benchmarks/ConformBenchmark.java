@@ -5,13 +5,11 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What conform expressions cost: a CSV file of ROWS records loaded into DuckDB by whole Watershed
@@ -144,42 +142,20 @@ public final class ConformBenchmark {
     }
     List<String[]> out = new ArrayList<>();
     for (String name : cases.keySet()) {
-      double median = median(seconds.get(name));
+      double median = LoadBenchmark.median(seconds.get(name));
       out.add(
           new String[] {
             name,
             String.format(Locale.ROOT, "%.1f", median),
             String.format(Locale.ROOT, "%.0f", rows / median),
-            String.format(Locale.ROOT, "%.2f", median(ratios.get(name)))
+            String.format(Locale.ROOT, "%.2f", LoadBenchmark.median(ratios.get(name)))
           });
     }
     return out;
   }
 
   private double run(Path spec) throws Exception {
-    long started = System.nanoTime();
-    Process process =
-        new ProcessBuilder("java", "-Xmx2g", "-jar", jar.toString(), "run", spec.toString())
-            .directory(work.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(work.resolve(spec.getFileName() + ".log").toFile())
-            .start();
-    if (!process.waitFor(60, TimeUnit.MINUTES)) {
-      process.destroyForcibly();
-      throw new IllegalStateException("the run did not end; see " + work);
-    }
-    if (process.exitValue() != 0) {
-      throw new IllegalStateException(
-          spec.getFileName() + " exited " + process.exitValue() + "; see the logs in " + work);
-    }
-    return (System.nanoTime() - started) / 1e9;
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    Collections.sort(sorted);
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    return SyncBenchmark.wholeRun(jar, work, spec);
   }
 
   private void write(List<String[]> results, Path csv, Path table) throws IOException {

@@ -88,6 +88,14 @@ public final class SyncBenchmark {
 
   /** Seconds the run of {@code spec} took, start-up included. */
   private double run(Path spec) throws Exception {
+    return wholeRun(jar, work, spec);
+  }
+
+  /**
+   * Seconds a whole {@code watershed run SPEC} takes in its own JVM (start-up included), its output
+   * in {@code work}; a run that fails or hangs fails the benchmark.
+   */
+  static double wholeRun(Path jar, Path work, Path spec) throws Exception {
     long started = System.nanoTime();
     Process process =
         new ProcessBuilder("java", "-Xmx2g", "-jar", jar.toString(), "run", spec.toString())

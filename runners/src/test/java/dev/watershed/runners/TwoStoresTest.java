@@ -11,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -58,21 +57,7 @@ class TwoStoresTest {
           "warehouse table " + model);
     }
 
-    List<String> letters = new ArrayList<>();
-    ObjectMapper json = new ObjectMapper();
-    for (String line : Files.readAllLines(output.resolve("dead-letter/dead-letter.jsonl"))) {
-      JsonNode letter = json.readTree(line);
-      letters.add(
-          String.join(
-              ",",
-              letter.get("source").asText(),
-              letter.get("position").asText(),
-              letter.get("stage").asText(),
-              letter.get("reason").asText()));
-    }
-    letters.sort(null);
-    List<String> planted = Warehouse.lines(EXPECTED.resolve("dead_letters.csv"));
-    Warehouse.assertSameLines(planted.subList(1, planted.size()), letters, "dead letters");
+    Customer360Test.assertDeadLettersAreThePlantedOnes(output, EXPECTED);
 
     // The junk phones were set aside, each customer kept; the summary and report count them.
     long junk =
@@ -82,7 +67,8 @@ class TwoStoresTest {
     assertTrue(junk > 0, "the generator plants junk phones");
     assertTrue(summary.matches("(?s).*customer\\s+phone \\(null\\)\\s+" + junk + "\\n.*"), summary);
     assertTrue(summary.contains("reconciled"), summary);
-    JsonNode report = json.readTree(output.resolve("report/run-report.json").toFile());
+    JsonNode report =
+        new ObjectMapper().readTree(output.resolve("report/run-report.json").toFile());
     assertEquals(junk, report.path("conform_fields").path(0).path("values").asLong());
   }
 }

@@ -259,25 +259,14 @@ public final class Catalogs {
     return out;
   }
 
-  /** The narrower of two model types widened to hold both. */
+  /** Two model types widened to hold both: drift's widening, decimals with the larger scale. */
   private static String widest(String a, String b) {
-    if (a.equals(b)) {
-      return a;
+    String family = SourceTypes.widest(SourceTypes.family(a), SourceTypes.family(b));
+    if (!family.equals("decimal")) {
+      return family;
     }
-    boolean aNumber = a.equals("int") || a.equals("long") || a.startsWith("decimal");
-    boolean bNumber = b.equals("int") || b.equals("long") || b.startsWith("decimal");
-    if (aNumber && bNumber) {
-      if (!a.startsWith("decimal") && !b.startsWith("decimal")) {
-        return "long";
-      }
-      int scale = Math.max(scaleOf(a), scaleOf(b));
-      return "decimal(" + Math.min(38, Math.max(18, 18 + scale)) + "," + scale + ")";
-    }
-    if ((a.equals("date") && b.equals("timestamp"))
-        || (a.equals("timestamp") && b.equals("date"))) {
-      return "timestamp";
-    }
-    return "string";
+    int scale = Math.max(scaleOf(a), scaleOf(b));
+    return "decimal(" + Math.min(38, 18 + scale) + "," + scale + ")";
   }
 
   private static int scaleOf(String type) {

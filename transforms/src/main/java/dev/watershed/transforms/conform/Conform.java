@@ -2,6 +2,7 @@ package dev.watershed.transforms.conform;
 
 import dev.watershed.transforms.deadletter.DeadLetter;
 import dev.watershed.transforms.expression.ExpressionException;
+import dev.watershed.transforms.expression.LookupTable;
 import dev.watershed.transforms.expression.SqlExpression;
 import dev.watershed.transforms.metrics.RunCounters;
 import dev.watershed.transforms.model.CanonicalModel;
@@ -181,6 +182,7 @@ public final class Conform extends PTransform<PCollection<Row>, PCollectionTuple
     final ZoneId zone;
     final Counter nulled;
     final Counter keptRaw;
+    final LookupTable.Index lookupIndex;
 
     /** The text the failing step was given, for findings and {@code _raw_} columns. */
     String lastText;
@@ -205,6 +207,10 @@ public final class Conform extends PTransform<PCollection<Row>, PCollectionTuple
       this.zone = ZoneId.of(rule.zone());
       this.nulled = RunCounters.counter("conform." + modelName + ".field." + target + ".nulled");
       this.keptRaw = RunCounters.counter("conform." + modelName + ".field." + target + ".kept_raw");
+      this.lookupIndex =
+          rule.lookup() == null
+              ? null
+              : rule.lookup().table().index(rule.lookup().keyColumn(), rule.lookup().valueColumn());
     }
 
     Object apply(Row raw) throws ConformException {
@@ -281,7 +287,7 @@ public final class Conform extends PTransform<PCollection<Row>, PCollectionTuple
 
     private String lookUp(String text) throws ConformException {
       FieldRule.Lookup lookup = rule.lookup();
-      String found = lookup.table().get(lookup.keyColumn(), lookup.valueColumn(), text);
+      String found = lookupIndex.get(text);
       if (found != null) {
         return found;
       }

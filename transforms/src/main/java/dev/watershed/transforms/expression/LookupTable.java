@@ -24,7 +24,7 @@ public final class LookupTable implements Serializable {
   private final String name;
   private final String keyColumn;
   private final List<String> columns;
-  private final Map<String, Map<String, String>> byKeyColumn = new HashMap<>();
+  private final Map<String, Index> indexes = new HashMap<>();
   private final List<Map<String, String>> rows;
 
   private LookupTable(
@@ -81,32 +81,40 @@ public final class LookupTable implements Serializable {
 
   /** The {@code valueColumn} of the row whose default key column matches {@code key}. */
   public String get(String valueColumn, String key) {
-    return get(keyColumn, valueColumn, key);
+    return index(keyColumn, valueColumn).get(key);
   }
 
   /**
-   * The {@code valueColumn} of the first row whose {@code keyColumn} matches {@code key}; null when
-   * none does or {@code key} is null.
+   * The {@code valueColumn} of each {@code keyColumn} value (the first row's where several share
+   * one), built once per pair of columns: resolve it when a rule is set up, not per record.
    */
-  public synchronized String get(String keyColumn, String valueColumn, String key) {
-    if (key == null) {
-      return null;
-    }
-    Map<String, String> index =
-        byKeyColumn.computeIfAbsent(
-            keyColumn + "\u0000" + valueColumn, k -> index(keyColumn, valueColumn));
-    return index.get(matchKey(key));
+  public synchronized Index index(String keyColumn, String valueColumn) {
+    return indexes.computeIfAbsent(
+        keyColumn + "\u0000" + valueColumn,
+        pair -> {
+          Map<String, String> values = new HashMap<>();
+          for (Map<String, String> row : rows) {
+            String key = row.get(keyColumn);
+            if (key != null) {
+              values.putIfAbsent(matchKey(key), row.get(valueColumn));
+            }
+          }
+          return new Index(values);
+        });
   }
 
-  private Map<String, String> index(String keyColumn, String valueColumn) {
-    Map<String, String> index = new HashMap<>();
-    for (Map<String, String> row : rows) {
-      String key = row.get(keyColumn);
-      if (key != null) {
-        index.putIfAbsent(matchKey(key), row.get(valueColumn));
-      }
+  /** One key column's values mapped to one value column's. */
+  public static final class Index implements Serializable {
+    private final Map<String, String> values;
+
+    private Index(Map<String, String> values) {
+      this.values = values;
     }
-    return index;
+
+    /** The value for {@code key} (case and surrounding spaces ignored); null when none or null. */
+    public String get(String key) {
+      return key == null ? null : values.get(matchKey(key));
+    }
   }
 
   private static String matchKey(String key) {

@@ -305,11 +305,12 @@ final class Nodes {
     }
   }
 
-  record Lookup(LookupTable table, String valueColumn, Node key) implements Node {
+  /** A lookup of the key's value in a table's index, resolved when parsed. */
+  record Lookup(LookupTable.Index index, Node key) implements Node {
     @Override
     public Object eval(Function<String, Object> row) {
       Object k = key.eval(row);
-      return k == null ? null : table.get(valueColumn, text(k));
+      return k == null ? null : index.get(text(k));
     }
 
     @Override
@@ -612,19 +613,19 @@ final class Nodes {
     YEAR(1, 1, types(ValueType.TIMESTAMP), ValueType.NUMBER) {
       @Override
       Object apply(Object[] a, Object prepared) {
-        return BigDecimal.valueOf(dateOf(a[0]).getYear());
+        return BigDecimal.valueOf(date(a[0]).getYear());
       }
     },
     MONTH(1, 1, types(ValueType.TIMESTAMP), ValueType.NUMBER) {
       @Override
       Object apply(Object[] a, Object prepared) {
-        return BigDecimal.valueOf(dateOf(a[0]).getMonthValue());
+        return BigDecimal.valueOf(date(a[0]).getMonthValue());
       }
     },
     DAY(1, 1, types(ValueType.TIMESTAMP), ValueType.NUMBER) {
       @Override
       Object apply(Object[] a, Object prepared) {
-        return BigDecimal.valueOf(dateOf(a[0]).getDayOfMonth());
+        return BigDecimal.valueOf(date(a[0]).getDayOfMonth());
       }
     },
     /** EXTRACT(unit FROM value), as Calcite parses it. */
@@ -687,7 +688,7 @@ final class Nodes {
     DAYS_BETWEEN(2, 2, types(ValueType.TIMESTAMP), ValueType.NUMBER) {
       @Override
       Object apply(Object[] a, Object prepared) {
-        return BigDecimal.valueOf(ChronoUnit.DAYS.between(dateOf(a[0]), dateOf(a[1])));
+        return BigDecimal.valueOf(ChronoUnit.DAYS.between(date(a[0]), date(a[1])));
       }
     },
     /** to_date(text, 'java.time pattern'), e.g. to_date(born, 'dd.MM.yyyy'). */
@@ -972,7 +973,15 @@ final class Nodes {
     return time > 0 && (s.indexOf('+', time) > 0 || s.indexOf('-', time) > 0);
   }
 
-  private static final Pattern SHORT_OFFSET = Pattern.compile("T.*[+-]\\d\\d$");
+  /** True for a date-time text ending in {@code +HH} or {@code -HH} (no minutes). */
+  private static boolean endsInHourOffset(String s) {
+    int n = s.length();
+    return n > 13
+        && s.indexOf('T') > 0
+        && (s.charAt(n - 3) == '+' || s.charAt(n - 3) == '-')
+        && Character.isDigit(s.charAt(n - 2))
+        && Character.isDigit(s.charAt(n - 1));
+  }
 
   /** A row's value in the expression's own types: numbers as BigDecimal, instants as Instant. */
   static Object canonical(Object v) {
@@ -1083,10 +1092,6 @@ final class Nodes {
     }
   }
 
-  private static LocalDate dateOf(Object v) {
-    return date(v);
-  }
-
   static Instant timestamp(Object v) {
     if (v instanceof Instant i) {
       return i;
@@ -1099,7 +1104,7 @@ final class Nodes {
       return i;
     }
     String s = text(v).trim().replace(' ', 'T');
-    if (SHORT_OFFSET.matcher(s).find()) {
+    if (endsInHourOffset(s)) {
       // PostgreSQL's text form ends in +HH.
       s = s + ":00";
     }

@@ -730,7 +730,7 @@ public final class SqlExpression implements Serializable {
                 + lookupTable.columns());
       }
       Node key = compile(operands.get(2));
-      return new Nodes.Lookup(lookupTable, valueColumn, key);
+      return new Nodes.Lookup(lookupTable.index(lookupTable.keyColumn(), valueColumn), key);
     }
   }
 }

@@ -320,6 +320,17 @@ class ConformRulesTest {
                         expr("coalesce(lookup('country_codes', 'iso2', land), 'unknown')"))));
     PAssert.that(render(lenient.get(Conform.ROWS), "contact_id", "country", "full_name"))
         .containsInAnyOrder("1|DE|DE", "2|GB|GB", "3|Atlantis|unknown", "4|null|unknown");
+    PCollectionTuple nulled =
+        input.apply(
+            "nulled",
+            Conform.to(CONTACT)
+                .withField("contact_id", FieldRule.from("id"))
+                .withField(
+                    "country",
+                    FieldRule.from("land")
+                        .withLookup(LANDS, "name", "iso2", FieldRule.OnMissing.NULL)));
+    PAssert.that(render(nulled.get(Conform.ROWS), "contact_id", "country", "email"))
+        .containsInAnyOrder("1|DE|null", "2|GB|null", "3|null|null", "4|null|null");
     pipeline.run().waitUntilFinish();
   }
 
