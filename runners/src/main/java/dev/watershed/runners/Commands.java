@@ -10,6 +10,8 @@ import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.beam.sdk.util.ReleaseInfo;
+import org.apache.flink.runtime.util.EnvironmentInformation;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -60,17 +62,43 @@ final class Commands {
     }
   }
 
-  /** The project version, from the build. */
+  /**
+   * The project version and git commit, from the build, and the Beam and Flink versions on the
+   * class path (read from those libraries, so a mismatched class path shows).
+   */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() throws IOException {
-      Properties properties = new Properties();
+      Properties build = new Properties();
       try (InputStream in = Commands.class.getResourceAsStream("version.properties")) {
         if (in != null) {
-          properties.load(in);
+          build.load(in);
         }
       }
-      return new String[] {"watershed " + properties.getProperty("version", "(unknown version)")};
+      return new String[] {
+        "watershed " + build.getProperty("version", "(unknown version)"),
+        "commit    " + commit(build),
+        "beam      " + ReleaseInfo.getReleaseInfo().getVersion(),
+        "flink     " + EnvironmentInformation.getVersion(),
+        "java      "
+            + System.getProperty("java.version")
+            + " ("
+            + System.getProperty("java.vm.name")
+            + ")"
+      };
+    }
+
+    /** The abbreviated commit, marked when the build had uncommitted changes. */
+    private static String commit(Properties build) {
+      String id = build.getProperty("commit", "");
+      if (id.isEmpty() || id.startsWith("${")) {
+        return "(built outside a git checkout)";
+      }
+      String time = build.getProperty("commit_time", "");
+      String when = time.isEmpty() || time.startsWith("${") ? "" : " of " + time;
+      return id
+          + ("true".equals(build.getProperty("dirty")) ? " with uncommitted changes" : "")
+          + when;
     }
   }
 

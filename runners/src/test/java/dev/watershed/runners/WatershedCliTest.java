@@ -243,9 +243,18 @@ class WatershedCliTest {
     }
     out.reset();
     assertEquals(Watershed.OK, cli("--version"));
+    String version = out.toString(StandardCharsets.UTF_8);
+    assertTrue(version.matches("(?s)watershed \\d+\\.\\d+\\.\\d+.*"), version);
+    // The library versions are read from the libraries on the class path, the commit from the
+    // build.
     assertTrue(
-        out.toString(StandardCharsets.UTF_8).matches("watershed \\d+\\.\\d+\\.\\d+.*\\R"),
-        out::toString);
+        version.contains(
+            "beam      " + org.apache.beam.sdk.util.ReleaseInfo.getReleaseInfo().getVersion()),
+        version);
+    assertTrue(version.contains("\nflink     1.19."), version);
+    assertTrue(
+        version.matches("(?s).*\\ncommit    ([0-9a-f]{10}|\\(built outside a git checkout\\)).*"),
+        version);
   }
 
   @Test
