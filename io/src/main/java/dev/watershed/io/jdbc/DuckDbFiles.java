@@ -4,7 +4,6 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
@@ -36,13 +35,13 @@ final class DuckDbFiles {
   static Connection connect(String url, Properties properties) throws SQLException {
     String path = url.substring("jdbc:duckdb:".length());
     if (path.isEmpty() || path.startsWith(":memory:")) {
-      return DriverManager.getConnection(url, properties);
+      return JdbcDrivers.connect(url, properties);
     }
     String key = Path.of(path.split("\\?")[0]).toAbsolutePath().normalize().toString();
     synchronized (OPEN) {
       Shared shared = OPEN.get(key);
       if (shared == null) {
-        shared = new Shared((DuckDBConnection) DriverManager.getConnection(url, properties));
+        shared = new Shared((DuckDBConnection) JdbcDrivers.connect(url, properties));
         OPEN.put(key, shared);
       }
       DuckDBConnection connection = (DuckDBConnection) shared.root.duplicate();

@@ -3,7 +3,6 @@ package dev.watershed.io.jdbc;
 import java.io.File;
 import java.io.Serializable;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Objects;
@@ -104,7 +103,7 @@ public final class JdbcEndpoint implements Serializable {
     long backoffMillis = 200;
     for (int attempt = 1; ; attempt++) {
       try {
-        return DriverManager.getConnection(dialect().connectionUrl(url), properties);
+        return JdbcDrivers.connect(dialect().connectionUrl(url), properties);
       } catch (SQLException e) {
         if (!isTransient(e) || System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
           throw e;
