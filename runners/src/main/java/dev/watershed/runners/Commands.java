@@ -234,12 +234,35 @@ final class Commands {
         description = "Do not read the databases' catalogs to check the columns the spec reads.")
     boolean offline;
 
+    @Option(
+        names = "--progress",
+        paramLabel = "auto|bars|lines|off",
+        description =
+            "Batch runs on this machine: live progress (rows read per source with an estimate from"
+                + " the last run, rows loaded per sink); auto draws bars on a terminal and prints"
+                + " lines elsewhere (default auto).")
+    String progress = "auto";
+
+    @Option(
+        names = "--progress-every",
+        paramLabel = "DURATION",
+        description = "How often a progress line is printed (default 10s).")
+    String progressEvery;
+
     Run(Watershed cli) {
       super(cli);
     }
 
     @Override
     int work() throws Exception {
+      LiveProgress.Style style;
+      try {
+        style = LiveProgress.Style.valueOf(progress.toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw usage("unknown --progress '" + progress + "'; allowed: auto, bars, lines, off");
+      }
+      Duration every = duration("--progress-every", progressEvery);
+      cli.setProgress(style, every != null ? every : LiveProgress.DEFAULT_INTERVAL);
       RunnerProfile profile = profile();
       return cli.run(
           spec,

@@ -191,6 +191,7 @@ final class Continuous {
       flink.setFinishBundleBeforeCheckpointing(true);
       if (!flink.getFlinkMaster().startsWith("[")) {
         flink.setAttachedMode(false);
+        ClusterJobJar.stage(flink, spec, beamArgs).ifPresent(cli.err()::println);
       } else if (!RunnerProfile.hasArg(beamArgs, "disableMetrics")) {
         // Embedded Flink gives a streaming job's counters only when it ends, so this command
         // reconciles from the tallies of this JVM (RunCounters); Beam's metrics would only cost:

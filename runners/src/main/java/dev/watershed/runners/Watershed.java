@@ -25,6 +25,7 @@ import java.util.logging.Level;
 import java.util.logging.LogManager;
 import java.util.logging.Logger;
 import org.apache.beam.sdk.Pipeline;
+import org.apache.beam.sdk.options.PipelineOptions;
 import picocli.CommandLine;
 
 /**
@@ -61,6 +62,8 @@ public final class Watershed {
   private final Path workingDir;
   private final Clock clock;
   private boolean verbose;
+  private LiveProgress.Style progressStyle = LiveProgress.Style.AUTO;
+  private Duration progressEvery = LiveProgress.DEFAULT_INTERVAL;
 
   Watershed(PrintStream out, PrintStream err, Map<String, String> environment, Path workingDir) {
     this(out, err, environment, workingDir, Clock.systemUTC());
@@ -103,6 +106,26 @@ public final class Watershed {
         });
     line.setExecutionExceptionHandler((problem, command, parsed) -> failed(problem));
     return line.execute(args);
+  }
+
+  /** How a batch run shows its progress ({@code --progress}, {@code --progress-every}). */
+  void setProgress(LiveProgress.Style style, Duration every) {
+    progressStyle = style;
+    progressEvery = every;
+  }
+
+  /**
+   * Live progress of a batch run in this JVM; a job on a cluster runs elsewhere, and its counters
+   * come with its summary.
+   */
+  private LiveProgress startProgress(Spec spec, RunnerProfile profile, List<String> beamArgs) {
+    boolean local =
+        profile == RunnerProfile.DIRECT
+            || beamArgs.stream()
+                .filter(a -> a.startsWith("--flinkMaster="))
+                .allMatch(a -> a.startsWith("--flinkMaster=["));
+    LiveProgress.Style style = local ? progressStyle : LiveProgress.Style.OFF;
+    return LiveProgress.start(spec, style, System.console() != null, progressEvery, err);
   }
 
   void setVerbose(boolean on) {
@@ -197,9 +220,12 @@ public final class Watershed {
       throws Exception {
     Spec spec = checkedSpec(file, mode, offline);
     if (spec.mode().equals("batch")) {
-      try (Receivers receivers = Receivers.start(spec, err::println)) {
-        return print(spec, batchRun(spec, profile, beamArgs).execute());
+      SpecRun.Outcome outcome;
+      try (Receivers receivers = Receivers.start(spec, err::println);
+          LiveProgress progress = startProgress(spec, profile, beamArgs)) {
+        outcome = batchRun(spec, profile, beamArgs).execute();
       }
+      return print(spec, outcome);
     }
     SpecRun run = SpecRun.of(spec).withClock(clock).on(null, profile.displayName());
     run.checkReachable();
@@ -246,8 +272,10 @@ public final class Watershed {
 
   /** A batch run of the spec on the runner the command line names (the run API). */
   SpecRun batchRun(Spec spec, RunnerProfile profile, List<String> beamArgs) {
+    PipelineOptions options = profile.options(beamArgs);
+    ClusterJobJar.stage(options, spec, beamArgs).ifPresent(err::println);
     return SpecRun.of(spec)
-        .on(profile.options(beamArgs), profile.displayName())
+        .on(options, profile.displayName())
         .withClock(clock)
         .withProgress(err::println);
   }

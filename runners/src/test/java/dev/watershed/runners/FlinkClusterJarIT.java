@@ -94,6 +94,11 @@ class FlinkClusterJarIT {
     assertTrue(run.waitFor(5, TimeUnit.MINUTES), log("run.log") + cluster.logs());
     assertEquals(0, run.exitValue(), log("run.log") + cluster.logs());
     String summary = log("run.log");
+    // The launcher shipped the cluster job jar built beside it, not the whole watershed.jar.
+    assertTrue(
+        summary.contains(
+            "shipping the cluster job jar " + JAR.resolveSibling(ClusterJobJar.FILE_NAME)),
+        summary);
     assertTrue(summary.contains("batch run on flink"), summary);
     assertTrue(summary.contains("reconciled"), summary);
     // The job ran on the cluster, not in the launcher's JVM.
@@ -104,6 +109,82 @@ class FlinkClusterJarIT {
     Customer360Test.assertWarehouseEqualsExpected(folder, expected);
     Customer360Test.assertGoldenIdsAreThePeople(folder, expected);
     Customer360Test.assertDeadLettersAreThePlantedOnes(folder, expected);
+  }
+
+  /**
+   * The binary distribution as a user installs it: unpacked, {@code bin/watershed --version}, then
+   * customer-360 submitted from it to the cluster, which ships lib/'s jars less Flink's and the
+   * client's (the cluster has only Flink) and loads exactly the expected tables.
+   */
+  @Test
+  void theDistributionRunsCustomer360OnTheCluster() throws Exception {
+    Path tarball;
+    try (var built = Files.list(JAR.getParent())) {
+      tarball =
+          built
+              .filter(p -> p.getFileName().toString().matches("watershed-.*\\.tar\\.gz"))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError("mvn package builds the distribution"));
+    }
+    Path installed = folder.resolve("installed");
+    Files.createDirectories(installed);
+    Process untar =
+        new ProcessBuilder("tar", "xzf", tarball.toString(), "-C", installed.toString())
+            .inheritIO()
+            .start();
+    assertTrue(untar.waitFor(5, TimeUnit.MINUTES) && untar.exitValue() == 0, "tar failed");
+    Path home;
+    try (var entries = Files.list(installed)) {
+      home = entries.findFirst().orElseThrow();
+    }
+    for (String part :
+        List.of(
+            "bin/watershed", "lib", "lib/duckdb/linux_amd64", "examples", "LICENSE", "NOTICE")) {
+      assertTrue(Files.exists(home.resolve(part)), part + " in " + home);
+    }
+    assertTrue(Files.isExecutable(home.resolve("bin/watershed")));
+    Process version = distribution(home, Customer360Test.ROOT, "version.log", "--version");
+    assertTrue(version.waitFor(2, TimeUnit.MINUTES), log("version.log"));
+    assertEquals(0, version.exitValue(), log("version.log"));
+    assertTrue(log("version.log").contains("flink     1.19."), log("version.log"));
+
+    Path spec = Customer360Test.spec(folder, "test-data/customer360");
+    Process run =
+        distribution(
+            home,
+            Customer360Test.ROOT,
+            "distribution-run.log",
+            "run",
+            spec.toString(),
+            "--flinkMaster=" + cluster.master());
+    assertTrue(run.waitFor(5, TimeUnit.MINUTES), log("distribution-run.log") + cluster.logs());
+    assertEquals(0, run.exitValue(), log("distribution-run.log") + cluster.logs());
+    String summary = log("distribution-run.log");
+    assertTrue(
+        summary.matches(
+            "(?s).*shipping \\d+ jars of "
+                + java.util.regex.Pattern.quote(home.resolve("lib").toString())
+                + ".*"),
+        summary);
+    assertTrue(summary.contains("batch run on flink"), summary);
+    Path expected = Customer360Test.ROOT.resolve("test-data/customer360/expected");
+    Customer360Test.assertWarehouseEqualsExpected(folder, expected);
+    Customer360Test.assertGoldenIdsAreThePeople(folder, expected);
+  }
+
+  /** {@code bin/watershed} of an unpacked distribution, run in {@code directory}. */
+  private Process distribution(Path home, Path directory, String logName, String... args)
+      throws Exception {
+    List<String> command = new ArrayList<>(List.of(home.resolve("bin/watershed").toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .directory(directory.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(folder.resolve(logName).toFile());
+    builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    builder.environment().put("WATERSHED_JAVA_OPTS", "-Xmx2g");
+    return builder.start();
   }
 
   // --- streaming ---------------------------------------------------------------------------
@@ -224,6 +305,7 @@ class FlinkClusterJarIT {
       String result = awaitMatch("flink_failover.customer", events);
       assertTrue(
           result.startsWith("matches"), result + "\n" + log("failover.log") + cluster.logs());
+      assertTrue(log("failover.log").contains("shipping the cluster job jar"), log("failover.log"));
       assertTrue(cluster.restarts(job) > 0, "the job restarted after the TaskManager was lost");
       assertTrue(
           cluster.restoredFrom(job).startsWith("checkpoint "),

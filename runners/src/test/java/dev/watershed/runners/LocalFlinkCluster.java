@@ -21,8 +21,8 @@ import java.util.stream.Collectors;
  * A real Flink 1.19 session cluster on loopback: a JobManager ({@code
  * StandaloneSessionClusterEntrypoint}) and TaskManagers ({@code TaskManagerRunner}), each a JVM of
  * its own, started from the Flink jars Maven resolved, with {@code templates/flink/config.yaml}.
- * Their classpath leaves out Beam and Watershed: jobs bring those in their job jar, as on any
- * cluster.
+ * Their classpath holds what Flink's distribution holds and nothing else: jobs bring the rest in
+ * their job jar, as on any cluster.
  */
 final class LocalFlinkCluster implements AutoCloseable {
   static final List<String> JAVA_17_OPENS =
@@ -54,11 +54,7 @@ final class LocalFlinkCluster implements AutoCloseable {
     this.rpcPort = rpcPort;
     this.classpath =
         Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-            .filter(
-                entry ->
-                    !entry.contains("/org/apache/beam/")
-                        && !entry.contains("/dev/watershed/")
-                        && !entry.startsWith(Customer360Test.ROOT.toString()))
+            .filter(LocalFlinkCluster::inFlinkDistribution)
             .collect(Collectors.joining(java.io.File.pathSeparator));
     Files.createDirectories(home.resolve("conf"));
     Files.copy(
@@ -70,6 +66,35 @@ final class LocalFlinkCluster implements AutoCloseable {
             "-Xmx512m",
             "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
   }
+
+  /**
+   * The libraries of Flink's own distribution ({@code lib/}: Flink, the libraries flink-dist
+   * bundles, logging): a job must bring everything else (Beam, Watershed, database drivers, DuckDB,
+   * Kafka clients) in its job jar, as on any cluster.
+   */
+  private static boolean inFlinkDistribution(String entry) {
+    return FLINK_DISTRIBUTION.stream()
+        .anyMatch(group -> entry.contains("/repository/" + group + "/"));
+  }
+
+  private static final List<String> FLINK_DISTRIBUTION =
+      List.of(
+          "org/apache/flink",
+          "org/apache/commons",
+          "commons-io",
+          "commons-collections",
+          "commons-cli",
+          "com/twitter",
+          "com/esotericsoftware",
+          "org/objenesis",
+          "org/lz4",
+          "org/xerial/snappy",
+          "org/javassist",
+          "com/google/code/findbugs",
+          "tools/profiler",
+          "org/snakeyaml",
+          "org/slf4j",
+          "org/apache/logging");
 
   /** Starts a JobManager and {@code taskManagers} TaskManagers, and waits until they are up. */
   static LocalFlinkCluster start(Path home, int taskManagers) throws Exception {

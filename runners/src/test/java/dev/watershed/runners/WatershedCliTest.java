@@ -25,6 +25,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -255,6 +257,55 @@ class WatershedCliTest {
     assertTrue(
         version.matches("(?s).*\\ncommit    ([0-9a-f]{10}|\\(built outside a git checkout\\)).*"),
         version);
+  }
+
+  /**
+   * A batch run prints progress lines whose counts only grow and end at the summary's; a second run
+   * estimates its size from the first (a percentage); {@code --progress=off} prints none.
+   */
+  @Test
+  void progressLinesCountUpToTheSummaryAndEstimateFromTheLastRun() throws IOException {
+    Path spec = write(spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }"));
+    String[] run = {
+      "run", spec.toString(), "--runner=direct", "--progress=lines", "--progress-every=20ms"
+    };
+    assertEquals(Watershed.OK, cli(run), stderr());
+    List<String> lines = progressLines();
+    assertFalse(lines.isEmpty(), stderr());
+    long previous = 0;
+    for (String line : lines) {
+      long read = readCount(line);
+      assertTrue(read >= previous, "counts only grow: " + lines);
+      previous = read;
+    }
+    String last = lines.get(lines.size() - 1);
+    assertEquals(4, readCount(last), last);
+    assertTrue(last.contains("loaded w.person 2"), last);
+    assertTrue(last.contains("dead-lettered 1"), last);
+    assertFalse(last.contains(" of ~"), "no estimate before a first run: " + last);
+
+    err.reset();
+    assertEquals(Watershed.OK, cli(run), stderr());
+    List<String> second = progressLines();
+    assertTrue(
+        second.get(second.size() - 1).contains("read people 4 of ~4 (100%)"), second.toString());
+
+    err.reset();
+    assertEquals(
+        Watershed.OK, cli("run", spec.toString(), "--runner=direct", "--progress=off"), stderr());
+    assertTrue(progressLines().isEmpty(), stderr());
+    assertEquals(Watershed.SPEC_ERROR, cli("run", spec.toString(), "--progress=loud"));
+    assertTrue(stderr().contains("unknown --progress 'loud'; allowed: auto, bars, lines, off"));
+  }
+
+  private List<String> progressLines() {
+    return stderr().lines().filter(line -> line.startsWith("progress ")).toList();
+  }
+
+  private static long readCount(String line) {
+    Matcher m = Pattern.compile(" read people ([0-9,]+)").matcher(line);
+    assertTrue(m.find(), line);
+    return Long.parseLong(m.group(1).replace(",", ""));
   }
 
   @Test
