@@ -434,7 +434,8 @@ final class Commands {
   @Command(
       name = "init",
       description = {
-        "Write a starter spec for a database's tables or a folder's CSV files: a source, a typed"
+        "Write a starter spec for a database's tables, a Kafka broker's Debezium topics, or a"
+            + " folder's CSV, JSON lines or Parquet files: a source, a typed"
             + " model and a one-to-one conform entry per table or file, dedupe and incremental"
             + " marks where a version column fits, relationships rules from foreign keys, and a"
             + " DuckDB warehouse."
@@ -444,14 +445,16 @@ final class Commands {
         names = "--from",
         required = true,
         paramLabel = "SOURCE",
-        description = "A JDBC URL (PostgreSQL, MariaDB, DuckDB), a CSV file or a folder of them.")
+        description =
+            "A JDBC URL (PostgreSQL, MariaDB, DuckDB), kafka://host:port[/topic] (Debezium"
+                + " change events), a CSV, JSON lines or Parquet file, or a folder of them.")
     String from;
 
     @Option(
         names = "--tables",
         split = ",",
         paramLabel = "TABLE",
-        description = "Only these tables (schema.table or table); default: all.")
+        description = "Only these tables (schema.table or table) or topics; default: all.")
     List<String> tables = List.of();
 
     @Option(names = "--user", description = "The database user.")

@@ -3,12 +3,15 @@ package dev.watershed.runners;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.init.Catalogs;
+import dev.watershed.pipelines.init.DebeziumTopics;
 import dev.watershed.pipelines.init.StarterSpec;
 import dev.watershed.pipelines.run.Redaction;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -16,10 +19,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code watershed init}: a starter spec from a database's catalog or a folder of CSV files,
- * printed or written to a file.
+ * {@code watershed init}: a starter spec from a database's catalog, a Kafka broker's Debezium
+ * topics, or a folder of CSV, JSON lines or Parquet files, printed or written to a file.
  */
 final class Init {
+  private static final String KAFKA = "kafka://";
+
+  /** How long a broker may take to list its topics or deliver a topic's messages. */
+  private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
+
   private Init() {}
 
   static int run(
@@ -68,6 +76,20 @@ final class Init {
             JdbcEndpoint.of(duckDbPath(cli, from)).withUser(user).withPassword(password);
         found = Catalogs.database(endpoint, source, tables);
         specName = name != null ? name : databaseName(from);
+      } else if (from.startsWith(KAFKA)) {
+        String rest = from.substring(KAFKA.length());
+        int slash = rest.indexOf('/');
+        String servers = slash < 0 ? rest : rest.substring(0, slash);
+        List<String> topics = new ArrayList<>(tables);
+        if (slash >= 0 && slash + 1 < rest.length()) {
+          topics.add(rest.substring(slash + 1));
+        }
+        if (servers.isEmpty()) {
+          throw new IllegalArgumentException(
+              "--from " + from + ": no broker; give kafka://host:port or kafka://host:port/topic");
+        }
+        found = DebeziumTopics.read(servers, topics, KAFKA_TIMEOUT);
+        specName = name != null ? name : topics.size() == 1 ? topics.get(0) : "changes";
       } else {
         Path path = cli.workingDir().resolve(from);
         if (!Files.exists(path)) {
@@ -75,14 +97,17 @@ final class Init {
               .println(
                   "error: --from "
                       + from
-                      + ": no such file or folder; give a JDBC URL, a CSV or JSON lines file,"
-                      + " or a folder of them");
+                      + ": no such file or folder; give a JDBC URL, kafka://host:port[/topic],"
+                      + " a CSV, JSON lines or Parquet file, or a folder of them");
           return Watershed.SPEC_ERROR;
         }
         found = Catalogs.files(path, from);
-        String base = path.getFileName().toString().replaceFirst("(?i)\\.(csv|jsonl|ndjson)$", "");
+        String base = path.getFileName().toString().replaceFirst(Catalogs.EXTENSION, "");
         specName = name != null ? name : base;
       }
+    } catch (DebeziumTopics.Unreachable e) {
+      cli.err().println("error: " + Redaction.redact(e.getMessage()));
+      return Watershed.FAILED;
     } catch (IllegalArgumentException e) {
       cli.err().println("error: " + Redaction.redact(e.getMessage()));
       return Watershed.SPEC_ERROR;
@@ -97,7 +122,13 @@ final class Init {
       return Watershed.FAILED;
     }
     if (found.isEmpty()) {
-      cli.err().println("error: " + Redaction.redact(from) + " holds no tables");
+      cli.err()
+          .println(
+              "error: "
+                  + Redaction.redact(from)
+                  + (from.startsWith(KAFKA)
+                      ? " holds no topic of Debezium change events"
+                      : " holds no tables"));
       return Watershed.SPEC_ERROR;
     }
     specName = StarterSpec.specName(specName);

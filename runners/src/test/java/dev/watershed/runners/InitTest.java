@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
+import dev.watershed.io.kafka.LocalKafka;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -19,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code watershed init} on the customer-360 shop database (DuckDB), a PostgreSQL schema with
- * foreign keys and a folder of CSV files: the starter spec validates, and a run loads every table
- * unchanged.
+ * foreign keys, MariaDB, folders of CSV, JSON lines and Parquet files, and a Kafka broker's Debezium
+ * topics: the starter spec validates, and a run loads every table unchanged.
  */
 class InitTest {
   private static final JdbcEndpoint POSTGRES =
@@ -285,6 +286,208 @@ class InitTest {
                 + " ORDER BY signup_id"));
     // The line that is not JSON is a dead letter, not lost.
     assertTrue(output().contains("reconciled"), this::output);
+  }
+
+  @Test
+  void parquetFilesLoadUnchangedWithTheirSchemasTypes() throws Exception {
+    Path lake = folder.resolve("lake");
+    Files.createDirectories(lake);
+    try (Connection duckdb = JdbcEndpoint.of("jdbc:duckdb:").connect();
+        Statement sql = duckdb.createStatement()) {
+      sql.execute(
+          "COPY (SELECT * FROM (VALUES"
+              + " (1, 'Ada', 12.50::DECIMAL(10,2), DATE '2024-01-02',"
+              + " TIMESTAMPTZ '2024-03-01 10:00:00+00', true, 9000000000::BIGINT, 0.25::DOUBLE),"
+              + " (2, NULL, -3.75::DECIMAL(10,2), NULL, NULL, false, NULL, NULL))"
+              + " t(invoice_id, customer, amount, issued, paid_at, settled, ref, rate))"
+              + " TO '"
+              + lake.resolve("invoices.parquet")
+              + "' (FORMAT parquet)");
+    }
+    String spec = initAndRun(Map.of(), "--from", "lake");
+    assertTrue(spec.contains("type: parquet"), spec);
+    assertTrue(spec.contains("path: lake/invoices.parquet"), spec);
+    assertTrue(spec.contains("key: [invoice_id]"), spec);
+    // Types from the file's schema, not guessed from values.
+    assertTrue(spec.contains("amount: decimal(10,2)"), spec);
+    assertTrue(spec.contains("issued: date"), spec);
+    assertTrue(spec.contains("paid_at: timestamp"), spec);
+    assertTrue(spec.contains("settled: boolean"), spec);
+    assertTrue(spec.contains("ref: long"), spec);
+    assertEquals(
+        List.of(
+            "invoice_id,customer,amount,issued,paid_at,settled,ref,rate",
+            "1,Ada,12.50,2024-01-02,2024-03-01 10:00:00,true,9000000000,0.250000000",
+            "2,,-3.75,,,false,,"),
+        Warehouse.csv(
+            warehouse("lake"),
+            "SELECT invoice_id, customer, amount, issued, paid_at, settled, ref, rate"
+                + " FROM invoices ORDER BY invoice_id"));
+  }
+
+  @Test
+  void debeziumTopicsLoadTheirTablesFinalState() throws Exception {
+    try (LocalKafka kafka = LocalKafka.start()) {
+      // Without the converter's schemas, keyed by the plain id; late, repeated and poison events.
+      String customers = "crm.public.customers";
+      kafka.createTopic(customers, 2);
+      ChangeEvents history = ChangeEvents.generate(20261203L, 150);
+      history.publish(kafka.bootstrapServers(), customers, 0, history.delivery().size());
+      // With the JSON converter's schemas: Debezium's dates, timestamps and decimals.
+      String invoices = "billing.public.invoices";
+      kafka.createTopic(invoices, 1);
+      send(
+          kafka,
+          invoices,
+          List.of(
+              invoiceKey(1),
+                  invoice("c", null, invoiceRow(1, "12.50", 19724, 1709287200000000L, false), 1),
+              invoiceKey(2),
+                  invoice("c", null, invoiceRow(2, "-3.75", null, 1709287200000000L, null), 2),
+              invoiceKey(1),
+                  invoice(
+                      "u",
+                      invoiceRow(1, "12.50", 19724, 1709287200000000L, false),
+                      invoiceRow(1, "13.00", 19724, 1709373600000000L, true),
+                      3),
+              invoiceKey(2),
+                  invoice("d", invoiceRow(2, "-3.75", null, 1709287200000000L, null), null, 4),
+              invoiceKey(2), "",
+              invoiceKey(3),
+                  invoice("c", null, invoiceRow(3, "0.01", 19725, 1709460000000000L, null), 5)));
+      // Plain JSON messages are not change events: no source.
+      kafka.createTopic("clicks", 1);
+      send(kafka, "clicks", List.of("1", "{\"page\": \"/\"}"));
+
+      String spec = initAndRun(Map.of(), "--from", "kafka://" + kafka.bootstrapServers());
+      assertTrue(spec.contains("    topic: crm.public.customers\n    format: debezium-json"), spec);
+      assertFalse(spec.contains("clicks"), spec);
+      assertTrue(
+          spec.contains("  customers:\n    # the key is the change events' message key"), spec);
+      assertTrue(spec.contains("key: [id]"), spec);
+      assertTrue(spec.contains("key: [invoice_id]"), spec);
+      assertTrue(spec.contains("amount: decimal(10,2)   # not null in the source"), spec);
+      assertTrue(spec.contains("issued: date\n"), spec);
+      assertTrue(spec.contains("updated_at: timestamp"), spec);
+      assertFalse(spec.contains("dedupe:"), spec);
+      // The poison event whose id is text does not make the id a string column.
+      assertTrue(spec.contains("id: int\n"), spec);
+      assertTrue(spec.contains("fit its column's type: such events go to the dead letters"), spec);
+
+      Map<String, String> columns = new java.util.LinkedHashMap<>();
+      columns.put("name", "name");
+      columns.put("email", "email");
+      columns.put("status", "status");
+      String compared =
+          StreamingDemo.compare(
+              warehouse("changes"),
+              "customers",
+              "id",
+              columns,
+              history.finalRows(),
+              history.deleted().keySet(),
+              false);
+      assertTrue(compared.startsWith("matches"), compared);
+      assertEquals(
+          List.of(
+              "invoice_id,amount,issued,updated_at,paid",
+              "1,13.00,2024-01-02,2024-03-02 10:00:00,true",
+              "3,0.01,2024-01-03,2024-03-03 10:00:00,"),
+          Warehouse.csv(
+              warehouse("changes"),
+              "SELECT invoice_id, amount, issued, updated_at, paid FROM invoices"
+                  + " ORDER BY invoice_id"));
+    }
+  }
+
+  @Test
+  void kafkaMistakesGiveOneClearMessage() throws Exception {
+    try (LocalKafka kafka = LocalKafka.start()) {
+      kafka.createTopic("clicks", 1);
+      send(kafka, "clicks", List.of("1", "{\"page\": \"/\"}"));
+      String broker = "kafka://" + kafka.bootstrapServers();
+      assertEquals(Watershed.SPEC_ERROR, watershed(Map.of(), "init", "--from", broker + "/clicks"));
+      assertTrue(
+          output().contains("topic 'clicks' holds no Debezium change events (1 messages read)"),
+          this::output);
+      assertEquals(Watershed.SPEC_ERROR, watershed(Map.of(), "init", "--from", broker + "/nope"));
+      assertTrue(output().contains("no topic 'nope' on the broker; topics: clicks"), this::output);
+      assertEquals(Watershed.SPEC_ERROR, watershed(Map.of(), "init", "--from", broker));
+      assertTrue(output().contains("holds no topic of Debezium change events"), this::output);
+    }
+    assertFalse(output().contains("Exception"), this::output);
+  }
+
+  /** Sends (key, value) pairs, an empty value as a tombstone. */
+  private static void send(LocalKafka kafka, String topic, List<String> keysAndValues) {
+    try (org.apache.kafka.clients.producer.KafkaProducer<String, String> producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<>(
+            Map.of("bootstrap.servers", kafka.bootstrapServers(), "acks", "all"),
+            new org.apache.kafka.common.serialization.StringSerializer(),
+            new org.apache.kafka.common.serialization.StringSerializer())) {
+      for (int i = 0; i < keysAndValues.size(); i += 2) {
+        String value = keysAndValues.get(i + 1);
+        producer.send(
+            new org.apache.kafka.clients.producer.ProducerRecord<>(
+                topic, keysAndValues.get(i), value.isEmpty() ? null : value));
+      }
+      producer.flush();
+    }
+  }
+
+  private static final String INVOICE_FIELDS =
+      "[{\"type\":\"int32\",\"optional\":false,\"field\":\"invoice_id\"},"
+          + "{\"type\":\"bytes\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data.Decimal\","
+          + "\"version\":1,\"parameters\":{\"scale\":\"2\",\"connect.decimal.precision\":\"10\"},"
+          + "\"field\":\"amount\"},"
+          + "{\"type\":\"int32\",\"optional\":true,\"name\":\"io.debezium.time.Date\",\"version\":1,"
+          + "\"field\":\"issued\"},"
+          + "{\"type\":\"int64\",\"optional\":false,\"name\":\"io.debezium.time.MicroTimestamp\","
+          + "\"version\":1,\"field\":\"updated_at\"},"
+          + "{\"type\":\"boolean\",\"optional\":true,\"field\":\"paid\"}]";
+
+  private static String invoiceKey(int id) {
+    return "{\"schema\":{\"type\":\"struct\",\"optional\":false,\"fields\":"
+        + "[{\"type\":\"int32\",\"optional\":false,\"field\":\"invoice_id\"}]},"
+        + "\"payload\":{\"invoice_id\":"
+        + id
+        + "}}";
+  }
+
+  /** A row image as Debezium writes it: the decimal's unscaled bytes in base64, days, micros. */
+  private static String invoiceRow(int id, String amount, Integer days, long micros, Boolean paid) {
+    byte[] unscaled = new java.math.BigDecimal(amount).unscaledValue().toByteArray();
+    return "{\"invoice_id\":"
+        + id
+        + ",\"amount\":\""
+        + java.util.Base64.getEncoder().encodeToString(unscaled)
+        + "\",\"issued\":"
+        + days
+        + ",\"updated_at\":"
+        + micros
+        + ",\"paid\":"
+        + paid
+        + "}";
+  }
+
+  private static String invoice(String op, String before, String after, long lsn) {
+    return "{\"schema\":{\"type\":\"struct\",\"fields\":["
+        + "{\"type\":\"struct\",\"optional\":true,\"field\":\"before\",\"fields\":"
+        + INVOICE_FIELDS
+        + "},{\"type\":\"struct\",\"optional\":true,\"field\":\"after\",\"fields\":"
+        + INVOICE_FIELDS
+        + "},{\"type\":\"struct\",\"field\":\"source\",\"fields\":["
+        + "{\"type\":\"int64\",\"field\":\"lsn\"}]},"
+        + "{\"type\":\"string\",\"field\":\"op\"}]},"
+        + "\"payload\":{\"before\":"
+        + before
+        + ",\"after\":"
+        + after
+        + ",\"source\":{\"lsn\":"
+        + lsn
+        + ",\"ts_ms\":1709287200000},\"op\":\""
+        + op
+        + "\"}}";
   }
 
   @Test

@@ -8,7 +8,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.Conversions;
 import org.apache.avro.data.TimeConversions;
 import org.apache.avro.generic.GenericData;
@@ -23,17 +25,23 @@ import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.Row;
 import org.apache.parquet.avro.AvroParquetReader;
+import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.io.DelegatingSeekableInputStream;
 import org.apache.parquet.io.InputFile;
 import org.apache.parquet.io.SeekableInputStream;
+import org.apache.parquet.schema.LogicalTypeAnnotation;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName;
+import org.apache.parquet.schema.Type;
 
 /**
  * Reads Parquet files into raw rows ({@link RawRecords}), one row per record.
  *
  * <p>Top-level columns are read by name and turned into text the same way as for other sources:
- * decimals in plain notation, dates as {@code yyyy-MM-dd}, timestamps as ISO-8601 instants, nested
- * values as their JSON-like text. Positions are {@code <file>:row <n>}.
+ * decimals in plain notation (also those stored as INT32 or INT64), dates as {@code yyyy-MM-dd},
+ * timestamps as ISO-8601 instants (timestamps without a time zone as ISO local date-times), times
+ * of day as ISO times, nested values as their JSON-like text. Positions are {@code <file>:row <n>}.
  *
  * <pre>{@code
  * pipeline.apply(ParquetSource.read("events", "data/events/*.parquet").withColumns(List.of("id", "ts")));
@@ -84,11 +92,9 @@ public final class ParquetSource
     @Override
     void readRange(LineRange range, Emitter emit) throws Exception {
       String name = range.name();
-      GenericData model = new GenericData();
-      model.addLogicalTypeConversion(new Conversions.DecimalConversion());
-      model.addLogicalTypeConversion(new TimeConversions.DateConversion());
-      model.addLogicalTypeConversion(new TimeConversions.TimestampMicrosConversion());
-      model.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
+      GenericData model = dataModel();
+      Map<String, Integer> intDecimals =
+          intDecimalScales(schemaOf(new ChannelInputFile(range.file())));
       int dataColumns = schema.getFieldCount() - 3;
       try (ParquetReader<GenericRecord> reader =
           AvroParquetReader.<GenericRecord>builder(new ChannelInputFile(range.file()))
@@ -102,12 +108,7 @@ public final class ParquetSource
           for (int c = 0; c < dataColumns; c++) {
             String column = schema.getField(c).getName();
             Object value = record.getSchema().getField(column) == null ? null : record.get(column);
-            values.add(
-                value == null
-                    ? null
-                    : value instanceof BigDecimal
-                        ? ((BigDecimal) value).toPlainString()
-                        : value.toString());
+            values.add(text(value, intDecimals.get(column)));
           }
           values.add(sourceName);
           values.add(name + ":row " + rowNumber);
@@ -116,6 +117,84 @@ public final class ParquetSource
         }
       }
     }
+  }
+
+  /** Avro's model with the conversions that give decimals, dates and timestamps their values. */
+  private static GenericData dataModel() {
+    GenericData model = new GenericData();
+    model.addLogicalTypeConversion(new Conversions.DecimalConversion());
+    model.addLogicalTypeConversion(new TimeConversions.DateConversion());
+    model.addLogicalTypeConversion(new TimeConversions.TimestampMicrosConversion());
+    model.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
+    model.addLogicalTypeConversion(new TimeConversions.LocalTimestampMicrosConversion());
+    model.addLogicalTypeConversion(new TimeConversions.LocalTimestampMillisConversion());
+    model.addLogicalTypeConversion(new TimeConversions.TimeMicrosConversion());
+    model.addLogicalTypeConversion(new TimeConversions.TimeMillisConversion());
+    return model;
+  }
+
+  private static MessageType schemaOf(InputFile file) throws IOException {
+    try (ParquetFileReader footer = ParquetFileReader.open(file)) {
+      return footer.getFooter().getFileMetaData().getSchema();
+    }
+  }
+
+  /**
+   * The scales of the top-level decimal columns stored as INT32 or INT64 (as DuckDB, Spark and
+   * Arrow write decimals of up to 18 digits): Avro reads those as their unscaled whole numbers.
+   */
+  private static Map<String, Integer> intDecimalScales(MessageType schema) {
+    Map<String, Integer> scales = new HashMap<>();
+    for (Type column : schema.getFields()) {
+      if (column.isPrimitive()
+          && column.getLogicalTypeAnnotation()
+              instanceof LogicalTypeAnnotation.DecimalLogicalTypeAnnotation decimal
+          && (column.asPrimitiveType().getPrimitiveTypeName() == PrimitiveTypeName.INT32
+              || column.asPrimitiveType().getPrimitiveTypeName() == PrimitiveTypeName.INT64)) {
+        scales.put(column.getName(), decimal.getScale());
+      }
+    }
+    return scales;
+  }
+
+  /**
+   * A column's value as this source reads it; {@code intDecimalScale} is the scale of a decimal
+   * stored as a whole number, else null.
+   */
+  private static String text(Object value, Integer intDecimalScale) {
+    if (value == null) {
+      return null;
+    }
+    if (intDecimalScale != null && value instanceof Number number) {
+      return BigDecimal.valueOf(number.longValue(), intDecimalScale).toPlainString();
+    }
+    return value instanceof BigDecimal ? ((BigDecimal) value).toPlainString() : value.toString();
+  }
+
+  /** A Parquet file's schema and its first records, each a value per top-level column. */
+  public record Sample(MessageType schema, List<List<String>> records) {}
+
+  /**
+   * The schema of the Parquet file at {@code path} and up to {@code limit} of its records, their
+   * values as text as this source reads them ({@code watershed init} infers a key from them).
+   */
+  public static Sample sample(String path, int limit) throws IOException {
+    InputFile file = new ChannelInputFile(path);
+    MessageType schema = schemaOf(file);
+    Map<String, Integer> intDecimals = intDecimalScales(schema);
+    List<List<String>> records = new ArrayList<>();
+    try (ParquetReader<GenericRecord> reader =
+        AvroParquetReader.<GenericRecord>builder(file).withDataModel(dataModel()).build()) {
+      GenericRecord record;
+      while (records.size() < limit && (record = reader.read()) != null) {
+        List<String> values = new ArrayList<>();
+        for (Type column : schema.getFields()) {
+          values.add(text(record.get(column.getName()), intDecimals.get(column.getName())));
+        }
+        records.add(values);
+      }
+    }
+    return new Sample(schema, records);
   }
 
   /** A Parquet input file over a Beam filesystem's file, so any Beam filesystem can be read. */

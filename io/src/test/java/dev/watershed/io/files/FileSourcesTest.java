@@ -587,6 +587,45 @@ class FileSourcesTest {
   }
 
   @Test
+  void parquetFromOtherWritersReadsWithItsValues(TestPipeline pipeline) throws Exception {
+    // DuckDB, like Spark and Arrow, stores decimals of up to 18 digits as INT32 or INT64, which
+    // Avro reads as their unscaled numbers (12.50 read as 1250 before).
+    Path file = folder.resolve("duck.parquet");
+    try (java.sql.Connection duckdb = java.sql.DriverManager.getConnection("jdbc:duckdb:");
+        java.sql.Statement sql = duckdb.createStatement()) {
+      sql.execute(
+          "COPY (SELECT 12.50::DECIMAL(4,2) AS small, -3.75::DECIMAL(12,2) AS medium,"
+              + " 123456789012345678901.5::DECIMAL(30,1) AS wide,"
+              + " TIMESTAMP '2024-03-01 10:00:00.5' AS local_ts,"
+              + " TIMESTAMPTZ '2024-03-01 10:00:00+00' AS instant,"
+              + " TIME '23:59:01' AS at_time, DATE '2024-01-02' AS day) TO '"
+              + file
+              + "' (FORMAT parquet)");
+    }
+    List<String> columns =
+        List.of("small", "medium", "wide", "local_ts", "instant", "at_time", "day");
+    PCollection<Row> read =
+        pipeline.apply(ParquetSource.read("duck", file.toString()).withColumns(columns)).output();
+    PAssert.that(text(read, columns))
+        .containsInAnyOrder(
+            "12.50|-3.75|123456789012345678901.5|2024-03-01T10:00:00.500|2024-03-01T10:00:00Z"
+                + "|23:59:01|2024-01-02");
+    pipeline.run().waitUntilFinish();
+    ParquetSource.Sample sample = ParquetSource.sample(file.toString(), 10);
+    org.junit.jupiter.api.Assertions.assertEquals(
+        List.of(
+            List.of(
+                "12.50",
+                "-3.75",
+                "123456789012345678901.5",
+                "2024-03-01T10:00:00.500",
+                "2024-03-01T10:00:00Z",
+                "23:59:01",
+                "2024-01-02")),
+        sample.records());
+  }
+
+  @Test
   void textSinksWriteOneJsonLinesOrCsvFilePerTable() throws IOException {
     Path out = folder.resolve("export");
     List<String> columns = List.of("id", "amount", "day", "at", "country");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
+import dev.watershed.io.files.ParquetSource;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.init.StarterSpec.Column;
 import dev.watershed.pipelines.init.StarterSpec.ForeignKey;
@@ -27,6 +28,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.apache.parquet.schema.LogicalTypeAnnotation;
+import org.apache.parquet.schema.PrimitiveType;
+import org.apache.parquet.schema.Type;
 
 /**
  * What {@code watershed init} finds: a database's tables (columns and their types, primary keys,
@@ -35,6 +39,9 @@ import java.util.stream.Stream;
  */
 public final class Catalogs {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** The file name extensions init reads, as a pattern that removes them from a name. */
+  public static final String EXTENSION = "(?i)\\.(csv|jsonl|ndjson|parquet)$";
 
   /** Values sampled per CSV file to infer types and a key. */
   public static final int SAMPLE = 10_000;
@@ -189,17 +196,20 @@ public final class Catalogs {
       files.add(folder);
     } else {
       try (Stream<Path> listed = Files.list(folder)) {
-        listed.filter(p -> isCsv(p) || isJsonLines(p)).sorted().forEach(files::add);
+        listed.filter(p -> isCsv(p) || isJsonLines(p) || isParquet(p)).sorted().forEach(files::add);
       }
     }
     if (files.isEmpty()) {
-      throw new IllegalArgumentException("no .csv or .jsonl file in " + folder);
+      throw new IllegalArgumentException("no .csv, .jsonl or .parquet file in " + folder);
     }
     List<Table> tables = new ArrayList<>();
     String prefix = pathPrefix.endsWith("/") ? pathPrefix : pathPrefix + "/";
     for (Path file : files) {
       String path = Files.isRegularFile(folder) ? pathPrefix : prefix + file.getFileName();
-      tables.add(isJsonLines(file) ? jsonLinesFile(file, path) : csvFile(file, path));
+      tables.add(
+          isJsonLines(file)
+              ? jsonLinesFile(file, path)
+              : isParquet(file) ? parquetFile(file, path) : csvFile(file, path));
     }
     return Files.isRegularFile(folder) ? tables : series(files, tables, prefix);
   }
@@ -240,7 +250,7 @@ public final class Catalogs {
               c, new Column(mine.name(), widest(mine.type(), other.columns().get(c).type()), true));
         }
       }
-      String stem = pattern.replaceFirst("(?i)\\.(csv|jsonl|ndjson)$", "");
+      String stem = pattern.replaceFirst(EXTENSION, "");
       String name = stem.replace("*", "").replaceAll("[-_.]+$", "").replaceAll("[-_.]{2,}", "_");
       Map<String, String> source = new LinkedHashMap<>();
       source.put("path", StarterSpec.quoted(prefix + pattern));
@@ -283,6 +293,85 @@ public final class Catalogs {
   private static boolean isJsonLines(Path file) {
     String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
     return name.endsWith(".jsonl") || name.endsWith(".ndjson");
+  }
+
+  private static boolean isParquet(Path file) {
+    return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".parquet");
+  }
+
+  /**
+   * A Parquet file: its columns and their types from the file's schema (a required column is not
+   * null), a key from its sampled values as for CSV files.
+   */
+  private static Table parquetFile(Path file, String path) throws IOException {
+    ParquetSource.Sample sample = ParquetSource.sample(file.toString(), SAMPLE);
+    List<Column> columns = new ArrayList<>();
+    List<String> header = new ArrayList<>();
+    for (Type field : sample.schema().getFields()) {
+      header.add(field.getName());
+      columns.add(
+          new Column(
+              field.getName(),
+              parquetType(field),
+              field.getRepetition() != Type.Repetition.REQUIRED));
+    }
+    String stem = file.getFileName().toString().replaceFirst(EXTENSION, "");
+    String key = keyAmong(uniqueColumns(header, sample.records()), stem);
+    Map<String, String> source = new LinkedHashMap<>();
+    source.put("path", StarterSpec.quoted(path));
+    return new Table(
+        stem,
+        "parquet",
+        source,
+        columns,
+        key == null ? List.of() : List.of(key),
+        List.of(),
+        keyNote(key));
+  }
+
+  /**
+   * The model type of a Parquet column: by its logical type where it has one, else by its physical
+   * type; nested groups, byte arrays, times and INT96 as text.
+   */
+  static String parquetType(Type field) {
+    if (!field.isPrimitive()) {
+      return "string";
+    }
+    PrimitiveType primitive = field.asPrimitiveType();
+    LogicalTypeAnnotation logical = primitive.getLogicalTypeAnnotation();
+    if (logical instanceof LogicalTypeAnnotation.DecimalLogicalTypeAnnotation decimal) {
+      int precision = Math.min(38, decimal.getPrecision());
+      return "decimal(" + precision + "," + Math.min(decimal.getScale(), precision) + ")";
+    }
+    if (logical instanceof LogicalTypeAnnotation.DateLogicalTypeAnnotation) {
+      return "date";
+    }
+    if (logical instanceof LogicalTypeAnnotation.TimestampLogicalTypeAnnotation) {
+      return "timestamp";
+    }
+    if (logical instanceof LogicalTypeAnnotation.IntLogicalTypeAnnotation integer) {
+      // An unsigned 32-bit value may not fit an int; an unsigned 64-bit one is kept exact.
+      return integer.getBitWidth() < 32 || (integer.getBitWidth() == 32 && integer.isSigned())
+          ? "int"
+          : integer.getBitWidth() == 32 ? "long" : integer.isSigned() ? "long" : "decimal(20,0)";
+    }
+    if (logical != null) {
+      return "string";
+    }
+    switch (primitive.getPrimitiveTypeName()) {
+      case BOOLEAN:
+        return "boolean";
+      case INT32:
+        return "int";
+      case INT64:
+        return "long";
+      case FLOAT:
+      case DOUBLE:
+        // As for a database's floating point column: as wide as warehouses allow.
+        return "decimal(38,9)";
+      default:
+        return "string";
+    }
   }
 
   private static Table csvFile(Path file, String path) throws IOException {
@@ -369,39 +458,56 @@ public final class Catalogs {
   private static Table sampled(
       Path file, String sourceType, String path, List<String> header, List<List<String>> sample) {
     List<Column> columns = new ArrayList<>();
-    List<String> unique = new ArrayList<>();
-    String stem = file.getFileName().toString().replaceFirst("(?i)\\.(csv|jsonl|ndjson)$", "");
+    String stem = file.getFileName().toString().replaceFirst(EXTENSION, "");
     for (int i = 0; i < header.size(); i++) {
-      String type = SourceTypes.NULL;
-      boolean nullable = false;
-      Set<String> distinct = new HashSet<>();
-      for (List<String> record : sample) {
-        String value = i < record.size() ? record.get(i) : null;
-        String inferred = SourceTypes.infer(value);
-        if (inferred.equals(SourceTypes.NULL)) {
-          nullable = true;
-        } else {
-          type = type.equals(SourceTypes.NULL) ? inferred : SourceTypes.widest(type, inferred);
-          distinct.add(value.strip());
-        }
-      }
-      String modelType = type.equals(SourceTypes.NULL) ? "string" : fileType(type, sample, i);
       // A sample says nothing of the values to come: a file's columns are nullable.
-      columns.add(new Column(header.get(i), modelType, true));
-      if (!nullable && !sample.isEmpty() && distinct.size() == sample.size()) {
-        unique.add(header.get(i));
-      }
+      columns.add(new Column(header.get(i), sampledType(sample, i), true));
     }
-    String key = keyAmong(unique, stem);
+    String key = keyAmong(uniqueColumns(header, sample), stem);
     Map<String, String> source = new LinkedHashMap<>();
     source.put("path", StarterSpec.quoted(path));
     List<String> keyList = key == null ? List.of() : List.of(key);
-    String note =
-        key == null
-            ? "no column's sampled values are all present and distinct: the first column is"
-                + " taken as the key; check it"
-            : "the key is a column whose sampled values are all present and distinct; check it";
-    return new Table(stem, sourceType, source, columns, keyList, List.of(), note);
+    return new Table(stem, sourceType, source, columns, keyList, List.of(), keyNote(key));
+  }
+
+  /** The model type that holds every sampled value of {@code column}; string when all are null. */
+  static String sampledType(List<List<String>> sample, int column) {
+    String type = SourceTypes.NULL;
+    for (List<String> record : sample) {
+      String inferred = SourceTypes.infer(column < record.size() ? record.get(column) : null);
+      if (!inferred.equals(SourceTypes.NULL)) {
+        type = type.equals(SourceTypes.NULL) ? inferred : SourceTypes.widest(type, inferred);
+      }
+    }
+    return type.equals(SourceTypes.NULL) ? "string" : fileType(type, sample, column);
+  }
+
+  /** The columns whose sampled values are all present and distinct. */
+  private static List<String> uniqueColumns(List<String> header, List<List<String>> sample) {
+    List<String> unique = new ArrayList<>();
+    for (int i = 0; i < header.size(); i++) {
+      Set<String> distinct = new HashSet<>();
+      boolean present = true;
+      for (List<String> record : sample) {
+        String value = i < record.size() ? record.get(i) : null;
+        if (SourceTypes.infer(value).equals(SourceTypes.NULL)) {
+          present = false;
+          break;
+        }
+        distinct.add(value.strip());
+      }
+      if (present && !sample.isEmpty() && distinct.size() == sample.size()) {
+        unique.add(header.get(i));
+      }
+    }
+    return unique;
+  }
+
+  private static String keyNote(String key) {
+    return key == null
+        ? "no column's sampled values are all present and distinct: the first column is"
+            + " taken as the key; check it"
+        : "the key is a column whose sampled values are all present and distinct; check it";
   }
 
   /**

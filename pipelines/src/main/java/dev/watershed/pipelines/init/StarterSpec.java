@@ -50,7 +50,13 @@ public final class StarterSpec {
         .append("#   watershed validate <this file>   and   watershed run <this file>\n")
         .append("name: ")
         .append(name)
-        .append("\nmode: batch\n\nsources:\n");
+        .append("\nmode: batch")
+        .append(
+            tables.stream().anyMatch(StarterSpec::isChangeStream)
+                ? "             # reads what the topics hold now; micro-batch (with every: 1m)"
+                    + " or streaming\n                        # keeps following them\n"
+                : "\n")
+        .append("\nsources:\n");
     Map<String, String> modelNames = new LinkedHashMap<>();
     for (Table table : tables) {
       modelNames.put(table.name(), modelName(table.name()));
@@ -62,6 +68,11 @@ public final class StarterSpec {
         y.append("    ").append(entry.getKey()).append(": ").append(entry.getValue()).append('\n');
       }
       String version = versionColumn(table);
+      if (isChangeStream(table)) {
+        y.append(
+                "    # inserts and updates merge by key, deletes delete; an older or repeated event")
+            .append(" loses to\n    # a newer one by its position in the source log\n");
+      }
       if (table.type().equals("jdbc")) {
         if (!table.key().isEmpty()) {
           y.append("    key: ").append(list(table.key())).append('\n');
@@ -114,7 +125,8 @@ public final class StarterSpec {
     StringBuilder dedupe = new StringBuilder();
     for (Table table : tables) {
       String version = versionColumn(table);
-      if (version != null) {
+      // Change events are ordered by their source log already.
+      if (version != null && !isChangeStream(table)) {
         dedupe
             .append("  ")
             .append(modelNames.get(table.name()))
@@ -151,10 +163,17 @@ public final class StarterSpec {
     if (quality.length() > 0) {
       y.append("\nquality:                # from the source's foreign keys\n").append(quality);
     }
-    y.append("\nsinks:\n  warehouse: { type: duckdb, path: ")
-        .append(warehouse)
-        .append(", write: merge }\n");
+    boolean changes = tables.stream().anyMatch(StarterSpec::isChangeStream);
+    y.append("\nsinks:\n");
+    if (changes) {
+      y.append("  # deletes: soft keeps a deleted row, marked with _deleted_at\n");
+    }
+    y.append("  warehouse: { type: duckdb, path: ").append(warehouse).append(", write: merge }\n");
     return y.toString();
+  }
+
+  private static boolean isChangeStream(Table table) {
+    return "debezium-json".equals(table.source().get("format"));
   }
 
   private static List<String> keyOrFirst(Table table) {
