@@ -18,6 +18,9 @@ import org.apache.kafka.clients.admin.Admin;
  * instead of minutes of a client library's retries part way through a run.
  */
 public final class Reachable {
+  /** The class of Beam's BigQuery connector, which the distribution's Google Cloud add-on holds. */
+  private static final String BIGQUERY_IO = "org/apache/beam/sdk/io/gcp/bigquery/BigQueryIO.class";
+
   private Reachable() {}
 
   /**
@@ -25,6 +28,13 @@ public final class Reachable {
    * instead of the client library's minutes of retries.
    */
   public static void bigQuery(String where) {
+    if (Reachable.class.getClassLoader().getResource(BIGQUERY_IO) == null) {
+      throw new IllegalStateException(
+          where
+              + ": the Google Cloud clients a BigQuery sink needs are not installed; unpack the"
+              + " Google Cloud add-on (watershed-<version>-gcp.tar.gz) where you unpacked"
+              + " Watershed: it adds lib/gcp/");
+    }
     String host = "bigquery.googleapis.com";
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress(host, 443), 5_000);

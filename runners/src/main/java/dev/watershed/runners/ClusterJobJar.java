@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.apache.beam.runners.flink.FlinkPipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -17,15 +18,19 @@ import org.apache.beam.sdk.options.PipelineOptions;
  * ({@code watershed-flink-job.jar}, built beside {@code watershed.jar}), which leaves out Flink
  * (the cluster has it), natives of other platforms than Linux x86-64, the demos' Kafka broker and
  * the Google Cloud clients. From the binary distribution ({@code bin/watershed} sets {@value
- * #HOME}): the jars of its {@code lib/} less the same, with DuckDB for Linux x86-64. A spec with a
- * BigQuery sink keeps the Google Cloud clients (from the build: the whole jar the launcher runs
- * from), and {@code --filesToStage} overrides all of this.
+ * #HOME}): the jars of its {@code lib/} less the same, with DuckDB for Linux x86-64 where the
+ * distribution has it (not the macOS one). A spec with a BigQuery sink ships the Google Cloud
+ * clients too (from the build: the whole jar the launcher runs from; from the distribution: its
+ * add-on, {@code lib/gcp/}), and {@code --filesToStage} overrides all of this.
  */
 final class ClusterJobJar {
   static final String FILE_NAME = "watershed-flink-job.jar";
 
   /** The distribution's folder, set by its {@code bin/watershed}. */
   static final String HOME = "watershed.home";
+
+  /** The distribution's DuckDB for the platform Flink clusters run on. */
+  private static final String CLUSTER_DUCKDB = "lib/duckdb/linux_amd64";
 
   /** Jars of lib/ that a job on a cluster never loads: Flink, the demos' broker, the CLI. */
   private static final List<String> CLIENT_ONLY =
@@ -48,21 +53,6 @@ final class ClusterJobJar {
           "picocli-",
           "progressbar-",
           "jline-");
-
-  /** Jars of lib/ only a BigQuery sink loads. */
-  private static final List<String> GOOGLE_CLOUD =
-      List.of(
-          "beam-sdks-java-io-google-cloud-platform-",
-          "beam-sdks-java-extensions-google-cloud-platform-core-",
-          "google-",
-          "gax-",
-          "grpc-",
-          "proto-google-",
-          "api-common-",
-          "gcsio-",
-          "opencensus-",
-          "conscrypt-",
-          "arrow-");
 
   private ClusterJobJar() {}
 
@@ -88,14 +78,22 @@ final class ClusterJobJar {
       }
       flink.setFilesToStage(jars.stream().map(Path::toString).toList());
       long bytes = jars.stream().mapToLong(ClusterJobJar::size).sum();
-      return Optional.of(
+      String shipping =
           "shipping "
               + jars.size()
               + " jars of "
               + Path.of(home).resolve("lib")
               + " ("
               + bytes / (1024 * 1024)
-              + " MiB) to the cluster");
+              + " MiB) to the cluster";
+      if (!Files.isDirectory(Path.of(home).resolve(CLUSTER_DUCKDB))) {
+        shipping +=
+            "; without DuckDB for Linux x86-64 (not in this distribution): a DuckDB source or"
+                + " sink on the cluster needs "
+                + CLUSTER_DUCKDB
+                + "/ from the linux-x86_64 distribution";
+      }
+      return Optional.of(shipping);
     }
     if (needsGoogleCloud(spec)) {
       return Optional.empty();
@@ -105,29 +103,39 @@ final class ClusterJobJar {
     return jar.map(found -> "shipping the cluster job jar " + found);
   }
 
-  /** The jars of the distribution's lib/ a cluster job needs, DuckDB's for Linux x86-64. */
+  /**
+   * The jars of the distribution's lib/ a cluster job needs: lib/ less the client's, the Google
+   * Cloud add-on's (lib/gcp/) when {@code googleCloud}, DuckDB's for Linux x86-64 when the
+   * distribution has it.
+   */
   static List<Path> fromDistribution(Path home, boolean googleCloud) {
     List<Path> jars = new ArrayList<>();
-    try (Stream<Path> lib = Files.list(home.resolve("lib"))) {
-      lib.filter(path -> path.getFileName().toString().endsWith(".jar"))
-          .filter(path -> !startsWithAny(path, CLIENT_ONLY))
-          .filter(path -> googleCloud || !startsWithAny(path, GOOGLE_CLOUD))
-          .sorted()
-          .forEach(jars::add);
-      Path duckdb = home.resolve("lib/duckdb/linux_amd64");
-      if (Files.isDirectory(duckdb)) {
-        try (Stream<Path> natives = Files.list(duckdb)) {
-          natives.filter(path -> path.toString().endsWith(".jar")).sorted().forEach(jars::add);
-        }
+    try {
+      jars.addAll(jarsIn(home.resolve("lib"), name -> !startsWithAny(name, CLIENT_ONLY)));
+      if (googleCloud) {
+        jars.addAll(jarsIn(home.resolve("lib/gcp"), name -> true));
       }
+      jars.addAll(jarsIn(home.resolve(CLUSTER_DUCKDB), name -> true));
     } catch (IOException e) {
       return List.of();
     }
     return jars;
   }
 
-  private static boolean startsWithAny(Path jar, List<String> prefixes) {
-    String name = jar.getFileName().toString();
+  private static List<Path> jarsIn(Path folder, Predicate<String> wanted) throws IOException {
+    if (!Files.isDirectory(folder)) {
+      return List.of();
+    }
+    try (Stream<Path> files = Files.list(folder)) {
+      return files
+          .filter(path -> path.getFileName().toString().endsWith(".jar"))
+          .filter(path -> wanted.test(path.getFileName().toString()))
+          .sorted()
+          .toList();
+    }
+  }
+
+  private static boolean startsWithAny(String name, List<String> prefixes) {
     return prefixes.stream().anyMatch(name::startsWith);
   }
 

@@ -1,6 +1,7 @@
 package dev.watershed.runners;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
@@ -122,17 +123,14 @@ class FlinkClusterJarIT {
     try (var built = Files.list(JAR.getParent())) {
       tarball =
           built
-              .filter(p -> p.getFileName().toString().matches("watershed-.*\\.tar\\.gz"))
+              .filter(
+                  p -> p.getFileName().toString().matches("watershed-.*-linux-x86_64\\.tar\\.gz"))
               .findFirst()
               .orElseThrow(() -> new AssertionError("mvn package builds the distribution"));
     }
     Path installed = folder.resolve("installed");
     Files.createDirectories(installed);
-    Process untar =
-        new ProcessBuilder("tar", "xzf", tarball.toString(), "-C", installed.toString())
-            .inheritIO()
-            .start();
-    assertTrue(untar.waitFor(5, TimeUnit.MINUTES) && untar.exitValue() == 0, "tar failed");
+    untar(tarball, installed);
     Path home;
     try (var entries = Files.list(installed)) {
       home = entries.findFirst().orElseThrow();
@@ -147,6 +145,51 @@ class FlinkClusterJarIT {
     assertTrue(version.waitFor(2, TimeUnit.MINUTES), log("version.log"));
     assertEquals(0, version.exitValue(), log("version.log"));
     assertTrue(log("version.log").contains("flink     1.19."), log("version.log"));
+
+    // The Google Cloud clients are an add-on: without it a BigQuery sink says how to get it; with
+    // it unpacked over the distribution they are on the class path (and the run gets as far as
+    // the network or the credentials).
+    try (var lib = Files.list(home.resolve("lib"))) {
+      assertTrue(
+          lib.noneMatch(jar -> jar.getFileName().toString().matches("(google-|grpc-|gax-).*")),
+          "no Google Cloud clients in lib/");
+    }
+    Path bigQuery = folder.resolve("bq");
+    Files.createDirectories(bigQuery);
+    Files.writeString(bigQuery.resolve("people.csv"), "id,email\n1,a@example.com\n");
+    Files.writeString(
+        bigQuery.resolve("spec.yaml"),
+        String.join(
+            "\n",
+            "name: people",
+            "sources: { people: { type: csv, path: people.csv } }",
+            "models: { person: { key: [id], fields: { id: long, email: string } } }",
+            "conform: [ { from: people, to: person, fields: { id: id, email: email } } ]",
+            "sinks: { bq: { type: bigquery, project: acme-test, dataset: crm } }",
+            ""));
+    Process withoutAddOn = distribution(home, bigQuery, "bq.log", "run", "spec.yaml");
+    assertTrue(withoutAddOn.waitFor(2, TimeUnit.MINUTES), log("bq.log"));
+    assertEquals(Watershed.FAILED, withoutAddOn.exitValue(), log("bq.log"));
+    assertTrue(
+        log("bq.log").contains("unpack the Google Cloud add-on (watershed-<version>-gcp.tar.gz)"),
+        log("bq.log"));
+    Path addOn = Path.of(tarball.toString().replace("-linux-x86_64.tar.gz", "-gcp.tar.gz"));
+    untar(addOn, installed);
+    assertTrue(
+        Files.exists(
+            home.resolve(
+                "lib/gcp/beam-sdks-java-io-google-cloud-platform-"
+                    + org.apache.beam.sdk.util.ReleaseInfo.getReleaseInfo().getVersion()
+                    + ".jar")),
+        "the add-on unpacks into lib/gcp/");
+    Process withAddOn = distribution(home, bigQuery, "bq-addon.log", "run", "spec.yaml");
+    assertTrue(withAddOn.waitFor(2, TimeUnit.MINUTES), log("bq-addon.log"));
+    assertEquals(Watershed.FAILED, withAddOn.exitValue(), log("bq-addon.log"));
+    assertFalse(log("bq-addon.log").contains("add-on"), log("bq-addon.log"));
+    assertTrue(
+        log("bq-addon.log").contains("cannot reach BigQuery")
+            || log("bq-addon.log").contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        log("bq-addon.log"));
 
     Path spec = Customer360Test.spec(folder, "test-data/customer360");
     Process run =
@@ -170,6 +213,14 @@ class FlinkClusterJarIT {
     Path expected = Customer360Test.ROOT.resolve("test-data/customer360/expected");
     Customer360Test.assertWarehouseEqualsExpected(folder, expected);
     Customer360Test.assertGoldenIdsAreThePeople(folder, expected);
+  }
+
+  private static void untar(Path tarball, Path into) throws Exception {
+    Process untar =
+        new ProcessBuilder("tar", "xzf", tarball.toString(), "-C", into.toString())
+            .inheritIO()
+            .start();
+    assertTrue(untar.waitFor(5, TimeUnit.MINUTES) && untar.exitValue() == 0, "tar " + tarball);
   }
 
   /** {@code bin/watershed} of an unpacked distribution, run in {@code directory}. */
