@@ -27,8 +27,9 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * Live progress of a batch run in this JVM (embedded Flink or the Direct runner): rows read per
  * source, rows conformed per model, rows loaded per sink and model, rows dead-lettered, read from
  * the run's counters as they count ({@link RunCounters#tallies()}). A source's size is estimated
- * from the last run's report (rows read then), which gives a percentage and an ETA; a source never
- * run before shows its count and speed.
+ * from what it says of itself ({@link SourceConfig#estimatedRecords}: a table's statistics, a
+ * file's size) or else from the last run's report (rows read then), which gives a percentage and an
+ * ETA; a source of unknown size shows its count and speed.
  *
  * <p>On a terminal the progress is drawn as bars ({@code me.tongfei:progressbar}); otherwise (CI
  * logs, a file) it is one plain line every interval, and a last one with the whole count when the
@@ -72,7 +73,15 @@ final class LiveProgress implements AutoCloseable {
         loadCounters.put(sink.name() + "." + model, "load." + sink.name() + "." + model);
       }
     }
+    // What a source says of its size now (a file's, a table's statistics) is newer than what
+    // the last run read; the last run's count serves the others (queries, incremental reads).
     this.estimates = lastRunReads(RunReport.folder(spec).resolve("run-report.json"));
+    for (SourceConfig source : spec.sources().values()) {
+      long records = source.estimatedRecords(spec);
+      if (records > 0) {
+        estimates.put(source.name(), records);
+      }
+    }
     this.baseline = RunCounters.tallies();
     this.out = out;
   }

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code watershed init} on the customer-360 shop database (DuckDB), a PostgreSQL schema with
- * foreign keys, MariaDB, folders of CSV, JSON lines and Parquet files, and a Kafka broker's Debezium
- * topics: the starter spec validates, and a run loads every table unchanged.
+ * foreign keys, MariaDB, folders of CSV, JSON lines and Parquet files, and a Kafka broker's
+ * Debezium topics: the starter spec validates, and a run loads every table unchanged.
  */
 class InitTest {
   private static final JdbcEndpoint POSTGRES =

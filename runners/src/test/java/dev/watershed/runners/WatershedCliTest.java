@@ -264,7 +264,7 @@ class WatershedCliTest {
    * estimates its size from the first (a percentage); {@code --progress=off} prints none.
    */
   @Test
-  void progressLinesCountUpToTheSummaryAndEstimateFromTheLastRun() throws IOException {
+  void progressLinesCountUpToTheSummaryAndEstimateTheSize() throws Exception {
     Path spec = write(spec(CSV_SOURCE, "  w: { type: duckdb, path: w.duckdb }"));
     String[] run = {
       "run", spec.toString(), "--runner=direct", "--progress=lines", "--progress-every=20ms"
@@ -279,16 +279,51 @@ class WatershedCliTest {
       previous = read;
     }
     String last = lines.get(lines.size() - 1);
-    assertEquals(4, readCount(last), last);
+    // The file's size over its lines' mean size.
+    assertTrue(last.contains("read people 4 of ~4 (100%)"), last);
     assertTrue(last.contains("loaded w.person 2"), last);
     assertTrue(last.contains("dead-lettered 1"), last);
-    assertFalse(last.contains(" of ~"), "no estimate before a first run: " + last);
 
+    // The file grew: its size now, not the last run's count.
+    Files.writeString(
+        folder.resolve("people.csv"),
+        "4,dee@example.com,2024-01-01T00:00:00Z\n5,eve@example.com,2024-01-01T00:00:00Z\n",
+        java.nio.file.StandardOpenOption.APPEND);
     err.reset();
     assertEquals(Watershed.OK, cli(run), stderr());
     List<String> second = progressLines();
     assertTrue(
-        second.get(second.size() - 1).contains("read people 4 of ~4 (100%)"), second.toString());
+        second.get(second.size() - 1).contains("read people 6 of ~6 (100%)"), second.toString());
+
+    // A query says nothing of its size: the first run counts, the next estimates from it.
+    try (java.sql.Connection duckdb =
+            java.sql.DriverManager.getConnection("jdbc:duckdb:" + folder.resolve("src.duckdb"));
+        java.sql.Statement sql = duckdb.createStatement()) {
+      sql.execute(
+          "CREATE TABLE people AS SELECT * FROM read_csv('"
+              + folder.resolve("people.csv")
+              + "', all_varchar = true)");
+    }
+    Path query =
+        write(
+            spec(
+                    "  people: { type: jdbc, url: \"jdbc:duckdb:"
+                        + folder.resolve("src.duckdb")
+                        + "\", query: \"SELECT * FROM people WHERE id <> '5'\" }",
+                    "  w: { type: duckdb, path: w2.duckdb }")
+                // A run report of its own (the default is the folder's target/report).
+                .replace("dead_letter: { path: dead }", "report: { path: report-query }"));
+    run[1] = query.toString();
+    err.reset();
+    assertEquals(Watershed.OK, cli(run), stderr());
+    List<String> third = progressLines();
+    assertFalse(third.get(third.size() - 1).contains(" of ~"), third.toString());
+    assertTrue(third.get(third.size() - 1).contains("read people 5"), third.toString());
+    err.reset();
+    assertEquals(Watershed.OK, cli(run), stderr());
+    List<String> fourth = progressLines();
+    assertTrue(
+        fourth.get(fourth.size() - 1).contains("read people 5 of ~5 (100%)"), fourth.toString());
 
     err.reset();
     assertEquals(

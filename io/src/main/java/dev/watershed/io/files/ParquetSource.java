@@ -171,6 +171,13 @@ public final class ParquetSource
     return value instanceof BigDecimal ? ((BigDecimal) value).toPlainString() : value.toString();
   }
 
+  /** The rows of the Parquet file at {@code path}, from its footer. */
+  public static long rowCount(String path) throws IOException {
+    try (ParquetFileReader footer = ParquetFileReader.open(new ChannelInputFile(path))) {
+      return footer.getRecordCount();
+    }
+  }
+
   /** A Parquet file's schema and its first records, each a value per top-level column. */
   public record Sample(MessageType schema, List<List<String>> records) {}
 

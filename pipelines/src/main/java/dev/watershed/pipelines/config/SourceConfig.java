@@ -106,6 +106,15 @@ public interface SourceConfig {
   }
 
   /**
+   * About how many records a whole read of the source returns, for a run's live progress (a table's
+   * estimate from the database's statistics, a file's from its size); -1 when unknown. Reads no
+   * records and never fails.
+   */
+  default long estimatedRecords(Spec spec) {
+    return -1;
+  }
+
+  /**
    * The columns and types the source has now, for the drift check; null when it has no schema to
    * observe before a run.
    */

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.sources;
 
+import dev.watershed.io.SourceSizes;
 import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
@@ -38,6 +39,11 @@ public final class CsvSourceType implements SourceType {
       return CsvSource.read(name(), context.spec().resolve(path))
           .withColumns(context.columns())
           .withFormat(format);
+    }
+
+    @Override
+    public long estimatedRecords(Spec spec) {
+      return SourceSizes.textLines(spec.resolve(path), format.header());
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.watershed.pipelines.sources;
 
 import dev.watershed.io.Reachable;
+import dev.watershed.io.SourceSizes;
 import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.IncrementalRange;
@@ -97,6 +98,14 @@ public final class JdbcSourceType implements SourceType {
       if (!url.equals("jdbc:duckdb:")) {
         Reachable.jdbc(where, endpoint());
       }
+    }
+
+    /** A whole table's estimate; a query's or an incremental read's size is not known. */
+    @Override
+    public long estimatedRecords(Spec spec) {
+      return table == null || incremental != null || initSql != null
+          ? -1
+          : SourceSizes.tableRows(endpoint(), table);
     }
 
     @Override

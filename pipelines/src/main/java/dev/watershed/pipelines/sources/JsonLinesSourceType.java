@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.sources;
 
+import dev.watershed.io.SourceSizes;
 import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.files.JsonLinesSource;
 import dev.watershed.pipelines.config.Key;
@@ -29,6 +30,11 @@ public final class JsonLinesSourceType implements SourceType {
       return JsonLinesSource.read(name(), context.spec().resolve(path))
           .withMaxRecordBytes(maxRecordBytes)
           .withColumns(context.columns());
+    }
+
+    @Override
+    public long estimatedRecords(Spec spec) {
+      return SourceSizes.textLines(spec.resolve(path), false);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.watershed.pipelines.sources;
 
+import dev.watershed.io.SourceSizes;
 import dev.watershed.io.files.ParquetSource;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
@@ -7,6 +8,7 @@ import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.SourceType;
+import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -24,6 +26,11 @@ public final class ParquetSourceType implements SourceType {
         ReadContext context) {
       return ParquetSource.read(name(), context.spec().resolve(path))
           .withColumns(context.columns());
+    }
+
+    @Override
+    public long estimatedRecords(Spec spec) {
+      return SourceSizes.parquetRows(spec.resolve(path));
     }
   }
 
