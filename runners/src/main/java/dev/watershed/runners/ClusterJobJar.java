@@ -52,7 +52,9 @@ final class ClusterJobJar {
           "jose4j-",
           "picocli-",
           "progressbar-",
-          "jline-");
+          "jline-",
+          // Hadoop's RPC transport; Parquet uses Hadoop's local file classes only.
+          "netty-");
 
   private ClusterJobJar() {}
 
