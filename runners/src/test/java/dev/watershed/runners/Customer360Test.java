@@ -221,5 +221,6 @@ class Customer360Test {
     assertLakeHoldsTheSameRows(output, expected);
     assertDeadLettersAreThePlantedOnes(output, expected);
     assertGoldenIdsAreThePeople(output, expected);
+    LineageTest.assertCustomer360Lineage(output.resolve("report/lineage.jsonl"));
   }
 }

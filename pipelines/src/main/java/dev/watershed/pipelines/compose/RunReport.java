@@ -122,6 +122,11 @@ public final class RunReport {
     Files.createDirectories(folder);
     Path file = folder.resolve("run-report.json");
     JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), report);
+    if (status.equals("running")) {
+      Lineage.started(spec, started);
+    } else if (status.equals("failed")) {
+      Lineage.ended(spec, started, status, null, cause);
+    }
     return file;
   }
 
@@ -272,6 +277,7 @@ public final class RunReport {
       JSON.writerWithDefaultPrettyPrinter()
           .writeValue(folder.resolve("last-successful-run.json").toFile(), last);
     }
+    Lineage.ended(spec, started, status, summary, null);
     return file;
   }
 

@@ -57,6 +57,11 @@ public interface SinkConfig {
    */
   default void checkReachable(Spec spec, String where) throws Exception {}
 
+  /** What {@code model} becomes in this sink, in lineage. */
+  default DatasetName datasetName(Spec spec, String model) {
+    return new DatasetName("watershed://" + type(), name() + "." + model);
+  }
+
   /** Removes what crashed runs of the pipeline left in the sink; returns what it removed. */
   default List<String> sweepStaging(Spec spec) throws Exception {
     return List.of();

@@ -105,6 +105,11 @@ public interface SourceConfig {
     return range.to() == null || range.to().equals(range.from()) ? 0 : -1;
   }
 
+  /** What the source is, in lineage; a type without a convention is named by Watershed's. */
+  default DatasetName datasetName(Spec spec) {
+    return new DatasetName("watershed://" + type(), name());
+  }
+
   /**
    * About how many records a whole read of the source returns, for a run's live progress (a table's
    * estimate from the database's statistics, a file's from its size); -1 when unknown. Reads no

@@ -24,6 +24,11 @@ public interface TableSink extends SinkConfig {
   }
 
   @Override
+  default DatasetName datasetName(Spec spec, String model) {
+    return DatasetName.table(endpoint(spec).url(), tableOf(model));
+  }
+
+  @Override
   default void checkReachable(Spec spec, String where) throws Exception {
     Reachable.jdbc(where, endpoint(spec));
   }

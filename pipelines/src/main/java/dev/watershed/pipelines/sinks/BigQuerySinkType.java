@@ -3,6 +3,7 @@ package dev.watershed.pipelines.sinks;
 import dev.watershed.io.Reachable;
 import dev.watershed.io.WriteMode;
 import dev.watershed.io.bigquery.BigQueryLoad;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
@@ -37,6 +38,11 @@ public final class BigQuerySinkType implements SinkType {
     /** The table {@code model} is loaded into, as {@code project:dataset.model}. */
     public String tableOf(String model) {
       return project + ":" + dataset + "." + model;
+    }
+
+    @Override
+    public DatasetName datasetName(Spec spec, String model) {
+      return new DatasetName("bigquery", project + "." + dataset + "." + model);
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.watershed.io.Reachable;
 import dev.watershed.io.WriteMode;
 import dev.watershed.io.kafka.KafkaOffsets;
 import dev.watershed.io.kafka.KafkaSink;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
@@ -25,6 +26,11 @@ public final class KafkaSinkType implements SinkType {
     /** The topic {@code model} is written to. */
     public String topicOf(String model) {
       return topic.replace("{model}", model);
+    }
+
+    @Override
+    public DatasetName datasetName(Spec spec, String model) {
+      return DatasetName.kafka(bootstrapServers, topic);
     }
 
     @Override

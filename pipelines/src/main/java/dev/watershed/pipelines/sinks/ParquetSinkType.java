@@ -2,6 +2,7 @@ package dev.watershed.pipelines.sinks;
 
 import dev.watershed.io.WriteMode;
 import dev.watershed.io.files.ParquetSink;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
@@ -21,6 +22,11 @@ public final class ParquetSinkType implements SinkType {
   /** A lake: the folder models are written under, and each model's partition field. */
   public record Config(SinkBasics basics, String path, Map<String, String> partitionBy)
       implements SinkConfig {
+    @Override
+    public DatasetName datasetName(Spec spec, String model) {
+      return DatasetName.file(spec.resolve(path) + "/" + model);
+    }
+
     @Override
     public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       String model = context.model().name();

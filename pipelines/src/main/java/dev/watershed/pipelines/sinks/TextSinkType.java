@@ -2,12 +2,14 @@ package dev.watershed.pipelines.sinks;
 
 import dev.watershed.io.WriteMode;
 import dev.watershed.io.files.TextSink;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.LoadContext;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.SinkBasics;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SinkType;
+import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
 import org.apache.beam.sdk.schemas.Schema;
@@ -18,6 +20,11 @@ import org.apache.beam.sdk.values.Row;
 public abstract class TextSinkType implements SinkType {
   /** A folder of one text file per model. */
   public record Config(SinkBasics basics, String path) implements SinkConfig {
+    @Override
+    public DatasetName datasetName(Spec spec, String model) {
+      return DatasetName.file(spec.resolve(path) + "/" + model);
+    }
+
     @Override
     public PCollection<Row> load(PCollection<Row> rows, String step, LoadContext context) {
       String model = context.model().name();

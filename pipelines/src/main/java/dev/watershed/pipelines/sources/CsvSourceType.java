@@ -6,6 +6,7 @@ import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
 import dev.watershed.io.files.ReplaySource;
 import dev.watershed.pipelines.config.ClosestName;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.FileMatches;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
@@ -33,6 +34,11 @@ public final class CsvSourceType implements SourceType {
 
   /** A CSV source: its files and their format (delimiter, quote, header, encoding, ...). */
   public record Config(SourceBasics basics, String path, CsvFormat format) implements SourceConfig {
+    @Override
+    public DatasetName datasetName(Spec spec) {
+      return DatasetName.file(spec.resolve(path));
+    }
+
     @Override
     public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
         ReadContext context) {

@@ -7,6 +7,7 @@ import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.IncrementalRange;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.jdbc.JdbcSource;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
@@ -98,6 +99,12 @@ public final class JdbcSourceType implements SourceType {
       if (!url.equals("jdbc:duckdb:")) {
         Reachable.jdbc(where, endpoint());
       }
+    }
+
+    @Override
+    public DatasetName datasetName(Spec spec) {
+      // A query is named by the source: what it reads is in its SQL.
+      return DatasetName.table(url, table != null ? table : name());
     }
 
     /** A whole table's estimate; a query's or an incremental read's size is not known. */

@@ -3,6 +3,7 @@ package dev.watershed.pipelines.sources;
 import dev.watershed.io.SourceSizes;
 import dev.watershed.io.drift.SourceSchemas;
 import dev.watershed.io.files.JsonLinesSource;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
@@ -24,6 +25,11 @@ public final class JsonLinesSourceType implements SourceType {
   /** A JSON lines source: its files and the largest record it reads. */
   public record Config(SourceBasics basics, String path, int maxRecordBytes)
       implements SourceConfig {
+    @Override
+    public DatasetName datasetName(Spec spec) {
+      return DatasetName.file(spec.resolve(path));
+    }
+
     @Override
     public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
         ReadContext context) {

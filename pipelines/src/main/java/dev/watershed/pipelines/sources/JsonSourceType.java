@@ -1,12 +1,14 @@
 package dev.watershed.pipelines.sources;
 
 import dev.watershed.io.files.JsonSource;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
 import dev.watershed.pipelines.config.SourceBasics;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.SourceType;
+import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.YamlObject;
 import java.util.List;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -23,6 +25,11 @@ public final class JsonSourceType implements SourceType {
    */
   public record Config(SourceBasics basics, String path, String recordsAt, int maxRecordBytes)
       implements SourceConfig {
+    @Override
+    public DatasetName datasetName(Spec spec) {
+      return DatasetName.file(spec.resolve(path));
+    }
+
     @Override
     public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
         ReadContext context) {

@@ -5,6 +5,7 @@ import dev.watershed.io.kafka.KafkaOffsets;
 import dev.watershed.io.kafka.KafkaRecords;
 import dev.watershed.io.kafka.KafkaSource;
 import dev.watershed.pipelines.config.ConsumedTopic;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
@@ -42,6 +43,11 @@ public final class KafkaSourceType implements SourceType {
       String group,
       Duration timeout)
       implements SourceConfig {
+    @Override
+    public DatasetName datasetName(Spec spec) {
+      return DatasetName.kafka(bootstrapServers, topic);
+    }
+
     @Override
     public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
         ReadContext context) {

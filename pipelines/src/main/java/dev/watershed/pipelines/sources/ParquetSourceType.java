@@ -2,6 +2,7 @@ package dev.watershed.pipelines.sources;
 
 import dev.watershed.io.SourceSizes;
 import dev.watershed.io.files.ParquetSource;
+import dev.watershed.pipelines.config.DatasetName;
 import dev.watershed.pipelines.config.Key;
 import dev.watershed.pipelines.config.ParseContext;
 import dev.watershed.pipelines.config.ReadContext;
@@ -21,6 +22,11 @@ import org.apache.beam.sdk.values.Row;
 public final class ParquetSourceType implements SourceType {
   /** A Parquet source: its files. */
   public record Config(SourceBasics basics, String path) implements SourceConfig {
+    @Override
+    public DatasetName datasetName(Spec spec) {
+      return DatasetName.file(spec.resolve(path));
+    }
+
     @Override
     public PTransform<PBegin, WithFailures.Result<PCollection<Row>, Row>> read(
         ReadContext context) {

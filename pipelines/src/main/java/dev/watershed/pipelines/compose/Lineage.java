@@ -1,0 +1,297 @@
+package dev.watershed.pipelines.compose;
+
+import dev.watershed.pipelines.config.ConformSpec;
+import dev.watershed.pipelines.config.DatasetName;
+import dev.watershed.pipelines.config.SinkConfig;
+import dev.watershed.pipelines.config.SourceConfig;
+import dev.watershed.pipelines.config.Spec;
+import dev.watershed.transforms.conform.FieldRule;
+import dev.watershed.transforms.model.CanonicalModel;
+import dev.watershed.transforms.model.ModelTypes;
+import io.openlineage.client.OpenLineage;
+import io.openlineage.client.OpenLineageClient;
+import io.openlineage.client.transports.FileConfig;
+import io.openlineage.client.transports.FileTransport;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import org.apache.beam.sdk.schemas.Schema;
+
+/**
+ * A run's OpenLineage events, through OpenLineage's Java client, appended as JSON lines to {@code
+ * lineage.jsonl} beside the run report: START when the run starts, COMPLETE when it succeeds, FAIL
+ * (with the error) when it fails or a quality gate blocks it.
+ *
+ * <p>The job is the spec ({@code watershed}/{@code <spec name>}); the inputs are its sources and
+ * the outputs each sink's models, named by OpenLineage's conventions ({@link DatasetName}). Outputs
+ * carry their schema (the model's fields), the rows written, the column lineage the conform
+ * mappings give (which source columns each field comes from and how: as it is, normalised, given a
+ * prefix, computed by an expression, looked up). Datasets never carry credentials, and the causes
+ * passed in are already cleared of secrets.
+ */
+public final class Lineage {
+  /** Who produces the events, as OpenLineage asks. */
+  static final URI PRODUCER = URI.create("https://github.com/watershed-data/watershed");
+
+  private static final String FILE = "lineage.jsonl";
+
+  private Lineage() {}
+
+  /** The file the events go to, beside the run report. */
+  public static Path file(Spec spec) {
+    return RunReport.folder(spec).resolve(FILE);
+  }
+
+  /** The run's id: the same for all of a run's events (from the spec and the start time). */
+  static UUID runId(Spec spec, Instant started) {
+    return UUID.nameUUIDFromBytes((spec.name() + "@" + started).getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A START event: the run's inputs and the outputs it will write, with their column lineage. */
+  static void started(Spec spec, Instant started) {
+    emit(spec, event(spec, started, OpenLineage.RunEvent.EventType.START, null, null));
+  }
+
+  /**
+   * The end of a run: COMPLETE when it {@code succeeded}, else FAIL with {@code cause} (or the
+   * status, e.g. {@code blocked}, when there is no cause). {@code summary} may be null (a run that
+   * failed before it counted anything).
+   */
+  static void ended(Spec spec, Instant started, String status, RunSummary summary, String cause) {
+    boolean ok = status.equals("succeeded");
+    String message = ok ? null : cause != null ? cause : why(status, summary);
+    emit(
+        spec,
+        event(
+            spec,
+            started,
+            ok ? OpenLineage.RunEvent.EventType.COMPLETE : OpenLineage.RunEvent.EventType.FAIL,
+            summary,
+            message));
+  }
+
+  private static String why(String status, RunSummary summary) {
+    if (status.equals("blocked")) {
+      return "quality checks that fail the run failed; nothing was committed";
+    }
+    if (summary != null && !summary.reconciled()) {
+      return "the run does not reconcile (in != loaded + merged away + dead-lettered + dropped)";
+    }
+    if (summary != null && !summary.destinationsDown().isEmpty()) {
+      return "destinations failed: " + String.join(", ", summary.destinationsDown());
+    }
+    return "the run " + status;
+  }
+
+  private static void emit(Spec spec, OpenLineage.RunEvent event) {
+    try (OpenLineageClient client =
+        new OpenLineageClient(new FileTransport(new FileConfig(file(spec).toString())))) {
+      client.emit(event);
+    } catch (Exception e) {
+      // Lineage is a record of the run, never a reason for it to fail.
+      System.err.println(
+          "warning: could not write the lineage event to " + file(spec) + ": " + e.getMessage());
+    }
+  }
+
+  static OpenLineage.RunEvent event(
+      Spec spec,
+      Instant started,
+      OpenLineage.RunEvent.EventType type,
+      RunSummary summary,
+      String error) {
+    OpenLineage ol = new OpenLineage(PRODUCER);
+    OpenLineage.RunFacetsBuilder runFacets =
+        ol.newRunFacetsBuilder()
+            .processing_engine(
+                ol.newProcessingEngineRunFacet(
+                    org.apache.beam.sdk.util.ReleaseInfo.getReleaseInfo().getVersion(),
+                    "Apache Beam",
+                    null));
+    if (error != null) {
+      runFacets.errorMessage(ol.newErrorMessageRunFacet(error, "java", null));
+    }
+    return ol.newRunEventBuilder()
+        .eventType(type)
+        .eventTime(ZonedDateTime.now(ZoneOffset.UTC))
+        .run(ol.newRunBuilder().runId(runId(spec, started)).facets(runFacets.build()).build())
+        .job(ol.newJobBuilder().namespace("watershed").name(spec.name()).build())
+        .inputs(inputs(ol, spec))
+        .outputs(outputs(ol, spec, summary))
+        .build();
+  }
+
+  private static List<OpenLineage.InputDataset> inputs(OpenLineage ol, Spec spec) {
+    List<OpenLineage.InputDataset> inputs = new ArrayList<>();
+    for (SourceConfig source : spec.sources().values()) {
+      DatasetName dataset = source.datasetName(spec);
+      List<OpenLineage.SchemaDatasetFacetFields> fields = new ArrayList<>();
+      for (String column : columnsRead(spec, source.name())) {
+        fields.add(ol.newSchemaDatasetFacetFieldsBuilder().name(column).build());
+      }
+      inputs.add(
+          ol.newInputDatasetBuilder()
+              .namespace(dataset.namespace())
+              .name(dataset.name())
+              .facets(
+                  ol.newDatasetFacetsBuilder()
+                      .dataSource(
+                          ol.newDatasourceDatasetFacet(
+                              dataset.namespace(), dataSourceUri(dataset.namespace())))
+                      .schema(ol.newSchemaDatasetFacet(fields))
+                      .build())
+              .build());
+    }
+    return inputs;
+  }
+
+  /** The columns of {@code source} the conform mappings read. */
+  private static Set<String> columnsRead(Spec spec, String source) {
+    Set<String> columns = new TreeSet<>();
+    for (ConformSpec conform : spec.conform()) {
+      if (conform.from().equals(source)) {
+        conform.fields().values().forEach(rule -> columns.addAll(rule.columns()));
+      }
+    }
+    return columns;
+  }
+
+  private static URI dataSourceUri(String namespace) {
+    try {
+      URI uri = URI.create(namespace);
+      return uri.getScheme() == null ? URI.create(namespace + ":") : uri;
+    } catch (IllegalArgumentException e) {
+      return URI.create("watershed:dataset");
+    }
+  }
+
+  private static List<OpenLineage.OutputDataset> outputs(
+      OpenLineage ol, Spec spec, RunSummary summary) {
+    List<OpenLineage.OutputDataset> outputs = new ArrayList<>();
+    for (SinkConfig sink : spec.sinks().values()) {
+      for (String model : spec.modelsOf(sink)) {
+        CanonicalModel canonical = spec.models().get(model);
+        DatasetName dataset = sink.datasetName(spec, model);
+        List<OpenLineage.SchemaDatasetFacetFields> fields = new ArrayList<>();
+        for (Schema.Field field : canonical.dataFields()) {
+          fields.add(
+              ol.newSchemaDatasetFacetFieldsBuilder()
+                  .name(field.getName())
+                  .type(ModelTypes.describe(field))
+                  .build());
+        }
+        OpenLineage.DatasetFacetsBuilder facets =
+            ol.newDatasetFacetsBuilder()
+                .dataSource(
+                    ol.newDatasourceDatasetFacet(
+                        dataset.namespace(), dataSourceUri(dataset.namespace())))
+                .schema(ol.newSchemaDatasetFacet(fields))
+                .columnLineage(columnLineage(ol, spec, canonical));
+        OpenLineage.OutputDatasetBuilder output =
+            ol.newOutputDatasetBuilder()
+                .namespace(dataset.namespace())
+                .name(dataset.name())
+                .facets(facets.build());
+        if (summary != null) {
+          output.outputFacets(
+              ol.newOutputDatasetOutputFacetsBuilder()
+                  .outputStatistics(
+                      ol.newOutputStatisticsOutputDatasetFacetBuilder()
+                          .rowCount(summary.loadedInto(sink.name(), model))
+                          .build())
+                  .build());
+        }
+        outputs.add(output.build());
+      }
+    }
+    return outputs;
+  }
+
+  /**
+   * Each field of {@code model}: the source columns its conform rules read, per source, and how
+   * (OpenLineage's DIRECT transformations: IDENTITY when the value is copied as it is, else
+   * TRANSFORMATION with a description of the steps).
+   */
+  static OpenLineage.ColumnLineageDatasetFacet columnLineage(
+      OpenLineage ol, Spec spec, CanonicalModel model) {
+    Map<String, List<OpenLineage.InputField>> byField = new LinkedHashMap<>();
+    for (Schema.Field field : model.dataFields()) {
+      byField.put(field.getName(), new ArrayList<>());
+    }
+    for (ConformSpec conform : spec.conformInto(model.name())) {
+      SourceConfig source = spec.sources().get(conform.from());
+      if (source == null) {
+        continue;
+      }
+      DatasetName dataset = source.datasetName(spec);
+      for (Map.Entry<String, FieldRule> entry : conform.fields().entrySet()) {
+        List<OpenLineage.InputField> inputs = byField.get(entry.getKey());
+        if (inputs == null) {
+          continue;
+        }
+        FieldRule rule = entry.getValue();
+        String description = transformation(rule);
+        for (String column : new TreeSet<>(rule.columns())) {
+          inputs.add(
+              ol.newInputFieldBuilder()
+                  .namespace(dataset.namespace())
+                  .name(dataset.name())
+                  .field(column)
+                  .transformations(
+                      List.of(
+                          ol.newInputFieldTransformationsBuilder()
+                              .type("DIRECT")
+                              .subtype(description == null ? "IDENTITY" : "TRANSFORMATION")
+                              .description(description == null ? "" : description)
+                              .masking(false)
+                              .build()))
+                  .build());
+        }
+      }
+    }
+    OpenLineage.ColumnLineageDatasetFacetFieldsBuilder fields =
+        ol.newColumnLineageDatasetFacetFieldsBuilder();
+    byField.forEach(
+        (field, inputs) ->
+            fields.put(
+                field,
+                ol.newColumnLineageDatasetFacetFieldsAdditionalBuilder()
+                    .inputFields(inputs)
+                    .build()));
+    return ol.newColumnLineageDatasetFacetBuilder().fields(fields.build()).build();
+  }
+
+  /**
+   * What a rule does to its columns, in the spec's words; null when it copies one column as it is
+   * (a cast to the field's type aside).
+   */
+  static String transformation(FieldRule rule) {
+    List<String> steps = new ArrayList<>();
+    if (rule.expression() != null) {
+      steps.add("expression " + rule.expression());
+    }
+    if (rule.lookup() != null) {
+      steps.add("lookup");
+    }
+    for (FieldRule.Normalizer normalizer : rule.normalizers()) {
+      steps.add("normalize " + normalizer.name().toLowerCase(java.util.Locale.ROOT));
+    }
+    if (!rule.formats().isEmpty()) {
+      steps.add("parse " + String.join(" | ", rule.formats()));
+    }
+    if (rule.prefix() != null) {
+      steps.add("prefix '" + rule.prefix() + "'");
+    }
+    return steps.isEmpty() ? null : String.join(", ", steps);
+  }
+}

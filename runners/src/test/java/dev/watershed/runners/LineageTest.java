@@ -1,0 +1,287 @@
+package dev.watershed.runners;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.Error;
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A run's OpenLineage events (lineage.jsonl beside the run report): START and COMPLETE or FAIL,
+ * each valid against OpenLineage's JSON schemas (test-data/openlineage), with the sources as
+ * inputs, the sinks' models as outputs and the column lineage the conform mappings give.
+ */
+class LineageTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path SCHEMAS = Customer360Test.ROOT.resolve("test-data/openlineage");
+  private static final String SECRET = "lineage-s3cret";
+
+  @TempDir Path folder;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int watershed(String... args) {
+    return new Watershed(
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of("LINEAGE_PASSWORD", SECRET),
+            folder)
+        .execute(args);
+  }
+
+  @Test
+  void aRunEmitsStartAndCompleteWithColumnLineage() throws Exception {
+    Files.writeString(
+        folder.resolve("people.csv"),
+        "id,email,first,last\n1, Ann@Example.com ,Ann,Lee\n2,ben@example.com,Ben,Ode\n");
+    Files.writeString(
+        folder.resolve("spec.yaml"),
+        String.join(
+            "\n",
+            "name: people",
+            "sources:",
+            "  crm: { type: csv, path: people.csv }",
+            "models:",
+            "  person:",
+            "    key: [person_id]",
+            "    fields: { person_id: string, email: string, name: string, origin: string,"
+                + " crm_id: long }",
+            "conform:",
+            "  - from: crm",
+            "    to: person",
+            "    fields:",
+            "      person_id: { from: id, prefix: \"p-\" }",
+            "      email: { from: email, normalize: email }",
+            "      name: { expr: \"concat_ws(' ', first, last)\" }",
+            "      origin: { value: crm }",
+            "      crm_id: id",
+            "sinks:",
+            "  warehouse: { type: duckdb, path: w.duckdb }",
+            ""));
+    assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+
+    List<JsonNode> events = events(folder.resolve("target/report/lineage.jsonl"));
+    assertEquals(List.of("START", "COMPLETE"), types(events));
+    assertEquals(events.get(0).path("run").path("runId"), events.get(1).path("run").path("runId"));
+    // The check can fail: an event without its producer, a facet with a wrong type.
+    JsonNode broken = events.get(0).deepCopy();
+    ((com.fasterxml.jackson.databind.node.ObjectNode) broken).remove("producer");
+    org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class, () -> assertValid(broken));
+    JsonNode badFacet = events.get(1).deepCopy();
+    ((com.fasterxml.jackson.databind.node.ObjectNode)
+            badFacet.path("outputs").get(0).path("outputFacets").path("outputStatistics"))
+        .put("rowCount", "two");
+    org.junit.jupiter.api.Assertions.assertThrows(
+        AssertionError.class, () -> assertValid(badFacet));
+    for (JsonNode event : events) {
+      assertValid(event);
+      assertEquals("watershed", event.path("job").path("namespace").asText());
+      assertEquals("people", event.path("job").path("name").asText());
+    }
+    JsonNode complete = events.get(1);
+    JsonNode input = complete.path("inputs").get(0);
+    assertEquals("file", input.path("namespace").asText());
+    assertEquals(folder.resolve("people.csv").toRealPath().toString(), input.path("name").asText());
+    JsonNode output = complete.path("outputs").get(0);
+    assertEquals("duckdb://" + folder.resolve("w.duckdb"), output.path("namespace").asText());
+    assertEquals("main.person", output.path("name").asText());
+    assertEquals(2, output.path("outputFacets").path("outputStatistics").path("rowCount").asLong());
+
+    // Every field: the source columns it comes from, and how.
+    Map<String, String> lineage = columnLineage(output);
+    assertEquals(
+        Map.of(
+            "person_id", "id TRANSFORMATION (prefix 'p-')",
+            "email", "email TRANSFORMATION (normalize email)",
+            "name",
+                "first TRANSFORMATION (expression concat_ws(' ', first, last));"
+                    + " last TRANSFORMATION (expression concat_ws(' ', first, last))",
+            "origin", "",
+            "crm_id", "id IDENTITY"),
+        lineage);
+  }
+
+  @Test
+  void aFailedRunEmitsFailWithItsErrorAndNoSecret() throws Exception {
+    Files.writeString(
+        folder.resolve("spec.yaml"),
+        String.join(
+            "\n",
+            "name: down",
+            "sources:",
+            "  db: { type: jdbc, url: \"jdbc:postgresql://127.0.0.1:9/nowhere\", user: etl,"
+                + " password: \"${env:LINEAGE_PASSWORD}\", table: people }",
+            "models:",
+            "  person: { key: [id], fields: { id: long } }",
+            "conform: [ { from: db, to: person, fields: { id: id } } ]",
+            "sinks:",
+            "  warehouse: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:5432/test\","
+                + " user: postgres, password: \"${env:LINEAGE_PASSWORD}\" }",
+            ""));
+    assertEquals(Watershed.FAILED, watershed("run", "spec.yaml", "--runner=direct"));
+    Path file = folder.resolve("target/report/lineage.jsonl");
+    List<JsonNode> events = events(file);
+    assertEquals(List.of("FAIL"), types(events));
+    assertValid(events.get(0));
+    JsonNode error = events.get(0).path("run").path("facets").path("errorMessage");
+    assertTrue(error.path("message").asText().contains("sources.db"), error.toString());
+    assertEquals(
+        "postgres://127.0.0.1:9", events.get(0).path("inputs").get(0).path("namespace").asText());
+    assertEquals(
+        "nowhere.public.people", events.get(0).path("inputs").get(0).path("name").asText());
+    assertFalse(Files.readString(file).contains(SECRET), "no secret in the events");
+  }
+
+  /** customer-360's events: valid, and the column lineage of the warehouse's models. */
+  static void assertCustomer360Lineage(Path file) throws IOException {
+    List<JsonNode> events = events(file);
+    assertEquals(List.of("START", "COMPLETE"), types(events));
+    for (JsonNode event : events) {
+      assertValid(event);
+    }
+    Map<String, JsonNode> outputs = new TreeMap<>();
+    for (JsonNode output : events.get(1).path("outputs")) {
+      if (output.path("namespace").asText().startsWith("duckdb://")) {
+        outputs.put(output.path("name").asText(), output);
+      }
+    }
+    Map<String, String> customer = columnLineage(outputs.get("main.customer"));
+    assertEquals(
+        "contact_id TRANSFORMATION (expression 'crm-' || contact_id);"
+            + " user_id TRANSFORMATION (prefix 'shop-')",
+        customer.get("customer_id"));
+    assertEquals("", customer.get("source_system"));
+    assertEquals(
+        "email_address TRANSFORMATION (normalize email); email TRANSFORMATION (normalize email)",
+        customer.get("email"));
+    assertEquals(
+        "country TRANSFORMATION (lookup, normalize country);"
+            + " country_code TRANSFORMATION (normalize country)",
+        customer.get("country"));
+    assertEquals("updated_at IDENTITY; updated_at IDENTITY", customer.get("updated_at"));
+    assertEquals(
+        "requester.email TRANSFORMATION (normalize email)",
+        columnLineage(outputs.get("main.ticket")).get("requester_email"));
+  }
+
+  /** Per output field: its input fields, each as {@code field SUBTYPE (description)}. */
+  private static Map<String, String> columnLineage(JsonNode output) {
+    Map<String, String> lineage = new TreeMap<>();
+    output
+        .path("facets")
+        .path("columnLineage")
+        .path("fields")
+        .fields()
+        .forEachRemaining(
+            field -> {
+              List<String> inputs = new ArrayList<>();
+              for (JsonNode from : field.getValue().path("inputFields")) {
+                JsonNode how = from.path("transformations").get(0);
+                inputs.add(
+                    from.path("field").asText()
+                        + " "
+                        + how.path("subtype").asText()
+                        + (how.path("description").asText().isEmpty()
+                            ? ""
+                            : " (" + how.path("description").asText() + ")"));
+              }
+              lineage.put(field.getKey(), String.join("; ", inputs));
+            });
+    return lineage;
+  }
+
+  private String output() {
+    return out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+  }
+
+  private static List<JsonNode> events(Path file) throws IOException {
+    List<JsonNode> events = new ArrayList<>();
+    for (String line : Files.readAllLines(file)) {
+      if (!line.isBlank()) {
+        events.add(JSON.readTree(line));
+      }
+    }
+    return events;
+  }
+
+  private static List<String> types(List<JsonNode> events) {
+    return events.stream().map(e -> e.path("eventType").asText()).toList();
+  }
+
+  /** The event against OpenLineage's RunEvent schema, each facet against its own schema. */
+  private static void assertValid(JsonNode event) throws IOException {
+    Map<String, String> byId = new HashMap<>();
+    Map<String, String> idByFile = new HashMap<>();
+    try (Stream<Path> files = Files.list(SCHEMAS)) {
+      for (Path file : files.filter(f -> f.toString().endsWith(".json")).toList()) {
+        String text = Files.readString(file);
+        String id = JSON.readTree(text).path("$id").asText();
+        byId.put(id, text);
+        idByFile.put(file.getFileName().toString(), id);
+      }
+    }
+    SchemaRegistry registry =
+        SchemaRegistry.withDefaultDialect(
+            SpecificationVersion.DRAFT_2020_12, builder -> builder.schemas(byId));
+    List<String> problems = new ArrayList<>();
+    check(
+        registry,
+        event,
+        "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        problems);
+    List<JsonNode> facets = new ArrayList<>();
+    collectFacets(event, facets);
+    assertFalse(facets.isEmpty());
+    for (JsonNode facet : facets) {
+      String url = facet.path("_schemaURL").asText();
+      String file = url.replaceFirst("#.*$", "").replaceFirst("^.*/", "");
+      assertEquals(
+          url.replaceFirst("#.*$", ""),
+          idByFile.get(file),
+          "test-data/openlineage holds " + file + " at the version the client points at");
+      check(registry, facet, url, problems);
+    }
+    assertTrue(problems.isEmpty(), problems + "\n" + event.toPrettyString());
+  }
+
+  private static void check(SchemaRegistry registry, JsonNode node, String at, List<String> out) {
+    Schema schema = registry.getSchema(SchemaLocation.of(at));
+    for (Error error : schema.validate(node.toString(), InputFormat.JSON)) {
+      out.add(at + ": " + error);
+    }
+  }
+
+  /** Every facet of the event: objects under a {@code facets}-like key that name their schema. */
+  private static void collectFacets(JsonNode node, List<JsonNode> out) {
+    if (node.isObject()) {
+      if (node.has("_schemaURL") && node.has("_producer")) {
+        out.add(node);
+      }
+      node.elements().forEachRemaining(child -> collectFacets(child, out));
+    } else if (node.isArray()) {
+      node.elements().forEachRemaining(child -> collectFacets(child, out));
+    }
+  }
+}
