@@ -36,6 +36,7 @@ final class Commands {
     line.addSubcommand("intake", new Intake(cli));
     line.addSubcommand("validate", new Validate(cli));
     line.addSubcommand("plan", new Plan(cli));
+    line.addSubcommand("lineage", new LineageCommand(cli));
     line.addSubcommand("query", new QueryCommand(cli));
     line.addSubcommand("init", new InitCommand(cli));
     line.addSubcommand("help", new CommandLine.HelpCommand());
@@ -408,6 +409,32 @@ final class Commands {
     @Override
     int work() throws Exception {
       return cli.plan(spec, mode, offline);
+    }
+  }
+
+  @Command(
+      name = "lineage",
+      description =
+          "Print the column lineage: per model the sinks it lands in, per field the source"
+              + " columns it comes from and how.")
+  static final class LineageCommand extends Base {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "The spec file.")
+    String spec;
+
+    @Parameters(
+        index = "1",
+        arity = "0..1",
+        paramLabel = "MODEL[.FIELD]",
+        description = "Only this model or field.")
+    String only;
+
+    LineageCommand(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      return cli.lineage(spec, only);
     }
   }
 

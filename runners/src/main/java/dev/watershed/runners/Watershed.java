@@ -1,6 +1,7 @@
 package dev.watershed.runners;
 
 import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.Lineage;
 import dev.watershed.pipelines.compose.SourceColumns;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.Spec;
@@ -207,6 +208,19 @@ public final class Watershed {
     for (String line : Composer.compose(spec, pipeline)) {
       out.println(line);
     }
+    return OK;
+  }
+
+  int lineage(String file, String only) throws SpecException {
+    Spec spec = checkedSpec(file, null, true);
+    List<String> lines;
+    try {
+      lines = Lineage.describe(spec, only);
+    } catch (IllegalArgumentException e) {
+      err.println("error: " + e.getMessage());
+      return SPEC_ERROR;
+    }
+    lines.forEach(out::println);
     return OK;
   }
 

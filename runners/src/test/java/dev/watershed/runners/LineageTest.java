@@ -111,6 +111,40 @@ class LineageTest {
 
     // Every field: the source columns it comes from, and how.
     Map<String, String> lineage = columnLineage(output);
+
+    // The same in the terminal, from the spec alone.
+    out.reset();
+    assertEquals(Watershed.OK, watershed("lineage", "spec.yaml"), this::output);
+    assertEquals(
+        List.of(
+            "person",
+            "  -> warehouse: duckdb://" + folder.resolve("w.duckdb") + " main.person",
+            "  person.person_id",
+            "    <- crm.id   prefix 'p-'",
+            "  person.email",
+            "    <- crm.email   normalize email",
+            "  person.name",
+            "    <- crm.first   expression concat_ws(' ', first, last)",
+            "    <- crm.last   expression concat_ws(' ', first, last)",
+            "  person.origin",
+            "    <- crm: constant crm",
+            "  person.crm_id",
+            "    <- crm.id"),
+        out.toString(StandardCharsets.UTF_8).lines().toList());
+    out.reset();
+    assertEquals(Watershed.OK, watershed("lineage", "spec.yaml", "person.email"), this::output);
+    assertEquals(
+        List.of(
+            "person",
+            "  -> warehouse: duckdb://" + folder.resolve("w.duckdb") + " main.person",
+            "  person.email",
+            "    <- crm.email   normalize email"),
+        out.toString(StandardCharsets.UTF_8).lines().toList());
+    err.reset();
+    assertEquals(Watershed.SPEC_ERROR, watershed("lineage", "spec.yaml", "person.mail"));
+    assertTrue(
+        output().contains("no field 'mail' in model 'person'; fields: person_id, email, name,"),
+        this::output);
     assertEquals(
         Map.of(
             "person_id", "id TRANSFORMATION (prefix 'p-')",

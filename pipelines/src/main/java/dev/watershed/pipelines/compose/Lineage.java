@@ -294,4 +294,69 @@ public final class Lineage {
     }
     return steps.isEmpty() ? null : String.join(", ", steps);
   }
+
+  /**
+   * The column lineage of {@code spec} as text for a terminal: per model, the tables and files it
+   * lands in, then per field the source columns it comes from and how. {@code only} narrows it to
+   * one model ({@code customer}) or field ({@code customer.email}); null for all.
+   *
+   * @throws IllegalArgumentException when {@code only} names no model or field of the spec
+   */
+  public static List<String> describe(Spec spec, String only) {
+    String onlyModel =
+        only == null ? null : only.contains(".") ? only.substring(0, only.indexOf('.')) : only;
+    String onlyField =
+        only != null && only.contains(".") ? only.substring(only.indexOf('.') + 1) : null;
+    if (onlyModel != null && !spec.models().containsKey(onlyModel)) {
+      throw new IllegalArgumentException(
+          "no model '"
+              + onlyModel
+              + "' in the spec; models: "
+              + String.join(", ", spec.models().keySet()));
+    }
+    List<String> lines = new ArrayList<>();
+    for (CanonicalModel model : spec.models().values()) {
+      if (onlyModel != null && !onlyModel.equals(model.name())) {
+        continue;
+      }
+      List<String> names = model.dataFields().stream().map(Schema.Field::getName).toList();
+      if (onlyField != null && !names.contains(onlyField)) {
+        throw new IllegalArgumentException(
+            "no field '"
+                + onlyField
+                + "' in model '"
+                + model.name()
+                + "'; fields: "
+                + String.join(", ", names));
+      }
+      lines.add(model.name());
+      for (SinkConfig sink : spec.sinks().values()) {
+        if (spec.modelsOf(sink).contains(model.name())) {
+          DatasetName dataset = sink.datasetName(spec, model.name());
+          lines.add("  -> " + sink.name() + ": " + dataset.namespace() + " " + dataset.name());
+        }
+      }
+      for (String field : names) {
+        if (onlyField != null && !onlyField.equals(field)) {
+          continue;
+        }
+        lines.add("  " + model.name() + "." + field);
+        for (ConformSpec conform : spec.conformInto(model.name())) {
+          FieldRule rule = conform.fields().get(field);
+          if (rule == null) {
+            continue;
+          }
+          String how = transformation(rule);
+          if (rule.columns().isEmpty()) {
+            lines.add("    <- " + conform.from() + ": constant " + rule.constant());
+            continue;
+          }
+          for (String column : new TreeSet<>(rule.columns())) {
+            lines.add("    <- " + conform.from() + "." + column + (how == null ? "" : "   " + how));
+          }
+        }
+      }
+    }
+    return lines;
+  }
 }
