@@ -241,7 +241,11 @@ public final class Watershed {
       }
       return print(spec, outcome);
     }
-    SpecRun run = SpecRun.of(spec).withClock(clock).on(null, profile.displayName());
+    SpecRun run =
+        SpecRun.of(spec)
+            .withClock(clock)
+            .on(null, profile.displayName())
+            .withProgress(err::println);
     run.checkReachable();
     try (RunLock lock = SpecRun.lockAndSweep(spec, err::println);
         Receivers receivers = Receivers.start(spec, err::println)) {

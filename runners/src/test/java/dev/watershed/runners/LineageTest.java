@@ -188,6 +188,60 @@ class LineageTest {
     assertFalse(Files.readString(file).contains(SECRET), "no secret in the events");
   }
 
+  @Test
+  void eventsAreAlsoPostedToAnOpenLineageApiWithTheKey() throws Exception {
+    List<String> bodies = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> auth = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer api =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    api.createContext(
+        "/api/v1/lineage",
+        exchange -> {
+          bodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+          auth.add(exchange.getRequestHeaders().getFirst("Authorization"));
+          exchange.sendResponseHeaders(201, -1);
+          exchange.close();
+        });
+    api.start();
+    try {
+      Files.writeString(folder.resolve("people.csv"), "id,email\n1,a@example.com\n");
+      String spec =
+          String.join(
+              "\n",
+              "name: posted",
+              "sources: { crm: { type: csv, path: people.csv } }",
+              "models: { person: { key: [id], fields: { id: long, email: string } } }",
+              "conform: [ { from: crm, to: person, fields: { id: id, email: email } } ]",
+              "sinks: { warehouse: { type: duckdb, path: w.duckdb } }",
+              "lineage:",
+              "  path: events/lineage.jsonl",
+              "  url: \"http://127.0.0.1:" + api.getAddress().getPort() + "\"",
+              "  api_key: \"${env:LINEAGE_PASSWORD}\"",
+              "");
+      Files.writeString(folder.resolve("spec.yaml"), spec);
+      assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+      List<JsonNode> written = events(folder.resolve("events/lineage.jsonl"));
+      assertEquals(List.of("START", "COMPLETE"), types(written));
+      assertEquals(2, bodies.size(), bodies.toString());
+      for (int i = 0; i < 2; i++) {
+        JsonNode posted = JSON.readTree(bodies.get(i));
+        assertValid(posted);
+        assertEquals(written.get(i), posted);
+        assertEquals("Bearer " + SECRET, auth.get(i));
+      }
+    } finally {
+      api.stop(0);
+    }
+    // The API down: the run goes on, says so once per event, and never shows the key.
+    err.reset();
+    assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+    assertTrue(
+        output().contains("warning: could not send the START lineage event to http://127.0.0.1:"),
+        this::output);
+    assertFalse(output().contains(SECRET), this::output);
+    assertEquals(4, events(folder.resolve("events/lineage.jsonl")).size());
+  }
+
   /** customer-360's events: valid, and the column lineage of the warehouse's models. */
   static void assertCustomer360Lineage(Path file) throws IOException {
     List<JsonNode> events = events(file);

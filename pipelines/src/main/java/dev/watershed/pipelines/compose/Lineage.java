@@ -2,6 +2,7 @@ package dev.watershed.pipelines.compose;
 
 import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.DatasetName;
+import dev.watershed.pipelines.config.LineageSpec;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
@@ -10,8 +11,11 @@ import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
 import io.openlineage.client.OpenLineage;
 import io.openlineage.client.OpenLineageClient;
+import io.openlineage.client.transports.ApiKeyTokenProvider;
 import io.openlineage.client.transports.FileConfig;
 import io.openlineage.client.transports.FileTransport;
+import io.openlineage.client.transports.HttpConfig;
+import io.openlineage.client.transports.HttpTransport;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -25,12 +29,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.apache.beam.sdk.schemas.Schema;
 
 /**
  * A run's OpenLineage events, through OpenLineage's Java client, appended as JSON lines to {@code
- * lineage.jsonl} beside the run report: START when the run starts, COMPLETE when it succeeds, FAIL
- * (with the error) when it fails or a quality gate blocks it.
+ * lineage.jsonl} beside the run report (or the file {@code lineage: path} names) and, with {@code
+ * lineage: url}, posted to an OpenLineage HTTP API such as Marquez's: START when the run starts,
+ * COMPLETE when it succeeds, FAIL (with the error) when it fails or a quality gate blocks it.
  *
  * <p>The job is the spec ({@code watershed}/{@code <spec name>}); the inputs are its sources and
  * the outputs each sink's models, named by OpenLineage's conventions ({@link DatasetName}). Outputs
@@ -47,9 +53,10 @@ public final class Lineage {
 
   private Lineage() {}
 
-  /** The file the events go to, beside the run report. */
+  /** The file the events go to: the spec's, or the default beside the run report. */
   public static Path file(Spec spec) {
-    return RunReport.folder(spec).resolve(FILE);
+    String path = spec.lineage().path();
+    return path == null ? RunReport.folder(spec).resolve(FILE) : Path.of(spec.resolve(path));
   }
 
   /** The run's id: the same for all of a run's events (from the spec and the start time). */
@@ -58,8 +65,8 @@ public final class Lineage {
   }
 
   /** A START event: the run's inputs and the outputs it will write, with their column lineage. */
-  static void started(Spec spec, Instant started) {
-    emit(spec, event(spec, started, OpenLineage.RunEvent.EventType.START, null, null));
+  static void started(Spec spec, Instant started, Consumer<String> warnings) {
+    emit(spec, event(spec, started, OpenLineage.RunEvent.EventType.START, null, null), warnings);
   }
 
   /**
@@ -67,7 +74,13 @@ public final class Lineage {
    * status, e.g. {@code blocked}, when there is no cause). {@code summary} may be null (a run that
    * failed before it counted anything).
    */
-  static void ended(Spec spec, Instant started, String status, RunSummary summary, String cause) {
+  static void ended(
+      Spec spec,
+      Instant started,
+      String status,
+      RunSummary summary,
+      String cause,
+      Consumer<String> warnings) {
     boolean ok = status.equals("succeeded");
     String message = ok ? null : cause != null ? cause : why(status, summary);
     emit(
@@ -77,7 +90,8 @@ public final class Lineage {
             started,
             ok ? OpenLineage.RunEvent.EventType.COMPLETE : OpenLineage.RunEvent.EventType.FAIL,
             summary,
-            message));
+            message),
+        warnings);
   }
 
   private static String why(String status, RunSummary summary) {
@@ -93,15 +107,53 @@ public final class Lineage {
     return "the run " + status;
   }
 
-  private static void emit(Spec spec, OpenLineage.RunEvent event) {
+  /** Sends {@code event} where the spec says; what fails is a warning, never the run's end. */
+  private static void emit(Spec spec, OpenLineage.RunEvent event, Consumer<String> warnings) {
+    try {
+      java.nio.file.Files.createDirectories(file(spec).toAbsolutePath().getParent());
+    } catch (java.io.IOException e) {
+      // The transport says so below.
+    }
     try (OpenLineageClient client =
         new OpenLineageClient(new FileTransport(new FileConfig(file(spec).toString())))) {
       client.emit(event);
     } catch (Exception e) {
       // Lineage is a record of the run, never a reason for it to fail.
-      System.err.println(
+      warnings.accept(
           "warning: could not write the lineage event to " + file(spec) + ": " + e.getMessage());
     }
+    LineageSpec lineage = spec.lineage();
+    if (lineage.url() == null) {
+      return;
+    }
+    HttpConfig http = new HttpConfig();
+    http.setUrl(URI.create(lineage.url()));
+    http.setEndpoint(lineage.endpoint());
+    http.setTimeoutInMillis((int) lineage.timeout().toMillis());
+    if (lineage.apiKey() != null) {
+      ApiKeyTokenProvider key = new ApiKeyTokenProvider();
+      key.setApiKey(lineage.apiKey());
+      http.setAuth(key);
+    }
+    try (OpenLineageClient client = new OpenLineageClient(new HttpTransport(http))) {
+      client.emit(event);
+    } catch (Exception e) {
+      warnings.accept(
+          "warning: could not send the "
+              + event.getEventType()
+              + " lineage event to "
+              + withoutUserInfo(lineage.url())
+              + lineage.endpoint()
+              + " ("
+              + e.getClass().getSimpleName()
+              + "); the run goes on, and "
+              + file(spec)
+              + " has it");
+    }
+  }
+
+  private static String withoutUserInfo(String url) {
+    return url.replaceFirst("//[^/@]*@", "//");
   }
 
   static OpenLineage.RunEvent event(

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The machine-readable report of a run, {@code <report.path>/run-report.json}, and the files a run
@@ -106,7 +107,13 @@ public final class RunReport {
    * its {@code cause} (which the caller has cleared of secrets).
    */
   public static Path writeWithoutSummary(
-      Spec spec, String runner, String status, int exitCode, Instant started, String cause)
+      Spec spec,
+      String runner,
+      String status,
+      int exitCode,
+      Instant started,
+      String cause,
+      Consumer<String> warnings)
       throws IOException {
     ObjectNode report = JSON.createObjectNode();
     report.put("spec", spec.name());
@@ -123,15 +130,16 @@ public final class RunReport {
     Path file = folder.resolve("run-report.json");
     JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), report);
     if (status.equals("running")) {
-      Lineage.started(spec, started);
+      Lineage.started(spec, started, warnings);
     } else if (status.equals("failed")) {
-      Lineage.ended(spec, started, status, null, cause);
+      Lineage.ended(spec, started, status, null, cause, warnings);
     }
     return file;
   }
 
   /** Writes the report; after a successful run also the row counts the next run compares with. */
-  public static Path write(RunSummary summary, String status, int exitCode, Instant started)
+  public static Path write(
+      RunSummary summary, String status, int exitCode, Instant started, Consumer<String> warnings)
       throws IOException {
     Spec spec = summary.spec();
     ObjectNode report = JSON.createObjectNode();
@@ -277,7 +285,7 @@ public final class RunReport {
       JSON.writerWithDefaultPrettyPrinter()
           .writeValue(folder.resolve("last-successful-run.json").toFile(), last);
     }
-    Lineage.ended(spec, started, status, summary, null);
+    Lineage.ended(spec, started, status, summary, null, warnings);
     return file;
   }
 

@@ -30,7 +30,8 @@ public record Spec(
     String reportPath,
     Set<String> secrets,
     Path baseDir,
-    Timing timing) {
+    Timing timing,
+    LineageSpec lineage) {
 
   /** The modes a spec runs in. */
   public static final List<String> MODES = List.of("batch", "micro-batch", "streaming");
@@ -63,7 +64,8 @@ public record Spec(
         reportPath,
         secrets,
         baseDir,
-        timing);
+        timing,
+        lineage);
   }
 
   /** This spec with other models and conform entries (schema evolution). */
@@ -83,7 +85,8 @@ public record Spec(
         reportPath,
         secrets,
         baseDir,
-        timing);
+        timing,
+        lineage);
   }
 
   public boolean isStreaming() {

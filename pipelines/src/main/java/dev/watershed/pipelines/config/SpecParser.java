@@ -133,7 +133,8 @@ public final class SpecParser {
             "history",
             "sinks",
             "dead_letter",
-            "report"));
+            "report",
+            "lineage"));
     String name = top.string("name", true);
     if (name != null && !Sections.IDENTIFIER.matcher(name).matches()) {
       top.error("name", "'" + name + "' is not a valid name; use letters, digits and _");
@@ -178,6 +179,7 @@ public final class SpecParser {
     YamlObject report = top.object("report", false);
     report.rejectUnknown(Set.of("path"));
     String reportPath = report.string("path", "target/report");
+    LineageSpec lineage = lineage(top.object("lineage", false));
     for (String model : models.keySet()) {
       if (conform.stream().noneMatch(c -> model.equals(c.to()))) {
         errors.add(
@@ -221,7 +223,23 @@ public final class SpecParser {
         reportPath,
         Set.copyOf(references.secrets()),
         baseDir,
-        timing);
+        timing,
+        lineage);
+  }
+
+  /** {@code lineage:}: the events' file, and an HTTP endpoint if one is given. */
+  private static LineageSpec lineage(YamlObject lineage) {
+    lineage.rejectUnknown(Set.of("path", "url", "endpoint", "api_key", "timeout"));
+    String url = lineage.string("url", null);
+    if (url != null && !url.matches("https?://[^\\s/]+.*")) {
+      lineage.error("url", "'" + url + "' is not an http:// or https:// URL");
+    }
+    return new LineageSpec(
+        lineage.string("path", null),
+        url == null ? null : url.replaceFirst("/+$", ""),
+        lineage.string("endpoint", LineageSpec.DEFAULT_ENDPOINT),
+        lineage.string("api_key", null),
+        lineage.duration("timeout", LineageSpec.DEFAULT_TIMEOUT));
   }
 
   /** {@code every:} and {@code streaming:}, with their defaults. */

@@ -36,9 +36,15 @@ public final class SpecSchema {
               Key.duration("checkpoint_every", "how often a checkpoint commits (default 10s)"),
               Key.duration("state_ttl", "how long dedupe state is kept per key (default 24h)")),
           Key.object(
-              "report",
-              "the run report",
-              Key.string("path", "its folder (default target/report)")));
+              "report", "the run report", Key.string("path", "its folder (default target/report)")),
+          Key.object(
+              "lineage",
+              "where the run's OpenLineage events go",
+              Key.string("path", "a JSON lines file (default lineage.jsonl beside the run report)"),
+              Key.string("url", "also POST them to this OpenLineage HTTP API, such as Marquez's"),
+              Key.string("endpoint", "the API's path (default /api/v1/lineage)"),
+              Key.string("api_key", "a bearer token, from ${env:...}"),
+              Key.duration("timeout", "how long one POST may take (default 5s)")));
 
   private static final List<Key> FIELD_RULE =
       List.of(

@@ -153,10 +153,21 @@ public final class SpecRun {
     try {
       Reachability.check(spec);
     } catch (RuntimeException | SQLException e) {
-      RunReport.writeWithoutSummary(
-          spec, runnerName, "failed", FAILED, started, Redaction.redact(Failures.describe(e)));
+      reportFailure(started, e);
       throw e;
     }
+  }
+
+  /** The report (and lineage event) of a run that failed with {@code e}, its secrets masked. */
+  private void reportFailure(Instant started, Exception e) throws IOException {
+    RunReport.writeWithoutSummary(
+        spec,
+        runnerName,
+        "failed",
+        FAILED,
+        started,
+        Redaction.redact(Failures.describe(e)),
+        progress);
   }
 
   /**
@@ -166,12 +177,11 @@ public final class SpecRun {
   public Outcome executeLocked() throws Exception {
     RunReport.clearRunFiles(spec);
     Instant started = now();
-    RunReport.writeWithoutSummary(spec, runnerName, "running", -1, started, null);
+    RunReport.writeWithoutSummary(spec, runnerName, "running", -1, started, null, progress);
     try {
       return runAndReport(started);
     } catch (Exception e) {
-      RunReport.writeWithoutSummary(
-          spec, runnerName, "failed", FAILED, started, Redaction.redact(Failures.describe(e)));
+      reportFailure(started, e);
       throw e;
     }
   }
@@ -212,7 +222,7 @@ public final class SpecRun {
       Drift.recordInSinks(checked, drift.events(), started);
       RunSummary refused =
           RunSummary.of(checked, Map.of(), Duration.ZERO, runnerName).withDrift(drift.events());
-      RunReport.write(refused, "blocked", QUALITY_FAILED, started);
+      RunReport.write(refused, "blocked", QUALITY_FAILED, started, progress);
       List<String> problems = new ArrayList<>();
       for (DriftEvent event : drift.events()) {
         problems.add("  " + event.describe());
@@ -238,7 +248,7 @@ public final class SpecRun {
     long start = System.nanoTime();
     PipelineResult result = pipeline.run();
     if (detached) {
-      RunReport.writeWithoutSummary(checked, runnerName, "submitted", OK, started, null);
+      RunReport.writeWithoutSummary(checked, runnerName, "submitted", OK, started, null, progress);
       return new Outcome("submitted", OK, null, List.of());
     }
     result.waitUntilFinish();
@@ -249,7 +259,7 @@ public final class SpecRun {
             .withDrift(drift.events());
     Drift.recordInSinks(checked, drift.events(), started);
     if (summary.blocked()) {
-      RunReport.write(summary, "blocked", QUALITY_FAILED, started);
+      RunReport.write(summary, "blocked", QUALITY_FAILED, started, progress);
       return new Outcome(
           "blocked",
           QUALITY_FAILED,
@@ -260,7 +270,7 @@ public final class SpecRun {
                   + ")"));
     }
     if (!summary.reconciled()) {
-      RunReport.write(summary, "failed", FAILED, started);
+      RunReport.write(summary, "failed", FAILED, started, progress);
       return new Outcome(
           "failed",
           FAILED,
@@ -272,7 +282,7 @@ public final class SpecRun {
     List<String> down = summary.destinationsDown();
     if (!down.isEmpty()) {
       // One synced destination failed; the others were loaded and keep their ledgers.
-      RunReport.write(summary, "failed", FAILED, started);
+      RunReport.write(summary, "failed", FAILED, started, progress);
       List<String> problems = new ArrayList<>();
       for (String sinkAndModel : down) {
         String[] parts = sinkAndModel.split(" ");
@@ -288,7 +298,7 @@ public final class SpecRun {
       }
       return new Outcome("failed", FAILED, summary, problems);
     }
-    RunReport.write(summary, "succeeded", OK, started);
+    RunReport.write(summary, "succeeded", OK, started, progress);
     Drift.recordSchemas(checked, drift);
     return new Outcome("succeeded", OK, summary, List.of());
   }
