@@ -1,5 +1,6 @@
 package dev.watershed.runners;
 
+import dev.watershed.io.files.Folders;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -7,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -32,14 +32,6 @@ final class EmbeddedFlinkConfig {
   private static final Map<Boolean, Path> FOLDERS = new HashMap<>();
 
   private EmbeddedFlinkConfig() {}
-
-  private static void deleteQuietly(Path root) {
-    try (var paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // A temporary folder; the system cleans it up eventually.
-    }
-  }
 
   /** The folder holding {@code config.yaml} for batch or streaming jobs, written on first use. */
   static synchronized Path folder(boolean streaming) {
@@ -72,7 +64,7 @@ final class EmbeddedFlinkConfig {
                   + "\nrestart-strategy.failure-rate.delay: 1 s\n";
         }
         Files.writeString(file, added, StandardOpenOption.APPEND);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(created)));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> Folders.deleteQuietly(created)));
         folder = created;
         FOLDERS.put(streaming, folder);
       } catch (IOException e) {

@@ -2,6 +2,7 @@ package dev.watershed.pipelines.config;
 
 import dev.watershed.io.files.CsvFormat;
 import dev.watershed.io.files.CsvSource;
+import dev.watershed.io.files.Folders;
 import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
@@ -9,7 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /** Local files that a source path or glob matches, for checks made before anything runs. */
 public final class FileMatches {
@@ -29,8 +29,9 @@ public final class FileMatches {
     }
     PathMatcher matcher = FileSystems.getDefault().getPathMatcher("glob:" + full);
     List<Path> out = new ArrayList<>();
-    try (Stream<Path> files = Files.walk(folder)) {
-      files.filter(Files::isRegularFile).filter(matcher::matches).sorted().forEach(out::add);
+    try {
+      // Files arriving or leaving while the folder is read are not an error.
+      Folders.files(folder).stream().filter(matcher::matches).sorted().forEach(out::add);
     } catch (IOException e) {
       return List.of();
     }
