@@ -37,6 +37,7 @@ final class Commands {
     line.addSubcommand("validate", new Validate(cli));
     line.addSubcommand("plan", new Plan(cli));
     line.addSubcommand("lineage", new LineageCommand(cli));
+    line.addSubcommand("status", new StatusCommand(cli));
     line.addSubcommand("query", new QueryCommand(cli));
     line.addSubcommand("init", new InitCommand(cli));
     line.addSubcommand("help", new CommandLine.HelpCommand());
@@ -435,6 +436,25 @@ final class Commands {
     @Override
     int work() throws Exception {
       return cli.lineage(spec, only);
+    }
+  }
+
+  @Command(
+      name = "status",
+      description =
+          "Print the last run, per source the rows read and the marks kept, per model its last"
+              + " recorded run and the freshness of its newest record, and the dead letters kept.")
+  static final class StatusCommand extends Base {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "The spec file.")
+    String spec;
+
+    StatusCommand(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      return cli.status(spec);
     }
   }
 

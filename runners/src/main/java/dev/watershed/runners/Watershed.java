@@ -211,6 +211,10 @@ public final class Watershed {
     return OK;
   }
 
+  int status(String file) throws Exception {
+    return Status.run(spec(file, null), out, clock.instant());
+  }
+
   int lineage(String file, String only) throws SpecException {
     Spec spec = checkedSpec(file, null, true);
     List<String> lines;

@@ -5,6 +5,7 @@ import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.Drift;
 import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.compose.RunHistory;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.config.ReadRange;
@@ -158,6 +159,16 @@ public final class SpecRun {
     }
   }
 
+  /**
+   * The end of a run that counted: its report (and lineage event), and its rows per model in the
+   * warehouse's run history.
+   */
+  private void finish(RunSummary summary, String status, int exitCode, Instant started)
+      throws IOException {
+    RunReport.write(summary, status, exitCode, started, progress);
+    RunHistory.record(summary, status, started, progress);
+  }
+
   /** The report (and lineage event) of a run that failed with {@code e}, its secrets masked. */
   private void reportFailure(Instant started, Exception e) throws IOException {
     RunReport.writeWithoutSummary(
@@ -222,7 +233,7 @@ public final class SpecRun {
       Drift.recordInSinks(checked, drift.events(), started);
       RunSummary refused =
           RunSummary.of(checked, Map.of(), Duration.ZERO, runnerName).withDrift(drift.events());
-      RunReport.write(refused, "blocked", QUALITY_FAILED, started, progress);
+      finish(refused, "blocked", QUALITY_FAILED, started);
       List<String> problems = new ArrayList<>();
       for (DriftEvent event : drift.events()) {
         problems.add("  " + event.describe());
@@ -259,7 +270,7 @@ public final class SpecRun {
             .withDrift(drift.events());
     Drift.recordInSinks(checked, drift.events(), started);
     if (summary.blocked()) {
-      RunReport.write(summary, "blocked", QUALITY_FAILED, started, progress);
+      finish(summary, "blocked", QUALITY_FAILED, started);
       return new Outcome(
           "blocked",
           QUALITY_FAILED,
@@ -270,7 +281,7 @@ public final class SpecRun {
                   + ")"));
     }
     if (!summary.reconciled()) {
-      RunReport.write(summary, "failed", FAILED, started, progress);
+      finish(summary, "failed", FAILED, started);
       return new Outcome(
           "failed",
           FAILED,
@@ -282,7 +293,7 @@ public final class SpecRun {
     List<String> down = summary.destinationsDown();
     if (!down.isEmpty()) {
       // One synced destination failed; the others were loaded and keep their ledgers.
-      RunReport.write(summary, "failed", FAILED, started, progress);
+      finish(summary, "failed", FAILED, started);
       List<String> problems = new ArrayList<>();
       for (String sinkAndModel : down) {
         String[] parts = sinkAndModel.split(" ");
@@ -298,7 +309,7 @@ public final class SpecRun {
       }
       return new Outcome("failed", FAILED, summary, problems);
     }
-    RunReport.write(summary, "succeeded", OK, started, progress);
+    finish(summary, "succeeded", OK, started);
     Drift.recordSchemas(checked, drift);
     return new Outcome("succeeded", OK, summary, List.of());
   }
