@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the PostgreSQL and MariaDB servers the tests use are running on 127.0.0.1, starting
-# them when they are stopped and installing them from Debian's packages when they are absent.
+# them when they are stopped and installing them from Debian's packages when they are absent, and
+# that Debian's Chromium is installed (the HTML run report's test opens it headless).
 #   PostgreSQL 127.0.0.1:5432, user postgres without a password, database "test"
 #   MariaDB    127.0.0.1:3306, user root with an empty password, database "test"
 set -euo pipefail
@@ -68,6 +69,14 @@ ensure_mariadb() {
   mariadb -h 127.0.0.1 -P 3306 -u root -e 'CREATE DATABASE IF NOT EXISTS test'
 }
 
+# The HTML run report is checked in a real headless browser (RunReportPageTest).
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    install chromium
+  fi
+}
+
 ensure_postgres
 ensure_mariadb
-log "PostgreSQL and MariaDB are up"
+ensure_chromium
+log "PostgreSQL and MariaDB are up; Chromium is installed"

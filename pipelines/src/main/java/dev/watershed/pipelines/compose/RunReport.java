@@ -129,6 +129,12 @@ public final class RunReport {
     Files.createDirectories(folder);
     Path file = folder.resolve("run-report.json");
     JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), report);
+    try {
+      // A page saying "running" or why it failed, never the previous run's.
+      RunReportPage.write(spec, report, folder.resolve(RunReportPage.FILE));
+    } catch (IOException | RuntimeException e) {
+      warnings.accept("warning: could not write the HTML run report: " + e.getMessage());
+    }
     if (status.equals("running")) {
       Lineage.started(spec, started, warnings);
     } else if (status.equals("failed")) {
@@ -271,6 +277,13 @@ public final class RunReport {
       reasons.put(reason.getKey(), reason.getValue());
     }
     report.put("dead_letters", spec.deadLetter().describe());
+    ObjectNode identity = report.putObject("identity");
+    for (String model : spec.identity().keySet()) {
+      ObjectNode node = identity.putObject(model);
+      node.put("records", summary.counter("identity." + model + ".records"));
+      node.put("golden_ids", summary.counter("identity." + model + ".golden"));
+      node.put("merged_ids", summary.counter("identity." + model + ".merged"));
+    }
     Path folder = folder(spec);
     Files.createDirectories(folder);
     Path file = folder.resolve("run-report.json");
@@ -286,6 +299,11 @@ public final class RunReport {
           .writeValue(folder.resolve("last-successful-run.json").toFile(), last);
     }
     Lineage.ended(spec, started, status, summary, null, warnings);
+    try {
+      RunReportPage.write(spec, report, folder.resolve(RunReportPage.FILE));
+    } catch (IOException | RuntimeException e) {
+      warnings.accept("warning: could not write the HTML run report: " + e.getMessage());
+    }
     return file;
   }
 

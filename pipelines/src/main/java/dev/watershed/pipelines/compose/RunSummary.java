@@ -115,7 +115,10 @@ public final class RunSummary {
     return out;
   }
 
-  private long counter(String name) {
+  /**
+   * A counter of the run by its name ({@code identity.customer.golden}); 0 when it never counted.
+   */
+  public long counter(String name) {
     return counters.getOrDefault(name, 0L);
   }
 
