@@ -242,6 +242,53 @@ class LineageTest {
     assertEquals(4, events(folder.resolve("events/lineage.jsonl")).size());
   }
 
+  @Test
+  void eventsAreAlsoSentToAKafkaTopicKeyedByTheJob() throws Exception {
+    try (dev.watershed.io.kafka.LocalKafka kafka = dev.watershed.io.kafka.LocalKafka.start()) {
+      kafka.createTopic("lineage", 1);
+      Files.writeString(folder.resolve("people.csv"), "id,email\n1,a@example.com\n");
+      Files.writeString(
+          folder.resolve("spec.yaml"),
+          String.join(
+              "\n",
+              "name: topical",
+              "sources: { crm: { type: csv, path: people.csv } }",
+              "models: { person: { key: [id], fields: { id: long, email: string } } }",
+              "conform: [ { from: crm, to: person, fields: { id: id, email: email } } ]",
+              "sinks: { warehouse: { type: duckdb, path: w.duckdb } }",
+              "lineage: { bootstrap_servers: \""
+                  + kafka.bootstrapServers()
+                  + "\", topic: lineage }",
+              ""));
+      assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+      List<JsonNode> written = events(folder.resolve("target/report/lineage.jsonl"));
+      List<org.apache.kafka.clients.consumer.ConsumerRecord<String, String>> received =
+          new ArrayList<>();
+      try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> consumer =
+          new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+              Map.of("bootstrap.servers", kafka.bootstrapServers()),
+              new org.apache.kafka.common.serialization.StringDeserializer(),
+              new org.apache.kafka.common.serialization.StringDeserializer())) {
+        org.apache.kafka.common.TopicPartition partition =
+            new org.apache.kafka.common.TopicPartition("lineage", 0);
+        consumer.assign(List.of(partition));
+        consumer.seekToBeginning(List.of(partition));
+        // Both events were acknowledged before the run ended: they are all there to read.
+        while (consumer.position(partition)
+            < consumer.endOffsets(List.of(partition)).get(partition)) {
+          consumer.poll(java.time.Duration.ofMillis(200)).forEach(received::add);
+        }
+      }
+      assertEquals(2, received.size(), received.toString());
+      for (int i = 0; i < 2; i++) {
+        assertEquals("watershed/topical", received.get(i).key());
+        JsonNode event = JSON.readTree(received.get(i).value());
+        assertValid(event);
+        assertEquals(written.get(i), event);
+      }
+    }
+  }
+
   /** customer-360's events: valid, and the column lineage of the warehouse's models. */
   static void assertCustomer360Lineage(Path file) throws IOException {
     List<JsonNode> events = events(file);

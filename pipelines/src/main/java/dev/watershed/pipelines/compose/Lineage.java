@@ -16,6 +16,8 @@ import io.openlineage.client.transports.FileConfig;
 import io.openlineage.client.transports.FileTransport;
 import io.openlineage.client.transports.HttpConfig;
 import io.openlineage.client.transports.HttpTransport;
+import io.openlineage.client.transports.KafkaConfig;
+import io.openlineage.client.transports.KafkaTransport;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -26,6 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -123,6 +126,9 @@ public final class Lineage {
           "warning: could not write the lineage event to " + file(spec) + ": " + e.getMessage());
     }
     LineageSpec lineage = spec.lineage();
+    if (lineage.topic() != null) {
+      toKafka(spec, lineage, event, warnings);
+    }
     if (lineage.url() == null) {
       return;
     }
@@ -144,6 +150,37 @@ public final class Lineage {
               + " lineage event to "
               + withoutUserInfo(lineage.url())
               + lineage.endpoint()
+              + " ("
+              + e.getClass().getSimpleName()
+              + "); the run goes on, and "
+              + file(spec)
+              + " has it");
+    }
+  }
+
+  private static void toKafka(
+      Spec spec, LineageSpec lineage, OpenLineage.RunEvent event, Consumer<String> warnings) {
+    int timeout = (int) lineage.timeout().toMillis();
+    Properties producer = new Properties();
+    producer.put("bootstrap.servers", lineage.bootstrapServers());
+    producer.put("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+    producer.put("value.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+    producer.put("acks", "all");
+    // A broker that is down costs the run about the timeout, not Kafka's minute.
+    producer.put("max.block.ms", timeout);
+    producer.put("request.timeout.ms", timeout);
+    producer.put("delivery.timeout.ms", 2 * timeout);
+    KafkaConfig config = new KafkaConfig(lineage.topic(), "watershed/" + spec.name(), producer);
+    try (OpenLineageClient client = new OpenLineageClient(new KafkaTransport(config))) {
+      client.emit(event);
+    } catch (Exception e) {
+      warnings.accept(
+          "warning: could not send the "
+              + event.getEventType()
+              + " lineage event to topic "
+              + lineage.topic()
+              + " at "
+              + lineage.bootstrapServers()
               + " ("
               + e.getClass().getSimpleName()
               + "); the run goes on, and "

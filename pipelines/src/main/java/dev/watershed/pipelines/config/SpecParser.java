@@ -229,7 +229,15 @@ public final class SpecParser {
 
   /** {@code lineage:}: the events' file, and an HTTP endpoint if one is given. */
   private static LineageSpec lineage(YamlObject lineage) {
-    lineage.rejectUnknown(Set.of("path", "url", "endpoint", "api_key", "timeout"));
+    lineage.rejectUnknown(
+        Set.of("path", "url", "endpoint", "api_key", "timeout", "bootstrap_servers", "topic"));
+    String servers = lineage.string("bootstrap_servers", null);
+    String topic = lineage.string("topic", null);
+    if ((servers == null) != (topic == null)) {
+      lineage.error(
+          servers == null ? "topic" : "bootstrap_servers",
+          "a lineage topic needs both bootstrap_servers and topic");
+    }
     String url = lineage.string("url", null);
     if (url != null && !url.matches("https?://[^\\s/]+.*")) {
       lineage.error("url", "'" + url + "' is not an http:// or https:// URL");
@@ -239,7 +247,9 @@ public final class SpecParser {
         url == null ? null : url.replaceFirst("/+$", ""),
         lineage.string("endpoint", LineageSpec.DEFAULT_ENDPOINT),
         lineage.string("api_key", null),
-        lineage.duration("timeout", LineageSpec.DEFAULT_TIMEOUT));
+        lineage.duration("timeout", LineageSpec.DEFAULT_TIMEOUT),
+        servers,
+        topic);
   }
 
   /** {@code every:} and {@code streaming:}, with their defaults. */

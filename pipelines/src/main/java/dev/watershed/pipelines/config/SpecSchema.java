@@ -44,7 +44,9 @@ public final class SpecSchema {
               Key.string("url", "also POST them to this OpenLineage HTTP API, such as Marquez's"),
               Key.string("endpoint", "the API's path (default /api/v1/lineage)"),
               Key.string("api_key", "a bearer token, from ${env:...}"),
-              Key.duration("timeout", "how long one POST may take (default 5s)")));
+              Key.duration("timeout", "how long sending one event may take (default 5s)"),
+              Key.string("bootstrap_servers", "also send them to a Kafka topic on this broker"),
+              Key.string("topic", "that topic (keyed by the job: a run's events in order)")));
 
   private static final List<Key> FIELD_RULE =
       List.of(
