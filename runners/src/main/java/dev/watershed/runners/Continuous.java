@@ -3,6 +3,7 @@ package dev.watershed.runners;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.io.kafka.KafkaOffsets;
 import dev.watershed.pipelines.compose.Composer;
+import dev.watershed.pipelines.compose.Lineage;
 import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunSummary;
@@ -12,6 +13,7 @@ import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.pipelines.config.TableSink;
 import dev.watershed.pipelines.run.Failures;
+import dev.watershed.pipelines.run.Redaction;
 import dev.watershed.transforms.metrics.RunCounters;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -230,6 +232,8 @@ final class Continuous {
       result = pipeline.run();
     }
     cli.err().println("streaming " + spec.name() + " on " + profile.displayName() + " ...");
+    Lineage.send(spec, now, "START", null, null, cli.err()::println);
+    long lastRunningEvent = System.nanoTime();
     Map<String, Long> counters = Map.of();
     try {
       List<Object> lastProgress = null;
@@ -290,6 +294,22 @@ final class Continuous {
           idleSince = System.nanoTime();
         }
         lastProgress = progress;
+        if (System.nanoTime() - lastRunningEvent >= spec.lineage().runningEvery().toNanos()) {
+          lastRunningEvent = System.nanoTime();
+          Lineage.send(
+              spec,
+              now,
+              "RUNNING",
+              localTallies
+                  ? RunSummary.of(
+                      spec,
+                      RunCounters.tallies(),
+                      Duration.ofNanos(System.nanoTime() - start),
+                      profile.displayName())
+                  : null,
+              null,
+              cli.err()::println);
+        }
         if (stopWhenIdle != null && System.nanoTime() - idleSince >= stopWhenIdle.toNanos()) {
           cli.err()
               .println(
@@ -315,6 +335,10 @@ final class Continuous {
         // Embedded Flink runs the job in this JVM: its counters are the tallies here.
         counters = RunCounters.tallies();
       }
+    } catch (Exception e) {
+      Lineage.send(
+          spec, now, "FAIL", null, Redaction.redact(Failures.describe(e)), cli.err()::println);
+      throw e;
     } finally {
       try {
         if (result != null) {
@@ -330,11 +354,15 @@ final class Continuous {
         .printf(
             "stopped after %ds: offsets committed %d, lag %d, %s%n",
             elapsed.toSeconds(), committed(spec), lag(spec), tableRows(spec));
+    // Stopped by the user (Ctrl-C, a signal): ABORT; idle or drained: COMPLETE.
+    String end = signal.stop.get() ? "ABORT" : "COMPLETE";
     if (counters == null) {
+      Lineage.send(spec, now, end, null, null, cli.err()::println);
       cli.err().println("the runner reported no counters; the run cannot be reconciled");
       return Watershed.OK;
     }
     RunSummary summary = RunSummary.of(spec, counters, elapsed, profile.displayName());
+    Lineage.send(spec, now, end, summary, null, cli.err()::println);
     cli.out().print(summary.render());
     if (!summary.reconciled()) {
       // Records still between stages when the job stopped are read again on the next start.

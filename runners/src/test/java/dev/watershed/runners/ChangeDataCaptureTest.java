@@ -200,6 +200,10 @@ class ChangeDataCaptureTest {
 
     // Streaming (Direct runner here; embedded Flink in the kill-and-restart test).
     Path streaming = spec("modes_streaming", topic, duckdbSink("streaming.duckdb", "soft"));
+    Files.writeString(
+        streaming,
+        "lineage: { path: " + folder.resolve("streaming-lineage.jsonl") + ", running_every: 1s }\n",
+        java.nio.file.StandardOpenOption.APPEND);
     assertEquals(
         Watershed.OK,
         cli.run(
@@ -209,6 +213,35 @@ class ChangeDataCaptureTest {
             "--runner=direct",
             "--stop-when-idle=3s"),
         cli.output());
+
+    // The streaming run's lineage: START, RUNNING with the counts so far, then COMPLETE (idle).
+    List<String> lines = Files.readAllLines(folder.resolve("streaming-lineage.jsonl"));
+    List<com.fasterxml.jackson.databind.JsonNode> lineage = new java.util.ArrayList<>();
+    for (String line : lines) {
+      lineage.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line));
+    }
+    List<String> types = lineage.stream().map(e -> e.path("eventType").asText()).toList();
+    assertEquals("START", types.get(0), types.toString());
+    assertEquals("COMPLETE", types.get(types.size() - 1), types.toString());
+    assertTrue(
+        types.size() >= 3
+            && types.subList(1, types.size() - 1).stream().allMatch("RUNNING"::equals),
+        types.toString());
+    for (com.fasterxml.jackson.databind.JsonNode event : lineage) {
+      LineageTest.assertValid(event);
+      assertEquals(lineage.get(0).path("run").path("runId"), event.path("run").path("runId"));
+    }
+    assertTrue(
+        lineage
+                .get(lineage.size() - 1)
+                .path("outputs")
+                .get(0)
+                .path("outputFacets")
+                .path("outputStatistics")
+                .path("rowCount")
+                .asLong()
+            > 0,
+        lines.get(lines.size() - 1));
 
     for (String file : List.of("batch.duckdb", "micro.duckdb", "streaming.duckdb")) {
       String result = compare("jdbc:duckdb:" + folder.resolve(file), "customer", events, true);

@@ -366,7 +366,7 @@ class LineageTest {
   }
 
   /** The event against OpenLineage's RunEvent schema, each facet against its own schema. */
-  private static void assertValid(JsonNode event) throws IOException {
+  static void assertValid(JsonNode event) throws IOException {
     Map<String, String> byId = new HashMap<>();
     Map<String, String> idByFile = new HashMap<>();
     try (Stream<Path> files = Files.list(SCHEMAS)) {

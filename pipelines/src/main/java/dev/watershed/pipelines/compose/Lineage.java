@@ -97,6 +97,24 @@ public final class Lineage {
         warnings);
   }
 
+  /**
+   * An event of a run this class does not see start and end by itself (a streaming run): {@code
+   * type} is START, RUNNING, COMPLETE, ABORT or FAIL; {@code summary} the counts so far, or null;
+   * {@code error} the cause of a FAIL, cleared of secrets.
+   */
+  public static void send(
+      Spec spec,
+      Instant started,
+      String type,
+      RunSummary summary,
+      String error,
+      Consumer<String> warnings) {
+    emit(
+        spec,
+        event(spec, started, OpenLineage.RunEvent.EventType.valueOf(type), summary, error),
+        warnings);
+  }
+
   private static String why(String status, RunSummary summary) {
     if (status.equals("blocked")) {
       return "quality checks that fail the run failed; nothing was committed";

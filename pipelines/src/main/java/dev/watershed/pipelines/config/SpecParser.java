@@ -230,7 +230,15 @@ public final class SpecParser {
   /** {@code lineage:}: the events' file, and an HTTP endpoint if one is given. */
   private static LineageSpec lineage(YamlObject lineage) {
     lineage.rejectUnknown(
-        Set.of("path", "url", "endpoint", "api_key", "timeout", "bootstrap_servers", "topic"));
+        Set.of(
+            "path",
+            "url",
+            "endpoint",
+            "api_key",
+            "timeout",
+            "bootstrap_servers",
+            "topic",
+            "running_every"));
     String servers = lineage.string("bootstrap_servers", null);
     String topic = lineage.string("topic", null);
     if ((servers == null) != (topic == null)) {
@@ -249,7 +257,8 @@ public final class SpecParser {
         lineage.string("api_key", null),
         lineage.duration("timeout", LineageSpec.DEFAULT_TIMEOUT),
         servers,
-        topic);
+        topic,
+        lineage.duration("running_every", LineageSpec.DEFAULT_RUNNING_EVERY));
   }
 
   /** {@code every:} and {@code streaming:}, with their defaults. */

@@ -46,7 +46,9 @@ public final class SpecSchema {
               Key.string("api_key", "a bearer token, from ${env:...}"),
               Key.duration("timeout", "how long sending one event may take (default 5s)"),
               Key.string("bootstrap_servers", "also send them to a Kafka topic on this broker"),
-              Key.string("topic", "that topic (keyed by the job: a run's events in order)")));
+              Key.string("topic", "that topic (keyed by the job: a run's events in order)"),
+              Key.duration(
+                  "running_every", "how often a streaming run says RUNNING (default 1m)")));
 
   private static final List<Key> FIELD_RULE =
       List.of(
