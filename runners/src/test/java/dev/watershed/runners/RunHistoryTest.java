@@ -61,6 +61,9 @@ class RunHistoryTest {
             "  person: { key: [id], fields: { id: long, email: string, updated: timestamp } }",
             "conform: [ { from: crm, to: person, fields: { id: id, email: email, updated: updated } } ]",
             "dedupe: { person: { keep: latest, order_by: updated } }",
+            "quality:",
+            "  person:",
+            "    - row_count: { min_ratio_of_last_run: 0.9 }",
             "sinks:",
             "  w: { type: duckdb, path: w.duckdb }",
             "  pg: { type: postgres, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user: postgres,"
@@ -80,7 +83,7 @@ class RunHistoryTest {
 
     String select =
         "SELECT status, rows_in, loaded, merged_away, dead_lettered, newest_record FROM %s"
-            + " WHERE pipeline = 'people' AND model = 'person' ORDER BY started_at";
+            + " WHERE pipeline = 'people' AND model = 'person' ORDER BY seq";
     List<String> expected =
         List.of(
             "status,rows_in,loaded,merged_away,dead_lettered,newest_record",
@@ -99,8 +102,7 @@ class RunHistoryTest {
             .asText();
     assertEquals(
         List.of("run_id", lastRunId),
-        Warehouse.csv(
-            duckdb, "SELECT run_id FROM _watershed_runs ORDER BY started_at DESC LIMIT 1"));
+        Warehouse.csv(duckdb, "SELECT run_id FROM _watershed_runs ORDER BY seq DESC LIMIT 1"));
 
     assertEquals(Watershed.OK, watershed("status", "spec.yaml"), this::output);
     String status = out.toString(StandardCharsets.UTF_8);
@@ -112,5 +114,20 @@ class RunHistoryTest {
         status);
     assertTrue(status.contains("runs recorded: 2"), status);
     assertTrue(status.contains("dead letters: 2 kept in "), status);
+
+    // The history outlives the report folder: row_count compares with the warehouse's record of
+    // the last successful run (3 rows) and blocks a run that would load 1.
+    Files.walk(folder.resolve("target/report"))
+        .sorted(java.util.Comparator.reverseOrder())
+        .forEach(p -> p.toFile().delete());
+    Files.writeString(
+        folder.resolve("people.csv"), "id,email,updated\n9,z@example.com,2024-04-01T00:00:00Z\n");
+    assertEquals(
+        Watershed.QUALITY_FAILED, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+    assertTrue(output().contains("row_count"), output());
+    assertEquals(
+        List.of("status,loaded", "blocked,1"),
+        Warehouse.csv(
+            duckdb, "SELECT status, loaded FROM _watershed_runs ORDER BY seq DESC LIMIT 1"));
   }
 }

@@ -18,7 +18,9 @@ import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.beam.sdk.schemas.Schema;
 
@@ -69,11 +71,23 @@ public final class RunHistory {
                   + " (run_id VARCHAR(64), pipeline VARCHAR(255), model VARCHAR(255),"
                   + " status VARCHAR(32), started_at TIMESTAMP, seconds DECIMAL(12,3),"
                   + " rows_in BIGINT, loaded BIGINT, merged_away BIGINT, dead_lettered BIGINT,"
-                  + " newest_record TIMESTAMP)");
+                  + " rows_written BIGINT, newest_record TIMESTAMP, seq BIGINT)");
+        }
+        // The run's place in the pipeline's history (one run at a time holds the run lock):
+        // start times need not differ, a run's clock may be fixed or go back.
+        long seq;
+        try (PreparedStatement next =
+            connection.prepareStatement(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM " + q + " WHERE pipeline = ?")) {
+          next.setString(1, spec.name());
+          try (ResultSet rows = next.executeQuery()) {
+            rows.next();
+            seq = rows.getLong(1);
+          }
         }
         try (PreparedStatement insert =
             connection.prepareStatement(
-                "INSERT INTO " + q + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                "INSERT INTO " + q + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
           for (String model : models) {
             insert.setString(1, runId);
             insert.setString(2, spec.name());
@@ -82,10 +96,12 @@ public final class RunHistory {
             insert.setTimestamp(5, timestamp(started));
             insert.setBigDecimal(6, java.math.BigDecimal.valueOf(summary.elapsed().toMillis(), 3));
             insert.setLong(7, summary.in(model));
-            insert.setLong(8, summary.loadedInto(sink.name(), model));
+            insert.setLong(8, summary.loaded(model));
             insert.setLong(9, summary.mergedAway(model));
             insert.setLong(10, summary.deadLettered(model));
-            insert.setTimestamp(11, timestamp(newest(connection, spec, sink, model)));
+            insert.setLong(11, summary.loadedInto(sink.name(), model));
+            insert.setTimestamp(12, timestamp(newest(connection, spec, sink, model)));
+            insert.setLong(13, seq);
             insert.addBatch();
           }
           insert.executeBatch();
@@ -150,6 +166,39 @@ public final class RunHistory {
     }
   }
 
+  /**
+   * Rows loaded per model by the last successful run recorded in the spec's table sinks (the first
+   * sink that holds a model and has a record of it); models with no record are left out.
+   */
+  public static Map<String, Long> lastSucceeded(Spec spec) {
+    Map<String, Long> loaded = new LinkedHashMap<>();
+    for (String model : spec.models().keySet()) {
+      for (TableSink sink : spec.tableSinksOf(model)) {
+        JdbcEndpoint endpoint = sink.endpoint(spec);
+        try (Connection connection = endpoint.connect();
+            PreparedStatement query =
+                connection.prepareStatement(
+                    "SELECT loaded FROM "
+                        + endpoint.dialect().quote(sink.tableOf(TABLE))
+                        + " WHERE pipeline = ? AND model = ? AND status = 'succeeded'"
+                        + " ORDER BY seq DESC")) {
+          query.setString(1, spec.name());
+          query.setString(2, model);
+          query.setMaxRows(1);
+          try (ResultSet rows = query.executeQuery()) {
+            if (rows.next()) {
+              loaded.put(model, rows.getLong(1));
+              break;
+            }
+          }
+        } catch (SQLException e) {
+          // No history in this sink (yet): the next sink, or the report's file.
+        }
+      }
+    }
+    return loaded;
+  }
+
   /** The last {@code limit} runs of {@code spec} recorded in {@code sink}, newest first. */
   public static List<Run> recent(Spec spec, TableSink sink, int limit) throws SQLException {
     JdbcEndpoint endpoint = sink.endpoint(spec);
@@ -160,7 +209,7 @@ public final class RunHistory {
                 "SELECT run_id, model, status, started_at, seconds, rows_in, loaded, merged_away,"
                     + " dead_lettered, newest_record FROM "
                     + endpoint.dialect().quote(sink.tableOf(TABLE))
-                    + " WHERE pipeline = ? ORDER BY started_at DESC, model")) {
+                    + " WHERE pipeline = ? ORDER BY seq DESC, model")) {
       query.setString(1, spec.name());
       query.setMaxRows(limit);
       try (ResultSet rows = query.executeQuery()) {

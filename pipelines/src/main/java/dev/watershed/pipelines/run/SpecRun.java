@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -160,6 +161,16 @@ public final class SpecRun {
   }
 
   /**
+   * Rows per model of the last successful run: from the warehouse's run history, which lives as
+   * long as the tables do; for a model it has no record of, from the report folder's file.
+   */
+  private static Map<String, Long> lastRunRows(Spec spec) throws IOException {
+    Map<String, Long> rows = new LinkedHashMap<>(RunReport.lastRunRows(spec));
+    rows.putAll(RunHistory.lastSucceeded(spec));
+    return rows;
+  }
+
+  /**
    * The end of a run that counted: its report (and lineage event), and its rows per model in the
    * warehouse's run history.
    */
@@ -245,7 +256,7 @@ public final class SpecRun {
       return new Outcome("blocked", QUALITY_FAILED, null, problems);
     }
     RunContext context =
-        RunContext.run(started, RunReport.lastRunRows(checked))
+        RunContext.run(started, lastRunRows(checked))
             .withDrift(drift.quarantined(), drift.missingColumns())
             .withRanges(ranges != null ? ranges : ReadRanges.plan(checked));
     PipelineOptions runOptions = options != null ? options : defaultOptions();
