@@ -77,13 +77,44 @@ class LineageTest {
             "      name: { expr: \"concat_ws(' ', first, last)\" }",
             "      origin: { value: crm }",
             "      crm_id: id",
+            "quality:",
+            "  person:",
+            "    - not_null: email",
+            "    - expression: \"name <> 'Ben Ode'\"",
+            "      name: no_ben",
+            "      on_failure: warn",
+            "    - row_count: { min: 1 }",
             "sinks:",
             "  warehouse: { type: duckdb, path: w.duckdb }",
             ""));
     assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
 
-    List<JsonNode> events = events(folder.resolve("target/report/lineage.jsonl"));
+    List<JsonNode> all = events(folder.resolve("target/report/lineage.jsonl"));
+    // The quality rules: a child job's run, between the spec run's START and COMPLETE.
+    List<JsonNode> quality =
+        all.stream()
+            .filter(e -> e.path("job").path("name").asText().equals("people.quality"))
+            .toList();
+    List<JsonNode> events =
+        all.stream().filter(e -> e.path("job").path("name").asText().equals("people")).toList();
+    assertEquals(4, all.size());
+    assertEquals(List.of("START", "COMPLETE"), types(quality));
     assertEquals(List.of("START", "COMPLETE"), types(events));
+    for (JsonNode event : quality) {
+      assertValid(event);
+      assertEquals(
+          events.get(0).path("run").path("runId"),
+          event.path("run").path("facets").path("parent").path("run").path("runId"));
+      assertEquals(
+          "people",
+          event.path("run").path("facets").path("parent").path("job").path("name").asText());
+    }
+    JsonNode checkedData = quality.get(1).path("inputs").get(0);
+    assertEquals("main.person", checkedData.path("name").asText());
+    // Each rule with its result (no_ben failed: Ben; it only warns, so the run completed).
+    assertEquals(
+        List.of("not_null(email) email true", "no_ben null false", "row_count null true"),
+        assertions(checkedData.path("inputFacets").path("dataQualityAssertions")));
     assertEquals(events.get(0).path("run").path("runId"), events.get(1).path("run").path("runId"));
     // The check can fail: an event without its producer, a facet with a wrong type.
     JsonNode broken = events.get(0).deepCopy();
@@ -155,6 +186,40 @@ class LineageTest {
             "origin", "",
             "crm_id", "id IDENTITY"),
         lineage);
+  }
+
+  @Test
+  void aBlockedRunsQualityJobFailsWithTheRuleThatFailed() throws Exception {
+    Files.writeString(folder.resolve("people.csv"), "id,email\n1,ann@example.com\n2,\n");
+    Files.writeString(
+        folder.resolve("spec.yaml"),
+        String.join(
+            "\n",
+            "name: few",
+            "sources: { crm: { type: csv, path: people.csv } }",
+            "models: { person: { key: [id], fields: { id: long, email: string } } }",
+            "conform: [ { from: crm, to: person, fields: { id: id, email: email } } ]",
+            "quality:",
+            "  person:",
+            "    - not_null: email",
+            "      on_failure: warn",
+            "    - row_count: { min: 5 }",
+            "sinks: { warehouse: { type: duckdb, path: w.duckdb } }",
+            ""));
+    assertEquals(Watershed.QUALITY_FAILED, watershed("run", "spec.yaml", "--runner=direct"));
+    List<JsonNode> events = events(folder.resolve("target/report/lineage.jsonl"));
+    assertEquals(
+        List.of("few START", "few.quality START", "few.quality FAIL", "few FAIL"),
+        events.stream()
+            .map(e -> e.path("job").path("name").asText() + " " + e.path("eventType").asText())
+            .toList());
+    for (JsonNode event : events) {
+      assertValid(event);
+    }
+    assertEquals(
+        List.of("not_null(email) email false", "row_count null false"),
+        assertions(
+            events.get(2).path("inputs").get(0).path("inputFacets").path("dataQualityAssertions")));
   }
 
   @Test
@@ -359,6 +424,19 @@ class LineageTest {
       }
     }
     return events;
+  }
+
+  private static List<String> assertions(JsonNode facet) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode each : facet.path("assertions")) {
+      out.add(
+          each.path("assertion").asText()
+              + " "
+              + (each.has("column") ? each.path("column").asText() : "null")
+              + " "
+              + each.path("success").asBoolean());
+    }
+    return out;
   }
 
   private static List<String> types(List<JsonNode> events) {

@@ -9,6 +9,7 @@ import dev.watershed.pipelines.config.Spec;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
+import dev.watershed.transforms.quality.QualityRule;
 import io.openlineage.client.OpenLineage;
 import io.openlineage.client.OpenLineageClient;
 import io.openlineage.client.transports.ApiKeyTokenProvider;
@@ -45,8 +46,9 @@ import org.apache.beam.sdk.schemas.Schema;
  * the outputs each sink's models, named by OpenLineage's conventions ({@link DatasetName}). Outputs
  * carry their schema (the model's fields), the rows written, the column lineage the conform
  * mappings give (which source columns each field comes from and how: as it is, normalised, given a
- * prefix, computed by an expression, looked up). Datasets never carry credentials, and the causes
- * passed in are already cleared of secrets.
+ * prefix, computed by an expression, looked up). At the run's end, before its COMPLETE or FAIL, the
+ * quality rules it checked go out as a child job's run ({@link #qualityEvents}). Datasets never
+ * carry credentials, and the causes passed in are already cleared of secrets.
  */
 public final class Lineage {
   /** Who produces the events, as OpenLineage asks. */
@@ -86,6 +88,11 @@ public final class Lineage {
       Consumer<String> warnings) {
     boolean ok = status.equals("succeeded");
     String message = ok ? null : cause != null ? cause : why(status, summary);
+    if (summary != null) {
+      for (OpenLineage.RunEvent quality : qualityEvents(spec, started, summary)) {
+        emit(spec, quality, warnings);
+      }
+    }
     emit(
         spec,
         event(
@@ -322,6 +329,85 @@ public final class Lineage {
       }
     }
     return outputs;
+  }
+
+  /**
+   * The quality rules the run checked, as OpenLineage models checks: a run of a child job, {@code
+   * <spec>.quality} (its parent facet names the spec's run), whose inputs are the datasets checked,
+   * each with a data-quality assertions facet: one assertion per rule, named as the run report
+   * names it ({@code not_null(email)}, or the name the spec gives), with the column it judges and
+   * whether it passed. Watershed checks the rows before it commits them, so the datasets are the
+   * outputs the rows were checked for. COMPLETE when no rule that fails the run failed, else FAIL.
+   * None when the run checked no rule.
+   */
+  static List<OpenLineage.RunEvent> qualityEvents(Spec spec, Instant started, RunSummary summary) {
+    OpenLineage ol = new OpenLineage(PRODUCER);
+    List<OpenLineage.InputDataset> checked = new ArrayList<>();
+    for (SinkConfig sink : spec.sinks().values()) {
+      for (String model : spec.modelsOf(sink)) {
+        List<OpenLineage.DataQualityAssertionsDatasetFacetAssertions> assertions =
+            new ArrayList<>();
+        for (QualityRule rule : spec.quality().getOrDefault(model, List.of())) {
+          Boolean passed = summary.passed(model, rule);
+          if (passed != null) {
+            assertions.add(
+                ol.newDataQualityAssertionsDatasetFacetAssertions(
+                    rule.name(), passed, rule.column()));
+          }
+        }
+        if (!assertions.isEmpty()) {
+          DatasetName dataset = sink.datasetName(spec, model);
+          checked.add(
+              ol.newInputDatasetBuilder()
+                  .namespace(dataset.namespace())
+                  .name(dataset.name())
+                  .inputFacets(
+                      ol.newInputDatasetInputFacetsBuilder()
+                          .dataQualityAssertions(
+                              ol.newDataQualityAssertionsDatasetFacet(assertions))
+                          .build())
+                  .build());
+        }
+      }
+    }
+    if (checked.isEmpty()) {
+      return List.of();
+    }
+    OpenLineage.RunFacets parent =
+        ol.newRunFacetsBuilder()
+            .parent(
+                ol.newParentRunFacet(
+                    ol.newParentRunFacetRun(runId(spec, started)),
+                    ol.newParentRunFacetJob("watershed", spec.name()),
+                    null))
+            .build();
+    OpenLineage.Run run =
+        ol.newRunBuilder()
+            .runId(
+                UUID.nameUUIDFromBytes(
+                    (spec.name() + ".quality@" + started).getBytes(StandardCharsets.UTF_8)))
+            .facets(parent)
+            .build();
+    OpenLineage.Job job =
+        ol.newJobBuilder().namespace("watershed").name(spec.name() + ".quality").build();
+    List<OpenLineage.RunEvent> events = new ArrayList<>();
+    for (OpenLineage.RunEvent.EventType type :
+        List.of(
+            OpenLineage.RunEvent.EventType.START,
+            summary.blocked()
+                ? OpenLineage.RunEvent.EventType.FAIL
+                : OpenLineage.RunEvent.EventType.COMPLETE)) {
+      events.add(
+          ol.newRunEventBuilder()
+              .eventType(type)
+              .eventTime(ZonedDateTime.now(ZoneOffset.UTC))
+              .run(run)
+              .job(job)
+              .inputs(checked)
+              .outputs(List.of())
+              .build());
+    }
+    return events;
   }
 
   /**

@@ -215,6 +215,21 @@ public final class RunSummary {
     return counter("quality." + model + "." + rule + ".failed");
   }
 
+  /**
+   * Whether {@code rule} of {@code model} passed: no row failed a row rule; a dataset rule's check
+   * passed. Null when a dataset rule was not checked (a run that stopped before its checks).
+   */
+  public Boolean passed(String model, QualityRule rule) {
+    if (rule.kind().isRowRule()) {
+      return failed(model, rule.name()) == 0;
+    }
+    return checks.stream()
+        .filter(c -> c.model().equals(model) && c.rule().equals(rule.name()))
+        .map(CheckResult::passed)
+        .findFirst()
+        .orElse(null);
+  }
+
   public long mergedAway(String model) {
     long merged = 0;
     for (String stage : List.of(model, model + "_key")) {
