@@ -103,6 +103,45 @@ class RunReportPageTest {
             "dead_letter_reasons.conform: invalid email")) {
       assertTrue(checked.contains(key), key + " on the page: " + checked);
     }
+    // The timeline: the run's phases, then each stage of the job with its rows, inside the job.
+    JsonNode timeline = report.path("timeline");
+    assertTrue(timeline.path("stages_measured").asBoolean(), timeline.toString());
+    List<String> phases = new ArrayList<>();
+    timeline.path("phases").forEach(p -> phases.add(p.path("name").asText()));
+    assertEquals(List.of("prepare", "job"), phases);
+    JsonNode job = timeline.path("phases").get(1);
+    Map<String, Long> stages = new java.util.LinkedHashMap<>();
+    for (JsonNode stage : timeline.path("stages")) {
+      stages.put(stage.path("name").asText(), stage.path("rows").asLong());
+      assertTrue(
+          stage.path("start").asDouble() <= stage.path("end").asDouble()
+              && stage.path("start").asDouble() >= job.path("start").asDouble()
+              && stage.path("end").asDouble() <= job.path("end").asDouble(),
+          "a stage inside the job: " + stage + " " + job);
+    }
+    assertEquals(
+        Map.of(
+            "extract crm", report.path("sources").path("crm").path("read").asLong(),
+            "conform person", report.path("models").path("person").path("conformed").asLong(),
+            "dedupe person", report.path("models").path("person").path("conformed").asLong(),
+            "quality person", report.path("models").path("person").path("loaded").asLong(),
+            "load w.person", report.path("sinks").path("w").path("person").path("rows").asLong(),
+            "load lake.person",
+                report.path("sinks").path("lake").path("person").path("rows").asLong()),
+        stages);
+    assertEquals(
+        List.of(
+            "extract crm",
+            "conform person",
+            "dedupe person",
+            "quality person",
+            "load lake.person",
+            "load w.person"),
+        List.copyOf(stages.keySet()),
+        "in the pipeline's order");
+    assertTrue(checked.contains("timeline.stages.0.start"), checked.toString());
+    assertEquals(phases.size() + stages.size(), count(dom, "<div class=\"bar\""), "a bar for each");
+
     // The graph: one source, one model, two sinks, joined by three edges.
     assertEquals(1, count(dom, "<g class=\"source\">"));
     assertEquals(1, count(dom, "<g class=\"model\">"));

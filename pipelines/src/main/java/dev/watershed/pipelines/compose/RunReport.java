@@ -29,8 +29,9 @@ import java.util.function.Consumer;
  *
  * <p>The report holds the run's status and exit code, its timings, counts per source, model and
  * sink, every quality rule with its failed count and up to five failing rows, every dataset check,
- * and the dead-letter reasons. A successful run also writes {@code last-successful-run.json} (rows
- * loaded per model), which the next run's {@code row_count} ratios compare against.
+ * the dead-letter reasons and the timeline of the run's phases and stages. A successful run also
+ * writes {@code last-successful-run.json} (rows loaded per model), which the next run's {@code
+ * row_count} ratios compare against.
  */
 public final class RunReport {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -156,6 +157,24 @@ public final class RunReport {
     report.put("exit_code", exitCode);
     report.put("started_at", started.toString());
     report.put("elapsed_seconds", summary.elapsed().toMillis() / 1000.0);
+    StageTimeline timeline = summary.timeline();
+    if (!timeline.phases().isEmpty()) {
+      ObjectNode node = report.putObject("timeline");
+      node.put("stages_measured", timeline.stagesMeasured());
+      for (String part : List.of("phases", "stages")) {
+        ArrayNode spans = node.putArray(part);
+        for (StageTimeline.Span span :
+            part.equals("phases") ? timeline.phases() : timeline.stages()) {
+          ObjectNode each = spans.addObject();
+          each.put("name", span.name());
+          each.put("start", span.start());
+          each.put("end", span.end());
+          if (span.rows() >= 0) {
+            each.put("rows", span.rows());
+          }
+        }
+      }
+    }
     ObjectNode sources = report.putObject("sources");
     for (SourceConfig source : spec.sources().values()) {
       ObjectNode node = sources.putObject(source.name());

@@ -21,9 +21,9 @@ import java.util.Set;
  * The run report as one self-contained HTML page ({@code index.html} beside {@code
  * run-report.json}; no network needed to open it): the lineage graph (sources → models → sinks,
  * drawn as SVG), the counts per source, model and sink with the reconciliation, the quality rules
- * with samples, the dead-letter reasons with examples, schema drift and identity statistics. Every
- * number carries {@code data-key}, its path in run-report.json, so the page can be checked against
- * the file.
+ * with samples, the dead-letter reasons with examples, schema drift, identity statistics and the
+ * timeline of the run's phases and the job's stages ({@link StageTimeline}). Every number carries
+ * {@code data-key}, its path in run-report.json, so the page can be checked against the file.
  */
 public final class RunReportPage {
   public static final String FILE = "index.html";
@@ -48,7 +48,9 @@ public final class RunReportPage {
                 + "td.n{text-align:right;font-variant-numeric:tabular-nums}"
                 + ".ok{color:#17803d}.bad{color:#b3261e}"
                 + "code{font-size:12px;word-break:break-all}"
-                + "svg text{font:12px system-ui,sans-serif}")
+                + "svg text{font:12px system-ui,sans-serif}"
+                + ".bar{height:10px;background:#3b6fb6;min-width:2px}"
+                + "tr.phase .bar{background:#8a96a8}")
         .append("</style></head><body>\n");
     String status = report.path("status").asText();
     h.append("<h1>")
@@ -145,6 +147,7 @@ public final class RunReportPage {
     deadLetters(h, spec, report.path("dead_letter_reasons"), report.path("started_at").asText());
     drift(h, report.path("drift"));
     identity(h, report.path("identity"));
+    timeline(h, report.path("timeline"));
     h.append("<p>Dead letters: ")
         .append(esc(report.path("dead_letters").asText()))
         .append("</p>\n</body></html>\n");
@@ -288,6 +291,54 @@ public final class RunReportPage {
               h.append("</tr>\n");
             });
     h.append("</table>\n");
+  }
+
+  /**
+   * The run's phases and the job's stages, each a bar from its first to its last moment on one
+   * scale (the run's length up to the job's end), with the times and rows beside it.
+   */
+  private static void timeline(StringBuilder h, JsonNode timeline) {
+    if (timeline.isMissingNode() || timeline.path("phases").isEmpty()) {
+      return;
+    }
+    double total = 0;
+    for (String part : List.of("phases", "stages")) {
+      for (JsonNode span : timeline.path(part)) {
+        total = Math.max(total, span.path("end").asDouble());
+      }
+    }
+    double scale = total > 0 ? total : 1;
+    h.append(
+            "<h2>Timeline (seconds since the run started)</h2>\n<table><tr><th>phase or stage</th>")
+        .append("<th>start</th><th>end</th><th>rows</th><th style=\"width:420px\"></th></tr>\n");
+    for (String part : List.of("phases", "stages")) {
+      JsonNode spans = timeline.path(part);
+      for (int i = 0; i < spans.size(); i++) {
+        JsonNode span = spans.get(i);
+        String key = "timeline." + part + "." + i + ".";
+        double start = span.path("start").asDouble();
+        double end = span.path("end").asDouble();
+        h.append("<tr class=\"")
+            .append(part.equals("phases") ? "phase" : "stage")
+            .append("\"><td>")
+            .append(esc(span.path("name").asText()))
+            .append("</td>")
+            .append(number(key + "start", span.path("start")))
+            .append(number(key + "end", span.path("end")));
+        h.append(span.has("rows") ? number(key + "rows", span.path("rows")) : "<td></td>");
+        h.append(
+            String.format(
+                java.util.Locale.ROOT,
+                "<td><div class=\"bar\" style=\"margin-left:%.1f%%;width:%.1f%%\"></div></td></tr>%n",
+                100 * start / scale,
+                Math.max(0.5, 100 * (end - start) / scale)));
+      }
+    }
+    h.append("</table>\n");
+    if (!timeline.path("stages_measured").asBoolean()) {
+      h.append("<p>The job's stages ran in other processes (a cluster's workers), which report")
+          .append(" counts but not when they counted: phases only.</p>\n");
+    }
   }
 
   /** Sources, models and sinks in three columns, joined as the conform entries and sinks say. */

@@ -36,6 +36,7 @@ public final class RunSummary {
   private final String runner;
   private final List<CheckResult> checks;
   private final List<DriftEvent> drift;
+  private final StageTimeline timeline;
 
   private RunSummary(
       Spec spec,
@@ -43,7 +44,9 @@ public final class RunSummary {
       Duration elapsed,
       String runner,
       List<CheckResult> checks,
-      List<DriftEvent> drift) {
+      List<DriftEvent> drift,
+      StageTimeline timeline) {
+    this.timeline = timeline;
     this.checks = List.copyOf(checks);
     this.drift = List.copyOf(drift);
     this.spec = spec;
@@ -54,17 +57,27 @@ public final class RunSummary {
 
   public static RunSummary of(
       Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
-    return new RunSummary(spec, Map.copyOf(counters), elapsed, runner, List.of(), List.of());
+    return new RunSummary(
+        spec, Map.copyOf(counters), elapsed, runner, List.of(), List.of(), StageTimeline.NONE);
   }
 
   /** The same summary with the run's quality checks. */
   public RunSummary withChecks(List<CheckResult> results) {
-    return new RunSummary(spec, counters, elapsed, runner, results, drift);
+    return new RunSummary(spec, counters, elapsed, runner, results, drift, timeline);
   }
 
   /** The same summary with the schema changes found before the run. */
   public RunSummary withDrift(List<DriftEvent> events) {
-    return new RunSummary(spec, counters, elapsed, runner, checks, events);
+    return new RunSummary(spec, counters, elapsed, runner, checks, events, timeline);
+  }
+
+  /** The same summary with when the run did what. */
+  public RunSummary withTimeline(StageTimeline stages) {
+    return new RunSummary(spec, counters, elapsed, runner, checks, drift, stages);
+  }
+
+  public StageTimeline timeline() {
+    return timeline;
   }
 
   public List<DriftEvent> drift() {

@@ -8,9 +8,11 @@ import dev.watershed.pipelines.compose.RunContext;
 import dev.watershed.pipelines.compose.RunHistory;
 import dev.watershed.pipelines.compose.RunReport;
 import dev.watershed.pipelines.compose.RunSummary;
+import dev.watershed.pipelines.compose.StageTimeline;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.Spec;
 import dev.watershed.transforms.drift.DriftEvent;
+import dev.watershed.transforms.metrics.RunCounters;
 import java.io.IOException;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -199,9 +201,10 @@ public final class SpecRun {
   public Outcome executeLocked() throws Exception {
     RunReport.clearRunFiles(spec);
     Instant started = now();
+    long originMillis = System.currentTimeMillis();
     RunReport.writeWithoutSummary(spec, runnerName, "running", -1, started, null, progress);
     try {
-      return runAndReport(started);
+      return runAndReport(started, originMillis);
     } catch (Exception e) {
       reportFailure(started, e);
       throw e;
@@ -237,7 +240,7 @@ public final class SpecRun {
     }
   }
 
-  private Outcome runAndReport(Instant started) throws Exception {
+  private Outcome runAndReport(Instant started, long originMillis) throws Exception {
     Drift.Outcome drift = Drift.check(spec);
     Spec checked = drift.spec();
     if (drift.failed()) {
@@ -268,6 +271,8 @@ public final class SpecRun {
     progress.accept(
         (detached ? "submitting " : "running ") + checked.name() + " on " + runnerName + " ...");
     long start = System.nanoTime();
+    long jobStart = System.currentTimeMillis();
+    RunCounters.startTimeline();
     PipelineResult result = pipeline.run();
     if (detached) {
       RunReport.writeWithoutSummary(checked, runnerName, "submitted", OK, started, null, progress);
@@ -275,10 +280,18 @@ public final class SpecRun {
     }
     result.waitUntilFinish();
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+    Map<String, Long> counters = RunSummary.counters(result);
     RunSummary summary =
-        RunSummary.of(checked, RunSummary.counters(result), elapsed, runnerName)
+        RunSummary.of(checked, counters, elapsed, runnerName)
             .withChecks(RunReport.readChecks(checked))
-            .withDrift(drift.events());
+            .withDrift(drift.events())
+            .withTimeline(
+                StageTimeline.of(
+                    originMillis,
+                    jobStart,
+                    System.currentTimeMillis(),
+                    RunCounters.timeline(),
+                    counters));
     Drift.recordInSinks(checked, drift.events(), started);
     if (summary.blocked()) {
       finish(summary, "blocked", QUALITY_FAILED, started);
