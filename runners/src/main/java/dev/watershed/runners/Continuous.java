@@ -6,6 +6,7 @@ import dev.watershed.pipelines.compose.Composer;
 import dev.watershed.pipelines.compose.Lineage;
 import dev.watershed.pipelines.compose.ReadRanges;
 import dev.watershed.pipelines.compose.RunContext;
+import dev.watershed.pipelines.compose.RunHistory;
 import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.config.ConsumedTopic;
 import dev.watershed.pipelines.config.ReadRange;
@@ -229,7 +230,12 @@ final class Continuous {
       job.setDaemon(true);
       job.start();
     } else {
-      result = pipeline.run();
+      try {
+        result = pipeline.run();
+      } catch (RuntimeException e) {
+        signal.finished();
+        throw e;
+      }
     }
     cli.err().println("streaming " + spec.name() + " on " + profile.displayName() + " ...");
     Lineage.send(spec, now, "START", null, null, cli.err()::println);
@@ -338,6 +344,7 @@ final class Continuous {
     } catch (Exception e) {
       Lineage.send(
           spec, now, "FAIL", null, Redaction.redact(Failures.describe(e)), cli.err()::println);
+      signal.finished();
       throw e;
     } finally {
       try {
@@ -347,8 +354,29 @@ final class Continuous {
       } catch (Exception e) {
         // Already stopped.
       }
+    }
+    try {
+      return ended(cli, spec, profile, signal, now, counters, start);
+    } finally {
+      // Only now may a stopping JVM (Ctrl-C, SIGTERM) end: the summary, the ABORT event and the
+      // run history are written.
       signal.finished();
     }
+  }
+
+  /**
+   * The end of a streaming run: the summary, the lineage event (ABORT when stopped by a signal,
+   * COMPLETE when idle or drained) and the run's rows in the warehouse's run history ({@code
+   * stopped} or {@code completed}).
+   */
+  private static int ended(
+      Watershed cli,
+      Spec spec,
+      RunnerProfile profile,
+      StopSignal signal,
+      Instant now,
+      Map<String, Long> counters,
+      long start) {
     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
     cli.out()
         .printf(
@@ -363,6 +391,8 @@ final class Continuous {
     }
     RunSummary summary = RunSummary.of(spec, counters, elapsed, profile.displayName());
     Lineage.send(spec, now, end, summary, null, cli.err()::println);
+    RunHistory.record(
+        summary, end.equals("ABORT") ? "stopped" : "completed", now, cli.err()::println);
     cli.out().print(summary.render());
     if (!summary.reconciled()) {
       // Records still between stages when the job stopped are read again on the next start.

@@ -1,6 +1,7 @@
 package dev.watershed.runners;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.watershed.io.jdbc.JdbcEndpoint;
@@ -322,6 +323,87 @@ class ChangeDataCaptureTest {
     String result = compare(PG, "cdc_kill.customer", events, false);
     assertTrue(result.startsWith("matches"), result + "\n" + log("job-2.log"));
     assertTrue(log("job-2.log").contains("reconciled"), log("job-2.log"));
+  }
+
+  /**
+   * A streaming run stopped by SIGTERM (what Ctrl-C and a service manager send) ends its lineage
+   * with ABORT, counts included, prints its summary and records itself in the run history as {@code
+   * stopped}, all before the JVM exits.
+   */
+  @Test
+  void aStreamingRunStoppedBySigtermEndsWithAbortAndIsRecorded() throws Exception {
+    dropTables(
+        PG, "cdc_abort.customer", "cdc_abort._ws_deleted_customer", "cdc_abort._watershed_runs");
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA IF NOT EXISTS cdc_abort");
+    }
+    String topic = topic();
+    ChangeEvents events = ChangeEvents.generate(29L, 60);
+    int size = events.delivery().size();
+    events.publish(kafka.bootstrapServers(), topic, 0, size);
+    Path spec =
+        spec(
+            "cdc_abort",
+            topic,
+            "  pg: { type: postgres, url: \""
+                + PG
+                + "\", user: postgres, schema: cdc_abort, deletes: hard }");
+    Path lineage = folder.resolve("abort-lineage.jsonl");
+    Files.writeString(
+        spec,
+        Files.readString(spec).replace("checkpoint_every: 2s", "checkpoint_every: 1s")
+            + "lineage: { path: "
+            + lineage
+            + ", running_every: 1s }\n");
+    Process job = startJob(spec, "abort.log");
+    // Stop it once it has loaded everything and said RUNNING at least once.
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    while (job.isAlive()
+        && System.nanoTime() < deadline
+        && (committedOffsets("watershed-crm_customers", topic) < size
+            || !Files.exists(lineage)
+            || !Files.readString(lineage).contains("\"RUNNING\""))) {
+      Thread.sleep(100);
+    }
+    assertTrue(job.isAlive(), log("abort.log"));
+    assertEquals(size, committedOffsets("watershed-crm_customers", topic), log("abort.log"));
+    job.destroy(); // SIGTERM: the shutdown hook stops the loop, which ends the run
+    assertTrue(job.waitFor(2, TimeUnit.MINUTES), log("abort.log"));
+
+    List<com.fasterxml.jackson.databind.JsonNode> sent = new ArrayList<>();
+    for (String line : Files.readAllLines(lineage)) {
+      sent.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line));
+    }
+    List<String> types = sent.stream().map(e -> e.path("eventType").asText()).toList();
+    assertEquals("START", types.get(0), types.toString());
+    assertEquals("ABORT", types.get(types.size() - 1), types + "\n" + log("abort.log"));
+    assertTrue(
+        types.subList(1, types.size() - 1).stream().allMatch("RUNNING"::equals), types::toString);
+    com.fasterxml.jackson.databind.JsonNode abort = sent.get(sent.size() - 1);
+    LineageTest.assertValid(abort);
+    long written =
+        abort
+            .path("outputs")
+            .get(0)
+            .path("outputFacets")
+            .path("outputStatistics")
+            .path("rowCount")
+            .asLong();
+    assertTrue(written >= rows("cdc_abort.customer") && written > 0, "rows written: " + written);
+    assertTrue(log("abort.log").contains("stopped after"), log("abort.log"));
+    try (Connection c = JdbcEndpoint.of(PG).withUser("postgres").connect();
+        Statement s = c.createStatement();
+        java.sql.ResultSet r =
+            s.executeQuery(
+                "SELECT status, run_id, rows_written FROM cdc_abort._watershed_runs"
+                    + " WHERE pipeline = 'cdc_abort'")) {
+      assertTrue(r.next(), "the run is in the history");
+      assertEquals("stopped", r.getString(1));
+      assertEquals(abort.path("run").path("runId").asText(), r.getString(2));
+      assertEquals(written, r.getLong(3));
+      assertFalse(r.next());
+    }
   }
 
   /** The one-command demo, as a newcomer runs it: its own broker, events, DuckDB, a check. */
