@@ -94,9 +94,10 @@ class RunHistoryTest {
     assertEquals(
         expected, Warehouse.csv(POSTGRES, String.format(select, schema + "._watershed_runs")));
     // The run id is the one of the run's OpenLineage events.
+    List<String> events = Files.readAllLines(folder.resolve("target/report/lineage.jsonl"));
     String lastRunId =
         new ObjectMapper()
-            .readTree(Files.readAllLines(folder.resolve("target/report/lineage.jsonl")).get(3))
+            .readTree(events.get(events.size() - 1))
             .path("run")
             .path("runId")
             .asText();
@@ -129,5 +130,59 @@ class RunHistoryTest {
         List.of("status,loaded", "blocked,1"),
         Warehouse.csv(
             duckdb, "SELECT status, loaded FROM _watershed_runs ORDER BY seq DESC LIMIT 1"));
+  }
+
+  /**
+   * An incremental run that reads nothing new judges freshness by the newest record the warehouse
+   * holds (the history's), not by the rows it read: none, which failed the rule before.
+   */
+  @Test
+  void freshnessOfARunThatReadNothingNewIsTheWarehousesNewestRecord() throws Exception {
+    String schema = "fresh_" + UUID.randomUUID().toString().substring(0, 8);
+    try (java.sql.Connection c = POSTGRES.connect();
+        java.sql.Statement s = c.createStatement()) {
+      s.execute("CREATE SCHEMA " + schema);
+      s.execute(
+          "CREATE TABLE "
+              + schema
+              + ".people (id int PRIMARY KEY, updated_at timestamptz NOT NULL)");
+      s.execute(
+          "INSERT INTO "
+              + schema
+              + ".people VALUES (1, now() - interval '3 hours'), (2, now() - interval '2 hours')");
+    }
+    String spec =
+        String.join(
+            "\n",
+            "name: fresh",
+            "sources:",
+            "  crm: { type: jdbc, url: \"jdbc:postgresql://127.0.0.1:5432/test\", user: postgres,"
+                + " table: "
+                + schema
+                + ".people, key: [id], incremental: { column: updated_at, tie_break: id } }",
+            "models: { person: { key: [id], fields: { id: int, updated_at: timestamp } } }",
+            "conform: [ { from: crm, to: person, fields: { id: id, updated_at: updated_at } } ]",
+            "quality:",
+            "  person:",
+            "    - freshness: { column: updated_at, within: WITHIN }",
+            "sinks: { w: { type: duckdb, path: w.duckdb, write: merge } }",
+            "");
+    Files.writeString(folder.resolve("spec.yaml"), spec.replace("WITHIN", "1d"));
+    assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+    // Nothing new: the warehouse's newest record (2 hours old) is within a day.
+    assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+    assertTrue(output().contains("freshness(updated_at)"), output());
+    com.fasterxml.jackson.databind.JsonNode rule =
+        new ObjectMapper()
+            .readTree(folder.resolve("target/report/run-report.json").toFile())
+            .path("rules")
+            .get(0);
+    assertTrue(rule.path("passed").asBoolean(), rule.toString());
+    assertTrue(rule.path("detail").asText().contains("held by the warehouse"), rule.toString());
+    // Within an hour it is stale, and a run with nothing new says so.
+    Files.writeString(folder.resolve("spec.yaml"), spec.replace("WITHIN", "1h"));
+    assertEquals(
+        Watershed.QUALITY_FAILED, watershed("run", "spec.yaml", "--runner=direct"), this::output);
+    assertTrue(output().contains("is older than PT1H"), output());
   }
 }

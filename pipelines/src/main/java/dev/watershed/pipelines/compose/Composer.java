@@ -367,7 +367,8 @@ public final class Composer {
     Quality quality =
         Quality.of(model.name(), rules)
             .withClock(context.now())
-            .withLastRunRows(context.lastRunRows().get(model.name()));
+            .withLastRunRows(context.lastRunRows().get(model.name()))
+            .withHeldNewest(context.heldNewest().get(model.name()));
     for (QualityRule rule : rules) {
       if (rule instanceof QualityRule.Relationships reference) {
         String other = reference.referenceModel();

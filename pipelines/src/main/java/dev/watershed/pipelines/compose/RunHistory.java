@@ -167,6 +167,60 @@ public final class RunHistory {
   }
 
   /**
+   * The newest record each model's table held after the last run recorded (of any status: it is
+   * measured in the table), for models with a freshness rule whose table keeps earlier runs' rows
+   * (merge or append): a run that reads nothing new is as fresh as what the table holds. A date
+   * counts until the end of its day, as the rule counts it. Models with no record are left out.
+   */
+  public static Map<String, Instant> heldNewest(Spec spec) {
+    Map<String, Instant> held = new LinkedHashMap<>();
+    for (String model : spec.models().keySet()) {
+      String field = null;
+      for (QualityRule rule : spec.quality().getOrDefault(model, List.of())) {
+        if (rule instanceof QualityRule.Freshness freshness) {
+          field = freshness.column();
+        }
+      }
+      if (field == null) {
+        continue;
+      }
+      boolean date =
+          spec.models().get(model).schema().hasField(field)
+              && ModelTypes.describe(spec.models().get(model).schema().getField(field))
+                  .equals("date");
+      for (TableSink sink : spec.tableSinksOf(model)) {
+        if (sink.mode() == dev.watershed.io.WriteMode.OVERWRITE) {
+          continue;
+        }
+        JdbcEndpoint endpoint = sink.endpoint(spec);
+        try (Connection connection = endpoint.connect();
+            PreparedStatement query =
+                connection.prepareStatement(
+                    "SELECT newest_record FROM "
+                        + endpoint.dialect().quote(sink.tableOf(TABLE))
+                        + " WHERE pipeline = ? AND model = ? ORDER BY seq DESC")) {
+          query.setString(1, spec.name());
+          query.setString(2, model);
+          query.setMaxRows(1);
+          try (ResultSet rows = query.executeQuery()) {
+            if (rows.next()) {
+              Timestamp newest = rows.getTimestamp(1);
+              if (newest != null) {
+                Instant at = newest.toLocalDateTime().toInstant(ZoneOffset.UTC);
+                held.put(model, date ? at.plus(Duration.ofDays(1)) : at);
+              }
+              break;
+            }
+          }
+        } catch (SQLException e) {
+          // No history in this sink (yet): the next sink.
+        }
+      }
+    }
+    return held;
+  }
+
+  /**
    * Rows loaded per model by the last successful run recorded in the spec's table sinks (the first
    * sink that holds a model and has a record of it); models with no record are left out.
    */

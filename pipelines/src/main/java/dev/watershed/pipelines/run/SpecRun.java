@@ -260,6 +260,7 @@ public final class SpecRun {
     }
     RunContext context =
         RunContext.run(started, lastRunRows(checked))
+            .withHeldNewest(RunHistory.heldNewest(checked))
             .withDrift(drift.quarantined(), drift.missingColumns())
             .withRanges(ranges != null ? ranges : ReadRanges.plan(checked));
     PipelineOptions runOptions = options != null ? options : defaultOptions();

@@ -99,6 +99,7 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
   private final Map<String, PCollection<Row>> references;
   private final Instant now;
   private final Long lastRunRows;
+  private final Instant heldNewest;
   private final List<String> key;
   private final Map<String, PCollection<KV<String, String>>> existing;
 
@@ -108,8 +109,10 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
       Map<String, PCollection<Row>> references,
       Instant now,
       Long lastRunRows,
+      Instant heldNewest,
       List<String> key,
       Map<String, PCollection<KV<String, String>>> existing) {
+    this.heldNewest = heldNewest;
     this.key = key;
     this.existing = existing;
     this.model = model;
@@ -120,24 +123,32 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
   }
 
   public static Quality of(String model, List<QualityRule> rules) {
-    return new Quality(model, rules, Map.of(), Instant.EPOCH, null, List.of(), Map.of());
+    return new Quality(model, rules, Map.of(), Instant.EPOCH, null, null, List.of(), Map.of());
   }
 
   /** The rows of another model, for {@code relationships} rules that point at it. */
   public Quality withReference(String referencedModel, PCollection<Row> rows) {
     Map<String, PCollection<Row>> next = new HashMap<>(references);
     next.put(referencedModel, rows);
-    return new Quality(model, rules, next, now, lastRunRows, key, existing);
+    return new Quality(model, rules, next, now, lastRunRows, heldNewest, key, existing);
   }
 
   /** The run's clock, for {@code freshness} rules. */
   public Quality withClock(Instant instant) {
-    return new Quality(model, rules, references, instant, lastRunRows, key, existing);
+    return new Quality(model, rules, references, instant, lastRunRows, heldNewest, key, existing);
   }
 
   /** Rows the last successful run loaded, for {@code row_count} ratios; null when unknown. */
   public Quality withLastRunRows(Long rows) {
-    return new Quality(model, rules, references, now, rows, key, existing);
+    return new Quality(model, rules, references, now, rows, heldNewest, key, existing);
+  }
+
+  /**
+   * The newest record the destination already holds, for {@code freshness} rules: a run that reads
+   * nothing newer (an incremental run with nothing new) is as fresh as that. Null when unknown.
+   */
+  public Quality withHeldNewest(Instant newest) {
+    return new Quality(model, rules, references, now, lastRunRows, newest, key, existing);
   }
 
   /**
@@ -149,7 +160,8 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
       String column, List<String> keyFields, PCollection<KV<String, String>> values) {
     Map<String, PCollection<KV<String, String>>> next = new HashMap<>(existing);
     next.put(column, values);
-    return new Quality(model, rules, references, now, lastRunRows, List.copyOf(keyFields), next);
+    return new Quality(
+        model, rules, references, now, lastRunRows, heldNewest, List.copyOf(keyFields), next);
   }
 
   @Override
@@ -328,7 +340,8 @@ public final class Quality extends PTransform<PCollection<Row>, PCollectionTuple
           .setRowSchema(CHECK);
     }
     return rows.apply(
-            rule.name(), Combine.globally(new QualityFns.DatasetFn(model, rule, now, lastRunRows)))
+            rule.name(),
+            Combine.globally(new QualityFns.DatasetFn(model, rule, now, lastRunRows, heldNewest)))
         .setRowSchema(CHECK);
   }
 

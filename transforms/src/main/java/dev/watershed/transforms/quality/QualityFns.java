@@ -220,8 +220,10 @@ final class QualityFns {
     private final QualityRule rule;
     private final Instant now;
     private final Long lastRunRows;
+    private final Instant heldNewest;
 
-    DatasetFn(String model, QualityRule rule, Instant now, Long lastRunRows) {
+    DatasetFn(String model, QualityRule rule, Instant now, Long lastRunRows, Instant heldNewest) {
+      this.heldNewest = heldNewest;
       this.model = model;
       this.rule = rule;
       this.now = now;
@@ -294,21 +296,32 @@ final class QualityFns {
                       : ""));
         case FRESHNESS:
           Duration within = ((QualityRule.Freshness) rule).within();
-          if (stats.newest == null) {
+          Instant read =
+              stats.newest == null
+                  ? null
+                  : stats.newest instanceof LocalDate d
+                      ? d.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
+                      : (Instant) stats.newest;
+          // What the destination already holds counts too: a run with nothing newer is as fresh.
+          boolean held = heldNewest != null && (read == null || heldNewest.isAfter(read));
+          if (read == null && !held) {
             return result(false, "none", "no " + rule.column() + " value to judge freshness by");
           }
-          Instant newest =
-              stats.newest instanceof LocalDate d
-                  ? d.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
-                  : (Instant) stats.newest;
+          Instant newest = held ? heldNewest : read;
+          String shown = held ? heldNewest.toString() : stats.newest.toString();
           boolean fresh = !newest.isBefore(now.minus(within));
           return result(
               fresh,
-              stats.newest.toString(),
+              shown,
               "newest "
                   + rule.column()
                   + " "
-                  + stats.newest
+                  + shown
+                  + (held
+                      ? " (held by the warehouse; this run read "
+                          + (read == null ? "none" : "none newer")
+                          + ")"
+                      : "")
                   + (fresh ? " is within " : " is older than ")
                   + within
                   + " before "
