@@ -86,6 +86,7 @@ class LineageTest {
             "    - row_count: { min: 1 }",
             "sinks:",
             "  warehouse: { type: duckdb, path: w.duckdb }",
+            "  lake: { type: parquet, path: lake }",
             ""));
     assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
 
@@ -139,6 +140,25 @@ class LineageTest {
     assertEquals("duckdb://" + folder.resolve("w.duckdb"), output.path("namespace").asText());
     assertEquals("main.person", output.path("name").asText());
     assertEquals(2, output.path("outputFacets").path("outputStatistics").path("rowCount").asLong());
+    assertTrue(
+        output.path("outputFacets").path("outputStatistics").path("size").isMissingNode(),
+        "a table's bytes written are not known");
+    // A file sink's: the bytes of the files it published.
+    JsonNode lake = complete.path("outputs").get(1);
+    long bytes;
+    try (Stream<Path> files = Files.walk(folder.resolve("lake"))) {
+      bytes =
+          files
+              .filter(f -> f.toString().endsWith(".parquet"))
+              .mapToLong(f -> f.toFile().length())
+              .sum();
+    }
+    assertTrue(bytes > 0);
+    assertEquals(
+        bytes,
+        lake.path("outputFacets").path("outputStatistics").path("size").asLong(),
+        lake::toString);
+    assertEquals(2, lake.path("outputFacets").path("outputStatistics").path("rowCount").asLong());
 
     // Every field: the source columns it comes from, and how.
     Map<String, String> lineage = columnLineage(output);
@@ -150,6 +170,7 @@ class LineageTest {
         List.of(
             "person",
             "  -> warehouse: duckdb://" + folder.resolve("w.duckdb") + " main.person",
+            "  -> lake: file " + folder.resolve("lake/person"),
             "  person.person_id",
             "    <- crm.id   prefix 'p-'",
             "  person.email",
@@ -168,6 +189,7 @@ class LineageTest {
         List.of(
             "person",
             "  -> warehouse: duckdb://" + folder.resolve("w.duckdb") + " main.person",
+            "  -> lake: file " + folder.resolve("lake/person"),
             "  person.email",
             "    <- crm.email   normalize email"),
         out.toString(StandardCharsets.UTF_8).lines().toList());

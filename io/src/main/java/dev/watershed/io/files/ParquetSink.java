@@ -339,6 +339,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
     private final PCollectionView<Long> rowCount;
     private final Counter loaded;
     private final Counter blocked;
+    private final Counter bytes;
 
     PublishFn(
         String staging,
@@ -358,6 +359,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
       this.rowCount = rowCount;
       this.loaded = RunCounters.counter("load." + sinkName + "." + table);
       this.blocked = RunCounters.counter("blocked." + sinkName + "." + table);
+      this.bytes = RunCounters.counter("bytes." + sinkName + "." + table);
     }
 
     @ProcessElement
@@ -365,6 +367,13 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
       boolean allowed = gate == null || context.sideInput(gate);
       long rows = context.sideInput(rowCount);
       List<ResourceId> staged = parquetFiles(staging);
+      long size = 0;
+      MatchResult stagedFiles = FileSystems.match(staging + "/**.parquet");
+      if (stagedFiles.status() == MatchResult.Status.OK) {
+        for (MatchResult.Metadata file : stagedFiles.metadata()) {
+          size += file.sizeBytes();
+        }
+      }
       if (allowed) {
         List<ResourceId> published = new ArrayList<>();
         String prefix = FileSystems.matchNewResource(staging, true).toString();
@@ -384,6 +393,7 @@ public final class ParquetSink extends PTransform<PCollection<Row>, PCollection<
           FileSystems.delete(earlier, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);
         }
         loaded.inc(rows);
+        bytes.inc(size);
         LOG.info("published {} files of {} rows into {}", published.size(), rows, folder);
       } else {
         FileSystems.delete(staged, MoveOptions.StandardMoveOptions.IGNORE_MISSING_FILES);

@@ -12,6 +12,7 @@ import java.util.Locale;
 import java.util.UUID;
 import org.apache.beam.sdk.io.FileSystems;
 import org.apache.beam.sdk.io.TextIO;
+import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.io.fs.MoveOptions;
 import org.apache.beam.sdk.io.fs.ResourceId;
 import org.apache.beam.sdk.metrics.Counter;
@@ -145,6 +146,7 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
     private final PCollectionView<Long> rowCount;
     private final Counter loaded;
     private final Counter blocked;
+    private final Counter bytes;
 
     PublishFn(
         String pending,
@@ -158,12 +160,19 @@ public final class TextSink extends PTransform<PCollection<Row>, PCollection<Lon
       this.rowCount = rowCount;
       this.loaded = RunCounters.counter("load." + sinkAndTable);
       this.blocked = RunCounters.counter("blocked." + sinkAndTable);
+      this.bytes = RunCounters.counter("bytes." + sinkAndTable);
     }
 
     @ProcessElement
     public void process(@Element Long files, ProcessContext context) throws IOException {
       ResourceId from = FileSystems.matchNewResource(pending, false);
       if (gate == null || context.sideInput(gate)) {
+        MatchResult written = FileSystems.match(pending);
+        if (written.status() == MatchResult.Status.OK) {
+          for (MatchResult.Metadata file : written.metadata()) {
+            bytes.inc(file.sizeBytes());
+          }
+        }
         FileSystems.rename(
             List.of(from),
             List.of(FileSystems.matchNewResource(target, false)),

@@ -322,6 +322,7 @@ public final class Lineage {
                   .outputStatistics(
                       ol.newOutputStatisticsOutputDatasetFacetBuilder()
                           .rowCount(summary.loadedInto(sink.name(), model))
+                          .size(summary.bytesInto(sink.name(), model))
                           .build())
                   .build());
         }

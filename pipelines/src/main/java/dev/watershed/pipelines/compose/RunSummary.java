@@ -243,6 +243,14 @@ public final class RunSummary {
         .orElse(null);
   }
 
+  /**
+   * Bytes of the files a file sink (Parquet, CSV, JSON lines) published for a model; null for other
+   * sinks, whose bytes written are not known.
+   */
+  public Long bytesInto(String sink, String model) {
+    return counters.get("bytes." + sink + "." + model);
+  }
+
   public long mergedAway(String model) {
     long merged = 0;
     for (String stage : List.of(model, model + "_key")) {
