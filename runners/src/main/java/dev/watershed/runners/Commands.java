@@ -37,6 +37,7 @@ final class Commands {
     line.addSubcommand("validate", new Validate(cli));
     line.addSubcommand("plan", new Plan(cli));
     line.addSubcommand("lineage", new LineageCommand(cli));
+    line.addSubcommand("transform", new TransformCommand(cli));
     line.addSubcommand("status", new StatusCommand(cli));
     line.addSubcommand("query", new QueryCommand(cli));
     line.addSubcommand("init", new InitCommand(cli));
@@ -436,6 +437,25 @@ final class Commands {
     @Override
     int work() throws Exception {
       return cli.lineage(spec, only);
+    }
+  }
+
+  @Command(
+      name = "transform",
+      description =
+          "Build the spec's SQL models (models_sql:) in its warehouse, in the order their refs"
+              + " give, and run their tests, without loading anything.")
+  static final class TransformCommand extends Base {
+    @Parameters(index = "0", paramLabel = "SPEC", description = "The spec file.")
+    String spec;
+
+    TransformCommand(Watershed cli) {
+      super(cli);
+    }
+
+    @Override
+    int work() throws Exception {
+      return cli.transform(spec);
     }
   }
 

@@ -13,6 +13,8 @@ import dev.watershed.pipelines.run.Receivers;
 import dev.watershed.pipelines.run.Redaction;
 import dev.watershed.pipelines.run.RunLock;
 import dev.watershed.pipelines.run.SpecRun;
+import dev.watershed.pipelines.transform.SqlModels;
+import dev.watershed.pipelines.transform.SqlTransform;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -208,7 +210,38 @@ public final class Watershed {
     for (String line : Composer.compose(spec, pipeline)) {
       out.println(line);
     }
+    if (spec.sqlModels() != null) {
+      SqlModels models = SqlModels.load(spec);
+      out.println(
+          "sql models, in "
+              + models.sink().name()
+              + " after the load, in this order (materialized, refs):");
+      for (SqlModels.SqlModel model : models.inOrder()) {
+        out.println(
+            String.format(
+                "  %-32s %-12s <- %s",
+                model.name(),
+                model.materialized(),
+                model.refs().isEmpty() ? "-" : String.join(", ", model.refs())));
+      }
+    }
     return OK;
+  }
+
+  /** Builds the spec's SQL models in its warehouse and runs their tests, without a load. */
+  int transform(String file) throws Exception {
+    Spec spec = checkedSpec(file, null, false);
+    if (spec.sqlModels() == null) {
+      err.println(
+          "error: "
+              + spec.name()
+              + " has no models_sql: section; add one naming a folder of .sql files");
+      return SPEC_ERROR;
+    }
+    SqlTransform.Outcome outcome = SqlTransform.run(SqlModels.load(spec), err::println);
+    out.print(outcome.render());
+    SpecRun.sqlProblems(outcome, spec).forEach(err::println);
+    return outcome.failed() ? FAILED : outcome.blocked() ? QUALITY_FAILED : OK;
   }
 
   int status(String file) throws Exception {

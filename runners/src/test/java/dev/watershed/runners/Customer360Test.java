@@ -95,6 +95,57 @@ class Customer360Test {
         "one golden customer per person");
   }
 
+  /**
+   * The SQL models, built in the warehouse after the load, equal the same figures computed here
+   * from the expected tables: balance and accounts per golden customer and currency, open tickets
+   * per golden customer.
+   */
+  static void assertSqlModelsAreTheIndependentAnswers(Path output, Path expected) throws Exception {
+    Map<String, String> golden = new java.util.HashMap<>();
+    for (String line : rows(expected.resolve("customer_crosswalk.csv"))) {
+      String[] f = line.split(",", -1);
+      golden.put(f[0], f[1]);
+    }
+    java.util.TreeMap<String, java.math.BigDecimal> balance = new java.util.TreeMap<>();
+    java.util.TreeMap<String, Integer> accounts = new java.util.TreeMap<>();
+    for (String line : rows(expected.resolve("account.csv"))) {
+      String[] f = line.split(",", -1);
+      String key = golden.get(f[0]) + "," + f[4];
+      balance.merge(key, new java.math.BigDecimal(f[3]), java.math.BigDecimal::add);
+      accounts.merge(key, 1, Integer::sum);
+    }
+    List<String> balances = new ArrayList<>(List.of("golden_id,currency,accounts,balance"));
+    balance.forEach((key, sum) -> balances.add(key + "," + accounts.get(key) + "," + sum));
+    java.util.TreeMap<String, Integer> open = new java.util.TreeMap<>();
+    for (String line : rows(expected.resolve("ticket.csv"))) {
+      String[] f = line.split(",", -1);
+      if (f[5].equals("open")) {
+        open.merge(golden.get(f[0]), 1, Integer::sum);
+      }
+    }
+    List<String> tickets = new ArrayList<>(List.of("golden_id,open_tickets"));
+    open.forEach((id, n) -> tickets.add(id + "," + n));
+    JdbcEndpoint warehouse = JdbcEndpoint.of("jdbc:duckdb:" + output.resolve("warehouse.duckdb"));
+    Warehouse.assertSameLines(
+        balances,
+        Warehouse.csv(
+            warehouse,
+            "SELECT golden_id, currency, accounts, balance FROM balance_per_golden_customer"
+                + " ORDER BY golden_id, currency"),
+        "SQL model balance_per_golden_customer");
+    Warehouse.assertSameLines(
+        tickets,
+        Warehouse.csv(
+            warehouse,
+            "SELECT golden_id, open_tickets FROM open_tickets_per_golden_customer ORDER BY 1"),
+        "SQL model open_tickets_per_golden_customer");
+  }
+
+  private static List<String> rows(Path csv) throws IOException {
+    List<String> lines = Warehouse.lines(csv);
+    return lines.subList(1, lines.size());
+  }
+
   static void assertLakeHoldsTheSameRows(Path output, Path expected) throws Exception {
     JdbcEndpoint duck = JdbcEndpoint.of("jdbc:duckdb:");
     for (String model : MODELS) {
@@ -203,6 +254,7 @@ class Customer360Test {
     assertLakeHoldsTheSameRows(output, expected);
     assertDeadLettersAreThePlantedOnes(output, expected);
     assertGoldenIdsAreThePeople(output, expected);
+    assertSqlModelsAreTheIndependentAnswers(output, expected);
 
     run(spec, "flink");
     assertWarehouseEqualsExpected(output, expected);
@@ -221,6 +273,7 @@ class Customer360Test {
     assertLakeHoldsTheSameRows(output, expected);
     assertDeadLettersAreThePlantedOnes(output, expected);
     assertGoldenIdsAreThePeople(output, expected);
+    assertSqlModelsAreTheIndependentAnswers(output, expected);
     LineageTest.assertCustomer360Lineage(output.resolve("report/lineage.jsonl"));
   }
 }

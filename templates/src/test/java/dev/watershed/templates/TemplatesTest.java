@@ -100,6 +100,7 @@ class TemplatesTest {
         Files.readString(ROOT.resolve("test-data/customer360/integration.yaml"))
             .replace("test-data/customer360/", ROOT.resolve("test-data/customer360/small") + "/")
             .replace("test-data/lookups/", ROOT.resolve("test-data/lookups") + "/")
+            .replace("test-data/sql/", ROOT.resolve("test-data/sql") + "/")
             .replace("target/customer360", folder.resolve("out").toString());
     List<String> args = offlineDataflow("watershed-spec");
     args.add("--spec=" + spec);

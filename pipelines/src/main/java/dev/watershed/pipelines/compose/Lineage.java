@@ -129,6 +129,16 @@ public final class Lineage {
     if (summary != null && !summary.reconciled()) {
       return "the run does not reconcile (in != loaded + merged away + dead-lettered + dropped)";
     }
+    if (summary != null && summary.sqlModels().failed()) {
+      return "SQL models failed: "
+          + summary.sqlModels().models().stream()
+              .filter(m -> m.status().equals("failed"))
+              .map(m -> m.name())
+              .toList();
+    }
+    if (summary != null && summary.sqlModels().blocked()) {
+      return "a test of a SQL model that fails the run failed";
+    }
     if (summary != null && !summary.destinationsDown().isEmpty()) {
       return "destinations failed: " + String.join(", ", summary.destinationsDown());
     }

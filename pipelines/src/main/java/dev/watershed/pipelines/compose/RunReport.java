@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.transform.SqlTransform;
 import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.quality.QualityRule;
 import dev.watershed.transforms.records.SourcePositions;
@@ -302,6 +303,34 @@ public final class RunReport {
       node.put("records", summary.counter("identity." + model + ".records"));
       node.put("golden_ids", summary.counter("identity." + model + ".golden"));
       node.put("merged_ids", summary.counter("identity." + model + ".merged"));
+    }
+    if (spec.sqlModels() != null) {
+      ArrayNode sqlModels = report.putArray("sql_models");
+      for (SqlTransform.ModelResult model : summary.sqlModels().models()) {
+        ObjectNode node = sqlModels.addObject();
+        node.put("name", model.name());
+        node.put("materialized", model.materialized());
+        node.put("status", model.status());
+        node.put("rows", model.rows());
+        node.put("seconds", Math.round(model.seconds() * 1000) / 1000.0);
+        node.putPOJO("refs", model.refs());
+        if (model.error() != null) {
+          node.put("error", model.error());
+        }
+      }
+      ArrayNode sqlTests = report.putArray("sql_tests");
+      for (SqlTransform.TestResult test : summary.sqlModels().tests()) {
+        ObjectNode node = sqlTests.addObject();
+        node.put("model", test.model());
+        node.put("test", test.name());
+        node.put("on_failure", test.fail() ? "fail" : "warn");
+        node.put("failed", test.failed());
+        node.put("passed", test.passed());
+        node.putPOJO("samples", test.samples());
+        if (test.error() != null) {
+          node.put("error", test.error());
+        }
+      }
     }
     Path folder = folder(spec);
     Files.createDirectories(folder);

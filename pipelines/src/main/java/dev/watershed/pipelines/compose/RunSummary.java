@@ -4,6 +4,7 @@ import dev.watershed.pipelines.config.ConformSpec;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.transform.SqlTransform;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.quality.QualityRule;
@@ -37,6 +38,7 @@ public final class RunSummary {
   private final List<CheckResult> checks;
   private final List<DriftEvent> drift;
   private final StageTimeline timeline;
+  private final SqlTransform.Outcome sqlModels;
 
   private RunSummary(
       Spec spec,
@@ -45,8 +47,10 @@ public final class RunSummary {
       String runner,
       List<CheckResult> checks,
       List<DriftEvent> drift,
-      StageTimeline timeline) {
+      StageTimeline timeline,
+      SqlTransform.Outcome sqlModels) {
     this.timeline = timeline;
+    this.sqlModels = sqlModels;
     this.checks = List.copyOf(checks);
     this.drift = List.copyOf(drift);
     this.spec = spec;
@@ -58,22 +62,38 @@ public final class RunSummary {
   public static RunSummary of(
       Spec spec, Map<String, Long> counters, Duration elapsed, String runner) {
     return new RunSummary(
-        spec, Map.copyOf(counters), elapsed, runner, List.of(), List.of(), StageTimeline.NONE);
+        spec,
+        Map.copyOf(counters),
+        elapsed,
+        runner,
+        List.of(),
+        List.of(),
+        StageTimeline.NONE,
+        SqlTransform.Outcome.NONE);
   }
 
   /** The same summary with the run's quality checks. */
   public RunSummary withChecks(List<CheckResult> results) {
-    return new RunSummary(spec, counters, elapsed, runner, results, drift, timeline);
+    return new RunSummary(spec, counters, elapsed, runner, results, drift, timeline, sqlModels);
   }
 
   /** The same summary with the schema changes found before the run. */
   public RunSummary withDrift(List<DriftEvent> events) {
-    return new RunSummary(spec, counters, elapsed, runner, checks, events, timeline);
+    return new RunSummary(spec, counters, elapsed, runner, checks, events, timeline, sqlModels);
   }
 
   /** The same summary with when the run did what. */
   public RunSummary withTimeline(StageTimeline stages) {
-    return new RunSummary(spec, counters, elapsed, runner, checks, drift, stages);
+    return new RunSummary(spec, counters, elapsed, runner, checks, drift, stages, sqlModels);
+  }
+
+  /** The same summary with what the SQL models did after the load. */
+  public RunSummary withSqlModels(SqlTransform.Outcome outcome) {
+    return new RunSummary(spec, counters, elapsed, runner, checks, drift, timeline, outcome);
+  }
+
+  public SqlTransform.Outcome sqlModels() {
+    return sqlModels;
   }
 
   public StageTimeline timeline() {
@@ -490,6 +510,7 @@ public final class RunSummary {
         out.append(String.format("  %-40s %8d%n", reason.getKey(), reason.getValue()));
       }
     }
+    out.append(sqlModels.render());
     out.append(String.format("%ndead letters: %s%n", spec.deadLetter().describe()));
     return out.toString();
   }

@@ -31,7 +31,8 @@ public record Spec(
     Set<String> secrets,
     Path baseDir,
     Timing timing,
-    LineageSpec lineage) {
+    LineageSpec lineage,
+    SqlModelsSpec sqlModels) {
 
   /** The modes a spec runs in. */
   public static final List<String> MODES = List.of("batch", "micro-batch", "streaming");
@@ -65,7 +66,8 @@ public record Spec(
         secrets,
         baseDir,
         timing,
-        lineage);
+        lineage,
+        sqlModels);
   }
 
   /** This spec with other models and conform entries (schema evolution). */
@@ -86,7 +88,8 @@ public record Spec(
         secrets,
         baseDir,
         timing,
-        lineage);
+        lineage,
+        sqlModels);
   }
 
   public boolean isStreaming() {

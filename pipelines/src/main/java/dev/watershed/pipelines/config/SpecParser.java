@@ -134,7 +134,8 @@ public final class SpecParser {
             "sinks",
             "dead_letter",
             "report",
-            "lineage"));
+            "lineage",
+            "models_sql"));
     String name = top.string("name", true);
     if (name != null && !Sections.IDENTIFIER.matcher(name).matches()) {
       top.error("name", "'" + name + "' is not a valid name; use letters, digits and _");
@@ -168,6 +169,7 @@ public final class SpecParser {
       }
     }
     Map<String, SinkConfig> sinks = SinksSection.sinks(context, top.object("sinks", true));
+    SqlModelsSpec sqlModels = SqlModelsSection.parse(top, sinks);
     Map<String, IdentitySpec> identity =
         IdentitySection.identity(context, top.object("identity", false), models);
     Map<String, HistorySpec> history =
@@ -208,23 +210,36 @@ public final class SpecParser {
     if (!errors.isEmpty()) {
       throw new SpecException(errors, references.secrets());
     }
-    return new Spec(
-        name,
-        mode,
-        sources,
-        models,
-        conform,
-        dedupe,
-        quality,
-        identity,
-        history,
-        sinks,
-        deadLetter,
-        reportPath,
-        Set.copyOf(references.secrets()),
-        baseDir,
-        timing,
-        lineage);
+    Spec spec =
+        new Spec(
+            name,
+            mode,
+            sources,
+            models,
+            conform,
+            dedupe,
+            quality,
+            identity,
+            history,
+            sinks,
+            deadLetter,
+            reportPath,
+            Set.copyOf(references.secrets()),
+            baseDir,
+            timing,
+            lineage,
+            sqlModels);
+    if (sqlModels != null) {
+      try {
+        dev.watershed.pipelines.transform.SqlModels.load(spec);
+      } catch (IllegalArgumentException e) {
+        for (String problem : e.getMessage().split("\n")) {
+          errors.add(new SpecError("models_sql", sqlModels.line(), problem));
+        }
+        throw new SpecException(errors, references.secrets());
+      }
+    }
+    return spec;
   }
 
   /** {@code lineage:}: the events' file, and an HTTP endpoint if one is given. */

@@ -212,6 +212,7 @@ public final class SpecSchema {
     sources.set("items", scalar());
     properties.set("dedupe", byModel("dedupe rules, by model", dedupe));
     properties.set("quality", quality());
+    properties.set("models_sql", sqlModels());
     ObjectNode identity = block(IDENTITY);
     ObjectNode compare = (ObjectNode) identity.get("properties");
     ObjectNode list = compare.putObject("compare");
@@ -352,6 +353,46 @@ public final class SpecSchema {
     rules.put("description", "rules: " + kinds);
     rules.set("items", item);
     return byModel("quality rules, by model", rules);
+  }
+
+  /** {@code models_sql:}: the folder alone, or the folder with its sink and tests. */
+  private static ObjectNode sqlModels() {
+    ObjectNode item = JSON.createObjectNode();
+    item.put("type", "object");
+    item.put("description", "one test, with its name and what a failure does");
+    ObjectNode properties = item.putObject("properties");
+    for (String kind : List.of("not_null", "unique", "accepted_values", "relationships", "sql")) {
+      properties.putObject(kind).put("description", "a " + kind + " test");
+    }
+    properties.set("name", keySchema(Key.string("name", "the test's name in the report")));
+    properties.set(
+        "on_failure",
+        keySchema(
+            Key.oneOf("on_failure", "fail (exit code 3, the default) or warn", "fail", "warn")));
+    item.put("additionalProperties", false);
+    item.put("minProperties", 1);
+    ObjectNode tests = JSON.createObjectNode();
+    tests.put("type", "array");
+    tests.set("items", item);
+    ObjectNode section =
+        block(
+            List.of(
+                Key.string("path", "the folder of .sql files, one SELECT each"),
+                Key.string(
+                    "sink", "the DuckDB or PostgreSQL sink they run in (default: the first)"),
+                Key.oneOf(
+                    "materialized",
+                    "for files without config(materialized=...) (default view)",
+                    "view",
+                    "table",
+                    "incremental")));
+    ((ObjectNode) section.get("properties")).set("tests", byModel("tests, by SQL model", tests));
+    ObjectNode either = JSON.createObjectNode();
+    either.put("description", "SQL models built in the warehouse after the load (ELT)");
+    ArrayNode anyOf = either.putArray("anyOf");
+    anyOf.add(scalar());
+    anyOf.add(section);
+    return either;
   }
 
   private static ObjectNode byModel(String description, ObjectNode entry) {

@@ -11,6 +11,8 @@ import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.compose.StageTimeline;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.transform.SqlModels;
+import dev.watershed.pipelines.transform.SqlTransform;
 import dev.watershed.transforms.drift.DriftEvent;
 import dev.watershed.transforms.metrics.RunCounters;
 import java.io.IOException;
@@ -334,9 +336,51 @@ public final class SpecRun {
       }
       return new Outcome("failed", FAILED, summary, problems);
     }
+    if (checked.sqlModels() != null) {
+      // The T of ELT: the SQL models, in the warehouse, over what was just loaded.
+      SqlTransform.Outcome sql = SqlTransform.run(SqlModels.load(checked), progress);
+      summary = summary.withSqlModels(sql);
+      if (sql.failed() || sql.blocked()) {
+        int code = sql.failed() ? FAILED : QUALITY_FAILED;
+        finish(summary, "failed", code, started);
+        Drift.recordSchemas(checked, drift);
+        return new Outcome("failed", code, summary, sqlProblems(sql, checked));
+      }
+    }
     finish(summary, "succeeded", OK, started);
     Drift.recordSchemas(checked, drift);
     return new Outcome("succeeded", OK, summary, List.of());
+  }
+
+  /** What to tell the user when SQL models failed or a blocking test of theirs did. */
+  public static List<String> sqlProblems(SqlTransform.Outcome sql, Spec spec) {
+    List<String> problems = new ArrayList<>();
+    for (SqlTransform.ModelResult model : sql.models()) {
+      if (model.status().equals("failed")) {
+        problems.add(
+            "error: SQL model "
+                + model.name()
+                + " "
+                + model.error()
+                + "; its previous table is kept and its dependants were skipped");
+      }
+    }
+    for (SqlTransform.TestResult test : sql.tests()) {
+      if (test.blocks() || (test.fail() && test.failed() < 0)) {
+        problems.add(
+            "error: test "
+                + test.name()
+                + " of SQL model "
+                + test.model()
+                + (test.failed() < 0
+                    ? " could not run: " + test.error()
+                    : " failed on " + test.failed() + " rows")
+                + " (see "
+                + spec.reportFile()
+                + ")");
+      }
+    }
+    return problems;
   }
 
   private Instant now() {
