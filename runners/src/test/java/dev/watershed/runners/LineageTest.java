@@ -437,6 +437,36 @@ class LineageTest {
     assertEquals(
         "requester.email TRANSFORMATION (normalize email)",
         columnLineage(outputs.get("main.ticket")).get("requester_email"));
+    // The SQL models, from their parsed SQL: columns of the warehouse's tables.
+    JsonNode balanceModel = outputs.get("main.balance_per_golden_customer");
+    assertEquals(
+        Map.of(
+            "golden_id", "golden_id IDENTITY",
+            "currency", "currency IDENTITY",
+            "accounts", "",
+            "balance", "balance TRANSFORMATION (sum(a.balance))"),
+        columnLineage(balanceModel));
+    assertEquals(
+        "main.customer_crosswalk",
+        balanceModel
+            .path("facets")
+            .path("columnLineage")
+            .path("fields")
+            .path("golden_id")
+            .path("inputFields")
+            .get(0)
+            .path("name")
+            .asText());
+    assertTrue(
+        balanceModel.path("outputFacets").path("outputStatistics").path("rowCount").asLong() > 0,
+        balanceModel::toString);
+    assertEquals(
+        "open_tickets_per_golden_customer",
+        outputs
+            .get("main.open_tickets_per_golden_customer")
+            .path("name")
+            .asText()
+            .replace("main.", ""));
   }
 
   /** Per output field: its input fields, each as {@code field SUBTYPE (description)}. */

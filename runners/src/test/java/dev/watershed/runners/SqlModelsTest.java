@@ -125,6 +125,17 @@ class SqlModelsTest {
                     + " +big_customers +view +<- revenue\n"
                     + " +latest_orders +incremental +<- orders\n.*"),
         output());
+    // Column lineage from the parsed SQL.
+    assertEquals(Watershed.OK, watershed("lineage", "spec.yaml", "revenue"), this::output);
+    assertEquals(
+        List.of(
+            "revenue (SQL model, table)",
+            "  revenue.customer",
+            "    <- orders.customer",
+            "  revenue.revenue",
+            "    <- orders.amount   sum(amount)",
+            "  revenue.orders"),
+        out.toString(StandardCharsets.UTF_8).lines().filter(l -> !l.startsWith("  -> ")).toList());
     assertEquals(Watershed.OK, watershed("run", "spec.yaml", "--runner=direct"), this::output);
     assertEquals(
         List.of("customer,revenue,orders", "ann,120,2", "bob,20,1"),

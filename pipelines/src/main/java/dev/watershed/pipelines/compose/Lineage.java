@@ -6,6 +6,8 @@ import dev.watershed.pipelines.config.LineageSpec;
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.SourceConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.transform.SqlLineage;
+import dev.watershed.pipelines.transform.SqlModels;
 import dev.watershed.transforms.conform.FieldRule;
 import dev.watershed.transforms.model.CanonicalModel;
 import dev.watershed.transforms.model.ModelTypes;
@@ -339,6 +341,85 @@ public final class Lineage {
         outputs.add(output.build());
       }
     }
+    if (spec.sqlModels() != null) {
+      outputs.addAll(sqlOutputs(ol, spec, summary));
+    }
+    return outputs;
+  }
+
+  /**
+   * The SQL models the run builds in the warehouse, each with its columns and their lineage from
+   * the parsed SQL (the tables it reads, in the same warehouse), and the rows a table model got.
+   */
+  private static List<OpenLineage.OutputDataset> sqlOutputs(
+      OpenLineage ol, Spec spec, RunSummary summary) {
+    SqlModels models;
+    try {
+      models = SqlModels.load(spec);
+    } catch (IllegalArgumentException e) {
+      return List.of(); // validate said so; the events still describe the rest
+    }
+    List<OpenLineage.OutputDataset> outputs = new ArrayList<>();
+    for (SqlModels.SqlModel model : models.inOrder()) {
+      DatasetName dataset = models.sink().datasetName(spec, model.name());
+      Map<String, List<SqlLineage.Input>> columns = SqlLineage.of(model);
+      List<OpenLineage.SchemaDatasetFacetFields> fields = new ArrayList<>();
+      OpenLineage.ColumnLineageDatasetFacetFieldsBuilder lineage =
+          ol.newColumnLineageDatasetFacetFieldsBuilder();
+      for (Map.Entry<String, List<SqlLineage.Input>> column : columns.entrySet()) {
+        fields.add(ol.newSchemaDatasetFacetFieldsBuilder().name(column.getKey()).build());
+        List<OpenLineage.InputField> inputs = new ArrayList<>();
+        for (SqlLineage.Input input : column.getValue()) {
+          DatasetName from = models.sink().datasetName(spec, input.table());
+          boolean identity = input.transformation().equals("IDENTITY");
+          inputs.add(
+              ol.newInputFieldBuilder()
+                  .namespace(from.namespace())
+                  .name(from.name())
+                  .field(input.column())
+                  .transformations(
+                      List.of(
+                          ol.newInputFieldTransformationsBuilder()
+                              .type("DIRECT")
+                              .subtype(identity ? "IDENTITY" : "TRANSFORMATION")
+                              .description(identity ? "" : input.transformation())
+                              .masking(false)
+                              .build()))
+                  .build());
+        }
+        lineage.put(
+            column.getKey(),
+            ol.newColumnLineageDatasetFacetFieldsAdditionalBuilder().inputFields(inputs).build());
+      }
+      OpenLineage.OutputDatasetBuilder output =
+          ol.newOutputDatasetBuilder()
+              .namespace(dataset.namespace())
+              .name(dataset.name())
+              .facets(
+                  ol.newDatasetFacetsBuilder()
+                      .dataSource(
+                          ol.newDatasourceDatasetFacet(
+                              dataset.namespace(), dataSourceUri(dataset.namespace())))
+                      .schema(ol.newSchemaDatasetFacet(fields))
+                      .columnLineage(
+                          ol.newColumnLineageDatasetFacetBuilder().fields(lineage.build()).build())
+                      .build());
+      if (summary != null) {
+        summary.sqlModels().models().stream()
+            .filter(m -> m.name().equals(model.name()) && m.rows() >= 0)
+            .findFirst()
+            .ifPresent(
+                built ->
+                    output.outputFacets(
+                        ol.newOutputDatasetOutputFacetsBuilder()
+                            .outputStatistics(
+                                ol.newOutputStatisticsOutputDatasetFacetBuilder()
+                                    .rowCount(built.rows())
+                                    .build())
+                            .build()));
+      }
+      outputs.add(output.build());
+    }
     return outputs;
   }
 
@@ -511,12 +592,22 @@ public final class Lineage {
         only == null ? null : only.contains(".") ? only.substring(0, only.indexOf('.')) : only;
     String onlyField =
         only != null && only.contains(".") ? only.substring(only.indexOf('.') + 1) : null;
+    SqlModels sqlModels = spec.sqlModels() == null ? null : SqlModels.load(spec);
+    if (onlyModel != null && sqlModels != null && sqlModels.isModel(onlyModel)) {
+      return describeSql(spec, sqlModels, onlyModel, onlyField);
+    }
     if (onlyModel != null && !spec.models().containsKey(onlyModel)) {
       throw new IllegalArgumentException(
           "no model '"
               + onlyModel
               + "' in the spec; models: "
-              + String.join(", ", spec.models().keySet()));
+              + String.join(", ", spec.models().keySet())
+              + (sqlModels == null
+                  ? ""
+                  : "; SQL models: "
+                      + String.join(
+                          ", ",
+                          sqlModels.inOrder().stream().map(SqlModels.SqlModel::name).toList())));
     }
     List<String> lines = new ArrayList<>();
     for (CanonicalModel model : spec.models().values()) {
@@ -559,6 +650,49 @@ public final class Lineage {
             lines.add("    <- " + conform.from() + "." + column + (how == null ? "" : "   " + how));
           }
         }
+      }
+    }
+    if (onlyModel == null && sqlModels != null) {
+      for (SqlModels.SqlModel model : sqlModels.inOrder()) {
+        lines.addAll(describeSql(spec, sqlModels, model.name(), null));
+      }
+    }
+    return lines;
+  }
+
+  /** A SQL model's lines: where it is built, and per column the columns it reads and how. */
+  private static List<String> describeSql(
+      Spec spec, SqlModels models, String name, String onlyColumn) {
+    SqlModels.SqlModel model =
+        models.inOrder().stream().filter(m -> m.name().equals(name)).findFirst().orElseThrow();
+    Map<String, List<SqlLineage.Input>> columns = SqlLineage.of(model);
+    if (onlyColumn != null && !columns.containsKey(onlyColumn)) {
+      throw new IllegalArgumentException(
+          "no column '"
+              + onlyColumn
+              + "' in SQL model '"
+              + name
+              + "'; columns: "
+              + String.join(", ", columns.keySet()));
+    }
+    List<String> lines = new ArrayList<>();
+    DatasetName dataset = models.sink().datasetName(spec, name);
+    lines.add(name + " (SQL model, " + model.materialized() + ")");
+    lines.add("  -> " + models.sink().name() + ": " + dataset.namespace() + " " + dataset.name());
+    for (Map.Entry<String, List<SqlLineage.Input>> column : columns.entrySet()) {
+      if (onlyColumn != null && !onlyColumn.equals(column.getKey())) {
+        continue;
+      }
+      lines.add("  " + name + "." + column.getKey());
+      for (SqlLineage.Input input : column.getValue()) {
+        lines.add(
+            "    <- "
+                + input.table()
+                + "."
+                + input.column()
+                + (input.transformation().equals("IDENTITY")
+                    ? ""
+                    : "   " + input.transformation()));
       }
     }
     return lines;

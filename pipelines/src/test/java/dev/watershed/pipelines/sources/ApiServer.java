@@ -77,6 +77,8 @@ final class ApiServer implements AutoCloseable {
   volatile long latencyMillis;
 
   /** Requests being answered now, and the most there ever were at once. */
+  private static final ThreadLocal<Runnable> ANSWERED = new ThreadLocal<>();
+
   final AtomicInteger inFlight = new AtomicInteger();
 
   final AtomicInteger peakInFlight = new AtomicInteger();
@@ -158,6 +160,15 @@ final class ApiServer implements AutoCloseable {
         .incrementAndGet();
     Map<String, String> params = params(query);
     peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+    java.util.concurrent.atomic.AtomicBoolean counted =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    // The thread that handles the request answers it (send), so the hook is the thread's.
+    ANSWERED.set(
+        () -> {
+          if (counted.getAndSet(false)) {
+            inFlight.decrementAndGet();
+          }
+        });
     try {
       if (latencyMillis > 0) {
         try {
@@ -211,7 +222,10 @@ final class ApiServer implements AutoCloseable {
     } catch (RuntimeException e) {
       send(exchange, 500, "{\"error\":\"" + e.getClass().getSimpleName() + "\"}");
     } finally {
-      inFlight.decrementAndGet();
+      ANSWERED.remove();
+      if (counted.getAndSet(false)) {
+        inFlight.decrementAndGet();
+      }
     }
   }
 
@@ -511,6 +525,13 @@ final class ApiServer implements AutoCloseable {
 
   private static void send(HttpExchange exchange, int status, String body) throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    // In flight until the answer goes out: once the client has it, it may send the next request
+    // before this thread gets back to handle()'s finally.
+    Runnable answered = ANSWERED.get();
+    if (answered != null) {
+      ANSWERED.remove();
+      answered.run();
+    }
     exchange.getResponseHeaders().add("Content-Type", "application/json");
     exchange.sendResponseHeaders(status, bytes.length);
     try (OutputStream out = exchange.getResponseBody()) {
