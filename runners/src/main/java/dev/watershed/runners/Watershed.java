@@ -182,6 +182,10 @@ public final class Watershed {
       throw e;
     }
     Redaction.add(spec.secrets());
+    List<SpecError> sqlErrors = SqlModels.check(spec);
+    if (!sqlErrors.isEmpty()) {
+      throw new SpecException(sqlErrors);
+    }
     return spec;
   }
 
@@ -238,7 +242,8 @@ public final class Watershed {
               + " has no models_sql: section; add one naming a folder of .sql files");
       return SPEC_ERROR;
     }
-    SqlTransform.Outcome outcome = SqlTransform.run(SqlModels.load(spec), err::println);
+    SqlTransform.Outcome outcome =
+        SqlTransform.run(SqlModels.load(spec), err::println, Redaction::redact);
     out.print(outcome.render());
     SpecRun.sqlProblems(outcome, spec).forEach(err::println);
     return outcome.failed() ? FAILED : outcome.blocked() ? QUALITY_FAILED : OK;

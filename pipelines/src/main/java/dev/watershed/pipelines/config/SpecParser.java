@@ -229,16 +229,6 @@ public final class SpecParser {
             timing,
             lineage,
             sqlModels);
-    if (sqlModels != null) {
-      try {
-        dev.watershed.pipelines.transform.SqlModels.load(spec);
-      } catch (IllegalArgumentException e) {
-        for (String problem : e.getMessage().split("\n")) {
-          errors.add(new SpecError("models_sql", sqlModels.line(), problem));
-        }
-        throw new SpecException(errors, references.secrets());
-      }
-    }
     return spec;
   }
 

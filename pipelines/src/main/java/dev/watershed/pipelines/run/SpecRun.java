@@ -11,6 +11,8 @@ import dev.watershed.pipelines.compose.RunSummary;
 import dev.watershed.pipelines.compose.StageTimeline;
 import dev.watershed.pipelines.config.ReadRange;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SpecError;
+import dev.watershed.pipelines.config.SpecException;
 import dev.watershed.pipelines.transform.SqlModels;
 import dev.watershed.pipelines.transform.SqlTransform;
 import dev.watershed.transforms.drift.DriftEvent;
@@ -157,8 +159,13 @@ public final class SpecRun {
   public void checkReachable() throws Exception {
     Instant started = now();
     try {
+      // SQL models run after the load: a mistake in one is found before anything is loaded.
+      List<SpecError> sqlErrors = SqlModels.check(spec);
+      if (!sqlErrors.isEmpty()) {
+        throw new SpecException(sqlErrors);
+      }
       Reachability.check(spec);
-    } catch (RuntimeException | SQLException e) {
+    } catch (RuntimeException | SQLException | SpecException e) {
       reportFailure(started, e);
       throw e;
     }
@@ -338,7 +345,8 @@ public final class SpecRun {
     }
     if (checked.sqlModels() != null) {
       // The T of ELT: the SQL models, in the warehouse, over what was just loaded.
-      SqlTransform.Outcome sql = SqlTransform.run(SqlModels.load(checked), progress);
+      SqlTransform.Outcome sql =
+          SqlTransform.run(SqlModels.load(checked), progress, Redaction::redact);
       summary = summary.withSqlModels(sql);
       if (sql.failed() || sql.blocked()) {
         int code = sql.failed() ? FAILED : QUALITY_FAILED;

@@ -2,6 +2,7 @@ package dev.watershed.pipelines.transform;
 
 import dev.watershed.pipelines.config.SinkConfig;
 import dev.watershed.pipelines.config.Spec;
+import dev.watershed.pipelines.config.SpecError;
 import dev.watershed.pipelines.config.SqlModelsSpec;
 import dev.watershed.pipelines.config.TableSink;
 import java.io.IOException;
@@ -164,6 +165,26 @@ public final class SqlModels {
       throw new IllegalArgumentException(String.join("\n", problems));
     }
     return new SqlModels(spec, sink, ordered);
+  }
+
+  /**
+   * The spec's SQL models checked ({@link #load}), as spec errors at the {@code models_sql:} line;
+   * none when the spec has no SQL models or they are fine.
+   */
+  public static List<SpecError> check(Spec spec) {
+    if (spec.sqlModels() == null) {
+      return List.of();
+    }
+    try {
+      load(spec);
+      return List.of();
+    } catch (IllegalArgumentException e) {
+      List<SpecError> errors = new ArrayList<>();
+      for (String problem : e.getMessage().split("\n")) {
+        errors.add(new SpecError("models_sql", spec.sqlModels().line(), problem));
+      }
+      return errors;
+    }
   }
 
   /** A model the run loads into the sink, or one of its companions (customer_golden, ...). */

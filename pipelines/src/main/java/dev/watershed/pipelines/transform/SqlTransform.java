@@ -4,7 +4,6 @@ import dev.watershed.io.jdbc.Dialect;
 import dev.watershed.io.jdbc.JdbcEndpoint;
 import dev.watershed.pipelines.config.SqlModelsSpec.SqlTest;
 import dev.watershed.pipelines.config.TableSink;
-import dev.watershed.pipelines.run.Redaction;
 import dev.watershed.pipelines.transform.SqlModels.SqlModel;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
@@ -18,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
@@ -119,8 +119,13 @@ public final class SqlTransform {
 
   private SqlTransform() {}
 
-  /** Builds every SQL model of {@code models} and runs the tests, telling {@code progress}. */
-  public static Outcome run(SqlModels models, Consumer<String> progress) throws SQLException {
+  /**
+   * Builds every SQL model of {@code models} and runs the tests, telling {@code progress}; the
+   * databases' messages pass through {@code redact} (which masks the spec's secrets).
+   */
+  public static Outcome run(
+      SqlModels models, Consumer<String> progress, UnaryOperator<String> redact)
+      throws SQLException {
     TableSink sink = models.sink();
     JdbcEndpoint endpoint = sink.endpoint(models.spec());
     Dialect dialect = endpoint.dialect();
@@ -148,14 +153,14 @@ public final class SqlTransform {
           rows = build(connection, sink, dialect, model);
         } catch (SQLException e) {
           rollback(connection);
-          error = "failed: " + Redaction.redact(firstLine(e.getMessage()));
+          error = "failed: " + redact.apply(firstLine(e.getMessage()));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         boolean blocked = false;
         if (error == null) {
           for (SqlTest test :
               models.spec().sqlModels().tests().getOrDefault(model.name(), List.of())) {
-            TestResult result = test(connection, sink, dialect, model.name(), test);
+            TestResult result = test(connection, sink, dialect, model.name(), test, redact);
             tests.add(result);
             blocked |= result.blocks() || (result.failed() < 0 && test.fail());
           }
@@ -323,7 +328,12 @@ public final class SqlTransform {
   }
 
   private static TestResult test(
-      Connection connection, TableSink sink, Dialect dialect, String model, SqlTest test) {
+      Connection connection,
+      TableSink sink,
+      Dialect dialect,
+      String model,
+      SqlTest test,
+      UnaryOperator<String> redact) {
     String table = dialect.quote(sink.tableOf(model));
     String column = test.column() == null ? null : dialect.quote(test.column());
     String failing =
@@ -406,7 +416,7 @@ public final class SqlTransform {
           test.fail(),
           -1,
           List.of(),
-          "the test's query failed: " + Redaction.redact(firstLine(e.getMessage())));
+          "the test's query failed: " + redact.apply(firstLine(e.getMessage())));
     }
   }
 
