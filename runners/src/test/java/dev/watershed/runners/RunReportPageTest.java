@@ -53,7 +53,20 @@ class RunReportPageTest {
             "    - not_null: email",
             "      on_failure: warn",
             "sinks: { w: { type: duckdb, path: w.duckdb }, lake: { type: parquet, path: lake } }",
+            "models_sql:",
+            "  path: sql",
+            "  tests:",
+            "    people_per_domain:",
+            "      - sql: \"SELECT * FROM {{ this }} WHERE people > 1\"",
+            "        name: one_per_domain",
+            "        on_failure: warn",
             ""));
+    Files.createDirectories(folder.resolve("sql"));
+    Files.writeString(
+        folder.resolve("sql/people_per_domain.sql"),
+        "{{ config(materialized='table') }}\n"
+            + "SELECT split_part(email, '@', 2) AS domain, COUNT(*) AS people\n"
+            + "FROM {{ ref('person') }} GROUP BY 1\n");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     int code =
         new Watershed(
@@ -100,6 +113,9 @@ class RunReportPageTest {
             "sinks.w.person.rows",
             "sinks.lake.person.rows",
             "rules.0.failed",
+            "sql_models.0.status",
+            "sql_models.0.rows",
+            "sql_tests.0.failed",
             "dead_letter_reasons.conform: invalid email")) {
       assertTrue(checked.contains(key), key + " on the page: " + checked);
     }
@@ -141,6 +157,12 @@ class RunReportPageTest {
         "in the pipeline's order");
     assertTrue(checked.contains("timeline.stages.0.start"), checked.toString());
     assertEquals(phases.size() + stages.size(), count(dom, "<div class=\"bar\""), "a bar for each");
+
+    // The SQL model with what it reads, and its test.
+    assertTrue(dom.contains("<td>people_per_domain</td><td>table</td>"), dom);
+    assertTrue(
+        dom.contains("data-key=\"sql_models.0.rows\">2</td><td>person</td>"),
+        "the SQL model's refs");
 
     // The graph: one source, one model, two sinks, joined by three edges.
     assertEquals(1, count(dom, "<g class=\"source\">"));

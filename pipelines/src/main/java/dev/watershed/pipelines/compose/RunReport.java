@@ -313,7 +313,7 @@ public final class RunReport {
         node.put("status", model.status());
         node.put("rows", model.rows());
         node.put("seconds", Math.round(model.seconds() * 1000) / 1000.0);
-        node.putPOJO("refs", model.refs());
+        model.refs().forEach(node.putArray("refs")::add);
         if (model.error() != null) {
           node.put("error", model.error());
         }
@@ -326,7 +326,7 @@ public final class RunReport {
         node.put("on_failure", test.fail() ? "fail" : "warn");
         node.put("failed", test.failed());
         node.put("passed", test.passed());
-        node.putPOJO("samples", test.samples());
+        test.samples().forEach(node.putArray("samples")::add);
         if (test.error() != null) {
           node.put("error", test.error());
         }

@@ -22,8 +22,9 @@ import java.util.Set;
  * run-report.json}; no network needed to open it): the lineage graph (sources → models → sinks,
  * drawn as SVG), the counts per source, model and sink with the reconciliation, the quality rules
  * with samples, the dead-letter reasons with examples, schema drift, identity statistics and the
- * timeline of the run's phases and the job's stages ({@link StageTimeline}). Every number carries
- * {@code data-key}, its path in run-report.json, so the page can be checked against the file.
+ * SQL models built after the load with their tests, and the timeline of the run's phases and the
+ * job's stages ({@link StageTimeline}). Every number carries {@code data-key}, its path in
+ * run-report.json, so the page can be checked against the file.
  */
 public final class RunReportPage {
   public static final String FILE = "index.html";
@@ -147,11 +148,71 @@ public final class RunReportPage {
     deadLetters(h, spec, report.path("dead_letter_reasons"), report.path("started_at").asText());
     drift(h, report.path("drift"));
     identity(h, report.path("identity"));
+    sqlModels(h, report.path("sql_models"), report.path("sql_tests"));
     timeline(h, report.path("timeline"));
     h.append("<p>Dead letters: ")
         .append(esc(report.path("dead_letters").asText()))
         .append("</p>\n</body></html>\n");
     Files.writeString(file, h.toString(), StandardCharsets.UTF_8);
+  }
+
+  /** The SQL models built after the load, and their tests with failing rows. */
+  private static void sqlModels(StringBuilder h, JsonNode models, JsonNode tests) {
+    if (models.isMissingNode() || models.isEmpty()) {
+      return;
+    }
+    h.append("<h2>SQL models (in the warehouse, after the load)</h2>\n<table><tr>")
+        .append("<th>model</th><th>materialized</th><th>status</th><th>rows</th><th>refs</th>")
+        .append("<th></th></tr>\n");
+    for (int i = 0; i < models.size(); i++) {
+      JsonNode model = models.get(i);
+      String status = model.path("status").asText();
+      List<String> refs = new ArrayList<>();
+      model.path("refs").forEach(r -> refs.add(r.asText()));
+      h.append("<tr><td>")
+          .append(esc(model.path("name").asText()))
+          .append("</td><td>")
+          .append(esc(model.path("materialized").asText()))
+          .append("</td><td class=\"")
+          .append(status.equals("built") ? "ok" : "bad")
+          .append("\" data-key=\"sql_models.")
+          .append(i)
+          .append(".status\">")
+          .append(esc(status))
+          .append("</td>")
+          .append(
+              model.path("rows").asLong() < 0
+                  ? "<td></td>"
+                  : number("sql_models." + i + ".rows", model.path("rows")))
+          .append("<td>")
+          .append(esc(String.join(", ", refs)))
+          .append("</td><td>")
+          .append(esc(model.path("error").asText("")))
+          .append("</td></tr>\n");
+    }
+    h.append("</table>\n");
+    if (tests.isEmpty()) {
+      return;
+    }
+    h.append("<table><tr><th>SQL model</th><th>test</th><th>on failure</th><th>failed</th>")
+        .append("<th>failing rows</th></tr>\n");
+    for (int i = 0; i < tests.size(); i++) {
+      JsonNode test = tests.get(i);
+      h.append("<tr><td>")
+          .append(esc(test.path("model").asText()))
+          .append("</td><td>")
+          .append(esc(test.path("test").asText()))
+          .append("</td><td>")
+          .append(esc(test.path("on_failure").asText()))
+          .append("</td>")
+          .append(number("sql_tests." + i + ".failed", test.path("failed")))
+          .append("<td>");
+      for (JsonNode sample : test.path("samples")) {
+        h.append("<div><code>").append(esc(sample.asText())).append("</code></div>");
+      }
+      h.append(esc(test.path("error").asText(""))).append("</td></tr>\n");
+    }
+    h.append("</table>\n");
   }
 
   private static void rules(StringBuilder h, JsonNode rules) {
